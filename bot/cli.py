@@ -1,0 +1,125 @@
+"""The ``claimwatch`` command line: demo, import, report, extract, digest, db, sources, poll, run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from config.settings import Settings, SettingsError, configure_logging, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+class CliError(Exception):
+    """A failure to report as one line and exit status 1."""
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claimwatch",
+        description="Follow official channels, extract incident claims, link them and flag conflicts.",
+    )
+    parser.add_argument("--db", metavar="URL", help="database URL (default: CLAIMWATCH_DATABASE_URL or a SQLite file)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL")
+        return p
+
+    p = add("demo", "load the demo corpus into a fresh database and print the digest (no token, no network)")
+    p.add_argument("--lang", choices=("en", "uk", "ru"), default="en")
+
+    p = add("import", "import Telegram Desktop channel exports (result.json)")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    p = add("report", "print the incidents with their claims and conflicts")
+    p.add_argument("--json", action="store_true", help="JSON output (the report contract)")
+    p.add_argument("--since", type=_date, metavar="DATE")
+    p.add_argument("--until", type=_date, metavar="DATE")
+
+    p = add("extract", "read a post's text on stdin and print its claims as JSON")
+    p.add_argument("--lang", choices=("uk", "ru", "en"))
+    p.add_argument("--date", type=_date, metavar="DATE", help="the post's date (default: today)")
+
+    p = add("digest", "print the digest subscribers would get")
+    p.add_argument("--date", type=_date, metavar="DATE", help="the day (default: the latest day with incidents)")
+    p.add_argument("--lang", choices=("en", "uk", "ru"), default="en")
+    p.add_argument("--chart", type=Path, metavar="FILE.png", help="also render the day's chart to this file")
+    p.add_argument("--html", action="store_true", help="print the Telegram HTML instead of plain text")
+
+    p = add("db", "database maintenance")
+    p.add_argument("action", choices=("upgrade",))
+
+    p = add("sources", "manage followed sources")
+    p.add_argument("action", choices=("add", "list", "remove", "pause", "resume"))
+    p.add_argument("target", nargs="?", help="@channel, t.me link or feed URL")
+    p.add_argument("role", nargs="?", help="who speaks, e.g. 'Kharkiv city mayor'")
+    p.add_argument("side", nargs="?", choices=("ukraine", "russia", "international", "media"))
+    p.add_argument("--backfill", type=int, default=1, metavar="PAGES")
+
+    p = add("poll", "poll followed sources once")
+    p.add_argument("--once", action="store_true", required=True)
+    p.add_argument("source", nargs="?")
+
+    p = add("run", "start the Telegram bot")
+    p.add_argument("--webhook", metavar="URL", help="serve a webhook at this public URL instead of long polling")
+    p.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        overrides = {"CLAIMWATCH_DATABASE_URL": args.db} if getattr(args, "db", None) else {}
+        settings = load_settings(**overrides)
+        configure_logging(settings.log_level if args.command == "run" else "WARNING")
+        return _dispatch(args, settings)
+    except SettingsError as exc:
+        print(f"claimwatch: setting {exc}", file=sys.stderr)
+        return 1
+    except CliError as exc:
+        print(f"claimwatch: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("claimwatch: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last guard: one line for a person, details in the log
+        from store.db import DatabaseError
+
+        if isinstance(exc, DatabaseError):
+            print(f"claimwatch: {exc}", file=sys.stderr)
+            return 1
+        logger.debug("unexpected error", exc_info=True)
+        print(f"claimwatch: unexpected error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+        return 1
+
+
+def _open(settings: Settings):  # type: ignore[no-untyped-def]
+    from store.db import open_database
+
+    return open_database(settings.database_url)
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import commands
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    return int(handler(args, settings) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""What each ``claimwatch`` command does: parse nothing, call services, print results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from bot import services
+from bot.engine.digest import plain_text, render_digest
+from bot.engine.types import ImportStats
+from config.settings import Settings
+
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def _extractor() -> Any:
+    from bot.engine.extract import Extractor
+
+    return Extractor.load()
+
+
+def _open(settings: Settings) -> Any:
+    from store.db import open_database
+
+    _, session_factory = open_database(settings.database_url)
+    return session_factory
+
+
+def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -> tuple[ImportStats, list[str]]:
+    missing = [p for p in paths if not p.is_file()]
+    exports, errors = services.read_exports([p for p in paths if p.is_file()], settings.zone)
+    errors = [f"{p}: no such file" for p in missing] + errors
+    stats = ImportStats()
+    extractor = _extractor() if exports else None
+    total = sum(len(e.posts) for e in exports)
+    bar = None
+    if sys.stderr.isatty() and total:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="post", file=sys.stderr, leave=False)
+    try:
+        for export in exports:
+            services.import_export(session_factory, export, extractor, stats, bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    totals = services.store_totals(session_factory)
+    stats.incidents, stats.conflicts = totals["incidents"], totals["conflicts"]
+    return stats, errors
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    session_factory = _open(settings)
+    stats, errors = _import_files(session_factory, list(args.files), settings)
+    for line in errors:
+        print(f"claimwatch: {line}", file=sys.stderr)
+    print(stats.summary())
+    return 1 if errors else 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    session_factory = _open(settings)
+    report = services.build_report(session_factory, since=args.since, until=args.until)
+    if args.json:
+        json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    for incident in report["incidents"]:  # type: ignore[union-attr]
+        flag = "⚠️ " if incident["conflicts"] else ""
+        killed = incident["killed"]["best"]
+        injured = incident["injured"]["best"]
+        print(f"{flag}{incident['date']} {incident['place']} ({incident['oblast'] or '-'}) {incident['kind']}: "
+              f"killed {killed if killed is not None else '-'}, injured {injured if injured is not None else '-'}, "
+              f"{len(incident['claims'])} claims")
+        for conflict in incident["conflicts"]:
+            values = "; ".join(f"{v['value']} ({', '.join(v['claimants'])})" for v in conflict["values"])
+            print(f"    conflict on {conflict['field']}: {values}")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
+    text = sys.stdin.read()
+    posted = datetime.combine(args.date or date.today(), datetime.min.time().replace(hour=12), tzinfo=settings.zone)
+    claims = _extractor().extract_claims(text, posted_at=posted, lang=args.lang)
+    json.dump({"claims": [c.as_dict() for c in claims]}, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _latest_day(session_factory: Any) -> date | None:
+    views = services.list_incident_views(session_factory, limit=1)
+    return views[0].summary.date if views else None
+
+
+def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode: bool = False,
+                 chart: Path | None = None) -> None:
+    day = day or _latest_day(session_factory) or date.today()
+    views = services.list_incident_views(session_factory, since=day, until=day)
+    for message in render_digest(views, day=day, lang=lang, html_mode=html_mode):
+        print(message)
+        print()
+    if chart is not None:
+        from bot.engine.chart import render_chart
+
+        chart.write_bytes(render_chart(views, day=day, lang=lang))
+        print(f"chart written to {chart}")
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    session_factory = _open(settings)
+    print_digest(session_factory, args.date, args.lang, html_mode=args.html, chart=args.chart)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    demo_files = sorted((SEEDS_DIR / "demo").glob("*.json"))
+    if getattr(args, "db", None):
+        url = settings.database_url
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="claimwatch-demo-"))
+        url = f"sqlite:///{folder / 'demo.db'}"
+    demo_settings = settings.model_copy(update={"database_url": url})
+    session_factory = _open(demo_settings)
+    services.seed_sources(session_factory, SEEDS_DIR / "sources.tsv")
+    stats, errors = _import_files(session_factory, demo_files, demo_settings)
+    for line in errors:
+        print(f"claimwatch: {line}", file=sys.stderr)
+    print(f"demo corpus: {stats.summary()}")
+    print(f"database: {url}\n")
+    views = services.list_incident_views(session_factory)
+    days = sorted({v.summary.date for v in views})
+    for day in days:
+        day_views = [v for v in views if v.summary.date == day]
+        for message in render_digest(day_views, day=day, lang=args.lang, html_mode=False):
+            print(message)
+            print()
+    return 1 if errors else 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from store.db import describe
+
+    _open(settings)
+    print(f"database {describe(settings.database_url)} is at the latest schema")
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import sources as source_service
+
+    session_factory = _open(settings)
+    return source_service.cli_sources(session_factory, settings, args)
+
+
+def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import sources as source_service
+
+    session_factory = _open(settings)
+    return source_service.cli_poll(session_factory, settings, args.source)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    return run_bot(settings, webhook_url=args.webhook, listen=args.listen)

@@ -1,0 +1,83 @@
+"""Linking: which incident a new claim belongs to, and whether it merely repeats another report.
+
+Candidates come from a blocking key (resolved place, event date within a day, kind group), so
+the work per claim stays flat however large the store grows. Among candidates, what identifies the
+event decides: targets and landmarks must not contradict, then text similarity (rapidfuzz) and the
+closeness of dates rank them. Numbers never split or drop a claim: different tolls of one event
+are an update or a conflict, decided later.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Sequence
+
+from rapidfuzz import fuzz, utils
+
+from bot.engine.types import ClaimRecord, IncidentCandidate, KindGroup
+
+DATE_WINDOW = timedelta(days=1)
+COPY_SIMILARITY = 88.0
+
+
+def block_dates(day: date) -> tuple[date, date]:
+    """The event dates a claim of ``day`` may share an incident with."""
+    return day - DATE_WINDOW, day + DATE_WINDOW
+
+
+def _targets_clash(a: set[str], b: set[str]) -> bool:
+    return bool(a) and bool(b) and not (a & b)
+
+
+def link_claim(record: ClaimRecord, candidates: Sequence[IncidentCandidate]) -> int | None:
+    """The id of the incident ``record`` belongs to, or None for a new incident.
+
+    Args:
+        record: the new claim.
+        candidates: incidents that share its block (place, date ± 1 day, kind group).
+
+    Returns:
+        The best candidate's id; None when no candidate is compatible.
+    """
+    claim = record.claim
+    best: tuple[float, int] | None = None
+    for candidate in candidates:
+        records = [r for r in candidate.records if r.id != record.id]
+        if not records:
+            continue
+        if any(r.claim.kind.group != claim.kind.group or r.claim.place.key != claim.place.key for r in records):
+            continue
+        dates = [r.claim.date for r in records if r.claim.date]
+        if claim.date and dates and min(abs((claim.date - d).days) for d in dates) > DATE_WINDOW.days:
+            continue
+        targets = {t for r in records for t in r.claim.targets}
+        if claim.kind.group is KindGroup.ATTACK and _targets_clash(set(claim.targets), targets):
+            continue
+        score = 50.0
+        score += 30.0 * bool(set(claim.targets) & targets)
+        score += 0.2 * max(fuzz.token_set_ratio(claim.evidence, r.claim.evidence, processor=utils.default_process)
+                           for r in records[:20])
+        if claim.date and dates:
+            score -= 5.0 * min(abs((claim.date - d).days) for d in dates)
+        if best is None or score > best[0]:
+            best = (score, candidate.id)
+    return best[1] if best else None
+
+
+def find_copy(record: ClaimRecord, others: Sequence[ClaimRecord]) -> int | None:
+    """The claim this one repeats (a repost, forward or aggregator copy), or None.
+
+    A copy says the same thing in near-same words with the same figures, from another channel;
+    it corroborates the original report but is not an independent source.
+    """
+    claim = record.claim
+    for other in others:
+        if other.id == record.id or other.source_ref == record.source_ref:
+            continue
+        o = other.claim
+        if (o.killed, o.injured, o.controller) != (claim.killed, claim.injured, claim.controller):
+            continue
+        similarity = fuzz.token_sort_ratio(claim.evidence, o.evidence, processor=utils.default_process)
+        if similarity >= COPY_SIMILARITY:
+            return other.copy_of or other.id
+    return None

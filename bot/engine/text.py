@@ -1,0 +1,119 @@
+"""Text primitives for extraction: language guess, sentence splitting, tokens and numbers."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_UK_ONLY = set("іїєґІЇЄҐ")
+_RU_ONLY = set("ыэъёЫЭЪЁ")
+
+_TOKEN_RE = re.compile(
+    r"(?P<num>\d+(?:[.,]\d+)?)"
+    r"|(?P<word>[^\W\d_]+(?:[-'’ʼ`][^\W\d_]+)*(?:-\d+)?)"
+    r"|(?P<punct>\S)"
+)
+_TAG_RE = re.compile(r"<[^>]{0,200}>")
+_URL_RE = re.compile(r"https?://\S+|www\.\S+")
+_MD_RE = re.compile(r"[*_~`]{1,3}")
+_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"»”’)]*\s+|\n+")
+_ABBREVIATIONS = frozenset(
+    "тыс тис м с г обл р-н ст им ім вул ул пр просп mr mrs dr st gen lt col no vs т.ч т.е т.к смт пгт км".split()
+)
+APOSTROPHES = "’ʼ`"
+
+
+def normalize(text: str) -> str:
+    """Clean a post for reading: NFC, HTML entities and tags, Markdown marks and URLs removed."""
+    text = unicodedata.normalize("NFC", text)
+    if "<" in text or "&" in text:
+        text = html.unescape(_TAG_RE.sub(" ", text))
+    text = _URL_RE.sub(" ", text)
+    text = _MD_RE.sub("", text)
+    return text.replace("\u00a0", " ").replace("\u200b", "")
+
+
+def guess_language(text: str) -> str:
+    """'uk', 'ru' or 'en' from the letters a text uses (Cyrillic without telltales reads as Russian)."""
+    uk = ru = cyr = lat = 0
+    for ch in text:
+        if ch in _UK_ONLY:
+            uk += 1
+        elif ch in _RU_ONLY:
+            ru += 1
+        if "а" <= ch.lower() <= "я" or ch in _UK_ONLY or ch in _RU_ONLY:
+            cyr += 1
+        elif "a" <= ch.lower() <= "z":
+            lat += 1
+    if cyr > lat:
+        return "uk" if uk > ru else "ru"
+    return "en"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and lines of a text, not breaking after common abbreviations and initials."""
+    out: list[str] = []
+    start = 0
+    for match in _SPLIT_RE.finditer(text):
+        piece = text[start:match.start()].rstrip()
+        last_word = re.search(r"([^\W\d_][\w.-]*)\.?[\"»”’)]*$", piece)
+        if "\n" not in match.group() and last_word:
+            word = last_word.group(1).lower().rstrip(".")
+            if word in _ABBREVIATIONS or (len(word) == 1 and piece.endswith(".")):
+                continue
+        if piece.strip():
+            out.append(piece.strip())
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    lower: str
+    start: int
+    end: int
+    kind: str  # word | num | punct
+
+    @property
+    def is_word(self) -> bool:
+        return self.kind == "word"
+
+    @property
+    def is_capitalized(self) -> bool:
+        return self.kind == "word" and self.text[:1].isupper()
+
+
+def tokenize(sentence: str, lang: str) -> list[Token]:
+    """Words, numbers and punctuation of one sentence; English possessives split off ("Kyiv", "’s")."""
+    tokens: list[Token] = []
+    for m in _TOKEN_RE.finditer(sentence):
+        kind = m.lastgroup or "punct"
+        text = m.group()
+        start, end = m.span()
+        if kind == "word" and lang == "en" and len(text) > 2 and text[-2] in "'’" and text[-1] in "sS":
+            tokens.append(_token(text[:-2], start, end - 2, kind))
+            tokens.append(_token(text[-2:], end - 2, end, "word"))
+            continue
+        tokens.append(_token(text, start, end, kind))
+    return tokens
+
+
+def _token(text: str, start: int, end: int, kind: str) -> Token:
+    lower = text.lower()
+    for ch in APOSTROPHES:
+        lower = lower.replace(ch, "'")
+    return Token(text, lower, start, end, kind)
+
+
+def parse_digits(text: str) -> float | None:
+    """'10' -> 10, '1,5' -> 1.5 (a decimal comma), '1.500' is read as 1.5 too."""
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None

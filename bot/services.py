@@ -1,0 +1,292 @@
+"""Use cases: each public function owns one transaction and calls the engine and the store.
+
+The CLI, the bot's handlers and the pollers all come through here, so a post is ingested the
+same way whatever carried it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.engine.conflicts import detect_conflicts, summarize
+from bot.engine.extract import Extractor
+from bot.engine.linking import block_dates, find_copy, link_claim
+from bot.engine.types import (
+    ClaimRecord,
+    ConflictFinding,
+    ImportStats,
+    IncidentCandidate,
+    IncidentView,
+    PostIn,
+    Side,
+    SourceInfo,
+)
+from bot.exports import ChannelExport, ExportError, read_export
+from store import queries
+from store.models import Claim, Conflict, Incident, Post, Source
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+def source_info(source: Source) -> SourceInfo:
+    side = Side(source.side) if source.side in {s.value for s in Side} else None
+    return SourceInfo(ref=source.ref, name=source.name, role=source.role, side=side, home_oblast=source.home_oblast)
+
+
+# ---------------------------------------------------------------- ingestion
+
+
+def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extractor: Extractor,
+                 stats: ImportStats, progress: Progress | None = None) -> set[int]:
+    """Store posts of one source idempotently, extract and link their claims.
+
+    A post already stored with the same text changes nothing; an edited post replaces its text
+    and claims. Returns the incidents touched (refresh them before the transaction ends).
+    """
+    info = source_info(source)
+    touched: set[int] = set()
+    for post_in in posts:
+        post = queries.get_post(session, source.id, post_in.message_id)
+        if post is not None and post.text == post_in.text:
+            stats.unchanged += 1
+            if progress:
+                progress(1)
+            continue
+        if post is None:
+            post = Post(source_id=source.id, message_id=post_in.message_id, posted_at=post_in.posted_at,
+                        edited_at=post_in.edited_at, text=post_in.text, url=post_in.url,
+                        forwarded_from=post_in.forwarded_from)
+            session.add(post)
+            session.flush()
+            stats.new += 1
+        else:
+            touched |= {c.incident_id for c in post.claims if c.incident_id is not None}
+            post.claims.clear()
+            session.flush()
+            post.text = post_in.text
+            post.edited_at = post_in.edited_at or post.edited_at
+            post.url = post_in.url or post.url
+            stats.updated += 1
+        claims = extractor.extract_claims(post_in.text, posted_at=post_in.posted_at, source=info)
+        post.lang = claims[0].lang.value if claims and claims[0].lang else None
+        rows = queries.add_claims(session, post, claims)
+        stats.claims += len(rows)
+        for row in rows:
+            touched.add(_link(session, row))
+        if progress:
+            progress(1)
+        if post_in.message_id > (source.last_message_id or 0):
+            source.last_message_id = post_in.message_id
+    return touched
+
+
+def _link(session: Session, row: Claim) -> int:
+    """Attach one new claim to its incident (creating one if needed); returns the incident id."""
+    record = queries.to_record(row)
+    claim = record.claim
+    first, last = block_dates(claim.date or record.posted_at.date())
+    ids = queries.list_block_incident_ids(session, claim.kind.group.value, claim.place.key, first, last)
+    by_incident = queries.list_incident_claims(session, ids)
+    candidates = [IncidentCandidate(i, tuple(queries.to_record(c) for c in rows)) for i, rows in by_incident.items()]
+    incident_id = link_claim(record, candidates)
+    if incident_id is None:
+        incident = Incident(kind=claim.kind.value, kind_group=claim.kind.group.value, place_key=claim.place.key,
+                            place=claim.place.name, oblast=claim.place.oblast, country=claim.place.country,
+                            lat=claim.place.lat, lon=claim.place.lon, date=claim.date or record.posted_at.date())
+        session.add(incident)
+        session.flush()
+        incident_id = incident.id
+    else:
+        siblings = next(c.records for c in candidates if c.id == incident_id)
+        row.copy_of = find_copy(record, siblings)
+    row.incident_id = incident_id
+    return incident_id
+
+
+def refresh_incidents(session: Session, incident_ids: Iterable[int]) -> None:
+    """Recompute figures and conflicts of touched incidents; drop the ones left without claims."""
+    ids = sorted(set(incident_ids))
+    queries.delete_empty_incidents(session, ids)
+    by_incident = queries.list_incident_claims(session, ids)
+    for incident_id, rows in by_incident.items():
+        incident = session.get(Incident, incident_id)
+        if incident is None or not rows:
+            continue
+        records = [queries.to_record(r) for r in rows]
+        summary = summarize(records)
+        incident.kind = summary.kind.value
+        incident.place = summary.place.name
+        incident.oblast = summary.place.oblast
+        incident.date = summary.date
+        incident.killed_low, incident.killed_best, incident.killed_high = (
+            summary.killed.low, summary.killed.best, summary.killed.high)
+        incident.injured_low, incident.injured_best, incident.injured_high = (
+            summary.injured.low, summary.injured.best, summary.injured.high)
+        incident.controller = summary.controller.value if summary.controller else None
+        incident.sources_count = summary.sources
+        findings = detect_conflicts(records)
+        incident.conflicts_count = len(findings)
+        queries.replace_conflicts(session, incident, [_conflict_row(f) for f in findings])
+
+
+def _conflict_row(finding: ConflictFinding) -> Conflict:
+    values = [
+        {"value": v.value, "qualifier": v.qualifier,
+         "claims": [[r.source_ref, r.message_id] for r in v.records],
+         "claim_ids": [r.id for r in v.records]}
+        for v in finding.values
+    ]
+    return Conflict(field=finding.field, values=values, note=finding.note)
+
+
+def ingest_for_source(session_factory: sessionmaker[Session], source_ref: str, posts: Sequence[PostIn],
+                      extractor: Extractor) -> ImportStats:
+    """One transaction: ingest posts of an already stored source (bot updates, pollers)."""
+    stats = ImportStats()
+    with session_factory.begin() as session:
+        source = queries.get_source_by_ref(session, source_ref)
+        if source is None:
+            raise LookupError(f"unknown source {source_ref!r}")
+        touched = ingest_posts(session, source, posts, extractor, stats)
+        refresh_incidents(session, touched)
+        stats.incidents = len(touched)
+        stats.conflicts = sum(i.conflicts_count for i in (session.get(Incident, t) for t in touched) if i)
+    return stats
+
+
+def import_export(session_factory: sessionmaker[Session], export: ChannelExport, extractor: Extractor,
+                  stats: ImportStats, progress: Progress | None = None) -> None:
+    """One transaction per export file: nothing of a file is half-written."""
+    with session_factory.begin() as session:
+        source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
+        touched = ingest_posts(session, source, export.posts, extractor, stats, progress)
+        refresh_incidents(session, touched)
+    stats.skipped += export.skipped
+
+
+def read_exports(paths: Sequence[Path], zone: ZoneInfo) -> tuple[list[ChannelExport], list[str]]:
+    """Parse every file first; returns the good exports and one error line per bad file."""
+    good: list[ChannelExport] = []
+    errors: list[str] = []
+    for path in paths:
+        try:
+            good.append(read_export(path, zone))
+        except ExportError as exc:
+            errors.append(str(exc))
+    return good, errors
+
+
+def store_totals(session_factory: sessionmaker[Session]) -> dict[str, int]:
+    with session_factory() as session:
+        return queries.count_rows(session)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_incident_views(session_factory: sessionmaker[Session], *, since: date | None = None,
+                        until: date | None = None, place: str | None = None,
+                        oblasts: Sequence[str] | None = None, limit: int | None = None) -> list[IncidentView]:
+    with session_factory() as session:
+        incidents = queries.list_incidents(session, since=since, until=until, place=place, oblasts=oblasts,
+                                           limit=limit)
+        views = []
+        for incident in incidents:
+            records = tuple(queries.to_record(c) for c in sorted(incident.claims, key=lambda c: c.id))
+            if not records:
+                continue
+            by_id = {r.id: r for r in records}
+            findings = tuple(
+                ConflictFinding(
+                    c.field,
+                    tuple(_value_from_json(v, by_id) for v in c.values),
+                    c.note,
+                )
+                for c in sorted(incident.conflicts, key=lambda c: c.id)
+            )
+            views.append(IncidentView(incident.id, summarize(records), records, findings))
+        return views
+
+
+def _value_from_json(value: dict[str, object], by_id: dict[int, ClaimRecord]):  # type: ignore[no-untyped-def]
+    from bot.engine.types import ConflictValue
+
+    ids = value.get("claim_ids") or []
+    records = tuple(by_id[i] for i in ids if isinstance(i, int) and i in by_id)  # type: ignore[union-attr]
+    return ConflictValue(value.get("value"), value.get("qualifier"), records)  # type: ignore[arg-type]
+
+
+def build_report(session_factory: sessionmaker[Session], *, since: date | None = None,
+                 until: date | None = None) -> dict[str, object]:
+    """The ``claimwatch report --json`` document."""
+    incidents = []
+    for view in list_incident_views(session_factory, since=since, until=until):
+        s = view.summary
+        incidents.append({
+            "id": str(view.id),
+            "kind": s.kind.value,
+            "place": s.place.name,
+            "oblast": s.place.oblast,
+            "country": s.place.country,
+            "date": s.date.isoformat(),
+            "killed": {"low": s.killed.low, "best": s.killed.best, "high": s.killed.high},
+            "injured": {"low": s.injured.low, "best": s.injured.best, "high": s.injured.high},
+            "controller": s.controller.value if s.controller else None,
+            "sources": s.sources,
+            "claims": [_claim_json(r) for r in view.records],
+            "conflicts": [
+                {"field": f.field,
+                 "values": [{"value": v.value, "qualifier": v.qualifier,
+                             "claims": [[r.source_ref, r.message_id] for r in v.records],
+                             "claimants": sorted({r.claim.claimant or r.source_name for r in v.records})}
+                            for v in f.values],
+                 "note": f.note}
+                for f in view.conflicts
+            ],
+        })
+    return {"incidents": incidents}
+
+
+def _claim_json(record: ClaimRecord) -> dict[str, object]:
+    data = record.claim.as_dict()
+    data.update({
+        "source": record.source_name,
+        "source_ref": record.source_ref,
+        "message_id": record.message_id,
+        "url": record.url,
+        "posted_at": record.posted_at.isoformat(),
+        "copy_of": record.copy_of,
+    })
+    return data
+
+
+# ---------------------------------------------------------------- seeds
+
+
+def read_seed_sources(path: Path) -> list[dict[str, str]]:
+    """The default sources file: one row per official channel."""
+    import csv
+
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    return list(csv.DictReader(lines, delimiter="\t"))
+
+
+def seed_sources(session_factory: sessionmaker[Session], path: Path) -> int:
+    """Add or update the default sources (keyed by their Telegram channel id); returns how many."""
+    rows = read_seed_sources(path)
+    with session_factory.begin() as session:
+        for row in rows:
+            queries.upsert_source(
+                session, row["channel_id"], row["name"], handle=row["handle"], role=row["role"] or None,
+                side=row["side"] or None, home_oblast=row["home_oblast"] or None, transport="telegram",
+                url=f"https://t.me/{row['handle']}",
+            )
+    return len(rows)

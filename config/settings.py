@@ -1,0 +1,137 @@
+"""Settings read once at the entry point from the environment and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+
+
+class SettingsError(Exception):
+    """A setting has a wrong value; the message is one line that names the setting."""
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file in the per-user data directory."""
+    data_dir = Path(platformdirs.user_data_dir("claimwatch"))
+    return f"sqlite:///{data_dir / 'claimwatch.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything claimwatch reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="CLAIMWATCH_ADMIN_IDS"
+    )
+    database_url: str = Field(default_factory=default_database_url, alias="CLAIMWATCH_DATABASE_URL")
+    telegram_api_url: str = Field(default="https://api.telegram.org", alias="CLAIMWATCH_TELEGRAM_API_URL")
+    timezone: str = Field(default="Europe/Kyiv", alias="CLAIMWATCH_TIMEZONE")
+    tme_url: str = Field(default="https://t.me", alias="CLAIMWATCH_TME_URL")
+    allow_private_urls: bool = Field(default=False, alias="CLAIMWATCH_ALLOW_PRIVATE_URLS")
+    webhook_secret: SecretStr | None = Field(default=None, alias="CLAIMWATCH_WEBHOOK_SECRET")
+    log_level: str = Field(default="INFO", alias="CLAIMWATCH_LOG_LEVEL")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("must be Telegram user ids separated by commas, e.g. 12345,67890") from None
+        return value
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _check_token(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not _TOKEN_RE.match(value):
+                raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Kyiv") from None
+        return value
+
+    @field_validator("telegram_api_url", "tme_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db_url(cls, value: str) -> str:
+        from store.db import normalize_database_url
+
+        return normalize_database_url(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; a wrong value raises SettingsError with one line naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc") or ("?",)
+        name = str(loc[0])
+        field = Settings.model_fields.get(name)
+        env_name = field.alias if field is not None and field.alias else name
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise SettingsError(f"{env_name}: {msg}") from None
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Configure logging once, keeping chatty libraries and the bot token out of the log."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    token_filter = _TokenFilter()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(token_filter)
+
+
+class _TokenFilter(logging.Filter):
+    """Masks anything shaped like a bot token in log records."""
+
+    _pattern = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._pattern.search(message):
+            record.msg = self._pattern.sub("<token>", message)
+            record.args = None
+        return True

@@ -1,0 +1,1 @@
+"""Data claimwatch ships: the default official sources and the demo corpus."""

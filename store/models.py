@@ -1,0 +1,240 @@
+"""Typed ORM models for sources, posts, claims, incidents, conflicts, subscribers and deliveries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive storage) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Source(Base):
+    """A followed channel or feed."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    transport: Mapped[str] = mapped_column(String(20), default="export")  # export|telegram|tme|feed
+    handle: Mapped[str | None] = mapped_column(String(100))
+    url: Mapped[str | None] = mapped_column(String(1000))
+    role: Mapped[str | None] = mapped_column(String(300))
+    side: Mapped[str | None] = mapped_column(String(20))
+    home_oblast: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    poll_interval: Mapped[int] = mapped_column(Integer, default=600)
+    last_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[datetime | None]
+    next_poll_at: Mapped[datetime | None]
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    posts: Mapped[list[Post]] = relationship(back_populates="source", passive_deletes=True)
+
+
+class Post(Base):
+    """One message of a source; unique by (source, message id)."""
+
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("source_id", "message_id", name="uq_posts_source_message"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None]
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    forwarded_from: Mapped[str | None] = mapped_column(String(300))
+    lang: Mapped[str | None] = mapped_column(String(5))
+
+    source: Mapped[Source] = relationship(back_populates="posts")
+    claims: Mapped[list[Claim]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", passive_deletes=True, order_by="Claim.ordinal"
+    )
+
+
+class Incident(Base):
+    """One real-world event that claims from several posts describe."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_date", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    kind_group: Mapped[str] = mapped_column(String(10))
+    place_key: Mapped[str] = mapped_column(String(100))
+    place: Mapped[str] = mapped_column(String(200))
+    oblast: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="UA")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    date: Mapped[date] = mapped_column(Date)
+    killed_low: Mapped[int | None] = mapped_column(Integer)
+    killed_best: Mapped[int | None] = mapped_column(Integer)
+    killed_high: Mapped[int | None] = mapped_column(Integer)
+    injured_low: Mapped[int | None] = mapped_column(Integer)
+    injured_best: Mapped[int | None] = mapped_column(Integer)
+    injured_high: Mapped[int | None] = mapped_column(Integer)
+    controller: Mapped[str | None] = mapped_column(String(20))
+    sources_count: Mapped[int] = mapped_column(Integer, default=0)
+    conflicts_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    claims: Mapped[list[Claim]] = relationship(back_populates="incident")
+    conflicts: Mapped[list[Conflict]] = relationship(
+        back_populates="incident", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Claim(Base):
+    """One incident assertion read from one post."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        Index("ix_claims_block", "kind_group", "place_key", "date"),
+        Index("ix_claims_oblast_block", "kind_group", "oblast", "date"),
+        Index("ix_claims_incident", "incident_id"),
+        Index("ix_claims_post", "post_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(30))
+    kind_group: Mapped[str] = mapped_column(String(10))
+    place_key: Mapped[str] = mapped_column(String(100))
+    place: Mapped[str] = mapped_column(String(200))
+    oblast: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="UA")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    place_level: Mapped[str] = mapped_column(String(20), default="settlement")
+    date: Mapped[date | None] = mapped_column(Date)
+    killed: Mapped[int | None] = mapped_column(Integer)
+    injured: Mapped[int | None] = mapped_column(Integer)
+    children_killed: Mapped[int | None] = mapped_column(Integer)
+    qualifier: Mapped[str | None] = mapped_column(String(10))
+    injured_qualifier: Mapped[str | None] = mapped_column(String(10))
+    controller: Mapped[str | None] = mapped_column(String(20))
+    perpetrator: Mapped[str | None] = mapped_column(String(20))
+    claimant: Mapped[str | None] = mapped_column(String(300))
+    claimant_side: Mapped[str | None] = mapped_column(String(20))
+    targets: Mapped[list[Any]] = mapped_column(default=list)
+    weapons: Mapped[list[Any]] = mapped_column(default=list)
+    evidence: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(5))
+    copy_of: Mapped[int | None] = mapped_column(BigInteger)  # claim id of the report this one repeats
+
+    post: Mapped[Post] = relationship(back_populates="claims")
+    incident: Mapped[Incident | None] = relationship(back_populates="claims")
+
+
+class Conflict(Base):
+    """A disagreement between claims of one incident, with the values and who stands behind each."""
+
+    __tablename__ = "conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(30))
+    values: Mapped[list[Any]] = mapped_column(default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    incident: Mapped[Incident] = relationship(back_populates="conflicts")
+
+
+class Subscriber(Base):
+    """A chat (person, group or channel) that receives digests."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_type: Mapped[str] = mapped_column(String(20), default="private")
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Kyiv")
+    digest_time: Mapped[str] = mapped_column(String(5), default="08:00")
+    oblasts: Mapped[list[Any]] = mapped_column(default=list)
+    instant_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_digest_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Delivery(Base):
+    """The log that makes every digest and alert reach each subscriber exactly once."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("subscriber_id", "key", name="uq_deliveries_subscriber_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))  # "digest:2022-03-02", "alert:incident:17"
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_ids: Mapped[list[Any]] = mapped_column(default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    sent_at: Mapped[datetime | None]
+
+
+class Admin(Base):
+    """A bot admin added with /admins add (the configured admins are not stored)."""
+
+    __tablename__ = "admins"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

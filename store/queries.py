@@ -1,0 +1,204 @@
+"""Query functions: they take the session first and never commit (the service owns the transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.engine.types import Claim as ClaimValue
+from bot.engine.types import ClaimRecord, Kind, Lang, Place, Qualifier, Side
+from store.models import Admin, Claim, Conflict, Delivery, Incident, Post, Source, Subscriber
+
+# ---------------------------------------------------------------- sources
+
+
+def get_source_by_ref(session: Session, ref: str) -> Source | None:
+    return session.scalar(select(Source).where(Source.ref == ref))
+
+
+def get_source(session: Session, key: str) -> Source | None:
+    """A source by ref, handle (with or without @) or numeric id."""
+    handle = key.removeprefix("@").lower()
+    found = session.scalar(select(Source).where((Source.ref == key) | (func.lower(Source.handle) == handle)))
+    if found is None and key.isdigit():
+        found = session.get(Source, int(key))
+    return found
+
+
+def list_sources(session: Session, *, active_only: bool = False) -> Sequence[Source]:
+    stmt = select(Source).order_by(Source.name)
+    if active_only:
+        stmt = stmt.where(Source.active.is_(True))
+    return session.scalars(stmt).all()
+
+
+def upsert_source(session: Session, ref: str, name: str, **fields: object) -> Source:
+    """The source with ``ref``, created if new; given fields overwrite stored ones when not None."""
+    source = get_source_by_ref(session, ref)
+    if source is None:
+        source = Source(ref=ref, name=name, **{k: v for k, v in fields.items() if v is not None})
+        session.add(source)
+        session.flush()
+        return source
+    if name and source.name != name:
+        source.name = name
+    for key, value in fields.items():
+        if value is not None:
+            setattr(source, key, value)
+    return source
+
+
+# ---------------------------------------------------------------- posts and claims
+
+
+def get_post(session: Session, source_id: int, message_id: int) -> Post | None:
+    return session.scalar(
+        select(Post).where(Post.source_id == source_id, Post.message_id == message_id)
+        .options(selectinload(Post.claims))
+    )
+
+
+def add_claims(session: Session, post: Post, claims: Iterable[ClaimValue]) -> list[Claim]:
+    rows = [claim_row(post, i, c) for i, c in enumerate(claims)]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def claim_row(post: Post, ordinal: int, c: ClaimValue) -> Claim:
+    return Claim(
+        post_id=post.id, ordinal=ordinal, kind=c.kind.value, kind_group=c.kind.group.value,
+        place_key=c.place.key, place=c.place.name, oblast=c.place.oblast, country=c.place.country,
+        lat=c.place.lat, lon=c.place.lon, place_level=c.place.level, date=c.date,
+        killed=c.killed, injured=c.injured, children_killed=c.children_killed,
+        qualifier=c.qualifier.value if c.qualifier else None,
+        injured_qualifier=c.injured_qualifier.value if c.injured_qualifier else None,
+        controller=c.controller.value if c.controller else None,
+        perpetrator=c.perpetrator.value if c.perpetrator else None,
+        claimant=c.claimant[:300] if c.claimant else None,
+        claimant_side=c.claimant_side.value if c.claimant_side else None,
+        targets=list(c.targets), weapons=list(c.weapons), evidence=c.evidence,
+        lang=c.lang.value if c.lang else None,
+    )
+
+
+def to_record(row: Claim) -> ClaimRecord:
+    """A stored claim as the engine's value (post and source must be loaded)."""
+    place = Place(name=row.place, oblast=row.oblast, country=row.country, lat=row.lat, lon=row.lon,
+                  level=row.place_level, code=row.place_key)
+    claim = ClaimValue(
+        kind=Kind(row.kind), place=place, date=row.date, evidence=row.evidence,
+        killed=row.killed, injured=row.injured, children_killed=row.children_killed,
+        qualifier=Qualifier(row.qualifier) if row.qualifier else None,
+        injured_qualifier=Qualifier(row.injured_qualifier) if row.injured_qualifier else None,
+        controller=Side(row.controller) if row.controller else None,
+        perpetrator=Side(row.perpetrator) if row.perpetrator else None,
+        claimant=row.claimant, claimant_side=Side(row.claimant_side) if row.claimant_side else None,
+        targets=tuple(row.targets or ()), weapons=tuple(row.weapons or ()),
+        lang=Lang(row.lang) if row.lang else None,
+    )
+    post = row.post
+    return ClaimRecord(id=row.id, claim=claim, source_ref=post.source.ref, source_name=post.source.name,
+                       message_id=post.message_id, posted_at=post.posted_at, url=post.url, copy_of=row.copy_of)
+
+
+def list_block_incident_ids(session: Session, kind_group: str, place_key: str, first: date, last: date) -> list[int]:
+    """Incidents holding claims in one block: same kind group and place, dates in [first, last]."""
+    stmt = (
+        select(Claim.incident_id).distinct()
+        .where(Claim.kind_group == kind_group, Claim.place_key == place_key,
+               Claim.date >= first, Claim.date <= last, Claim.incident_id.is_not(None))
+    )
+    return [i for i in session.scalars(stmt).all() if i is not None]
+
+
+def list_incident_claims(session: Session, incident_ids: Sequence[int]) -> dict[int, list[Claim]]:
+    if not incident_ids:
+        return {}
+    rows = session.scalars(
+        select(Claim).where(Claim.incident_id.in_(incident_ids))
+        .options(selectinload(Claim.post).selectinload(Post.source))
+        .order_by(Claim.id)
+    ).all()
+    out: dict[int, list[Claim]] = {i: [] for i in incident_ids}
+    for row in rows:
+        out.setdefault(row.incident_id or 0, []).append(row)
+    return out
+
+
+def list_incidents(session: Session, *, since: date | None = None, until: date | None = None,
+                   place: str | None = None, oblasts: Sequence[str] | None = None,
+                   limit: int | None = None) -> Sequence[Incident]:
+    """Incidents with their claims (posts and sources loaded) and conflicts, oldest first."""
+    stmt = (
+        select(Incident)
+        .options(selectinload(Incident.claims).selectinload(Claim.post).selectinload(Post.source),
+                 selectinload(Incident.conflicts))
+        .order_by(Incident.date, Incident.place, Incident.id)
+    )
+    if since is not None:
+        stmt = stmt.where(Incident.date >= since)
+    if until is not None:
+        stmt = stmt.where(Incident.date <= until)
+    if place:
+        stmt = stmt.where(func.lower(Incident.place) == place.lower())
+    if oblasts:
+        stmt = stmt.where(Incident.oblast.in_(list(oblasts)))
+    if limit is not None:
+        stmt = stmt.order_by(None).order_by(Incident.date.desc(), Incident.id.desc()).limit(limit)
+    return session.scalars(stmt).all()
+
+
+def delete_empty_incidents(session: Session, incident_ids: Iterable[int]) -> int:
+    ids = list(incident_ids)
+    if not ids:
+        return 0
+    used = set(session.scalars(select(Claim.incident_id).where(Claim.incident_id.in_(ids))).all())
+    empty = [i for i in ids if i not in used]
+    if empty:
+        session.execute(delete(Incident).where(Incident.id.in_(empty)))
+    return len(empty)
+
+
+def replace_conflicts(session: Session, incident: Incident, conflicts: Iterable[Conflict]) -> None:
+    session.execute(delete(Conflict).where(Conflict.incident_id == incident.id))
+    for conflict in conflicts:
+        conflict.incident_id = incident.id
+        session.add(conflict)
+
+
+def count_rows(session: Session) -> dict[str, int]:
+    return {
+        name: session.scalar(select(func.count()).select_from(model)) or 0
+        for name, model in (("sources", Source), ("posts", Post), ("claims", Claim), ("incidents", Incident),
+                            ("conflicts", Conflict), ("subscribers", Subscriber), ("deliveries", Delivery))
+    }
+
+
+# ---------------------------------------------------------------- subscribers, deliveries, admins
+
+
+def get_subscriber(session: Session, chat_id: int) -> Subscriber | None:
+    return session.scalar(select(Subscriber).where(Subscriber.chat_id == chat_id))
+
+
+def list_subscribers(session: Session, *, active_only: bool = True) -> Sequence[Subscriber]:
+    stmt = select(Subscriber).order_by(Subscriber.id)
+    if active_only:
+        stmt = stmt.where(Subscriber.active.is_(True))
+    return session.scalars(stmt).all()
+
+
+def get_delivery(session: Session, subscriber_id: int, key: str) -> Delivery | None:
+    return session.scalar(select(Delivery).where(Delivery.subscriber_id == subscriber_id, Delivery.key == key))
+
+
+def list_admin_ids(session: Session) -> set[int]:
+    return set(session.scalars(select(Admin.user_id)).all())
+
+
+def latest_post_time(session: Session) -> datetime | None:
+    return session.scalar(select(func.max(Post.posted_at)))
