@@ -156,6 +156,7 @@ class Extractor:
         self._ua_adj = _words(actors["ukraine_adjectives"])
         self._force = _words(actors["force_nouns"])
         self._attribution = _words(lexicon["attribution_words"])
+        self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
         self._units: dict[str, int] = {k: v for k, v in numbers["units"].items()}
@@ -257,11 +258,25 @@ class Extractor:
             if index == 0 and mention.start == 0 and tokens[0].text.isupper() and len(tokens) > 1 \
                     and tokens[1].text in ("—", "–", "-", ","):
                 continue  # a dateline such as "LVIV — ..." names where the reporter is
+            if self._speaker_location(tokens, mention.start, mention.end):
+                continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
             place = mention.place
             if place.level == "oblast":
                 facts.oblast_places.append((mention.start, place))
             else:
                 facts.places.append((mention.start, place))
+
+    def _speaker_location(self, tokens: list[Token], start: int, end: int) -> bool:
+        before = [t for t in tokens[max(0, start - 2):start]]
+        if len(before) == 2 and before[1].lower in ("в", "у", "in", "from", "из", "з", "із") \
+                and self._attribution.fullmatch(before[0].lower):
+            return True
+        after = tokens[end] if end < len(tokens) else None
+        if after is not None and after.is_word and self._attribution.fullmatch(after.lower):
+            return True
+        if after is not None and after.is_capitalized and self._official(after) is not None:
+            return True  # a first name before a known surname: "Volodymyr Zelensky"
+        return after is not None and after.lower in self._river_words
 
     def _number_at(self, tokens: list[Token], pos: int) -> tuple[int, int] | None:
         """(value, last token index) of a number starting at ``pos``, or None."""
@@ -506,7 +521,10 @@ class Extractor:
             facts.control.append((pos, controller))
 
     def _side_in_phrase(self, phrase: str, after: str) -> Side | None:
-        text = phrase + " " + after[:25]
+        """A side named inside the control phrase ("under Russian control") or as the holder right
+        after it ("под контролем украинских властей", "under control of Russian forces")."""
+        holder = _HOLDER_RE.match(after)
+        text = phrase + " " + (holder.group(1) if holder else "")
         if re.search(r"\b(?:russian|російськ|российск|рф\b)", text):
             return Side.RUSSIA
         if re.search(r"\b(?:ukrainian|українськ|украинск|зсу|всу)", text):
@@ -526,11 +544,19 @@ class Extractor:
             return after[0][1]
         return None
 
-    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
+    def _official(self, tok: Token) -> Official | None:
+        """The official whose surname this capitalized token is (any case ending up to 3 letters)."""
         for off in self.officials:
-            for tok in tokens:
-                if tok.is_capitalized and any(tok.lower.startswith(stem) for stem in off.stems) \
-                        and len(tok.lower) - len(next(s for s in off.stems if tok.lower.startswith(s))) <= 3:
+            for stem in off.stems:
+                if tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
+                    return off
+        return None
+
+    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
+        for tok in tokens:
+            if tok.is_capitalized:
+                off = self._official(tok)
+                if off is not None:
                     facts.claimant, facts.claimant_side, facts.claimant_place = off.claimant, off.side, off.place
                     return
         for pattern, claimant, side in self.institutions:
@@ -709,6 +735,13 @@ class Extractor:
             weapons=tuple(sorted(d.weapons)),
             lang=Lang(lang),
         )
+
+
+_HOLDER_RE = re.compile(
+    r"\s*(?:of\s+(?:the\s+)?)?((?:russian|ukrainian|российск\w*|украинск\w*|російськ\w*|українськ\w*)\s+"
+    r"(?:\w+\s+)?(?:forces|troops|army|military|authorities|властей|влади|сил\w*|войск\w*|військ\w*|арм\w*))"
+)
+RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
 
 def _closest_past(post_day: date, month: int, day: int) -> date | None:

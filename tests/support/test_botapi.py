@@ -18,9 +18,23 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    BotCommandScopeChatAdministrators,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.ext import CallbackContext, CommandHandler
 from telegram.request import HTTPXRequest
 
@@ -49,7 +63,9 @@ def _png(width: int = 3, height: int = 2) -> bytes:
     """A small valid PNG image."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
@@ -62,7 +78,11 @@ def _png(width: int = 3, height: int = 2) -> bytes:
 
 
 def _seconds(retry_after: int | dtm.timedelta) -> float:
-    return retry_after.total_seconds() if isinstance(retry_after, dtm.timedelta) else float(retry_after)
+    return (
+        retry_after.total_seconds()
+        if isinstance(retry_after, dtm.timedelta)
+        else float(retry_after)
+    )
 
 
 def _free_port() -> int:
@@ -88,7 +108,10 @@ def _free_port() -> int:
         ("🏟 🏟&lt;</", "Unexpected end tag at byte offset 13"),
         ("🏟 🏟&lt;<b></b></", "Unexpected end tag at byte offset 20"),
         ("🏟 🏟&lt;<i>a</i   ", "Unclosed end tag at byte offset 17"),
-        ("🏟 🏟&lt;<i>a</em   >", 'Unmatched end tag at byte offset 17, expected "</i>", found "</em>"'),
+        (
+            "🏟 🏟&lt;<i>a</em   >",
+            'Unmatched end tag at byte offset 17, expected "</i>", found "</em>"',
+        ),
         ("<span>x</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
         ("&#57311;", "Text contains invalid Unicode characters"),
     ],
@@ -102,7 +125,8 @@ def test_parse_html_refuses_what_telegram_refuses(html: str, error: str) -> None
 def test_parse_html_gives_text_and_utf16_entities() -> None:
     text, entities = parse_html(
         '🏟 <b>bold</b> <a href="https://t.me/x?a=1&amp;b=2">link</a> &lt;3 '
-        '<pre><code class="language-python">x = 1</code></pre> <blockquote expandable>q</blockquote>'
+        '<pre><code class="language-python">x = 1</code></pre> '
+        "<blockquote expandable>q</blockquote>"
     )
     assert text == "🏟 bold link <3 x = 1 q"
     assert entities == [
@@ -131,9 +155,16 @@ async def test_get_me_returns_the_bot(server: BotApiServer) -> None:
 
 @pytest.mark.asyncio
 async def test_valid_html_message_is_recorded(server: BotApiServer) -> None:
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Kyiv", callback_data="settings:tz:Europe/Kyiv")]])
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Kyiv", callback_data="settings:tz:Europe/Kyiv")]]
+    )
     async with _bot(server) as bot:
-        message = await bot.send_message(USER_ID, "<b>2 killed</b> in Kharkiv &amp; region", parse_mode=ParseMode.HTML, reply_markup=markup)
+        message = await bot.send_message(
+            USER_ID,
+            "<b>2 killed</b> in Kharkiv &amp; region",
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+        )
     assert message.text == "2 killed in Kharkiv & region"
     assert message.entities[0].type == "bold"
     assert message.reply_markup == markup
@@ -142,14 +173,17 @@ async def test_valid_html_message_is_recorded(server: BotApiServer) -> None:
     assert record["text"] == "<b>2 killed</b> in Kharkiv &amp; region"
     assert record["plain_text"] == "2 killed in Kharkiv & region"
     assert record["parse_mode"] == "HTML"
-    assert record["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "settings:tz:Europe/Kyiv"
+    assert (
+        record["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        == "settings:tz:Europe/Kyiv"
+    )
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("text", ["<b>unclosed", "a & b", "x <y> z"])
 async def test_invalid_html_is_a_bad_request(server: BotApiServer, text: str) -> None:
     async with _bot(server) as bot:
-        with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+        with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
             await bot.send_message(USER_ID, text, parse_mode=ParseMode.HTML)
     assert server.sent == []
 
@@ -158,14 +192,15 @@ async def test_invalid_html_is_a_bad_request(server: BotApiServer, text: str) ->
 async def test_text_limits_are_telegrams(server: BotApiServer) -> None:
     async with _bot(server) as bot:
         await bot.send_message(USER_ID, "<b>" + "я" * 4096 + "</b>", parse_mode=ParseMode.HTML)
-        with pytest.raises(BadRequest, match="(?i)message is too long"):
+        with pytest.raises(BadRequest, match=r"(?i)message is too long"):
             await bot.send_message(USER_ID, "🏟" * 2049)  # 4098 UTF-16 code units
-        with pytest.raises(BadRequest, match="(?i)message text is empty"):
+        with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
             await bot.send_message(USER_ID, "<b> </b>", parse_mode=ParseMode.HTML)
     assert len(server.sent) == 1
 
 
 @pytest.mark.asyncio
+@pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
 async def test_scripted_429_raises_retry_after(server: BotApiServer) -> None:
     server.fail_next("sendMessage", 429, retry_after=7)
     async with _bot(server) as bot:
@@ -181,7 +216,7 @@ async def test_scripted_429_raises_retry_after(server: BotApiServer) -> None:
 async def test_blocked_chat_is_forbidden(server: BotApiServer) -> None:
     server.block_chat(USER_ID)
     async with _bot(server) as bot:
-        with pytest.raises(Forbidden, match="(?i)bot was blocked by the user"):
+        with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
             await bot.send_message(USER_ID, "hello")
         await bot.send_message(USER_ID + 1, "someone else")
     assert [r["chat_id"] for r in server.sent] == [USER_ID + 1]
@@ -195,6 +230,7 @@ async def test_wrong_token_is_unauthorized(server: BotApiServer) -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
 async def test_flood_control_answers_429(server: BotApiServer) -> None:
     server.rate_limit(per_second_global=30, per_chat_per_second=1)
     async with _bot(server) as bot:
@@ -208,7 +244,7 @@ async def test_flood_control_answers_429(server: BotApiServer) -> None:
 async def test_outages_fail_every_method_until_cleared(server: BotApiServer) -> None:
     async with _bot(server, read_timeout=0.3) as bot:
         server.set_outage("500")
-        with pytest.raises(NetworkError, match="(?i)internal server error"):
+        with pytest.raises(NetworkError, match=r"(?i)internal server error"):
             await bot.send_message(USER_ID, "x")
         server.set_outage("timeout")
         with pytest.raises(TimedOut):
@@ -224,10 +260,11 @@ async def test_commands_are_kept_per_scope_and_language(server: BotApiServer) ->
         await bot.set_my_commands([("start", "Start"), ("digest", "Today's digest")])
         await bot.set_my_commands([("start", "Почати")], language_code="uk")
         await bot.set_my_commands(
-            [("sources", "Manage sources")], scope={"type": "chat_administrators", "chat_id": -100123}
+            [("sources", "Manage sources")],
+            scope=BotCommandScopeChatAdministrators(-100123),
         )
         uk = await bot.get_my_commands(language_code="uk")
-        with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
+        with pytest.raises(BadRequest, match=r"(?i)bot_command_invalid"):
             await bot.set_my_commands([("Start", "upper case is refused")])
     assert [c.command for c in uk] == ["start"]
     assert server.commands() == [
@@ -245,7 +282,9 @@ async def test_commands_are_kept_per_scope_and_language(server: BotApiServer) ->
 async def test_multipart_photo_upload_is_recorded(server: BotApiServer) -> None:
     png = _png(width=3, height=2)
     async with _bot(server) as bot:
-        message = await bot.send_photo(USER_ID, png, caption="<i>chart</i>", parse_mode=ParseMode.HTML, filename="chart.png")
+        message = await bot.send_photo(
+            USER_ID, png, caption="<i>chart</i>", parse_mode=ParseMode.HTML, filename="chart.png"
+        )
         downloaded = await (await bot.get_file(message.photo[-1].file_id)).download_as_bytearray()
     assert message.caption == "chart"
     (record,) = server.messages_to(USER_ID)
@@ -267,12 +306,14 @@ async def test_edits_and_callback_answers(server: BotApiServer) -> None:
         assert query is not None and query.data == "claim:1"
         assert query.message is not None and query.message.message_id == sent.message_id
         await bot.answer_callback_query(query.id, text="Loading")
-        with pytest.raises(BadRequest, match="(?i)query is too old"):
+        with pytest.raises(BadRequest, match=r"(?i)query is too old"):
             await bot.answer_callback_query(query.id)
         await bot.edit_message_text("claim, expanded", chat_id=USER_ID, message_id=sent.message_id)
-        with pytest.raises(BadRequest, match="(?i)message is not modified"):
-            await bot.edit_message_text("claim, expanded", chat_id=USER_ID, message_id=sent.message_id)
-        with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+        with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+            await bot.edit_message_text(
+                "claim, expanded", chat_id=USER_ID, message_id=sent.message_id
+            )
+        with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
             await bot.edit_message_text("x", chat_id=USER_ID, message_id=999)
     assert [r["method"] for r in server.sent] == ["sendMessage", "editMessageText"]
     assert server.callback_answers[0]["text"] == "Loading"
@@ -297,7 +338,9 @@ async def test_chat_members_and_admins_are_configurable(server: BotApiServer) ->
 @pytest.mark.asyncio
 async def test_built_updates_parse_as_ptb_objects(server: BotApiServer) -> None:
     channel = -1001000000001
-    server.user_message("/start@claimwatch_test_bot now", user_id=USER_ID, username="olena", language_code="uk")
+    server.user_message(
+        "/start@claimwatch_test_bot now", user_id=USER_ID, username="olena", language_code="uk"
+    )
     server.channel_post(channel, "2 killed in Kharkiv")
     server.channel_post(channel, "3 killed in Kharkiv", edited=True)
     server.forwarded_message("look", user_id=USER_ID, from_chat_id=channel, from_message_id=1)
@@ -335,7 +378,9 @@ async def test_long_poll_offset_and_timeout_semantics(server: BotApiServer) -> N
 async def test_application_long_polling_answers_a_command(server: BotApiServer) -> None:
     async def cmd_start(update: Update, context: CallbackContext) -> None:  # type: ignore[type-arg]
         assert update.effective_message is not None
-        await update.effective_message.reply_text("Welcome to <b>claimwatch</b>", parse_mode=ParseMode.HTML)
+        await update.effective_message.reply_text(
+            "Welcome to <b>claimwatch</b>", parse_mode=ParseMode.HTML
+        )
 
     app = server.application_builder().build()
     app.add_handler(CommandHandler("start", cmd_start))
@@ -372,7 +417,7 @@ async def test_application_webhook_mode(server: BotApiServer) -> None:
         )
         try:
             assert server.webhook == {"url": hook, "secret_token": "s3cret"}
-            with pytest.raises(Conflict, match="(?i)webhook is active"):
+            with pytest.raises(Conflict, match=r"(?i)webhook is active"):
                 await app.bot.get_updates()
             server.user_message("/start", user_id=USER_ID)  # delivered by the server itself
             await server.wait_for_sent_async(chat_id=USER_ID, timeout=5)
@@ -391,13 +436,20 @@ async def test_application_webhook_mode(server: BotApiServer) -> None:
 def test_json_form_and_error_bodies_follow_the_wire_format(server: BotApiServer) -> None:
     base = f"{server.base_url}{server.token}"
     with httpx.Client() as client:
-        by_json = client.post(f"{base}/sendMessage", json={"chat_id": USER_ID, "text": "json"}).json()
-        by_form = client.post(f"{base}/sendmessage", data={"chat_id": str(USER_ID), "text": "form"}).json()
+        by_json = client.post(
+            f"{base}/sendMessage", json={"chat_id": USER_ID, "text": "json"}
+        ).json()
+        by_form = client.post(
+            f"{base}/sendmessage", data={"chat_id": str(USER_ID), "text": "form"}
+        ).json()
         unknown = client.post(f"{base}/sendTelepathy", json={})
         bad_token = client.get(f"{server.base_url}1:nope/getMe")
     assert by_json["ok"] is True and by_json["result"]["message_id"] == 1
     assert by_form["result"]["message_id"] == 2
-    assert (unknown.status_code, unknown.json()) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
+    assert (unknown.status_code, unknown.json()) == (
+        404,
+        {"ok": False, "error_code": 404, "description": "Not Found"},
+    )
     assert (bad_token.status_code, bad_token.json()["description"]) == (401, "Unauthorized")
     server.fail_next("getMe", 429, retry_after=3)
     body = httpx.get(f"{base}/getMe").json()
@@ -414,15 +466,30 @@ def test_sync_wait_for_explains_a_timeout(server: BotApiServer) -> None:
         server.wait_for_sent(chat_id=5, timeout=0.05)
 
 
-def test_the_token_never_reaches_a_log_line(server: BotApiServer, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.asyncio
+async def test_blocking_helpers_refuse_to_freeze_an_event_loop(server: BotApiServer) -> None:
+    with pytest.raises(RuntimeError, match="wait_for_async"):
+        server.wait_for(lambda: True)
+    await server.wait_for_async(lambda: True)
+
+
+def test_the_token_never_reaches_a_log_line(
+    server: BotApiServer, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     base = f"{server.base_url}{server.token}"
     with httpx.Client() as client:
         client.post(f"{base}/getMe")
-        client.post(f"{base}/sendMessage", data={"chat_id": "1", "text": "<b>"}, params={"parse_mode": "HTML"})
+        client.post(
+            f"{base}/sendMessage",
+            data={"chat_id": "1", "text": "<b>"},
+            params={"parse_mode": "HTML"},
+        )
         client.post(f"{base}/nope")
         client.put(f"{base}/getMe")
-    server_records = [r for r in caplog.records if r.name.startswith(("tornado", botapi.logger.name))]
+    server_records = [
+        r for r in caplog.records if r.name.startswith(("tornado", botapi.logger.name))
+    ]
     assert server_records  # the server does log requests...
     secret = server.token.split(":", 1)[1]
     assert not [r for r in server_records if secret in r.getMessage()]  # ...never with the token
@@ -435,7 +502,9 @@ def test_stop_releases_long_polls_threads_and_port() -> None:
     result: list[object] = []
 
     def long_poll() -> None:
-        response = httpx.post(f"{server.base_url}{server.token}/getUpdates", json={"timeout": 30}, timeout=10)
+        response = httpx.post(
+            f"{server.base_url}{server.token}/getUpdates", json={"timeout": 30}, timeout=10
+        )
         result.append(response.json())
 
     poller = threading.Thread(target=long_poll)
