@@ -611,6 +611,7 @@ class Extractor:
         oblasts = {p.oblast for f in facts for _, p in f.oblast_places if p.oblast}
         home_place = next((f.claimant_place for f in facts if f.claimant_place), None)
         current: Place | None = None
+        targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
         control: dict[tuple[str, Side], Draft] = {}
         for f in facts:
@@ -638,10 +639,14 @@ class Extractor:
                 self._note(draft, f)
             if sentence_places:
                 current = sentence_places[0] if not f.places else self._nearest(f.places, anchor_positions) or f.places[0][1]
+            if current is not None and f.targets:
+                # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
+                targets_by_place.setdefault(current.key, set()).update(f.targets)
         claims: list[Claim] = []
         for draft in attack:
             if draft.kind is None and draft.killed is None and draft.injured is None:
                 continue
+            draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
         for draft in control.values():
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))

@@ -25,8 +25,15 @@ def block_dates(day: date) -> tuple[date, date]:
     return day - DATE_WINDOW, day + DATE_WINDOW
 
 
+MILITARY_TARGETS = frozenset({"military"})
+
+
 def _targets_clash(a: set[str], b: set[str]) -> bool:
-    return bool(a) and bool(b) and not (a & b)
+    """Two different civilian targets mean two events; a civilian target against a claimed military
+    one is the classic dispute about one event, so it does not split."""
+    if not a or not b or a & b:
+        return False
+    return not (a <= MILITARY_TARGETS or b <= MILITARY_TARGETS)
 
 
 def link_claim(record: ClaimRecord, candidates: Sequence[IncidentCandidate]) -> int | None:
