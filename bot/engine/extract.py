@@ -84,7 +84,7 @@ class SentenceFacts:
 
     @property
     def has_attack(self) -> bool:
-        return bool(self.cues or self.counts or self.zero_killed)
+        return bool(self.cues or self.counts or self.zero_killed or self.children_killed is not None)
 
 
 @dataclass(slots=True)

@@ -11,8 +11,8 @@ Sources, all installed packages read at build time only:
 Compiling those takes several seconds (reading the codifier and an 80 MB JSON file, running
 the morphology dictionaries over every name), so `Gazetteer.load` builds a compact index once,
 writes it atomically to a cache directory, and loads it in a fraction of a second afterwards.
-The cache file name carries a fingerprint of the package versions, the data files and
-``FORMAT_VERSION``: a change to any of them makes the cache stale and it is rebuilt.
+The cache file name carries a fingerprint of the package versions, this module's source, the
+data files and ``FORMAT_VERSION``: a change to any of them makes the cache stale and it is rebuilt.
 
 Inflected forms ("у Харкові", "в Белгороде", "Кривому Розі") are matched through lemmas from
 pymorphy3's Ukrainian and Russian dictionaries, cached per word.
@@ -139,11 +139,34 @@ _ANALYZERS_FOR = {"uk": ("uk",), "ru": ("ru",), "en": ("uk", "ru")}
 
 
 @functools.lru_cache(maxsize=400_000)
-def _parses(word: str, lang: str) -> tuple[tuple[str, frozenset[str], bool], ...]:
-    """(lemma, grammemes, known to the dictionary) for each reading of a lowercase word."""
+def _parses(word: str, lang: str) -> tuple[tuple[str, frozenset[str], bool, str], ...]:
+    """(lemma, grammemes, known to the dictionary, tag as written) for each reading of a lowercase word."""
     return tuple(
-        (_norm(p.normal_form), frozenset(p.tag.grammemes), p.is_known) for p in _analyzer(lang).parse(word)
+        (_norm(p.normal_form), frozenset(p.tag.grammemes), p.is_known, str(p.tag))
+        for p in _analyzer(lang).parse(word)
     )
+
+
+#: Parts of speech that make a capitalized word an ordinary word at the start of a sentence.
+_COMMON_POS = frozenset({"ADJF", "VERB", "INFN", "ADVB", "PRTF", "GRND", "CONJ", "PREP", "PRCL", "NPRO", "NUMR"})
+
+
+def _is_common_reading(lang: str, grammemes: frozenset[str], tag: str) -> bool:
+    """Whether a dictionary reading is an ordinary word rather than a name.
+
+    The Russian dictionary marks names (Geox, Name, Surn...). The Ukrainian one does not, but
+    it stores a proper noun's tag gender first ("NOUN,masc,inan" for "Харків") and a common
+    noun's animacy first ("NOUN,inan neut" for "щастя"); that layout is what is read here.
+    """
+    if grammemes & _PROPER_TAGS:
+        return False
+    if grammemes & _COMMON_POS:
+        return True
+    if "NOUN" not in grammemes:
+        return False
+    if lang == "uk":
+        return tag.startswith(("NOUN,inan", "NOUN,anim"))
+    return True
 
 
 @functools.lru_cache(maxsize=400_000)
@@ -153,7 +176,7 @@ def _token_keys(token: str, lang: str) -> tuple[str, ...]:
     keys = {word}
     if _CYRILLIC.search(word):
         for code in _ANALYZERS_FOR.get(lang, ("uk", "ru")):
-            keys.update(lemma for lemma, _, _ in _parses(word, code))
+            keys.update(reading[0] for reading in _parses(word, code))
     elif word.endswith("'s") and len(word) > 2:
         keys.add(word[:-2])
     return tuple(sorted(keys))
@@ -229,6 +252,7 @@ class Gazetteer:
         self._city_adjectives: dict[str, int] = state["city_adjectives"]
         self._region_words: dict[str, str] = state["region_words"]
         self._needs_cue: frozenset[str] = state["needs_cue"]
+        self._remote: frozenset[int] = state["remote"]
         words: dict[str, frozenset[str]] = state["words"]
         self._type_words = words.get("type", frozenset())
         self._cue_words = words.get("cue", frozenset())
@@ -392,7 +416,7 @@ class Gazetteer:
             if via == _BLOCK:
                 return (), _BLOCK
             best_via[pid] = min(via, best_via.get(pid, via))
-        pids = tuple(sorted(best_via, key=self._order.__getitem__))
+        pids = tuple(sorted(best_via, key=lambda pid: (best_via[pid] not in (_OBLAST, _CAPITAL), self._order[pid])))
         return pids, best_via[pids[0]]
 
     def _span_at(
@@ -406,10 +430,12 @@ class Gazetteer:
             if via == _BLOCK:
                 return _Span(i, end, (), _BLOCK)
             span = self._accept(tokens, keys, i, end, pids, via, lang, caps)
-            if span is not None and not span.needs_oblast:
-                return span
-            if span is not None:  # a small place without a cue: an adjective reading wins over it
+            if span is None:
+                continue
+            if span.needs_oblast or self._places[span.pids[0]].population < BIG_CITY:
+                # "в Київську телевежу": the adjective reading beats a small village's name
                 return self._adjective_at(tokens, keys, i, caps) or span
+            return span
         return self._adjective_at(tokens, keys, i, caps)
 
     def _accept(
@@ -441,7 +467,11 @@ class Gazetteer:
         big = tuple(
             pid
             for pid in pids
-            if multiword or (not cue_free and (via != _NAME or self._places[pid].population >= BIG_CITY))
+            if multiword
+            or (
+                not cue_free
+                and (via != _NAME or (self._places[pid].population >= BIG_CITY and pid not in self._remote))
+            )
         )
         cue = self._cue_before(tokens, start)
         if cue == 2 or (cue == 1 and not (single and self._is_person_name(token, lang))):
@@ -496,11 +526,11 @@ class Gazetteer:
         word = _norm(token)
         if not _CYRILLIC.search(word):
             return False
-        for code in _ANALYZERS_FOR[lang]:
-            for lemma, grammemes, known in _parses(word, code):
-                if known and not grammemes & _PROPER_TAGS and lemma not in self._index:
-                    return True
-        return False
+        return any(
+            known and _is_common_reading(code, grammemes, tag)
+            for code in _ANALYZERS_FOR[lang]
+            for _, grammemes, known, tag in _parses(word, code)
+        )
 
     @staticmethod
     def _is_person_name(token: str, lang: str) -> bool:
@@ -508,7 +538,7 @@ class Gazetteer:
         if not _CYRILLIC.search(word):
             return False
         return any(
-            grammemes & _PERSON_TAGS for code in _ANALYZERS_FOR[lang] for _, grammemes, _ in _parses(word, code)
+            reading[1] & _PERSON_TAGS for code in _ANALYZERS_FOR[lang] for reading in _parses(word, code)
         )
 
 
@@ -535,7 +565,7 @@ def _cache_dir(cache_dir: Path | None) -> Path:
 
 
 def _fingerprint() -> str:
-    """A digest of everything the index is built from: package versions and data files."""
+    """A digest of everything the index is built from: package versions, this module, data files."""
     digest = hashlib.sha256(str(FORMAT_VERSION).encode())
     for package in _SOURCE_PACKAGES:
         try:
@@ -543,7 +573,7 @@ def _fingerprint() -> str:
         except metadata.PackageNotFoundError:
             version = "missing"
         digest.update(f"{package}={version};".encode())
-    for path in sorted(DATA_DIR.glob("*.tsv")):
+    for path in [Path(__file__), *sorted(DATA_DIR.glob("*.tsv"))]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -643,7 +673,7 @@ def _phrase_keys(tokens: Sequence[str], langs: tuple[str, ...]) -> set[str]:
         keys = {word}
         if _CYRILLIC.search(word):
             for code in langs:
-                keys.update(lemma for lemma, _, _ in _parses(word, code))
+                keys.update(reading[0] for reading in _parses(word, code))
         per_token.append(tuple(keys))
     joined = {""}
     for options in per_token:
@@ -736,6 +766,7 @@ def build_state() -> dict[str, Any]:
 
     # Ukrainian settlements from the codifier.
     katottg_pids: dict[tuple[str, str], list[int]] = {}
+    remote: set[int] = set()  # Russian towns far from the war: they need a cue like villages
     categories: list[str] = []
     for code, name, category, top in _load_katottg():
         region = by_katottg.get(top)
@@ -780,6 +811,8 @@ def build_state() -> dict[str, Any]:
                 ),
                 _CATEGORY_RANK["M"] if population >= BIG_CITY else _CATEGORY_RANK["X"],
             )
+            if not (region.adjectives or region.nouns) and population < WELL_KNOWN:
+                remote.add(pid)
             builder.add_name(city["name"], pid, _NAME, ())
             builder.add_name(builder.places[pid][0], pid, _NAME, ())
             for other in _cyrillic_alternates(city):
@@ -894,6 +927,7 @@ def build_state() -> dict[str, Any]:
         "city_adjectives": city_adjectives,
         "region_words": region_words,
         "needs_cue": frozenset(needs_cue),
+        "remote": frozenset(remote),
         "words": {kind: frozenset(_norm(w) for w in values) for kind, values in words.items()},
     }
 

@@ -1,0 +1,78 @@
+"""Shared fixtures: the real corpora beside the repository, the extractor, and databases to run on."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def require_shared(*parts: str) -> Path:
+    """A path under ../shared; skipped when missing, but a failure in CI."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI needs ../shared beside the repository")
+        pytest.skip(f"{path} is not here")
+    return path
+
+
+@pytest.fixture(scope="session")
+def dev_corpus() -> Path:
+    return require_shared("corpus", "dev")
+
+
+@pytest.fixture(scope="session")
+def seed_article() -> str:
+    path = require_shared("seeds", "sofrep-2022-03-02-kharkiv-kyiv-kherson.txt")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def extractor():  # type: ignore[no-untyped-def]
+    from bot.engine.extract import Extractor
+
+    return Extractor.load()
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("CLAIMWATCH_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    base = postgres_url()
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail("CLAIMWATCH_TEST_POSTGRES_URL is not set in CI")
+        pytest.skip("CLAIMWATCH_TEST_POSTGRES_URL is not set")
+    from store.db import normalize_database_url
+
+    base = normalize_database_url(base)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on a SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'claimwatch.db'}"
+    return request.getfixturevalue("pg_schema_url")
