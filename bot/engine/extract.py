@@ -501,16 +501,15 @@ class Extractor:
         for start, end, kind in sorted(hits):
             pos = tok_at(start)
             phrase = lower[start:end]
-            side = self._side_in_phrase(phrase, lower[end:end + 40])
-            if side is None:
-                side = self._nearest_actor(actors, pos, clause_marks)
-            if kind == "deny":
-                if side is None or any(w in phrase for w in ("україн", "украин", "ukrain", "defend", "оборон")):
-                    controller = Side.UKRAINE if side is None else side
-                    if "not" in phrase or " не " in f" {phrase}" or "n't" in phrase:
-                        controller = Side.UKRAINE if side in (None, Side.RUSSIA) else Side.RUSSIA
-                else:
-                    controller = Side.UKRAINE if side is Side.RUSSIA else Side.RUSSIA
+            phrase_side = self._side_in_phrase(phrase, lower[end:end + 40])
+            side = phrase_side or self._nearest_actor(actors, pos, clause_marks)
+            if kind == "deny" and _NEGATED_CAPTURE.search(phrase):
+                # "Russia has not captured X", "X has not fallen": the would-be captor does not hold it
+                captor = phrase_side or self._nearest_actor([a for a in actors if a[0] < pos], pos, clause_marks)
+                controller = Side.RUSSIA if captor is Side.UKRAINE else Side.UKRAINE
+            elif kind == "deny":
+                # "still Ukraine", "continues to defend", "loss not confirmed": the named holder, else Ukraine
+                controller = side or Side.UKRAINE
             elif side is not None:
                 controller = side
             else:
@@ -746,6 +745,7 @@ _HOLDER_RE = re.compile(
     r"\s*(?:of\s+(?:the\s+)?)?((?:russian|ukrainian|российск\w*|украинск\w*|російськ\w*|українськ\w*)\s+"
     r"(?:\w+\s+)?(?:forces|troops|army|military|authorities|властей|влади|сил\w*|войск\w*|військ\w*|арм\w*))"
 )
+_NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|захоплен|захвачен|впа|сдан|здал|\bпал\b")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
 

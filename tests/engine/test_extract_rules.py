@@ -1,0 +1,112 @@
+"""Extraction rules on constructed posts, one rule per case, in the three languages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.engine.types import Kind, Qualifier, Side
+
+KYIV = ZoneInfo("Europe/Kyiv")
+POSTED = datetime(2023, 7, 14, 9, 30, tzinfo=KYIV)
+
+
+def one(extractor, text, lang=None, place=None):  # type: ignore[no-untyped-def]
+    claims = extractor.extract_claims(text, posted_at=POSTED, lang=lang)
+    if place:
+        claims = [c for c in claims if c.place.name == place]
+    assert len(claims) == 1, [c.as_dict() for c in claims]
+    return claims[0]
+
+
+@pytest.mark.parametrize(("text", "killed", "q", "injured", "iq"), [
+    ("Внаслідок ракетного удару по Дніпру загинули троє людей, ще 15 поранені.", 3, "exact", 15, "exact"),
+    ("У Запоріжжі внаслідок обстрілу щонайменше п'ятеро людей загинули, понад 20 поранені.", 5, "at_least", 20, "at_least"),
+    ("В результате удара по Одессе погибли шесть человек, около 30 ранены.", 6, "exact", 30, "approx"),
+    ("A Russian drone attack on Odesa killed two people and injured at least nine.", 2, "exact", 9, "at_least"),
+    ("About 40 people were wounded and 12 killed after a missile hit a mall in Kremenchuk.", 12, "exact", 40, "approx"),
+    ("Russian shelling of Kherson killed more than 10 civilians, the governor said.", 10, "at_least", None, None),
+])
+def test_counts_and_qualifiers(extractor, text, killed, q, injured, iq):  # type: ignore[no-untyped-def]
+    claim = one(extractor, text)
+    assert (claim.killed, claim.qualifier and claim.qualifier.value) == (killed, q)
+    assert (claim.injured, claim.injured_qualifier and claim.injured_qualifier.value) == (injured, iq)
+
+
+def test_children_are_a_subset_of_the_dead(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "У Сумах через удар дрона загинули четверо людей, серед них дитина.")
+    assert (claim.killed, claim.children_killed, claim.kind) == (4, 1, Kind.DRONE)
+    claim = one(extractor, "В Белгороде при обстреле погибли 14 человек, в том числе двое детей.")
+    assert (claim.killed, claim.children_killed, claim.place.country) == (14, 2, "RU")
+
+
+def test_children_among_the_injured_are_not_dead(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "A missile struck Kharkiv, killing 3 people and injuring 11 others, including two children.")
+    assert (claim.killed, claim.injured, claim.children_killed) == (3, 11, None)
+
+
+def test_nobody_hurt_is_zero(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Вночі ворог атакував Миколаїв дронами. Ніхто не постраждав.")
+    assert (claim.killed, claim.injured) == (0, 0)
+
+
+def test_military_boasts_are_not_civilian_casualties(extractor):  # type: ignore[no-untyped-def]
+    claims = extractor.extract_claims(
+        "Ударом по Краматорску уничтожено до 200 националистов и 12 единиц техники.", posted_at=POSTED)
+    assert all(c.killed is None for c in claims)
+
+
+def test_renamed_and_inflected_places(extractor):  # type: ignore[no-untyped-def]
+    assert one(extractor, "Обстрел Артёмовска продолжается, погибли два человека.").place.name == "Bakhmut"
+    assert one(extractor, "Ракетний удар по Кривому Рогу: загинули 4 людини.").place.name == "Kryvyi Rih"
+    claim = one(extractor, "A missile strike on Dnipropetrovsk killed one person.")
+    assert (claim.place.name, claim.place.oblast) == ("Dnipro", "Dnipropetrovsk Oblast")
+
+
+def test_several_places_in_one_post(extractor):  # type: ignore[no-untyped-def]
+    claims = extractor.extract_claims(
+        "Вранці ворог обстріляв Херсон: загинула одна людина. Також під ударом був Нікополь, там поранені двоє.",
+        posted_at=POSTED)
+    by_place = {c.place.name: c for c in claims}
+    assert by_place["Kherson"].killed == 1
+    assert by_place["Nikopol"].injured == 2
+
+
+@pytest.mark.parametrize(("text", "controller"), [
+    ("Вооружённые силы России полностью освободили Соледар.", Side.RUSSIA),
+    ("Українські військові звільнили Снігурівку.", Side.UKRAINE),
+    ("The mayor said the city of Bakhmut has not fallen and Ukrainian forces continue to hold it.", Side.UKRAINE),
+    ("Russian troops have captured Lyman, the defence ministry in Moscow said.", Side.RUSSIA),
+])
+def test_control_claims(extractor, text, controller):  # type: ignore[no-untyped-def]
+    claims = [c for c in extractor.extract_claims(text, posted_at=POSTED) if c.kind is Kind.CONTROL]
+    assert {c.controller for c in claims} == {controller}, [c.as_dict() for c in claims]
+
+
+def test_perpetrator_blamed_on_the_other_side(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Удар по торговому центру в Донецке нанесли украинские войска, погибли 5 человек.")
+    assert claim.perpetrator is Side.UKRAINE
+    assert "mall" in claim.targets
+
+
+def test_relative_and_explicit_dates(extractor):  # type: ignore[no-untyped-def]
+    assert one(extractor, "Вчора ввечері росіяни обстріляли Харків, поранено 3 людей.").date == date(2023, 7, 13)
+    assert one(extractor, "В ночь на 12 июля дроны атаковали Курск, пострадавших нет.").date == date(2023, 7, 12)
+
+
+def test_bad_input_gives_no_claim_and_no_error(extractor):  # type: ignore[no-untyped-def]
+    for text in ("", "   ", "🔥🔥🔥", "https://t.me/somechannel/123", "<b>&amp;</b>", "x" * 100_000,
+                 "Guten Morgen, heute ist ein schöner Tag.", "Слава Україні!"):
+        assert extractor.extract_claims(text, posted_at=POSTED) == []
+
+
+def test_markup_is_read_as_text(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "<b>Обстріл Харкова</b>: загинули <i>двоє</i> людей &amp; 7 поранені.")
+    assert (claim.place.name, claim.killed, claim.injured) == ("Kharkiv", 2, 7)
+
+
+def test_claimant_is_the_quoted_speaker(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Russian strikes on Mykolaiv killed two people, said Vitaliy Kim.")
+    assert claim.claimant and "Kim" in claim.claimant
