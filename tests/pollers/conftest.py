@@ -1,4 +1,5 @@
-"""Fixtures for the poller tests: a local HTTP(S) server and the saved t.me preview pages."""
+"""Fixtures for the poller tests: a local HTTP(S) server, the saved t.me preview pages, and for the
+polling-service tests the real extractor and a SQLite database file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import ssl
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pollers_helpers import TME_FIXTURES, LocalServer
@@ -62,3 +64,17 @@ def tme_fixture() -> Callable[[str], str]:
         return (TME_FIXTURES / name).read_text(encoding="utf-8")
 
     return read
+
+
+@pytest.fixture(scope="session")
+def extractor() -> Any:
+    """The real extraction engine, loaded once per test session (loading takes seconds)."""
+    from bot.engine.extract import Extractor
+
+    return Extractor.load()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite database file for one test."""
+    return f"sqlite:///{tmp_path / 'claimwatch.db'}"

@@ -1,0 +1,50 @@
+"""The bot's UI strings in Ukrainian, English and Russian, read from ``bot/locales/<lang>.json``.
+
+Strings are Telegram HTML; every value substituted into them is escaped here, so a channel
+title with ``<b>`` or ``&`` cannot break a reply.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+LANGUAGES = ("uk", "en", "ru")
+FALLBACK = "en"
+
+
+@lru_cache(maxsize=None)
+def _catalog(lang: str) -> dict[str, Any]:
+    return json.loads((LOCALES_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+class Raw(str):
+    """A value that is already Telegram HTML and must not be escaped again."""
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    """The string ``key`` in ``lang`` (English when missing) with escaped ``values`` filled in."""
+    lang = lang if lang in LANGUAGES else FALLBACK
+    text = _catalog(lang).get(key)
+    if not isinstance(text, str):
+        text = _catalog(FALLBACK).get(key)
+    if not isinstance(text, str):
+        logger.warning("missing UI string %r", key)
+        return key
+    if not values:
+        return text
+    safe = {k: v if isinstance(v, Raw) else html.escape(str(v), quote=False) for k, v in values.items()}
+    return text.format(**safe)
+
+
+def command_descriptions(lang: str) -> dict[str, str]:
+    """Command → menu description, for setMyCommands."""
+    lang = lang if lang in LANGUAGES else FALLBACK
+    return dict(_catalog(lang)["commands"])
