@@ -226,12 +226,12 @@ def parse_target(target: str) -> Target:
     is_url = "://" in value
     if host in TME_HOSTS or not is_url:
         try:
-            handle = normalize_channel(value)
+            handle = normalize_channel(value).lower()  # t.me ignores case
         except ValueError:
             raise SourceError(
                 f"{target!r} is not a public channel (@name or t.me/name) nor a feed URL"
             ) from None
-        return Target(Transport.TME, handle.lower(), handle, f"https://t.me/{handle}")
+        return Target(Transport.TME, handle, handle, f"https://t.me/{handle}")
     if parts.scheme.lower() not in ("http", "https") or not host:
         raise SourceError(f"{target!r} is not an http(s) feed URL")
     return Target(Transport.FEED, value, None, value)
