@@ -500,6 +500,8 @@ def remove_source(session_factory: sessionmaker[Session], key: str) -> str:
             for claim in post.claims
             if claim.incident_id is not None
         }
+        # Posts and claims go through ON DELETE CASCADE; unload them so the ORM leaves them be.
+        session.expire(source, ["posts"])
         session.delete(source)
         session.flush()
         refresh_incidents(session, touched)

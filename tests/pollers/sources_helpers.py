@@ -95,4 +95,4 @@ def rss(entries: Sequence[tuple[str, str, str]]) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>Regional administration</title><link>https://example.org/</link>{items}"
         "</channel></rss>"
-    ).encode("utf-8")
+    ).encode()
