@@ -613,7 +613,10 @@ class Extractor:
         targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
         control: dict[tuple[str, Side], Draft] = {}
+        speaker: tuple[str | None, Side | None] = (None, None)  # the last speaker named so far
         for f in facts:
+            if f.claimant:
+                speaker = (f.claimant, f.claimant_side)
             sentence_places = [p for _, p in f.places] or [p for _, p in f.oblast_places]
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
             if f.has_attack:
@@ -621,7 +624,7 @@ class Extractor:
                 if place is None and home_place:
                     place = self._home(home_place)
                 if place is not None:
-                    draft = self._draft_for(attack, place, f)
+                    draft = self._draft_for(attack, place, f, speaker)
                     self._merge_attack(draft, f)
             for index, (pos, controller) in enumerate(f.control):
                 place = self._nearest(f.places, [pos], prefer_after=True) or current
@@ -669,13 +672,18 @@ class Extractor:
 
         return min(places, key=distance)[1]
 
-    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts) -> Draft:
+    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts, speaker: tuple[str | None, Side | None]) -> Draft:
+        """The claim a sentence adds to: the last one for its place, unless the sentence gives other
+        figures for it or another speaker reports (then it is a claim of its own)."""
         for draft in reversed(drafts):
             if draft.place.key == place.key:
-                if draft.accepts_counts(facts):
+                other_speaker = facts.claimant is not None and draft.claimant not in (None, facts.claimant)
+                if draft.accepts_counts(facts) and not other_speaker:
                     return draft
                 break
         draft = Draft(place=place)
+        if facts.claimant is None:
+            draft.claimant, draft.claimant_side = speaker
         drafts.append(draft)
         return draft
 

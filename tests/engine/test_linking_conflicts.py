@@ -117,3 +117,12 @@ def test_long_digests_split_between_paragraphs_under_telegram_limit() -> None:
     assert len(messages) > 1
     assert all(utf16_len(m) <= 4096 for m in messages)
     assert sum(m.count("Харків") for m in messages) == 60 * 40
+
+
+def test_chart_is_a_png_of_the_day() -> None:
+    from bot.engine.chart import render_chart
+
+    a, b = rec(0, killed=10, injured=4), rec(8, killed=7)
+    view = IncidentView(1, summarize([a, b]), (a, b), ())
+    png = render_chart([view], day=date(2022, 3, 1), lang="uk")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
