@@ -29,7 +29,7 @@ class Raw(str):
     """A value that is already Telegram HTML and must not be escaped again."""
 
 
-def t(lang: str, key: str, **values: object) -> str:
+def t(lang: str, key: str, /, **values: object) -> str:
     """The string ``key`` in ``lang`` (English when missing) with escaped ``values`` filled in."""
     lang = lang if lang in LANGUAGES else FALLBACK
     text = _catalog(lang).get(key)

@@ -1,0 +1,194 @@
+"""The Telegram Application: builder, handler registration, start-up work, and ``claimwatch run``.
+
+Start-up (``post_init``) sets the command menus (per language, and an admin menu per admin
+chat), rebuilds every subscriber's digest job from the database (PTB's JobQueue keeps jobs in
+memory only), finishes deliveries a previous process left half-done, and schedules polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import subscriptions
+from bot.delivery import DEFAULT_PACE, DEFAULT_STALE_AFTER, DeliveryService
+from bot.engine.extract import Extractor
+from bot.i18n import LANGUAGES, command_descriptions
+from config.settings import Settings
+from handlers import RUNTIME_KEY, BotRuntime
+from handlers import admin, callbacks, channel, errors, user
+
+logger = logging.getLogger(__name__)
+
+USER_COMMANDS = ("start", "help", "subscribe", "unsubscribe", "settings", "digest", "incidents", "sources")
+ADMIN_COMMANDS = ("addsource", "removesource", "pausesource", "resumesource", "sourceinfo", "admins", "stats")
+
+
+def build_application(settings: Settings, session_factory: sessionmaker[Session], extractor: Extractor | None, *,
+                      pace: float = DEFAULT_PACE, stale_after: timedelta = DEFAULT_STALE_AFTER,
+                      poll_sources: bool = True, shutdown_grace: float = 10.0) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot, wired to the database, the extraction engine and the Bot API at ``telegram_api_url``.
+
+    Raises:
+        ValueError: no bot token is configured.
+    """
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    application = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(16)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .build()
+    )
+    delivery = DeliveryService(session_factory, extractor, pace=pace, stale_after=stale_after,
+                               default_timezone=settings.timezone)
+    application.bot_data[RUNTIME_KEY] = BotRuntime(settings, session_factory, extractor, delivery)
+    application.bot_data["poll_sources"] = poll_sources
+    application.bot_data["shutdown_grace"] = shutdown_grace
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Every command, post, button and membership handler, and the error handler."""
+    only_messages = filters.UpdateType.MESSAGE
+    commands = {
+        "start": user.cmd_start, "help": user.cmd_help, "subscribe": user.cmd_subscribe,
+        "unsubscribe": user.cmd_unsubscribe, "settings": user.cmd_settings, "digest": user.cmd_digest,
+        "incidents": user.cmd_incidents, "sources": user.cmd_sources,
+        "addsource": admin.cmd_addsource, "removesource": admin.cmd_removesource,
+        "pausesource": admin.cmd_pausesource, "resumesource": admin.cmd_resumesource,
+        "sourceinfo": admin.cmd_sourceinfo, "admins": admin.cmd_admins, "stats": admin.cmd_stats,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=only_messages))
+    application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS & (filters.TEXT | filters.CAPTION),
+                                           channel.on_channel_post))
+    application.add_handler(MessageHandler(only_messages & filters.ChatType.PRIVATE & filters.FORWARDED,
+                                           channel.on_forwarded_post))
+    application.add_handler(CallbackQueryHandler(callbacks.on_settings_callback, pattern=r"^settings:"))
+    application.add_handler(CallbackQueryHandler(callbacks.on_forward_callback, pattern=r"^fwd:"))
+    application.add_handler(ChatMemberHandler(channel.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(only_messages & filters.COMMAND, user.on_unknown_command))
+    application.add_error_handler(errors.on_error)
+
+
+def _runtime(application: Application[Any, Any, Any, Any, Any, Any]) -> BotRuntime:
+    value = application.bot_data[RUNTIME_KEY]
+    assert isinstance(value, BotRuntime)
+    return value
+
+
+async def set_command_menus(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """setMyCommands for everyone (per language, plus a default) and an admin menu in each admin's chat."""
+    rt = _runtime(application)
+    bot = application.bot
+
+    def menu(lang: str, names: tuple[str, ...]) -> list[BotCommand]:
+        descriptions = command_descriptions(lang)
+        return [BotCommand(name, descriptions[name]) for name in names]
+
+    await bot.set_my_commands(menu("en", USER_COMMANDS), scope=BotCommandScopeDefault())
+    for lang in LANGUAGES:
+        await bot.set_my_commands(menu(lang, USER_COMMANDS), scope=BotCommandScopeDefault(), language_code=lang)
+    configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
+    for admin_id in sorted(set(configured) | set(added)):
+        try:
+            await bot.set_my_commands(menu("en", USER_COMMANDS + ADMIN_COMMANDS), scope=BotCommandScopeChat(admin_id))
+            for lang in LANGUAGES:
+                await bot.set_my_commands(menu(lang, USER_COMMANDS + ADMIN_COMMANDS),
+                                          scope=BotCommandScopeChat(admin_id), language_code=lang)
+        except TelegramError as exc:  # e.g. the admin never started the bot
+            logger.warning("could not set the admin menu for %s: %s", admin_id, exc)
+
+
+async def notify_admins(application: Application[Any, Any, Any, Any, Any, Any], text: str) -> None:
+    """Send one plain line to every admin (e.g. a source was paused after failures)."""
+    rt = _runtime(application)
+    configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
+    for admin_id in sorted(set(configured) | set(added)):
+        try:
+            await application.bot.send_message(admin_id, text, parse_mode=None)
+        except TelegramError as exc:
+            logger.warning("could not notify admin %s: %s", admin_id, exc)
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    rt = _runtime(application)
+    try:
+        await set_command_menus(application)
+    except TelegramError as exc:
+        logger.warning("could not set the command menus: %s", exc)
+    job_queue = application.job_queue
+    if job_queue is not None:
+        await asyncio.to_thread(rt.delivery.rebuild_schedules, job_queue)
+        if application.bot_data.get("poll_sources") and rt.extractor is not None:
+            from bot.sources import schedule_polling
+
+            async def notify(text: str) -> None:
+                await notify_admins(application, text)
+
+            schedule_polling(job_queue, rt.session_factory, rt.settings, rt.extractor, notify=notify)
+    await rt.delivery.resume_interrupted(application.bot)
+
+
+async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await _runtime(application).delivery.shutdown(float(application.bot_data.get("shutdown_grace", 10.0)))
+
+
+def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1:8443") -> int:
+    """``claimwatch run``: long polling by default, a webhook when ``webhook_url`` is given."""
+    if settings.telegram_bot_token is None:
+        print("claimwatch: TELEGRAM_BOT_TOKEN is not set (get a token from @BotFather)", file=sys.stderr)
+        return 1
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if webhook_url and not secret:
+        print("claimwatch: webhook mode needs CLAIMWATCH_WEBHOOK_SECRET (letters, digits, _ and -)", file=sys.stderr)
+        return 1
+    host, _, port = listen.rpartition(":")
+    if webhook_url and (not host or not port.isdigit()):
+        print(f"claimwatch: --listen must be HOST:PORT, not {listen!r}", file=sys.stderr)
+        return 1
+    from config.settings import configure_logging
+    from store.db import DatabaseError, open_database
+
+    configure_logging(settings.log_level)
+    try:
+        _, session_factory = open_database(settings.database_url)
+    except DatabaseError as exc:
+        print(f"claimwatch: {exc}", file=sys.stderr)
+        return 1
+    extractor = Extractor.load()
+    application = build_application(settings, session_factory, extractor)
+    if webhook_url:
+        application.run_webhook(listen=host, port=int(port), url_path=urlsplit(webhook_url).path.lstrip("/"),
+                                webhook_url=webhook_url, secret_token=secret,
+                                allowed_updates=Update.ALL_TYPES)
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+__all__ = ["ADMIN_COMMANDS", "USER_COMMANDS", "build_application", "notify_admins", "run_bot", "set_command_menus"]

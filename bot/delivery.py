@@ -1,0 +1,605 @@
+"""Digests and instant alerts, delivered exactly once per subscriber and key, and their schedules.
+
+Exactly-once, and what happens on a crash
+-----------------------------------------
+Every digest or alert for one chat has a key (``digest:2022-03-02``, ``alert:incident:17``) and
+one ``Delivery`` row, unique by (subscriber, key). The row is inserted as ``sending`` and
+committed *before* anything is sent. The row then records, with a commit around every
+message:
+
+- ``attempts``: how many parts of the delivery have been *started* (a request was issued);
+- ``message_ids``: the Telegram message ids of the parts that are known to be delivered.
+
+When every part is sent the row becomes ``sent`` and is never sent again. A ``failed`` row
+(the chat blocked the bot, a permanent Bad Request, retries exhausted) is not retried either.
+
+If the process dies mid-way, the row stays ``sending``. At start-up (one bot process per
+token, as Telegram's getUpdates enforces) every ``sending`` row is released to ``pending``;
+at run time a ``sending`` row older than ``stale_after`` counts as orphaned too. Resuming
+such a row sends only the parts after the last one started: parts with a recorded message id
+were delivered, and the one part that was started but not recorded is *unknown* — Telegram
+has no idempotency key, so it may or may not have arrived. We choose at-most-once for that
+single message: it is skipped (``None`` in ``message_ids``, noted in ``error``), never sent
+twice. No part is ever sent twice; at worst one message of an interrupted digest is lost.
+
+Limits: ``AIORateLimiter`` in the application keeps the overall 30 messages/s and 20/min per
+group and retries a 429 a few times; on top of that each delivery waits ``pace`` seconds between
+its own messages (Telegram's ~1 message/s per chat), waits out any further 429 (RetryAfter)
+and retries network errors with bounded exponential backoff. A 403 (Forbidden) deactivates the
+subscriber. A retried read time-out could in theory duplicate one message (Telegram may have
+accepted the request); that is the one place where we prefer delivery over at-most-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time as monotonic_time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import CallbackContext, JobQueue
+
+from bot import services
+from bot.engine.chart import render_chart
+from bot.engine.digest import format_day, render_digest
+from bot.engine.extract import Extractor
+from bot.engine.types import IncidentView, PostIn
+from bot.i18n import t
+from bot import subscriptions
+from bot.subscriptions import SubscriberView, deactivate, get_subscriber, list_active_subscribers
+from store import queries
+from store.models import Claim, Delivery, Incident, Post, Source, Subscriber
+
+logger = logging.getLogger(__name__)
+
+DIGEST_JOB_PREFIX = "digest:"
+DEFAULT_PACE = 1.05  # seconds between two messages of one delivery to the same chat
+DEFAULT_STALE_AFTER = timedelta(minutes=10)
+RENDER_TTL = 120.0  # seconds a rendered digest is reused across subscribers
+MAX_RATE_RETRIES = 20
+MAX_NETWORK_RETRIES = 5
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+_CHART_LOCK = threading.Lock()  # pyplot is not thread-safe
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # interrupted; may be resumed
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Outcome(StrEnum):
+    """What one ``deliver`` call did."""
+
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    IN_PROGRESS = "in_progress"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One message of a delivery: Telegram-HTML text, or a PNG with an optional caption."""
+
+    text: str = ""
+    photo: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    delivery_id: int
+    start: int
+
+
+class GaveUp(Exception):
+    """A message could not be sent after the bounded retries."""
+
+
+# ---------------------------------------------------------------- the delivery log
+
+
+def begin_delivery(session_factory: sessionmaker[Session], subscriber_id: int, key: str, *,
+                   stale_after: timedelta = DEFAULT_STALE_AFTER, now: datetime | None = None) -> _Claimed | Outcome:
+    """Claim the delivery (subscriber, key): insert it as ``sending``, or resume an orphaned one.
+
+    Returns the part to start from, or the Outcome that says why nothing is to be sent.
+    """
+    now = now or datetime.now(UTC)
+    try:
+        with session_factory.begin() as session:
+            row = queries.get_delivery(session, subscriber_id, key)
+            if row is None:
+                row = Delivery(subscriber_id=subscriber_id, key=key, status=Status.SENDING, attempts=0,
+                               message_ids=[], created_at=now)
+                session.add(row)
+                session.flush()
+                return _Claimed(row.id, 0)
+            if row.status == Status.SENT:
+                return Outcome.ALREADY_SENT
+            if row.status == Status.FAILED:
+                return Outcome.FAILED
+            if row.status == Status.SENDING and row.created_at > now - stale_after:
+                return Outcome.IN_PROGRESS
+            ids = list(row.message_ids or [])
+            if row.attempts > len(ids):
+                # the part in flight when the owner stopped: maybe delivered, so never resent
+                logger.warning("delivery %s to subscriber %s: part %d was interrupted and is not resent",
+                               key, subscriber_id, len(ids) + 1)
+                row.error = f"part {len(ids) + 1} interrupted; not resent (at-most-once)"
+                ids.append(None)
+                row.message_ids = ids
+            row.attempts = len(ids)
+            row.status = Status.SENDING
+            row.created_at = now
+            return _Claimed(row.id, len(ids))
+    except IntegrityError:  # another worker inserted the same key at the same moment
+        return Outcome.IN_PROGRESS
+
+
+def _mark_started(session_factory: sessionmaker[Session], delivery_id: int, part: int) -> None:
+    with session_factory.begin() as session:
+        row = session.get(Delivery, delivery_id)
+        if row is not None:
+            row.attempts = part + 1
+
+
+def _mark_part_sent(session_factory: sessionmaker[Session], delivery_id: int, part: int, message_id: int) -> None:
+    with session_factory.begin() as session:
+        row = session.get(Delivery, delivery_id)
+        if row is not None:
+            ids = list(row.message_ids or [])
+            ids.extend([None] * (part - len(ids)))
+            row.message_ids = ids[:part] + [message_id]
+
+
+def _finish(session_factory: sessionmaker[Session], delivery_id: int, status: Status, error: str | None = None) -> None:
+    with session_factory.begin() as session:
+        row = session.get(Delivery, delivery_id)
+        if row is None:
+            return
+        row.status = status
+        if error:
+            row.error = error
+        if status == Status.SENT:
+            row.sent_at = datetime.now(UTC)
+            subscriber = session.get(Subscriber, row.subscriber_id)
+            if subscriber is not None and row.key.startswith("digest:"):
+                subscriber.last_digest_at = row.sent_at
+
+
+def release_interrupted(session_factory: sessionmaker[Session]) -> list[tuple[int, str]]:
+    """At start-up: every ``sending`` row belongs to a process that is gone; make it resumable.
+
+    Returns (chat id, key) of each released delivery.
+    """
+    with session_factory.begin() as session:
+        rows = session.execute(
+            select(Delivery, Subscriber.chat_id).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(Delivery.status == Status.SENDING)
+        ).all()
+        for delivery, _ in rows:
+            delivery.status = Status.PENDING
+        released = [(chat_id, delivery.key) for delivery, chat_id in rows]
+    if released:
+        logger.info("released %d interrupted deliveries", len(released))
+    return released
+
+
+def count_deliveries(session_factory: sessionmaker[Session], key: str) -> dict[str, int]:
+    """Rows of one key by status (for admins and tests)."""
+    with session_factory() as session:
+        rows = session.scalars(select(Delivery.status).where(Delivery.key == key)).all()
+    out: dict[str, int] = {}
+    for status in rows:
+        out[status] = out.get(status, 0) + 1
+    return out
+
+
+# ---------------------------------------------------------------- sending
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def send_part(bot: Bot, chat_id: int, part: Part) -> int:
+    """Send one message, waiting out 429s and retrying network errors; returns its message id.
+
+    Raises:
+        Forbidden: the chat refuses the bot.
+        BadRequest: Telegram refused the message itself.
+        GaveUp: retries exhausted.
+    """
+    rate_retries = network_retries = 0
+    while True:
+        try:
+            if part.photo is not None:
+                message = await bot.send_photo(chat_id, photo=part.photo, caption=part.text or None,
+                                               parse_mode=ParseMode.HTML)
+            else:
+                message = await bot.send_message(chat_id, part.text, parse_mode=ParseMode.HTML,
+                                                 link_preview_options=LinkPreviewOptions(is_disabled=True))
+            return message.message_id
+        except RetryAfter as exc:
+            rate_retries += 1
+            if rate_retries > MAX_RATE_RETRIES:
+                raise GaveUp(f"still rate-limited after {MAX_RATE_RETRIES} waits") from exc
+            await asyncio.sleep(_retry_seconds(exc) + 0.05)
+        except (Forbidden, BadRequest):
+            raise
+        except (TimedOut, NetworkError) as exc:
+            network_retries += 1
+            if network_retries > MAX_NETWORK_RETRIES:
+                raise GaveUp(f"network error: {exc}") from exc
+            await asyncio.sleep(min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (network_retries - 1)))
+
+
+async def send_parts(bot: Bot, chat_id: int, parts: Sequence[Part], pace: float = DEFAULT_PACE) -> list[int]:
+    """Send messages to one chat now, paced, with no delivery log (on-demand replies)."""
+    ids = []
+    for i, part in enumerate(parts):
+        if i:
+            await asyncio.sleep(pace)
+        ids.append(await send_part(bot, chat_id, part))
+    return ids
+
+
+# ---------------------------------------------------------------- ingestion from Telegram updates
+
+
+class IngestStatus(StrEnum):
+    INGESTED = "ingested"
+    NEW_SOURCE = "new_source"  # the channel is not a source and may not be created here
+    PAUSED = "paused"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    status: IngestStatus
+    source_name: str
+    claims: int = 0
+    incident_ids: tuple[int, ...] = ()
+
+
+def ingest_telegram_post(session_factory: sessionmaker[Session], extractor: Extractor, *, chat_id: int,
+                         title: str, username: str | None, post: PostIn, create: bool,
+                         added_by: int | None = None) -> IngestOutcome:
+    """Store one channel post (a channel_post update or a forward) as a post of that channel.
+
+    The source (ref = the channel's id) is created when ``create`` is set; a channel that is
+    itself a digest subscriber is not a source. Runs extraction: call it off the event loop.
+    """
+    ref = str(chat_id)
+    with session_factory.begin() as session:
+        if queries.get_subscriber(session, chat_id) is not None:
+            return IngestOutcome(IngestStatus.IGNORED, title)
+        source = queries.get_source_by_ref(session, ref)
+        if source is None:
+            if not create:
+                return IngestOutcome(IngestStatus.NEW_SOURCE, title)
+            queries.upsert_source(session, ref, title or ref, handle=username, transport="telegram",
+                                  url=f"https://t.me/{username}" if username else None, added_by=added_by)
+        elif not source.active:
+            return IngestOutcome(IngestStatus.PAUSED, source.name)
+        elif title and source.name != title and source.transport == "telegram":
+            source.name = title
+    stats = services.ingest_for_source(session_factory, ref, [post], extractor)
+    with session_factory() as session:
+        incident_ids = session.scalars(
+            select(Claim.incident_id).distinct().join(Post, Post.id == Claim.post_id)
+            .join(Source, Source.id == Post.source_id)
+            .where(Source.ref == ref, Post.message_id == post.message_id, Claim.incident_id.is_not(None))
+        ).all()
+        name = (queries.get_source_by_ref(session, ref) or Source(name=title)).name
+    return IngestOutcome(IngestStatus.INGESTED, name, stats.claims, tuple(i for i in incident_ids if i is not None))
+
+
+# ---------------------------------------------------------------- the service
+
+
+@dataclass(slots=True)
+class _Rendered:
+    expires: float
+    parts: tuple[Part, ...]
+
+
+@dataclass
+class DeliveryService:
+    """Renders and delivers digests and alerts; owns the digest jobs. One per Application."""
+
+    session_factory: sessionmaker[Session]
+    extractor: Extractor | None = None
+    pace: float = DEFAULT_PACE
+    stale_after: timedelta = DEFAULT_STALE_AFTER
+    default_timezone: str = "Europe/Kyiv"
+    _cache: dict[tuple[object, ...], _Rendered] = field(default_factory=dict)
+    _locks: dict[tuple[object, ...], asyncio.Lock] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # posts are stored in arrival order
+
+    # ------------------------------------------------ rendering
+
+    async def digest_parts(self, day: date, lang: str, oblasts: Sequence[str] = (), *,
+                           chart: bool = True) -> tuple[Part, ...]:
+        """The digest of ``day`` as messages (and the chart when there are incidents), cached briefly."""
+        key: tuple[object, ...] = ("digest", day, lang, tuple(sorted(oblasts)), chart)
+        cached = self._cache.get(key)
+        if cached is not None and cached.expires > monotonic_time.monotonic():
+            return cached.parts
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self._cache.get(key)
+            if cached is not None and cached.expires > monotonic_time.monotonic():
+                return cached.parts
+            parts = await asyncio.to_thread(self._render_digest, day, lang, tuple(oblasts), chart)
+            self._cache[key] = _Rendered(monotonic_time.monotonic() + RENDER_TTL, parts)
+            return parts
+
+    def _render_digest(self, day: date, lang: str, oblasts: tuple[str, ...], chart: bool) -> tuple[Part, ...]:
+        views = services.list_incident_views(self.session_factory, since=day, until=day, oblasts=oblasts or None)
+        parts = [Part(text=m) for m in render_digest(views, day=day, lang=lang, html_mode=True)]
+        if chart and views:
+            with _CHART_LOCK:
+                png = render_chart(views, day=day, lang=lang)
+            parts.append(Part(text=format_day(day, lang), photo=png))
+        return tuple(parts)
+
+    def invalidate(self) -> None:
+        """Forget rendered digests (new posts arrived)."""
+        self._cache.clear()
+
+    def incident_parts(self, views: Sequence[IncidentView], lang: str) -> tuple[Part, ...]:
+        """Incidents rendered like the digest, for /incidents (no title day)."""
+        return tuple(Part(text=m) for m in render_digest(views, day=None, lang=lang, html_mode=True))
+
+    # ------------------------------------------------ delivering
+
+    async def deliver(self, bot: Bot, subscriber: SubscriberView, key: str, parts: Sequence[Part]) -> Outcome:
+        """Send ``parts`` to one subscriber under ``key`` exactly once (see the module docstring)."""
+        claimed = await asyncio.to_thread(begin_delivery, self.session_factory, subscriber.id, key,
+                                          stale_after=self.stale_after)
+        if isinstance(claimed, Outcome):
+            return claimed
+        chat_id = subscriber.chat_id
+        try:
+            for index in range(claimed.start, len(parts)):
+                if index > claimed.start:
+                    await asyncio.sleep(self.pace)
+                await asyncio.to_thread(_mark_started, self.session_factory, claimed.delivery_id, index)
+                message_id = await send_part(bot, chat_id, parts[index])
+                await asyncio.to_thread(_mark_part_sent, self.session_factory, claimed.delivery_id, index, message_id)
+        except Forbidden as exc:
+            logger.info("chat %s refuses messages (%s): deactivated", chat_id, exc.message)
+            await asyncio.to_thread(_finish, self.session_factory, claimed.delivery_id, Status.FAILED,
+                                    f"forbidden: {exc.message}")
+            await asyncio.to_thread(deactivate, self.session_factory, chat_id, exc.message)
+            return Outcome.BLOCKED
+        except (BadRequest, GaveUp) as exc:
+            logger.warning("delivery %s to chat %s failed: %s", key, chat_id, exc)
+            await asyncio.to_thread(_finish, self.session_factory, claimed.delivery_id, Status.FAILED, str(exc)[:500])
+            return Outcome.FAILED
+        await asyncio.to_thread(_finish, self.session_factory, claimed.delivery_id, Status.SENT)
+        return Outcome.SENT
+
+    async def send_digest(self, bot: Bot, subscriber: SubscriberView, day: date) -> Outcome:
+        """The digest of ``day`` (the subscriber's language and regions), once per day."""
+        parts = await self.digest_parts(day, subscriber.language, subscriber.oblasts)
+        outcome = await self.deliver(bot, subscriber, f"digest:{day.isoformat()}", parts)
+        logger.info("digest %s for chat %s: %s", day, subscriber.chat_id, outcome)
+        return outcome
+
+    async def send_alerts(self, bot: Bot, incident_ids: Sequence[int]) -> dict[int, list[Outcome]]:
+        """Instant alerts: an incident with deaths or a conflict, once per incident and subscriber."""
+        if not incident_ids:
+            return {}
+        wanted = await asyncio.to_thread(self._alert_targets, incident_ids)
+        results: dict[int, list[Outcome]] = {}
+        for incident_id, (views, subscribers) in wanted.items():
+            for subscriber in subscribers:
+                parts = tuple(Part(text=(t(subscriber.language, "alert_title") + "\n\n" + m) if i == 0 else m)
+                              for i, m in enumerate(render_digest(views, day=views[0].summary.date,
+                                                                  lang=subscriber.language)))
+                outcome = await self.deliver(bot, subscriber, f"alert:incident:{incident_id}", parts)
+                results.setdefault(incident_id, []).append(outcome)
+        return results
+
+    def _alert_targets(self, incident_ids: Sequence[int]) -> dict[int, tuple[list[IncidentView], list[SubscriberView]]]:
+        with self.session_factory() as session:
+            incidents = [i for i in (session.get(Incident, n) for n in sorted(set(incident_ids))) if i is not None]
+            notable = [(i.id, i.date, i.oblast) for i in incidents if (i.killed_best or 0) > 0 or i.conflicts_count > 0]
+        if not notable:
+            return {}
+        subscribers = [s for s in list_active_subscribers(self.session_factory) if s.instant_alerts]
+        out: dict[int, tuple[list[IncidentView], list[SubscriberView]]] = {}
+        for incident_id, day, oblast in notable:
+            targets = [s for s in subscribers if not s.oblasts or oblast in s.oblasts]
+            if not targets:
+                continue
+            views = [v for v in services.list_incident_views(self.session_factory, since=day, until=day)
+                     if v.id == incident_id]
+            if views:
+                out[incident_id] = (views, targets)
+        return out
+
+    async def ingest_and_alert(self, bot: Bot, *, chat_id: int, title: str, username: str | None, post: PostIn,
+                               create: bool, added_by: int | None = None) -> IngestOutcome:
+        """Ingest one channel post off the event loop, then send instant alerts in the background."""
+        if self.extractor is None:
+            raise RuntimeError("no extractor loaded")
+        async with self._ingest_lock:
+            outcome = await asyncio.to_thread(ingest_telegram_post, self.session_factory, self.extractor,
+                                              chat_id=chat_id, title=title, username=username, post=post,
+                                              create=create, added_by=added_by)
+        if outcome.status is IngestStatus.INGESTED:
+            self.invalidate()
+            if outcome.incident_ids:
+                self._background(self.send_alerts(bot, outcome.incident_ids))
+        return outcome
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background delivery failed", exc_info=task.exception())
+
+    async def wait_background(self) -> None:
+        """Wait for alert fan-outs started by ingestion (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Give running deliveries ``grace`` seconds to finish, then cancel them (they stay
+        ``sending`` and are resumed at the next start-up)."""
+        if self._tasks and grace > 0:
+            await asyncio.wait(list(self._tasks), timeout=grace)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            logger.info("stopped with %d deliveries interrupted", len(tasks))
+
+    # ------------------------------------------------ on demand
+
+    async def send_digest_now(self, bot: Bot, chat_id: int, lang: str) -> list[int]:
+        """Today's digest (in the chat's zone, for its regions) right now, outside the delivery log."""
+        subscriber = await asyncio.to_thread(get_subscriber, self.session_factory, chat_id)
+        zone = subscriber.zone if subscriber else ZoneInfo(self.default_timezone)
+        oblasts = subscriber.oblasts if subscriber else ()
+        day = datetime.now(zone).date()
+        parts = await self.digest_parts(day, lang, oblasts)
+        return await send_parts(bot, chat_id, parts, self.pace)
+
+    async def send_incidents_now(self, bot: Bot, chat_id: int, lang: str, place: str | None,
+                                 limit: int = 10) -> int:
+        """The latest incidents (for a place in any spelling the gazetteer knows); returns how many."""
+        views = await asyncio.to_thread(self._find_incidents, place, limit)
+        if not views:
+            return 0
+        await send_parts(bot, chat_id, self.incident_parts(sorted(views, key=lambda v: v.summary.date), lang),
+                         self.pace)
+        return len(views)
+
+    def _find_incidents(self, place: str | None, limit: int) -> list[IncidentView]:
+        if not place:
+            return services.list_incident_views(self.session_factory, limit=limit)
+        names = [place]
+        if self.extractor is not None:
+            names += [p.name for p in self.extractor.gazetteer.lookup(place)]
+        for name in dict.fromkeys(names):
+            views = services.list_incident_views(self.session_factory, place=name, limit=limit)
+            if views:
+                return views
+        return []
+
+    # ------------------------------------------------ subscriptions with their schedules
+
+    def subscribe(self, job_queue: JobQueue[Any] | None, chat_id: int, *, chat_type: str, language: str,
+                  oblasts: Sequence[str] | None = None) -> tuple[SubscriberView, bool]:
+        """Subscribe a chat and schedule its digest."""
+        subscriber, changed = subscriptions.subscribe(self.session_factory, chat_id, chat_type=chat_type,
+                                                      language=language, timezone=self.default_timezone,
+                                                      oblasts=oblasts)
+        if job_queue is not None:
+            self.schedule(job_queue, subscriber)
+        return subscriber, changed
+
+    def unsubscribe(self, job_queue: JobQueue[Any] | None, chat_id: int) -> bool:
+        """Unsubscribe a chat and drop its digest job."""
+        done = subscriptions.unsubscribe(self.session_factory, chat_id)
+        if job_queue is not None:
+            self.unschedule(job_queue, chat_id)
+        return done
+
+    def update_settings(self, job_queue: JobQueue[Any] | None, chat_id: int, **changes: Any) -> SubscriberView:
+        """Change settings (see ``subscriptions.update_settings``) and reschedule the digest."""
+        subscriber = subscriptions.update_settings(self.session_factory, chat_id, **changes)
+        if job_queue is not None and ("digest_time" in changes or "timezone" in changes):
+            self.schedule(job_queue, subscriber)
+        return subscriber
+
+    # ------------------------------------------------ schedules
+
+    def digest_day(self, subscriber: SubscriberView, now: datetime | None = None) -> date:
+        """The day a scheduled digest reports, in the subscriber's zone: a digest before noon
+        reports the previous (complete) day, a later one the day itself."""
+        local = (now or datetime.now(UTC)).astimezone(subscriber.zone)
+        return local.date() - timedelta(days=1) if local.hour < 12 else local.date()
+
+    def schedule(self, job_queue: JobQueue[Any], subscriber: SubscriberView) -> None:
+        """(Re)schedule one subscriber's daily digest job, or drop it when inactive."""
+        name = f"{DIGEST_JOB_PREFIX}{subscriber.chat_id}"
+        for job in job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
+        if subscriber.active:
+            job_queue.run_daily(self.job_digest, time=subscriber.time_of_day, name=name, chat_id=subscriber.chat_id,
+                                job_kwargs={"misfire_grace_time": 3600, "coalesce": True})
+
+    def unschedule(self, job_queue: JobQueue[Any], chat_id: int) -> None:
+        for job in job_queue.get_jobs_by_name(f"{DIGEST_JOB_PREFIX}{chat_id}"):
+            job.schedule_removal()
+
+    def rebuild_schedules(self, job_queue: JobQueue[Any]) -> int:
+        """JobQueue keeps jobs in memory only: recreate every active subscriber's job."""
+        subscribers = list_active_subscribers(self.session_factory)
+        for subscriber in subscribers:
+            self.schedule(job_queue, subscriber)
+        logger.info("scheduled %d digest jobs", len(subscribers))
+        return len(subscribers)
+
+    async def job_digest(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        """Send one subscriber's daily digest."""
+        job = context.job
+        chat_id = job.chat_id if job is not None else None
+        if chat_id is None:
+            return
+        subscriber = await asyncio.to_thread(get_subscriber, self.session_factory, chat_id)
+        if subscriber is None or not subscriber.active:
+            if job is not None:
+                job.schedule_removal()
+            return
+        # run as a tracked task: stopping the bot interrupts it (see ``shutdown``), a restart resumes it
+        self._background(self.send_digest(context.bot, subscriber, self.digest_day(subscriber)))
+
+    async def resume_interrupted(self, bot: Bot) -> int:
+        """At start-up: release deliveries a stopped process left ``sending`` and finish them."""
+        released = await asyncio.to_thread(release_interrupted, self.session_factory)
+        for chat_id, key in released:
+            self._background(self._resume(bot, chat_id, key))
+        return len(released)
+
+    async def _resume(self, bot: Bot, chat_id: int, key: str) -> None:
+        subscriber = await asyncio.to_thread(get_subscriber, self.session_factory, chat_id)
+        if subscriber is None or not subscriber.active:
+            return
+        kind, _, rest = key.partition(":")
+        if kind == "digest":
+            await self.send_digest(bot, subscriber, date.fromisoformat(rest))
+        elif key.startswith("alert:incident:"):
+            await self.send_alerts(bot, [int(key.rsplit(":", 1)[1])])

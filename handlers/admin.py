@@ -1,0 +1,161 @@
+"""Admin commands: sources (/addsource, /removesource, /pausesource, /resumesource, /sourceinfo),
+/admins and /stats. Anyone else gets a polite refusal and the attempt is logged."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from telegram import Update
+
+from bot import sources, subscriptions
+from bot.i18n import t
+from bot.pollers.http import PollerError
+from handlers import Context, args_of, is_bot_admin, language_of, log_refusal, reply, runtime
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Update, Context], Awaitable[None]]
+
+
+def admin_only(command: str) -> Callable[[Handler], Handler]:
+    """Refuse (politely, and logged) anyone who is not a claimwatch admin."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(update: Update, context: Context) -> None:
+            if not await is_bot_admin(update, context):
+                log_refusal(update, command)
+                await reply(update, context, t(await language_of(update, context), "not_admin"))
+                return
+            await handler(update, context)
+
+        return guarded
+
+    return wrap
+
+
+def _when(value: datetime | None, lang: str) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else t(lang, "never")
+
+
+async def _source_action(update: Update, context: Context, command: str,
+                         action: Callable[..., str], done_key: str) -> None:
+    lang = await language_of(update, context)
+    args = args_of(context)
+    if not args:
+        await reply(update, context, t(lang, "source_usage", command=command))
+        return
+    key = " ".join(args)
+    try:
+        label = await asyncio.to_thread(action, runtime(context).session_factory, key)
+    except sources.SourceError:
+        await reply(update, context, t(lang, "source_not_found", value=key))
+        return
+    runtime(context).delivery.invalidate()
+    await reply(update, context, t(lang, done_key, name=label))
+
+
+@admin_only("addsource")
+async def cmd_addsource(update: Update, context: Context) -> None:
+    """Follow a channel or feed: /addsource <@channel | t.me link | feed URL> [role] [side]."""
+    lang = await language_of(update, context)
+    args = args_of(context)
+    if not args:
+        await reply(update, context, t(lang, "addsource_usage"))
+        return
+    side = args[-1].lower() if len(args) >= 2 and args[-1].lower() in sources.SIDES else None
+    role = " ".join(args[1:-1] if side else args[1:]) or None
+    rt = runtime(context)
+    user = update.effective_user
+    try:
+        result = await sources.add_source(rt.session_factory, rt.settings, args[0], role, side,
+                                          added_by=user.id if user else None, extractor=rt.extractor)
+    except (sources.SourceError, PollerError, ValueError) as exc:
+        await reply(update, context, t(lang, "source_failed", reason=str(exc).splitlines()[0][:300]))
+        return
+    rt.delivery.invalidate()
+    await reply(update, context, t(lang, "source_added", name=f"{result.label} ({result.name})"))
+
+
+@admin_only("removesource")
+async def cmd_removesource(update: Update, context: Context) -> None:
+    """Stop following a source and delete its posts."""
+    await _source_action(update, context, "removesource", sources.remove_source, "source_removed")
+
+
+@admin_only("pausesource")
+async def cmd_pausesource(update: Update, context: Context) -> None:
+    """Stop polling a source (its posts stay)."""
+    await _source_action(update, context, "pausesource", sources.pause_source, "source_paused_done")
+
+
+@admin_only("resumesource")
+async def cmd_resumesource(update: Update, context: Context) -> None:
+    """Poll a paused source again."""
+    await _source_action(update, context, "resumesource", sources.resume_source, "source_resumed_done")
+
+
+@admin_only("sourceinfo")
+async def cmd_sourceinfo(update: Update, context: Context) -> None:
+    """Last post seen, errors and next poll of one source."""
+    lang = await language_of(update, context)
+    args = args_of(context)
+    if not args:
+        await reply(update, context, t(lang, "source_usage", command="sourceinfo"))
+        return
+    key = " ".join(args)
+    try:
+        infos = await asyncio.to_thread(sources.list_sources_info, runtime(context).session_factory, key)
+    except sources.SourceError:
+        await reply(update, context, t(lang, "source_not_found", value=key))
+        return
+    info = infos[0]
+    last = _when(info.last_post_at, lang)
+    if info.last_message_id is not None:
+        last += f" (#{info.last_message_id})"
+    errors = f"{info.failures}: {info.last_error}" if info.failures else t(lang, "none")
+    polled = info.active and info.transport in sources.POLLED_TRANSPORTS
+    next_poll = _when(info.next_poll_at, lang) if polled and info.next_poll_at else ("—" if not polled else "now")
+    await reply(update, context, t(lang, "source_info", name=info.name, ref=info.label, transport=info.transport,
+                                   state=t(lang, "source_active" if info.active else "source_paused"),
+                                   last=last, errors=errors, next=next_poll))
+
+
+@admin_only("admins")
+async def cmd_admins(update: Update, context: Context) -> None:
+    """/admins add <id> | remove <id> | list."""
+    lang = await language_of(update, context)
+    args = args_of(context)
+    rt = runtime(context)
+    action = args[0].lower() if args else "list"
+    if action == "list":
+        configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
+        await reply(update, context, t(lang, "admins_list", configured=", ".join(map(str, configured)) or t(lang, "none"),
+                                       added=", ".join(map(str, added)) or t(lang, "none")))
+        return
+    if action not in ("add", "remove") or len(args) != 2 or not args[1].lstrip("-").isdigit():
+        await reply(update, context, t(lang, "admins_usage"))
+        return
+    user_id = int(args[1])
+    if action == "add":
+        user = update.effective_user
+        await asyncio.to_thread(subscriptions.add_admin, rt.session_factory, user_id, user.id if user else None)
+        await reply(update, context, t(lang, "admin_added", user_id=user_id))
+        return
+    removed = await asyncio.to_thread(subscriptions.remove_admin, rt.session_factory, user_id)
+    await reply(update, context, t(lang, "admin_removed" if removed else "admin_not_found", user_id=user_id))
+
+
+@admin_only("stats")
+async def cmd_stats(update: Update, context: Context) -> None:
+    """Counts of subscribers, sources, posts, incidents and deliveries."""
+    lang = await language_of(update, context)
+    numbers = await asyncio.to_thread(subscriptions.stats, runtime(context).session_factory)
+    await reply(update, context, t(lang, "stats", active=numbers.active, inactive=numbers.inactive,
+                                   alerts=numbers.alerts, sources=numbers.sources, posts=numbers.posts,
+                                   claims=numbers.claims, incidents=numbers.incidents, conflicts=numbers.conflicts,
+                                   sent=numbers.sent, failed=numbers.failed))

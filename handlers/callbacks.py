@@ -1,0 +1,147 @@
+"""Inline-button presses: the settings menu (``settings:<what>:<value>``) and forward confirmations
+(``fwd:yes:<token>`` / ``fwd:no:<token>``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot import subscriptions
+from bot.delivery import IngestStatus
+from bot.i18n import t
+from bot.subscriptions import InputError, SubscriberView
+from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, runtime
+
+logger = logging.getLogger(__name__)
+
+TIME_CHOICES = ("06:00", "07:00", "08:00", "09:00", "12:00", "18:00", "20:00", "21:00")
+TZ_CHOICES = ("Europe/Kyiv", "Europe/Moscow", "Europe/Warsaw", "Europe/Berlin", "Europe/London",
+              "America/New_York", "UTC")
+
+
+def settings_text(sub: SubscriberView) -> str:
+    lang = sub.language
+    oblasts = ", ".join(sub.oblasts) if sub.oblasts else t(lang, "all_oblasts")
+    return t(lang, "settings_title", time=sub.digest_time, tz=sub.timezone, lang=t(lang, "lang_name"),
+             oblasts=oblasts, alerts=t(lang, "on" if sub.instant_alerts else "off"))
+
+
+def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i:i + width] for i in range(0, len(buttons), width)]
+
+
+def settings_keyboard(sub: SubscriberView, view: str = "main") -> InlineKeyboardMarkup:
+    """The settings menu, or one of its pages (time, tz, lang, obl)."""
+    lang = sub.language
+    back = [InlineKeyboardButton(t(lang, "btn_back"), callback_data="settings:menu:main")]
+    if view == "time":
+        buttons = [InlineKeyboardButton(("✓ " if v == sub.digest_time else "") + v, callback_data=f"settings:time:{v}")
+                   for v in TIME_CHOICES]
+        return InlineKeyboardMarkup(_rows(buttons, 4) + [back])
+    if view == "tz":
+        buttons = [InlineKeyboardButton(("✓ " if v == sub.timezone else "") + v, callback_data=f"settings:tz:{v}")
+                   for v in TZ_CHOICES]
+        return InlineKeyboardMarkup(_rows(buttons, 2) + [back])
+    if view == "lang":
+        buttons = [InlineKeyboardButton(("✓ " if code == sub.language else "") + t(code, "lang_name"),
+                                        callback_data=f"settings:lang:{code}") for code in subscriptions.LANGUAGES]
+        return InlineKeyboardMarkup([buttons, back])
+    if view == "obl":
+        buttons = [InlineKeyboardButton(("✓ " if o.name in sub.oblasts else "") + o.name.removesuffix(" Oblast"),
+                                        callback_data=f"settings:obl:{o.slug}") for o in subscriptions.list_oblasts()]
+        clear = [InlineKeyboardButton(("✓ " if not sub.oblasts else "") + t(lang, "btn_all_oblasts"),
+                                      callback_data="settings:obl:*")]
+        return InlineKeyboardMarkup(_rows(buttons, 3) + [clear, back])
+    state = t(lang, "on" if sub.instant_alerts else "off")
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(t(lang, "btn_time"), callback_data="settings:menu:time"),
+         InlineKeyboardButton(t(lang, "btn_tz"), callback_data="settings:menu:tz")],
+        [InlineKeyboardButton(t(lang, "btn_lang"), callback_data="settings:menu:lang"),
+         InlineKeyboardButton(t(lang, "btn_oblasts"), callback_data="settings:menu:obl")],
+        [InlineKeyboardButton(t(lang, "btn_alerts", state=state),
+                              callback_data=f"settings:alerts:{'off' if sub.instant_alerts else 'on'}")],
+    ])
+
+
+async def on_settings_callback(update: Update, context: Context) -> None:
+    """Apply one settings button and redraw the menu."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None or query.data is None:
+        return
+    rt = runtime(context)
+    _, what, value = (query.data.split(":", 2) + ["", ""])[:3]
+    sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
+    lang = sub.language if sub else subscriptions.pick_language(query.from_user.language_code)
+    if sub is None or not sub.active:
+        await query.answer(t(lang, "not_subscribed"), show_alert=True)
+        return
+    if not await may_manage_chat(update, context):
+        await query.answer(t(lang, "group_admin_only"), show_alert=True)
+        return
+    view = "main"
+    changes: dict[str, object] = {}
+    if what == "menu":
+        view = value if value in ("time", "tz", "lang", "obl") else "main"
+    elif what == "time":
+        changes["digest_time"], view = value, "time"
+    elif what == "tz":
+        changes["timezone"], view = value, "tz"
+    elif what == "lang":
+        changes["language"] = value
+    elif what == "obl":
+        changes["oblasts" if value == "*" else "toggle_oblast"] = [] if value == "*" else value
+        view = "obl"
+    elif what == "alerts":
+        changes["instant_alerts"] = value == "on"
+    answer = ""
+    if changes:
+        try:
+            sub = await asyncio.to_thread(rt.delivery.update_settings, context.job_queue, chat.id, **changes)
+        except InputError as exc:
+            await query.answer(t(lang, exc.key, value=exc.value), show_alert=True)
+            return
+        answer = t(sub.language, "saved")
+    await query.answer(answer or None)
+    try:
+        await query.edit_message_text(settings_text(sub), parse_mode=ParseMode.HTML,
+                                      reply_markup=settings_keyboard(sub, view))
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+async def on_forward_callback(update: Update, context: Context) -> None:
+    """An admin confirms (or cancels) adding the channel of a forwarded post."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    rt = runtime(context)
+    lang = subscriptions.pick_language(query.from_user.language_code)
+    if not await is_bot_admin(update, context):
+        log_refusal(update, "forward-confirm")
+        await query.answer(t(lang, "not_admin"), show_alert=True)
+        return
+    _, action, token = (query.data.split(":", 2) + ["", ""])[:3]
+    pending = rt.pending_forwards.pop(token, None)
+    if pending is None:
+        await query.answer(t(lang, "forward_expired"), show_alert=True)
+        return
+    if action != "yes":
+        await query.answer()
+        await query.edit_message_text(t(lang, "forward_cancelled"))
+        return
+    await query.answer()
+    chat_id, title, username, post = pending
+    outcome = await rt.delivery.ingest_and_alert(context.bot, chat_id=chat_id, title=title, username=username,
+                                                 post=post, create=True, added_by=query.from_user.id)
+    if outcome.status is IngestStatus.INGESTED:
+        text = t(lang, "source_added", name=outcome.source_name) + "\n" + t(
+            lang, "forward_ingested", name=outcome.source_name, claims=outcome.claims)
+    else:
+        text = t(lang, "source_is_paused", name=outcome.source_name)
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML)

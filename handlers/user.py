@@ -1,0 +1,190 @@
+"""Commands for everyone: /start, /help, /subscribe, /unsubscribe, /settings, /digest, /incidents, /sources."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Chat, Update
+from telegram.error import TelegramError
+
+from bot import subscriptions
+from bot.i18n import Raw, t
+from bot.subscriptions import InputError, SubscriberView
+from handlers import (
+    Context,
+    args_of,
+    is_bot_admin,
+    language_of,
+    may_manage_chat,
+    reply,
+    runtime,
+)
+from handlers.callbacks import settings_keyboard, settings_text
+
+logger = logging.getLogger(__name__)
+
+_SETTING_WORDS = {"time": "digest_time", "tz": "timezone", "timezone": "timezone", "lang": "language",
+                  "language": "language", "oblast": "toggle_oblast", "region": "toggle_oblast",
+                  "alerts": "instant_alerts"}
+
+
+def _when(sub: SubscriberView) -> dict[str, str]:
+    return {"time": sub.digest_time, "tz": sub.timezone}
+
+
+async def _subscribe_target(update: Update, context: Context, lang: str) -> tuple[int, str] | None:
+    """The chat /subscribe or /unsubscribe acts on: this chat, or ``@channel`` named by its admin."""
+    chat = update.effective_chat
+    assert chat is not None
+    args = args_of(context)
+    if args and chat.type == Chat.PRIVATE:
+        try:
+            target = await context.bot.get_chat(args[0] if args[0].startswith("@") else int(args[0]))
+        except (ValueError, TelegramError):
+            await reply(update, context, t(lang, "group_admin_only"))
+            return None
+        if not await may_manage_chat(update, context, target.id):
+            await reply(update, context, t(lang, "group_admin_only"))
+            return None
+        return target.id, target.type
+    if not await may_manage_chat(update, context):
+        await reply(update, context, t(lang, "group_admin_only"))
+        return None
+    return chat.id, chat.type
+
+
+async def cmd_start(update: Update, context: Context) -> None:
+    """Welcome the user; ``/start sub_<oblast>`` subscribes with that region."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None:
+        return
+    rt = runtime(context)
+    lang = await language_of(update, context)
+    args = args_of(context)
+    if args and args[0].startswith("sub_"):
+        try:
+            oblast = subscriptions.parse_oblast(args[0].removeprefix("sub_"))
+        except InputError as exc:
+            await reply(update, context, t(lang, exc.key, value=exc.value))
+            return
+        if not await may_manage_chat(update, context):
+            await reply(update, context, t(lang, "group_admin_only"))
+            return
+        sub, _ = await asyncio.to_thread(rt.delivery.subscribe, context.job_queue, chat.id, chat_type=chat.type,
+                                         language=subscriptions.pick_language(user.language_code if user else None),
+                                         oblasts=[oblast])
+        await reply(update, context, t(sub.language, "welcome_subscribed", oblasts=", ".join(sub.oblasts), **_when(sub)))
+        return
+    await reply(update, context, t(lang, "welcome"))
+
+
+async def cmd_help(update: Update, context: Context) -> None:
+    """List the commands (and the admin ones for admins)."""
+    lang = await language_of(update, context)
+    text = t(lang, "help")
+    if await is_bot_admin(update, context):
+        text += "\n\n" + t(lang, "help_admin")
+    await reply(update, context, text)
+
+
+async def cmd_subscribe(update: Update, context: Context) -> None:
+    """Subscribe this chat (or ``@channel`` you administer) to the daily digest."""
+    user = update.effective_user
+    lang = await language_of(update, context)
+    target = await _subscribe_target(update, context, lang)
+    if target is None:
+        return
+    chat_id, chat_type = target
+    sub, changed = await asyncio.to_thread(
+        runtime(context).delivery.subscribe, context.job_queue, chat_id, chat_type=chat_type,
+        language=subscriptions.pick_language(user.language_code if user else None))
+    await reply(update, context, t(lang, "subscribed" if changed else "already_subscribed", **_when(sub)))
+
+
+async def cmd_unsubscribe(update: Update, context: Context) -> None:
+    """Stop the daily digest of this chat (or of ``@channel`` you administer)."""
+    lang = await language_of(update, context)
+    target = await _subscribe_target(update, context, lang)
+    if target is None:
+        return
+    done = await asyncio.to_thread(runtime(context).delivery.unsubscribe, context.job_queue, target[0])
+    await reply(update, context, t(lang, "unsubscribed" if done else "not_subscribed"))
+
+
+async def cmd_settings(update: Update, context: Context) -> None:
+    """Show the settings menu, or change one setting: ``/settings time 07:30``."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    rt = runtime(context)
+    lang = await language_of(update, context)
+    sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
+    if sub is None or not sub.active:
+        await reply(update, context, t(lang, "not_subscribed"))
+        return
+    if not await may_manage_chat(update, context):
+        await reply(update, context, t(lang, "group_admin_only"))
+        return
+    args = args_of(context)
+    if not args:
+        await reply(update, context, settings_text(sub), settings_keyboard(sub))
+        return
+    field = _SETTING_WORDS.get(args[0].lower())
+    if field is None or len(args) < 2:
+        await reply(update, context, t(lang, "settings_usage"))
+        return
+    value = " ".join(args[1:])
+    try:
+        change: object = subscriptions.parse_switch(value) if field == "instant_alerts" else value
+        sub = await asyncio.to_thread(rt.delivery.update_settings, context.job_queue, chat.id, **{field: change})
+    except InputError as exc:
+        await reply(update, context, t(lang, exc.key, value=exc.value))
+        return
+    await reply(update, context, t(sub.language, "saved") + "\n\n" + settings_text(sub))
+
+
+async def cmd_digest(update: Update, context: Context) -> None:
+    """Send today's digest now."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    lang = await language_of(update, context)
+    await runtime(context).delivery.send_digest_now(context.bot, chat.id, lang)
+
+
+async def cmd_incidents(update: Update, context: Context) -> None:
+    """The latest incidents, for a place when one is given."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    lang = await language_of(update, context)
+    place = " ".join(args_of(context)).strip() or None
+    found = await runtime(context).delivery.send_incidents_now(context.bot, chat.id, lang, place)
+    if not found:
+        where = t(lang, "incidents_for", place=place) if place else ""
+        await reply(update, context, t(lang, "incidents_none", place=Raw(where)))
+
+
+async def cmd_sources(update: Update, context: Context) -> None:
+    """What claimwatch follows."""
+    from bot.sources import list_sources_info
+
+    lang = await language_of(update, context)
+    infos = await asyncio.to_thread(list_sources_info, runtime(context).session_factory)
+    if not infos:
+        await reply(update, context, t(lang, "sources_none"))
+        return
+    lines = [t(lang, "sources_title", n=len(infos))]
+    for info in infos:
+        handle = f" ({info.label})" if info.label and info.label != info.name and not info.label.lstrip("-").isdigit() else ""
+        lines.append(t(lang, "source_line", name=info.name, handle=handle,
+                       state=t(lang, "source_active" if info.active else "source_paused")))
+    await reply(update, context, "\n".join(lines))
+
+
+async def on_unknown_command(update: Update, context: Context) -> None:
+    """Any other /command gets a one-line pointer to /help."""
+    lang = await language_of(update, context)
+    await reply(update, context, t(lang, "unknown_command"))
