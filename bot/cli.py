@@ -108,12 +108,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _open(settings: Settings):  # type: ignore[no-untyped-def]
-    from store.db import open_database
-
-    return open_database(settings.database_url)
-
-
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot import commands
 

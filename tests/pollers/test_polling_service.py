@@ -6,13 +6,10 @@ posts go through the real extractor and the same ingestion path exports take.
 
 from __future__ import annotations
 
-import os
 import random
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from pollers_helpers import LocalServer, Reply, message_id_of
@@ -29,7 +26,6 @@ from sources_helpers import (
     stored_source,
     update_source,
 )
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import sources
@@ -314,40 +310,15 @@ async def test_scheduled_job_polls_and_tells_admins_about_a_paused_source(
 # ---------------------------------------------------------------- PostgreSQL
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A uniquely named schema in the shared test database, dropped afterwards."""
-    base = os.environ.get("CLAIMWATCH_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("CLAIMWATCH_TEST_POSTGRES_URL is not set")
-    schema = f"polling_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(_normalized(base))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def _normalized(url: str) -> str:
-    from store.db import normalize_database_url
-
-    return normalize_database_url(url)
-
-
 @pytest.mark.postgres
 async def test_idempotent_poll_on_postgres(
-    server: LocalServer, tme_fixture: Fixture, postgres_url: str, extractor: Any
+    server: LocalServer, tme_fixture: Fixture, pg_schema_url: str, extractor: Any
 ) -> None:
     html = tme_fixture("full.html")
     pieces = messages_of(html)
     _serve_channel(server, html, pieces[:8])
-    settings = make_settings(postgres_url, server)
-    engine_factory: sessionmaker[Session] = open_db(postgres_url)
+    settings = make_settings(pg_schema_url, server)
+    engine_factory: sessionmaker[Session] = open_db(pg_schema_url)
     try:
         added = await sources.add_source(engine_factory, settings, f"@{CHANNEL}", extractor=extractor)
         assert added.new == 8
