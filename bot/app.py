@@ -28,8 +28,9 @@ from telegram.ext import (
 )
 
 from bot import subscriptions
-from bot.delivery import DEFAULT_PACE, DEFAULT_STALE_AFTER, DeliveryService
+from bot.delivery import DEFAULT_PACE, DEFAULT_RETRY_DELAY, DEFAULT_STALE_AFTER, DEFAULT_SWEEP_INTERVAL, DeliveryService
 from bot.engine.extract import Extractor
+from bot.tracked_request import TrackedRequest
 from bot.i18n import LANGUAGES, command_descriptions
 from config.settings import Settings
 from handlers import RUNTIME_KEY, BotRuntime
@@ -43,8 +44,12 @@ ADMIN_COMMANDS = ("addsource", "removesource", "pausesource", "resumesource", "s
 
 def build_application(settings: Settings, session_factory: sessionmaker[Session], extractor: Extractor | None, *,
                       pace: float = DEFAULT_PACE, stale_after: timedelta = DEFAULT_STALE_AFTER,
-                      poll_sources: bool = True, shutdown_grace: float = 10.0) -> Application[Any, Any, Any, Any, Any, Any]:
+                      poll_sources: bool = True, shutdown_grace: float = 10.0,
+                      sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
+                      retry_delay: timedelta = DEFAULT_RETRY_DELAY) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot, wired to the database, the extraction engine and the Bot API at ``telegram_api_url``.
+
+    Sends go through ``TrackedRequest``, so the delivery log knows which message is on the wire.
 
     Raises:
         ValueError: no bot token is configured.
@@ -56,6 +61,7 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .request(TrackedRequest(connection_pool_size=256))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(16)
         .post_init(_post_init)
@@ -63,10 +69,11 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
         .build()
     )
     delivery = DeliveryService(session_factory, extractor, pace=pace, stale_after=stale_after,
-                               default_timezone=settings.timezone)
+                               default_timezone=settings.timezone, retry_delay=retry_delay)
     application.bot_data[RUNTIME_KEY] = BotRuntime(settings, session_factory, extractor, delivery)
     application.bot_data["poll_sources"] = poll_sources
     application.bot_data["shutdown_grace"] = shutdown_grace
+    application.bot_data["sweep_interval"] = sweep_interval
     register_handlers(application)
     return application
 
@@ -152,6 +159,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 
             schedule_polling(job_queue, rt.session_factory, rt.settings, rt.extractor, notify=notify)
     await rt.delivery.resume_interrupted(application.bot)
+    if job_queue is not None:
+        rt.delivery.schedule_sweep(job_queue, float(application.bot_data.get("sweep_interval", DEFAULT_SWEEP_INTERVAL)))
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time as monotonic_time
@@ -45,7 +46,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, LinkPreviewOptions
@@ -59,6 +60,7 @@ from bot.engine.digest import format_day, render_digest
 from bot.engine.extract import Extractor
 from bot.engine.types import IncidentView, PostIn
 from bot.i18n import t
+from bot.tracked_request import PartTracker, tracking
 from bot import subscriptions
 from bot.subscriptions import SubscriberView, deactivate, get_subscriber, list_active_subscribers
 from store import queries
@@ -69,6 +71,10 @@ logger = logging.getLogger(__name__)
 DIGEST_JOB_PREFIX = "digest:"
 DEFAULT_PACE = 1.05  # seconds between two messages of one delivery to the same chat
 DEFAULT_STALE_AFTER = timedelta(minutes=10)
+DEFAULT_SWEEP_INTERVAL = 60.0  # seconds between two sweeps for missed and pending deliveries
+DEFAULT_RETRY_DELAY = timedelta(seconds=30)  # a delivery that hit an outage waits this long
+CATCH_UP_WINDOW = timedelta(hours=6)  # a digest missed while the bot was down is sent this late
+GIVE_UP_AFTER_DAYS = 2  # a digest or alert older than this is not retried any more
 RENDER_TTL = 120.0  # seconds a rendered digest is reused across subscribers
 MAX_RATE_RETRIES = 20
 MAX_NETWORK_RETRIES = 5
@@ -92,6 +98,7 @@ class Outcome(StrEnum):
     IN_PROGRESS = "in_progress"
     FAILED = "failed"
     BLOCKED = "blocked"
+    POSTPONED = "postponed"  # Telegram could not be reached; retried by the sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +126,8 @@ def begin_delivery(session_factory: sessionmaker[Session], subscriber_id: int, k
                    stale_after: timedelta = DEFAULT_STALE_AFTER, now: datetime | None = None) -> _Claimed | Outcome:
     """Claim the delivery (subscriber, key): insert it as ``sending``, or resume an orphaned one.
 
-    Returns the part to start from, or the Outcome that says why nothing is to be sent.
+    Returns the part to start from, or the Outcome that says why nothing is to be sent. The
+    claim is a compare-and-set on (status, claimed at), so two workers never both win it.
     """
     now = now or datetime.now(UTC)
     try:
@@ -138,26 +146,39 @@ def begin_delivery(session_factory: sessionmaker[Session], subscriber_id: int, k
             if row.status == Status.SENDING and row.created_at > now - stale_after:
                 return Outcome.IN_PROGRESS
             ids = list(row.message_ids or [])
+            error = row.error
             if row.attempts > len(ids):
-                # the part in flight when the owner stopped: maybe delivered, so never resent
+                # the part on the wire when the owner stopped: maybe delivered, so never resent
                 logger.warning("delivery %s to subscriber %s: part %d was interrupted and is not resent",
                                key, subscriber_id, len(ids) + 1)
-                row.error = f"part {len(ids) + 1} interrupted; not resent (at-most-once)"
+                error = f"part {len(ids) + 1} interrupted; not resent (at-most-once)"
                 ids.append(None)
-                row.message_ids = ids
-            row.attempts = len(ids)
-            row.status = Status.SENDING
-            row.created_at = now
+            claimed = session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id, Delivery.status == row.status, Delivery.created_at == row.created_at)
+                .values(status=Status.SENDING, created_at=now, attempts=len(ids), message_ids=ids, error=error)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                return Outcome.IN_PROGRESS
             return _Claimed(row.id, len(ids))
     except IntegrityError:  # another worker inserted the same key at the same moment
         return Outcome.IN_PROGRESS
 
 
-def _mark_started(session_factory: sessionmaker[Session], delivery_id: int, part: int) -> None:
+def _set_attempts(session_factory: sessionmaker[Session], delivery_id: int, attempts: int) -> None:
+    """Record how many parts are (or may be) on their way: the part ``attempts - 1`` is on the wire."""
     with session_factory.begin() as session:
         row = session.get(Delivery, delivery_id)
         if row is not None:
-            row.attempts = part + 1
+            row.attempts = attempts
+
+
+def _tracker(session_factory: sessionmaker[Session], delivery_id: int, part: int) -> PartTracker:
+    return PartTracker(
+        started=functools.partial(_set_attempts, session_factory, delivery_id, part + 1),
+        not_sent=functools.partial(_set_attempts, session_factory, delivery_id, part),
+    )
 
 
 def _mark_part_sent(session_factory: sessionmaker[Session], delivery_id: int, part: int, message_id: int) -> None:
@@ -177,6 +198,11 @@ def _finish(session_factory: sessionmaker[Session], delivery_id: int, status: St
         row.status = status
         if error:
             row.error = error
+        if status == Status.PENDING:
+            # retried after an outage: the part that failed is known not to be delivered (time-outs
+            # were retried already, so delivery is preferred there too); the delay counts from now
+            row.attempts = len(row.message_ids or [])
+            row.created_at = datetime.now(UTC)
         if status == Status.SENT:
             row.sent_at = datetime.now(UTC)
             subscriber = session.get(Subscriber, row.subscriber_id)
@@ -212,6 +238,81 @@ def count_deliveries(session_factory: sessionmaker[Session], key: str) -> dict[s
     return out
 
 
+def last_slot(subscriber: SubscriberView, now: datetime) -> datetime:
+    """The latest moment at or before ``now`` when the subscriber's daily digest was due."""
+    local = now.astimezone(subscriber.zone)
+    slot = datetime.combine(local.date(), subscriber.time_of_day.replace(tzinfo=None), subscriber.zone)
+    if slot > local:
+        slot = datetime.combine(local.date() - timedelta(days=1), subscriber.time_of_day.replace(tzinfo=None),
+                                subscriber.zone)
+    return slot
+
+
+def report_day(subscriber: SubscriberView, at: datetime) -> date:
+    """The day a digest sent at ``at`` reports, in the subscriber's zone: before noon the previous
+    (complete) day, later the day itself."""
+    local = at.astimezone(subscriber.zone)
+    return local.date() - timedelta(days=1) if local.hour < 12 else local.date()
+
+
+def _key_day(key: str) -> date | None:
+    kind, _, rest = key.partition(":")
+    if kind == "digest":
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(rest)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class DueWork:
+    """What a sweep found: postponed deliveries to resume and digests missed while down."""
+
+    resume: tuple[tuple[int, str], ...] = ()  # (chat id, key)
+    missed: tuple[tuple[SubscriberView, date], ...] = ()
+    given_up: int = 0
+
+
+def find_due_work(session_factory: sessionmaker[Session], now: datetime, *, retry_delay: timedelta,
+                  catch_up: timedelta = CATCH_UP_WINDOW) -> DueWork:
+    """Pending deliveries whose retry delay has passed (too old ones are given up), and each
+    active subscriber's last digest slot within ``catch_up`` that has no delivery yet."""
+    oldest = now.date() - timedelta(days=GIVE_UP_AFTER_DAYS)
+    resume: list[tuple[int, str]] = []
+    given_up = 0
+    with session_factory.begin() as session:
+        rows = session.execute(
+            select(Delivery, Subscriber.chat_id).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(Delivery.status == Status.PENDING, Delivery.created_at <= now - retry_delay,
+                   Subscriber.active.is_(True))
+        ).all()
+        for delivery, chat_id in rows:
+            day = _key_day(delivery.key) or (delivery.created_at.date() if delivery.key.startswith("alert:") else None)
+            if day is not None and day < oldest:
+                delivery.status = Status.FAILED
+                delivery.error = f"given up: not delivered within {GIVE_UP_AFTER_DAYS} days"
+                given_up += 1
+            else:
+                resume.append((chat_id, delivery.key))
+    subscribers = list_active_subscribers(session_factory)
+    wanted: dict[tuple[int, str], tuple[SubscriberView, date]] = {}
+    for subscriber in subscribers:
+        slot = last_slot(subscriber, now)
+        if now - slot > catch_up or (subscriber.subscribed_at is not None and slot < subscriber.subscribed_at):
+            continue
+        day = report_day(subscriber, slot)
+        wanted[(subscriber.id, f"digest:{day.isoformat()}")] = (subscriber, day)
+    if wanted:
+        with session_factory() as session:
+            keys = {k for _, k in wanted}
+            present = set(session.execute(
+                select(Delivery.subscriber_id, Delivery.key).where(Delivery.key.in_(keys))
+            ).tuples())
+        missed = tuple(v for k, v in wanted.items() if k not in present)
+    else:
+        missed = ()
+    return DueWork(tuple(resume), missed, given_up)
+
+
 # ---------------------------------------------------------------- sending
 
 
@@ -222,7 +323,7 @@ def _retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-async def send_part(bot: Bot, chat_id: int, part: Part) -> int:
+async def send_part(bot: Bot, chat_id: int, part: Part, *, network_retries: int = MAX_NETWORK_RETRIES) -> int:
     """Send one message, waiting out 429s and retrying network errors; returns its message id.
 
     Raises:
@@ -230,7 +331,7 @@ async def send_part(bot: Bot, chat_id: int, part: Part) -> int:
         BadRequest: Telegram refused the message itself.
         GaveUp: retries exhausted.
     """
-    rate_retries = network_retries = 0
+    rate_retries = failures = 0
     while True:
         try:
             if part.photo is not None:
@@ -248,10 +349,10 @@ async def send_part(bot: Bot, chat_id: int, part: Part) -> int:
         except (Forbidden, BadRequest):
             raise
         except (TimedOut, NetworkError) as exc:
-            network_retries += 1
-            if network_retries > MAX_NETWORK_RETRIES:
+            failures += 1
+            if failures > network_retries:
                 raise GaveUp(f"network error: {exc}") from exc
-            await asyncio.sleep(min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (network_retries - 1)))
+            await asyncio.sleep(min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (failures - 1)))
 
 
 async def send_parts(bot: Bot, chat_id: int, parts: Sequence[Part], pace: float = DEFAULT_PACE) -> list[int]:
@@ -333,9 +434,12 @@ class DeliveryService:
     pace: float = DEFAULT_PACE
     stale_after: timedelta = DEFAULT_STALE_AFTER
     default_timezone: str = "Europe/Kyiv"
+    retry_delay: timedelta = DEFAULT_RETRY_DELAY
+    network_retries: int = MAX_NETWORK_RETRIES  # per message, before the delivery is postponed
     _cache: dict[tuple[object, ...], _Rendered] = field(default_factory=dict)
     _locks: dict[tuple[object, ...], asyncio.Lock] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _running: set[tuple[int, str]] = field(default_factory=set)  # (chat id, key) started by a sweep
     _ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # posts are stored in arrival order
 
     # ------------------------------------------------ rendering
@@ -386,8 +490,8 @@ class DeliveryService:
             for index in range(claimed.start, len(parts)):
                 if index > claimed.start:
                     await asyncio.sleep(self.pace)
-                await asyncio.to_thread(_mark_started, self.session_factory, claimed.delivery_id, index)
-                message_id = await send_part(bot, chat_id, parts[index])
+                with tracking(_tracker(self.session_factory, claimed.delivery_id, index)):
+                    message_id = await send_part(bot, chat_id, parts[index], network_retries=self.network_retries)
                 await asyncio.to_thread(_mark_part_sent, self.session_factory, claimed.delivery_id, index, message_id)
         except Forbidden as exc:
             logger.info("chat %s refuses messages (%s): deactivated", chat_id, exc.message)
@@ -395,10 +499,14 @@ class DeliveryService:
                                     f"forbidden: {exc.message}")
             await asyncio.to_thread(deactivate, self.session_factory, chat_id, exc.message)
             return Outcome.BLOCKED
-        except (BadRequest, GaveUp) as exc:
+        except BadRequest as exc:
             logger.warning("delivery %s to chat %s failed: %s", key, chat_id, exc)
             await asyncio.to_thread(_finish, self.session_factory, claimed.delivery_id, Status.FAILED, str(exc)[:500])
             return Outcome.FAILED
+        except GaveUp as exc:  # Telegram is down or flooded: the sweep retries it later
+            logger.warning("delivery %s to chat %s postponed: %s", key, chat_id, exc)
+            await asyncio.to_thread(_finish, self.session_factory, claimed.delivery_id, Status.PENDING, str(exc)[:500])
+            return Outcome.POSTPONED
         await asyncio.to_thread(_finish, self.session_factory, claimed.delivery_id, Status.SENT)
         return Outcome.SENT
 
@@ -547,10 +655,8 @@ class DeliveryService:
     # ------------------------------------------------ schedules
 
     def digest_day(self, subscriber: SubscriberView, now: datetime | None = None) -> date:
-        """The day a scheduled digest reports, in the subscriber's zone: a digest before noon
-        reports the previous (complete) day, a later one the day itself."""
-        local = (now or datetime.now(UTC)).astimezone(subscriber.zone)
-        return local.date() - timedelta(days=1) if local.hour < 12 else local.date()
+        """The day a scheduled digest reports (see ``report_day``)."""
+        return report_day(subscriber, now or datetime.now(UTC))
 
     def schedule(self, job_queue: JobQueue[Any], subscriber: SubscriberView) -> None:
         """(Re)schedule one subscriber's daily digest job, or drop it when inactive."""
@@ -603,3 +709,46 @@ class DeliveryService:
             await self.send_digest(bot, subscriber, date.fromisoformat(rest))
         elif key.startswith("alert:incident:"):
             await self.send_alerts(bot, [int(key.rsplit(":", 1)[1])])
+
+    def schedule_sweep(self, job_queue: JobQueue[Any], interval: float = DEFAULT_SWEEP_INTERVAL) -> None:
+        """Every ``interval`` seconds (and once right away): resume postponed deliveries and send
+        digests missed while the bot was down or Telegram was unreachable."""
+        for job in job_queue.get_jobs_by_name("deliveries:sweep"):
+            job.schedule_removal()
+        job_queue.run_repeating(self.job_sweep, interval=interval, first=0.0, name="deliveries:sweep",
+                                job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
+
+    async def job_sweep(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        await self.sweep(context.bot)
+
+    async def sweep(self, bot: Bot, now: datetime | None = None) -> int:
+        """Start the due work found by ``find_due_work`` in the background; returns how much."""
+        work = await asyncio.to_thread(find_due_work, self.session_factory, now or datetime.now(UTC),
+                                       retry_delay=self.retry_delay)
+        if work.given_up:
+            logger.warning("gave up %d deliveries older than %d days", work.given_up, GIVE_UP_AFTER_DAYS)
+        started = 0
+        for chat_id, key in work.resume:
+            if self._claim_slot(chat_id, key):
+                self._background(self._release_slot(chat_id, key, self._resume(bot, chat_id, key)))
+                started += 1
+        for subscriber, day in work.missed:
+            key = f"digest:{day.isoformat()}"
+            if self._claim_slot(subscriber.chat_id, key):
+                self._background(self._release_slot(subscriber.chat_id, key, self.send_digest(bot, subscriber, day)))
+                started += 1
+        if started:
+            logger.info("sweep: %d postponed or missed deliveries started", started)
+        return started
+
+    def _claim_slot(self, chat_id: int, key: str) -> bool:
+        if (chat_id, key) in self._running:
+            return False
+        self._running.add((chat_id, key))
+        return True
+
+    async def _release_slot(self, chat_id: int, key: str, coro: Any) -> Any:
+        try:
+            return await coro
+        finally:
+            self._running.discard((chat_id, key))

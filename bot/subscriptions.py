@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +53,7 @@ class SubscriberView:
     oblasts: tuple[str, ...]
     instant_alerts: bool
     active: bool
+    subscribed_at: datetime | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -91,7 +92,8 @@ class Stats:
 def _view(row: Subscriber) -> SubscriberView:
     return SubscriberView(id=row.id, chat_id=row.chat_id, chat_type=row.chat_type, language=row.language,
                           timezone=row.timezone, digest_time=row.digest_time, oblasts=tuple(row.oblasts or ()),
-                          instant_alerts=row.instant_alerts, active=row.active)
+                          instant_alerts=row.instant_alerts, active=row.active,
+                          subscribed_at=row.created_at)
 
 
 # ---------------------------------------------------------------- parsing user input

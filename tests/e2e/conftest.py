@@ -59,11 +59,12 @@ class Bot:
     def delivery(self) -> DeliveryService:
         return self.runtime.delivery
 
-    async def start(self, *, pace: float = 0.0, shutdown_grace: float = 10.0) -> None:
-        """Build and start a new Application on the same database (as ``run_polling`` would)."""
+    async def start(self, *, pace: float = 0.0, shutdown_grace: float = 10.0, **options: Any) -> None:
+        """Build and start a new Application on the same database (as ``run_polling`` would);
+        ``options`` go to ``build_application``."""
         app = build_application(self.settings, self.session_factory, self.extractor, pace=pace,
                                 stale_after=timedelta(minutes=10), poll_sources=False,
-                                shutdown_grace=shutdown_grace)
+                                shutdown_grace=shutdown_grace, **options)
         await app.initialize()
         assert app.post_init is not None
         await app.post_init(app)
