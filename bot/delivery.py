@@ -64,6 +64,7 @@ from bot.tracked_request import PartTracker, tracking
 from bot import subscriptions
 from bot.subscriptions import SubscriberView, deactivate, get_subscriber, list_active_subscribers
 from store import queries
+from store.db import retry_on_disconnect
 from store.models import Claim, Delivery, Incident, Post, Source, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -555,10 +556,10 @@ class DeliveryService:
         """Ingest one channel post off the event loop, then send instant alerts in the background."""
         if self.extractor is None:
             raise RuntimeError("no extractor loaded")
-        async with self._ingest_lock:
-            outcome = await asyncio.to_thread(ingest_telegram_post, self.session_factory, self.extractor,
-                                              chat_id=chat_id, title=title, username=username, post=post,
-                                              create=create, added_by=added_by)
+        work = functools.partial(ingest_telegram_post, self.session_factory, self.extractor, chat_id=chat_id,
+                                 title=title, username=username, post=post, create=create, added_by=added_by)
+        async with self._ingest_lock:  # a database restart is waited out: the post is stored once
+            outcome = await asyncio.to_thread(retry_on_disconnect, work)
         if outcome.status is IngestStatus.INGESTED:
             self.invalidate()
             if outcome.incident_ids:

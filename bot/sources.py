@@ -47,6 +47,7 @@ from bot.pollers.tme import normalize_channel
 from bot.services import ingest_posts, refresh_incidents
 from config.settings import Settings
 from store import queries
+from store.db import is_disconnect
 from store.models import Post, Source
 
 if TYPE_CHECKING:
@@ -633,6 +634,11 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
         return PollResult(snapshot.ref, 0, 0, error="the source was removed during the poll",
                           label=snapshot.label)
     except Exception as exc:  # a store or engine failure must not stop other sources
+        if is_disconnect(exc):
+            # the database is away, not the source's fault: no failure is counted and the cursor
+            # did not move, so the next poll fetches the same posts again
+            logger.warning("storing the poll of %s failed: the database is unavailable", snapshot.label)
+            return PollResult(snapshot.ref, 0, 0, error="the database is unavailable", label=snapshot.label)
         logger.exception("storing the poll of %s failed", snapshot.label)
         error = _error_line(exc)
         async with store_lock:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
 
 
 class DatabaseError(Exception):
@@ -119,3 +122,45 @@ def open_database(url: str, *, migrate: bool = True) -> tuple[Engine, sessionmak
     else:
         check_connection(engine)
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+# ---------------------------------------------------------------- riding out a database restart
+
+RETRY_DEADLINE = 300.0  # seconds a unit of work keeps retrying while the database is away
+_RETRY_FIRST, _RETRY_CAP = 0.25, 5.0
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database went away (restart, network), not that the work is wrong."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        import sqlite3
+
+        return not isinstance(exc.orig, sqlite3.OperationalError)  # "database is locked" etc. are not
+    return False
+
+
+def retry_on_disconnect(work: Callable[[], T], *, deadline: float = RETRY_DEADLINE,
+                        sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run ``work`` (one whole transaction) again while the database is unreachable.
+
+    Safe only for work that is one transaction and idempotent once committed: a transaction cut
+    by a restart was rolled back, so running it again stores everything once.
+
+    Raises:
+        The last disconnect error when the database is still away after ``deadline`` seconds,
+        or any other error at once.
+    """
+    started = time.monotonic()
+    delay = _RETRY_FIRST
+    while True:
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not is_disconnect(exc) or time.monotonic() - started + delay > deadline:
+                raise
+            logger.warning("database unavailable (%s); retrying in %.1f s",
+                           str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__, delay)
+            sleep(delay)
+            delay = min(_RETRY_CAP, delay * 2)

@@ -58,7 +58,7 @@ def pg_schema_url() -> Iterator[str]:
 
     base = normalize_database_url(base)
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
+    admin = create_engine(base, pool_pre_ping=True)  # survives a server restart during the test
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in base else "?"
