@@ -7,20 +7,26 @@ one ``Delivery`` row, unique by (subscriber, key). The row is inserted as ``send
 committed *before* anything is sent. The row then records, with a commit around every
 message:
 
-- ``attempts``: how many parts of the delivery have been *started* (a request was issued);
+- ``attempts``: how many parts may have reached Telegram. ``TrackedRequest`` (the bot's HTTP
+  transport) raises it right before a part's request is written and lowers it again when the
+  answer shows the part was refused (429, 5xx, a connection that never opened), so a part
+  counts as started only while it is actually on the wire;
 - ``message_ids``: the Telegram message ids of the parts that are known to be delivered.
 
 When every part is sent the row becomes ``sent`` and is never sent again. A ``failed`` row
-(the chat blocked the bot, a permanent Bad Request, retries exhausted) is not retried either.
+(the chat blocked the bot, a permanent Bad Request, or too old to matter) is not retried.
+When Telegram cannot be reached (retries exhausted) the row goes back to ``pending`` and the
+sweep (a repeating job) resumes it after ``retry_delay``; the same sweep sends a digest whose
+time passed while the bot was down (within ``CATCH_UP_WINDOW``).
 
 If the process dies mid-way, the row stays ``sending``. At start-up (one bot process per
 token, as Telegram's getUpdates enforces) every ``sending`` row is released to ``pending``;
 at run time a ``sending`` row older than ``stale_after`` counts as orphaned too. Resuming
 such a row sends only the parts after the last one started: parts with a recorded message id
-were delivered, and the one part that was started but not recorded is *unknown* — Telegram
+were delivered, and a part that was on the wire when the process died is *unknown*: Telegram
 has no idempotency key, so it may or may not have arrived. We choose at-most-once for that
 single message: it is skipped (``None`` in ``message_ids``, noted in ``error``), never sent
-twice. No part is ever sent twice; at worst one message of an interrupted digest is lost.
+twice. No part is ever sent twice after a crash; at worst the one message then on the wire is lost.
 
 Limits: ``AIORateLimiter`` in the application keeps the overall 30 messages/s and 20/min per
 group and retries a 429 a few times; on top of that each delivery waits ``pace`` seconds between
