@@ -62,7 +62,7 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .request(TrackedRequest(connection_pool_size=256))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(smooth_rate_limiter())
         .concurrent_updates(16)
         .post_init(_post_init)
         .post_stop(_post_stop)
@@ -76,6 +76,15 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
     application.bot_data["sweep_interval"] = sweep_interval
     register_handlers(application)
     return application
+
+
+def smooth_rate_limiter(per_second: float = 29.0, per_group_per_minute: float = 20.0) -> AIORateLimiter:
+    """Telegram's flood limits as an even pace. ``AIORateLimiter``'s buckets hold as many tokens
+    as the rate (30 at once, then 30/s), and that burst on top of the steady rate is what Telegram
+    answers with 429s; a bucket of one token spaces the messages evenly instead. A group keeps a
+    burst of three (20 a minute), so quick replies in one group are not held back."""
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / per_second,
+                          group_max_rate=3, group_time_period=180 / per_group_per_minute, max_retries=3)
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

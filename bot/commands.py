@@ -14,7 +14,6 @@ from bot import services
 from bot.engine.digest import plain_text, render_digest
 from bot.engine.types import ImportStats
 from config.settings import Settings
-from store.db import retry_on_disconnect
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -46,15 +45,7 @@ def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -
         bar = tqdm(total=total, unit="post", file=sys.stderr, leave=False)
     try:
         for export in exports:
-            # one transaction per file; if the database restarts mid-file, the file goes in again
-            def one_file(export: Any = export) -> ImportStats:
-                file_stats = ImportStats()
-                services.import_export(session_factory, export, extractor, file_stats, bar.update if bar else None)
-                return file_stats
-
-            done = retry_on_disconnect(one_file)
-            for name in ("new", "updated", "unchanged", "skipped", "claims"):
-                setattr(stats, name, getattr(stats, name) + getattr(done, name))
+            services.import_export(session_factory, export, extractor, stats, bar.update if bar else None)
     finally:
         if bar is not None:
             bar.close()

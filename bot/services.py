@@ -29,6 +29,7 @@ from bot.engine.types import (
 )
 from bot.exports import ChannelExport, ExportError, read_export
 from store import queries
+from store.db import retry_on_disconnect
 from store.models import Claim, Conflict, Incident, Post, Source
 
 logger = logging.getLogger(__name__)
@@ -162,13 +163,29 @@ def ingest_for_source(session_factory: sessionmaker[Session], source_ref: str, p
     return stats
 
 
+IMPORT_CHUNK = 200  # posts per transaction: short write locks keep the bot responsive during an import
+
+
 def import_export(session_factory: sessionmaker[Session], export: ChannelExport, extractor: Extractor,
-                  stats: ImportStats, progress: Progress | None = None) -> None:
-    """One transaction per export file: nothing of a file is half-written."""
-    with session_factory.begin() as session:
-        source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
-        touched = ingest_posts(session, source, export.posts, extractor, stats, progress)
-        refresh_incidents(session, touched)
+                  stats: ImportStats, progress: Progress | None = None, *, chunk: int = IMPORT_CHUNK) -> None:
+    """Import one export in transactions of ``chunk`` posts, each run again if the database restarts.
+
+    Posts are keyed by (channel, message id), so an import cut anywhere (a kill, a crash) is
+    completed by running it again, with nothing doubled.
+    """
+    posts = list(export.posts)
+    for start in range(0, max(len(posts), 1), chunk):
+        part = posts[start:start + chunk]
+
+        def work(part: Sequence[PostIn] = part) -> ImportStats:
+            part_stats = ImportStats()
+            with session_factory.begin() as session:
+                source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
+                touched = ingest_posts(session, source, part, extractor, part_stats, progress)
+                refresh_incidents(session, touched)
+            return part_stats
+
+        stats.add(retry_on_disconnect(work))
     stats.skipped += export.skipped
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from bot.engine.text import storable
+
 
 class Kind(StrEnum):
     STRIKE = "strike"
@@ -143,6 +145,13 @@ class PostIn:
     forwarded_from: str | None = None
     views: int | None = None
 
+    def __post_init__(self) -> None:
+        # Whatever the transport, what is stored must be storable (see ``storable``).
+        for name in ("text", "url", "forwarded_from"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, storable(value))
+
 
 @dataclass(slots=True)
 class ImportStats:
@@ -156,6 +165,15 @@ class ImportStats:
     incidents: int = 0
     conflicts: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def add(self, other: ImportStats) -> None:
+        """Add the post and claim counts of another run (incident totals are read at the end)."""
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
+        self.claims += other.claims
+        self.errors.extend(other.errors)
 
     def summary(self) -> str:
         return (
