@@ -21,10 +21,11 @@ KYIV = ZoneInfo("Europe/Kyiv")
 
 @dataclass(frozen=True, slots=True)
 class BenchPost:
-    """A post to time, with the language its file is labelled with."""
+    """A post to time, with the language its file is labelled with and the channel it came from."""
 
     lang: str
     post: PostIn
+    source: str = ""  # the export's channel ref ("" for constructed posts)
 
 
 def read_dev_posts(corpus: Path = DEV_CORPUS) -> list[BenchPost]:
@@ -37,18 +38,32 @@ def read_dev_posts(corpus: Path = DEV_CORPUS) -> list[BenchPost]:
             continue
         lang = path.stem.rsplit("_", 1)[-1]
         export = read_export(path, KYIV)
-        posts.extend(BenchPost(lang, p) for p in export.posts)
+        posts.extend(BenchPost(lang, p, export.ref) for p in export.posts)
     return posts
+
+
+_UNPINNED: set[int] = set()  # the CPUs this process could use before pin_one_core
 
 
 def pin_one_core() -> str:
     """Pin this process to one CPU so figures mean "one core"; returns what was done."""
     try:
         cpus = sorted(os.sched_getaffinity(0))
+        _UNPINNED.update(cpus)
         os.sched_setaffinity(0, {cpus[0]})
         return f"pinned to CPU {cpus[0]}"
     except (AttributeError, OSError):
         return "not pinned (no sched_setaffinity)"
+
+
+def unpin() -> str:
+    """Undo ``pin_one_core`` (child processes inherit the affinity); returns the CPUs now usable."""
+    try:
+        if _UNPINNED:
+            os.sched_setaffinity(0, _UNPINNED)
+        return f"{len(os.sched_getaffinity(0))} CPUs"
+    except (AttributeError, OSError):
+        return f"{os.cpu_count()} CPUs"
 
 
 def percentile(values: Sequence[float], q: float) -> float:

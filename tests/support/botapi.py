@@ -15,7 +15,8 @@ What a test can do with it:
   ``getUpdates`` long polling, or deliver them to a loopback webhook set with ``setWebhook``;
   ``post_webhook`` POSTs one update to any webhook URL directly;
 - see what the bot did: ``sent`` (successful sends/edits/deletes), ``messages_to(chat_id)``,
-  ``calls`` (every API call), ``callback_answers``, ``commands(...)``, ``webhook``;
+  ``calls`` (every API call), ``too_many_requests`` (429 answers), ``callback_answers``,
+  ``commands(...)``, ``webhook``;
 - script faults: ``fail_next``, ``block_chat``, ``set_outage``, ``rate_limit``;
 - wait: ``wait_for`` / ``wait_for_sent`` (sync) and ``wait_for_async`` /
   ``wait_for_sent_async`` (for async tests, whose loop must keep running).
@@ -675,6 +676,7 @@ class BotApiServer:
         self._sent: list[JSONDict] = []
         self._callback_answers: list[JSONDict] = []
         self._server_errors: list[str] = []
+        self._too_many_requests = 0
         # faults
         self._faults: list[_Fault] = []
         self._outage: OutageMode | None = None
@@ -1265,6 +1267,12 @@ class BotApiServer:
             return list(self._callback_answers)
 
     @property
+    def too_many_requests(self) -> int:
+        """How many calls were answered 429 Too Many Requests (flood control, faults, outages)."""
+        with self._lock:
+            return self._too_many_requests
+
+    @property
     def server_errors(self) -> list[str]:
         """Unexpected exceptions inside the server (should stay empty)."""
         with self._lock:
@@ -1311,6 +1319,7 @@ class BotApiServer:
             self._calls.clear()
             self._sent.clear()
             self._callback_answers.clear()
+            self._too_many_requests = 0
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -1549,6 +1558,9 @@ class BotApiServer:
             if inspect.isawaitable(result):
                 result = await result
         except ApiError as error:
+            if error.error_code == 429:
+                with self._lock:
+                    self._too_many_requests += 1
             return error.error_code, error.payload()
         except Exception as exc:  # a bug in the server: answer 500 and keep it
             logger.exception("Bot API test server failed in %s", method)

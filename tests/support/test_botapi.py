@@ -238,6 +238,9 @@ async def test_flood_control_answers_429(server: BotApiServer) -> None:
         with pytest.raises(RetryAfter):
             await bot.send_message(USER_ID, "two")
         await bot.send_message(USER_ID + 1, "other chat")
+    assert server.too_many_requests == 1
+    server.reset_records()
+    assert server.too_many_requests == 0
 
 
 @pytest.mark.asyncio

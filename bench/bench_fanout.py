@@ -1,0 +1,205 @@
+"""Digest fan-out: N subscribers through the project's Bot API server with Telegram's flood limits on.
+
+The real Application (``bot.app.build_application``, its updater polling, its ``AIORateLimiter``) runs
+in this process against ``BotApiServer`` on 127.0.0.1 with ``rate_limit()`` (30 messages/s overall,
+1/s per chat, answered with 429 and ``retry_after`` as Telegram does). Subscribers are added with
+``DeliveryService.subscribe`` (which schedules each one's daily digest job) into a fresh SQLite
+database, in uk/en/ru in turn; bench_extract's constructed posts, dated the digest's day, are imported
+so the digest is non-empty (text and chart). Then every digest job is made due at once through the
+real scheduler, as at a shared digest time, and the run ends when every delivery row is no longer
+``sending`` and the background sends are done. Counted on the server: messages delivered, 429
+answers, duplicates (a subscriber got a part more than once) and losses (an active subscriber lacks
+part of the digest). Run: ``python -m bench.bench_fanout --subscribers 1000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import KYIV, percentile, print_table, unpin
+
+CEILING = 30.0  # Telegram's overall limit, messages per second
+FIRST_CHAT = 700_000
+LANGS = ("en", "uk", "ru")
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutResult:
+    subscribers: int
+    parts: dict[str, int]
+    messages: int
+    attempts: int
+    seconds: float
+    p50_complete: float
+    p95_complete: float
+    too_many: int
+    duplicates: int
+    losses: int
+    statuses: dict[str, int]
+    incidents: int
+    limiter_gave_up: int
+
+
+class _Counter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+@contextlib.contextmanager
+def counted(logger_name: str) -> Iterator[_Counter]:
+    """Count a logger's records instead of printing them (restored afterwards)."""
+    logger = logging.getLogger(logger_name)
+    counter, propagate = _Counter(), logger.propagate
+    logger.addHandler(counter)
+    logger.propagate = False
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.propagate = propagate
+
+
+def _incident_export(day: Any, count: int) -> Any:
+    """bench_extract's constructed posts, re-dated to ``day`` (every 10 minutes from 07:00 Kyiv)."""
+    from bench.bench_extract import constructed_posts
+    from bot.exports import ChannelExport
+
+    start = datetime.combine(day, datetime.min.time(), KYIV) + timedelta(hours=7)
+    posts = tuple(replace(p.post, posted_at=start + timedelta(minutes=10 * n))
+                  for n, p in enumerate(constructed_posts(count)))
+    return ChannelExport(Path("<bench fanout>"), "bench-fanout", "Bench channel", None, posts, 0)
+
+
+async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: float | None,
+                  say: Any = print) -> FanoutResult:
+    from bench.clocked_api import ClockedBotApiServer
+    from bot import services, subscriptions
+    from bot.app import build_application
+    from bot.delivery import DEFAULT_PACE, count_deliveries
+    from bot.engine.extract import Extractor
+    from bot.engine.types import ImportStats
+    from config.settings import load_settings
+    from handlers import RUNTIME_KEY
+    from store.db import open_database
+    from telegram import Update
+
+    extractor = Extractor.load()
+    # PTB logs each send its AIORateLimiter stops retrying (then send_part waits the 429 out): counted
+    with tempfile.TemporaryDirectory(prefix="claimwatch-fanout-") as tmp, ClockedBotApiServer() as server, \
+            counted("telegram.ext.AIORateLimiter") as gave_up:
+        settings = load_settings(TELEGRAM_BOT_TOKEN=server.token, CLAIMWATCH_TELEGRAM_API_URL=server.url,
+                                 CLAIMWATCH_TME_URL=server.url, CLAIMWATCH_DATABASE_URL=f"sqlite:///{tmp}/fanout.db")
+        engine, factory = open_database(settings.database_url)
+        app = build_application(settings, factory, extractor, pace=DEFAULT_PACE if pace is None else pace,
+                                poll_sources=False)
+        await app.initialize()
+        assert app.post_init is not None and app.updater is not None and app.job_queue is not None
+        await app.post_init(app)
+        await app.updater.start_polling(poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES)
+        await app.start()
+        delivery = app.bot_data[RUNTIME_KEY].delivery
+        try:
+            chats = [FIRST_CHAT + i for i in range(subscribers)]
+            start = time.perf_counter()
+            for i, chat in enumerate(chats):
+                server.set_chat(chat, chat_type="private")
+                await asyncio.to_thread(delivery.subscribe, app.job_queue, chat, chat_type="private",
+                                        language=LANGS[i % len(LANGS)])
+            say(f"  {subscribers} subscribers added in {time.perf_counter() - start:.1f} s")
+            first = subscriptions.get_subscriber(factory, chats[0])
+            assert first is not None
+            day = delivery.digest_day(first)
+            stats = ImportStats()
+            services.import_export(factory, _incident_export(day, posts), extractor, stats)
+            incidents = services.store_totals(factory)["incidents"]
+            say(f"  {posts} posts dated {day} imported: {stats.claims} claims, {incidents} incidents")
+            key = f"digest:{day.isoformat()}"
+
+            server.reset_records()
+            server.rate_limit()  # Telegram's flood limits: 30/s overall, 1/s per chat, 20/min per group
+            jobs = [j for j in app.job_queue.jobs() if j.name and j.name.startswith("digest:")]
+            fired = time.perf_counter()
+            now = datetime.now(UTC)
+            for job in jobs:
+                job.job.modify(next_run_time=now)
+            limit = timeout or max(60.0, 4 * subscribers * 3 / CEILING)
+            while True:
+                statuses = await asyncio.to_thread(count_deliveries, factory, key)
+                if sum(statuses.values()) >= subscribers and not statuses.get("sending"):
+                    break
+                if time.perf_counter() - fired > limit:
+                    say(f"  gave up waiting after {limit:.0f} s: deliveries {statuses}")
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.wait_for(delivery.wait_background(), timeout=30)
+            statuses = await asyncio.to_thread(count_deliveries, factory, key)
+            parts = {lang: len(await delivery.digest_parts(day, lang, ())) for lang in LANGS}
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+                if app.post_stop is not None:
+                    await app.post_stop(app)
+            await app.shutdown()
+            engine.dispose()
+
+        wanted = set(chats)
+        sent = [r for r in server.sent if r["chat_id"] in wanted and r["method"] in ("sendMessage", "sendPhoto")]
+        attempts = sum(1 for name, params in server.calls
+                       if name in ("sendMessage", "sendPhoto") and params.get("chat_id") in wanted)
+        per_chat = Counter(r["chat_id"] for r in sent)
+        per_part = Counter((r["chat_id"], r["method"], r["text"] or r.get("caption")) for r in sent)
+        duplicated = {chat for (chat, _, _), n in per_part.items() if n > 1}
+        expected = {chat: parts[LANGS[i % len(LANGS)]] for i, chat in enumerate(chats)}
+        lost = {chat for chat in chats if per_chat[chat] < expected[chat]}
+        arrivals = server.all_arrivals()
+        complete = [max(arrivals[chat]) - fired for chat in chats if chat in arrivals and chat not in lost]
+        last = max((t for chat in chats for t in arrivals.get(chat, [])), default=fired)
+        return FanoutResult(subscribers, parts, len(sent), attempts, last - fired,
+                            percentile(complete, 50), percentile(complete, 95), server.too_many_requests,
+                            len(duplicated), len(lost), statuses, incidents, gave_up.count)
+
+
+def main(argv: Sequence[str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_fanout", description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--pace", type=float, default=None,
+                        help="seconds between the parts of one delivery (default: the bot's own, 1.05)")
+    parser.add_argument("--posts", type=int, default=30, help="posts dated the digest's day (its incidents)")
+    parser.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
+    args = parser.parse_args(argv)
+
+    print(f"fan-out benchmark: {args.subscribers} subscribers, flood limits on; {unpin()}", flush=True)
+    r = asyncio.run(fan_out(args.subscribers, args.pace, args.posts, args.timeout))
+    parts = ", ".join(f"{lang} {n}" for lang, n in r.parts.items())
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(r.statuses.items()))
+    return [print_table(
+        f"Digest fan-out through the real Application and DeliveryService ({r.incidents} incidents; parts per "
+        f"digest: {parts}; delivery rows: {statuses}; sends AIORateLimiter gave up on after its 3 retries: "
+        f"{r.limiter_gave_up})",
+        ["subscribers", "messages", "send calls", "seconds", "messages/s", "ceiling /s", "share of ceiling",
+         "subscriber done s p50", "p95", "429s received", "duplicates", "losses"],
+        [[r.subscribers, r.messages, r.attempts, r.seconds, r.messages / r.seconds if r.seconds else float("nan"),
+          CEILING, r.messages / r.seconds / CEILING if r.seconds else float("nan"), r.p50_complete,
+          r.p95_complete, r.too_many, r.duplicates, r.losses]],
+    )]
+
+
+if __name__ == "__main__":
+    main()

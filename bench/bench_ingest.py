@@ -1,0 +1,208 @@
+"""Ingest throughput end to end (posts/s on one core): extract, link and store into a fresh migrated database,
+on SQLite and on PostgreSQL, beside the bare spaCy pipelines on the same posts (the ceiling).
+
+The posts are bench_extract's set, made distinct for storing: the dev posts (read in place) repeated,
+each repetition ``r`` posted ``r`` × 365 days later under message ids ``r`` × 1000 + id of its own
+channel, so its claims fall on days of their own and link among themselves as the originals do; plus
+bench_extract's constructed uk/ru/en posts (three channels). They go in two ways, each into a fresh
+database: ``services.import_export`` (``claimwatch import``: one transaction per channel export) and
+``services.ingest_for_source`` (a channel post reaching the bot: one transaction per post, in posting
+order). The bare baseline is bench_extract's ``spacy.blank`` + lemmatizer per language. Extraction and
+the baseline each get one untimed pass first (both keep per-word caches). The benchmark process is
+pinned to one CPU; PostgreSQL's server process is not. Run: ``python -m bench.bench_ingest``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import BenchPost, pin_one_core, print_table, read_dev_posts
+from bench.bench_extract import _time_best, constructed_posts, spacy_pipelines
+
+DEFAULT_PG = os.environ.get("CLAIMWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+YEAR = timedelta(days=365)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """The posts of one channel, in message id order."""
+
+    ref: str
+    name: str
+    posts: tuple[BenchPost, ...]
+
+
+def varied_dev_posts(count: int, dev: Sequence[BenchPost] | None = None) -> list[BenchPost]:
+    """About ``count`` distinct posts from the dev corpus: repetition ``r`` is posted ``r`` years later,
+    with message ids ``r`` × 1000 + id in its own channel (the texts are the dev texts)."""
+    dev = list(dev if dev is not None else read_dev_posts())
+    out: list[BenchPost] = []
+    for n in range(count):
+        r, p = divmod(n, len(dev))
+        original = dev[p]
+        post = replace(original.post, message_id=r * 1000 + original.post.message_id,
+                       posted_at=original.post.posted_at + r * YEAR)
+        out.append(BenchPost(original.lang, post, original.source))
+    return out
+
+
+def bench_posts(dev_count: int, constructed: int, seed: int = 7) -> list[BenchPost]:
+    """The varied dev posts and bench_extract's constructed posts (channel ``bench-<lang>``)."""
+    made = [replace(p, source=f"bench-{p.lang}") for p in constructed_posts(constructed, seed)]
+    return varied_dev_posts(dev_count) + made
+
+
+def channels_of(posts: Sequence[BenchPost]) -> list[Channel]:
+    by_ref: dict[str, list[BenchPost]] = {}
+    for p in posts:
+        by_ref.setdefault(p.source, []).append(p)
+    return [Channel(ref, f"Bench channel {ref}", tuple(sorted(ps, key=lambda p: p.post.message_id)))
+            for ref, ps in by_ref.items()]
+
+
+def exports_of(channels: Sequence[Channel]) -> list[Any]:
+    """One Telegram-export-like ``ChannelExport`` per channel (nothing is written to disk)."""
+    from bot.exports import ChannelExport
+
+    return [ChannelExport(Path(f"<bench {c.ref}>"), c.ref, c.name, None, tuple(p.post for p in c.posts), 0)
+            for c in channels]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRun:
+    seconds: float
+    claims: int
+    incidents: int
+    conflicts: int
+
+
+def ingest_by_import(factory: Any, channels: Sequence[Channel], extractor: Any) -> float:
+    """``services.import_export`` per channel export; returns seconds."""
+    from bot import services
+    from bot.engine.types import ImportStats
+
+    exports = exports_of(channels)
+    stats = ImportStats()
+    start = time.perf_counter()
+    for export in exports:
+        services.import_export(factory, export, extractor, stats)
+    return time.perf_counter() - start
+
+
+def ingest_live(factory: Any, channels: Sequence[Channel], extractor: Any) -> float:
+    """``services.ingest_for_source`` once per post, all channels interleaved by posting time; returns seconds."""
+    from bot import services
+    from store import queries
+
+    with factory.begin() as session:  # the channels exist already, as after their first post
+        for c in channels:
+            queries.upsert_source(session, c.ref, c.name, transport="telegram")
+    stream = sorted(((p.post.posted_at, c.ref, p.post) for c in channels for p in c.posts),
+                    key=lambda item: (item[0], item[1], item[2].message_id))
+    start = time.perf_counter()
+    for _, ref, post in stream:
+        services.ingest_for_source(factory, ref, [post], extractor)
+    return time.perf_counter() - start
+
+
+def run_into_fresh_db(url: str | None, ingest: Callable[[Any, Sequence[Channel], Any], float],
+                      channels: Sequence[Channel], extractor: Any) -> tuple[IngestRun, str]:
+    from bench.bench_link import database
+    from bot import services
+
+    with database(url) as (_, factory, label):
+        seconds = ingest(factory, channels, extractor)
+        totals = services.store_totals(factory)
+    return IngestRun(seconds, totals["claims"], totals["incidents"], totals["conflicts"]), label
+
+
+def postgres_reachable(url: str) -> str | None:
+    """None when the server answers, else one line saying why not."""
+    from store.db import DatabaseError, check_connection, make_engine
+
+    try:
+        engine = make_engine(url)
+    except ValueError as exc:
+        return f"bad URL: {exc}"
+    try:
+        check_connection(engine)
+    except DatabaseError as exc:
+        return str(exc)
+    finally:
+        engine.dispose()
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=2000, help="dev posts varied to this many")
+    parser.add_argument("--constructed", type=int, default=600, help="constructed uk/ru/en posts")
+    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL URL (a schema of its own, dropped after; "
+                        "default: CLAIMWATCH_TEST_POSTGRES_URL or %(default)s); 'none' to skip")
+    parser.add_argument("--repeat", type=int, default=3, help="timed passes of the bare baseline and of "
+                        "extraction alone; the best is kept (ingest runs once per database and path)")
+    args = parser.parse_args(argv)
+
+    from bot.engine.extract import Extractor
+
+    print(f"ingest benchmark: {pin_one_core()}", flush=True)
+    posts = bench_posts(args.posts, args.constructed)
+    channels = channels_of(posts)
+    by_lang = {lang: sum(1 for p in posts if p.lang == lang) for lang in ("uk", "ru", "en")}
+    print(f"{len(posts)} posts ({args.posts} varied dev, {args.constructed} constructed) in {len(channels)} "
+          f"channels; by language {by_lang}", flush=True)
+
+    extractor = Extractor.load()
+    pipes = spacy_pipelines()
+
+    def extract_only() -> int:
+        return sum(len(extractor.extract_claims(p.post.text, posted_at=p.post.posted_at)) for p in posts)
+
+    def bare() -> None:
+        for p in posts:
+            pipes[p.lang](p.post.text)
+
+    extracted = extract_only()  # untimed passes: per-word caches warm on both sides
+    bare()
+    bare_s = _time_best(bare, args.repeat)
+    extract_s = _time_best(extract_only, args.repeat)
+    ceiling = len(posts) / bare_s
+
+    targets: list[tuple[str, str | None]] = [("SQLite", None)]
+    if args.pg and args.pg.lower() != "none":
+        why = postgres_reachable(args.pg)
+        if why is None:
+            targets.append(("PostgreSQL", args.pg))
+        else:
+            print(f"PostgreSQL skipped: {why}", flush=True)
+
+    rows: list[list[object]] = [
+        ["bare spaCy + lemmatizer (the ceiling)", "–", len(posts), "–", "–", bare_s, ceiling, 1.0],
+        ["extract_claims only, no store", "–", len(posts), extracted, "–", extract_s, len(posts) / extract_s,
+         bare_s / extract_s],
+    ]
+    paths = [("import_export, 1 transaction per channel", ingest_by_import),
+             ("ingest_for_source, 1 transaction per post", ingest_live)]
+    for db_name, url in targets:
+        for path_name, ingest in paths:
+            result, label = run_into_fresh_db(url, ingest, channels, extractor)
+            print(f"  {label}, {path_name}: {result.seconds:.1f} s", flush=True)
+            rows.append([path_name, db_name, len(posts), result.claims, result.incidents,
+                         result.seconds, len(posts) / result.seconds, bare_s / result.seconds])
+    return [print_table(
+        f"Ingest end to end (one core; extraction, linking, refresh, commit into a fresh migrated database); "
+        f"baseline and extraction alone best of {args.repeat}",
+        ["path", "database", "posts", "claims", "incidents", "seconds", "posts/s", "share of ceiling"],
+        rows,
+    )]
+
+
+if __name__ == "__main__":
+    main()
