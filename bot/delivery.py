@@ -722,7 +722,7 @@ class DeliveryService:
         digests missed while the bot was down or Telegram was unreachable."""
         for job in job_queue.get_jobs_by_name("deliveries:sweep"):
             job.schedule_removal()
-        job_queue.run_repeating(self.job_sweep, interval=interval, first=0.0, name="deliveries:sweep",
+        job_queue.run_repeating(self.job_sweep, interval=interval, first=0.05, name="deliveries:sweep",
                                 job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
 
     async def job_sweep(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
