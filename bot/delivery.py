@@ -2,7 +2,7 @@
 
 Exactly-once, and what happens on a crash
 -----------------------------------------
-Every digest or alert for one chat has a key (``digest:2022-03-02``, ``alert:incident:17``) and
+Every digest or alert for one chat has a key (``digest:2022-03-02``, ``alert:post:-1001:42``) and
 one ``Delivery`` row, unique by (subscriber, key). The row is inserted as ``sending`` and
 committed *before* anything is sent. The row then records, with a commit around every
 message:
@@ -423,6 +423,22 @@ def ingest_telegram_post(session_factory: sessionmaker[Session], extractor: Extr
     return IngestOutcome(IngestStatus.INGESTED, name, stats.claims, tuple(i for i in incident_ids if i is not None))
 
 
+def alert_key(view: IncidentView) -> str:
+    """An incident's alert key: its first post. Editing that post re-links its claims and may give
+    the incident a new id, but never a second alert."""
+    first = min(view.records, key=lambda r: (r.posted_at, r.source_ref, r.message_id))
+    return f"alert:post:{first.source_ref}:{first.message_id}"
+
+
+def _incident_of_post(session_factory: sessionmaker[Session], source_ref: str, message_id: int) -> int | None:
+    with session_factory() as session:
+        return session.scalar(
+            select(Claim.incident_id).join(Post, Post.id == Claim.post_id).join(Source, Source.id == Post.source_id)
+            .where(Source.ref == source_ref, Post.message_id == message_id, Claim.incident_id.is_not(None))
+            .order_by(Claim.id).limit(1)
+        )
+
+
 # ---------------------------------------------------------------- the service
 
 
@@ -535,7 +551,7 @@ class DeliveryService:
                 parts = tuple(Part(text=(t(subscriber.language, "alert_title") + "\n\n" + m) if i == 0 else m)
                               for i, m in enumerate(render_digest(views, day=views[0].summary.date,
                                                                   lang=subscriber.language)))
-                outcome = await self.deliver(bot, subscriber, f"alert:incident:{incident_id}", parts)
+                outcome = await self.deliver(bot, subscriber, alert_key(views[0]), parts)
                 results.setdefault(incident_id, []).append(outcome)
         return results
 
@@ -714,8 +730,13 @@ class DeliveryService:
         kind, _, rest = key.partition(":")
         if kind == "digest":
             await self.send_digest(bot, subscriber, date.fromisoformat(rest))
-        elif key.startswith("alert:incident:"):
+        elif key.startswith("alert:incident:"):  # the key before alerts were keyed by their first post
             await self.send_alerts(bot, [int(key.rsplit(":", 1)[1])])
+        elif key.startswith("alert:post:"):
+            ref, _, message_id = key.removeprefix("alert:post:").rpartition(":")
+            incident_id = await asyncio.to_thread(_incident_of_post, self.session_factory, ref, int(message_id))
+            if incident_id is not None:
+                await self.send_alerts(bot, [incident_id])
 
     def schedule_sweep(self, job_queue: JobQueue[Any], interval: float = DEFAULT_SWEEP_INTERVAL) -> None:
         """Every ``interval`` seconds (and once right away): resume postponed deliveries and send

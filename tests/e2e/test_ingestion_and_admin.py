@@ -111,6 +111,28 @@ async def test_instant_alert_once_per_incident(bot: Bot) -> None:
 
 
 @pytest.mark.asyncio
+async def test_editing_the_post_behind_an_alert_sends_no_second_alert(bot: Bot) -> None:
+    await say(bot, "/start sub_kharkiv", user_id=95)
+    await say(bot, "/settings alerts on", user_id=95)
+    before = len(bot.server.messages_to(95))
+    first = "In Kharkiv 2 people were killed by shelling today."
+    update = bot.server.channel_post(CHANNEL, first, title="Synehubov", username="synegubov_test")
+    message_id = update["channel_post"]["message_id"]
+    await bot.server.wait_for_async(lambda: len(bot.server.messages_to(95)) > before, what="alert")
+    old_ids = [v.id for v in services.list_incident_views(bot.session_factory)]
+    edited = "In Kharkiv 4 people were killed by shelling today."
+    bot.server.channel_post(CHANNEL, edited, message_id=message_id, edited=True, title="Synehubov",
+                            username="synegubov_test")
+    await bot.server.wait_for_async(lambda: _stored(bot, CHANNEL, message_id, edited), what="edit stored")
+    await bot.delivery.wait_background()
+    await asyncio.sleep(0.3)
+    views = services.list_incident_views(bot.session_factory)
+    assert [v.summary.killed.best for v in views] == [4]
+    assert [v.id for v in views] != old_ids  # the edit re-created the incident...
+    assert len(bot.server.messages_to(95)) == before + 1  # ...and still one alert
+
+
+@pytest.mark.asyncio
 async def test_non_admin_addsource_is_refused_and_logged(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     for command in ("/addsource @somechannel", "/removesource x", "/stats", "/admins list"):
         replies = await say(bot, command, user_id=95)
