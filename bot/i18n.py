@@ -44,6 +44,17 @@ def t(lang: str, key: str, /, **values: object) -> str:
     return text.format(**safe)
 
 
+def shorten(value: object, limit: int = 64) -> str:
+    """A value a person typed, fit to quote in a one-line reply: whitespace runs (line breaks
+    included) become one space, and anything past ``limit`` characters becomes "…".
+
+    A person may send 4096 characters, and escaping can make them longer still: quoting them whole
+    could make the reply too long for Telegram to send.
+    """
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def command_descriptions(lang: str) -> dict[str, str]:
     """Command → menu description, for setMyCommands."""
     lang = lang if lang in LANGUAGES else FALLBACK

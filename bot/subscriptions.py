@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.i18n import shorten
 from config.settings import Settings
 from store import queries
 from store.models import Admin, Delivery, Subscriber
@@ -29,15 +30,19 @@ LANGUAGES = ("uk", "en", "ru")
 DEFAULT_DIGEST_TIME = "08:00"
 REGIONS_FILE = Path(__file__).resolve().parent / "engine" / "data" / "regions.tsv"
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+# IANA names: "UTC", "Europe/Kyiv", "America/Argentina/Buenos_Aires", "Etc/GMT+3".
+_ZONE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]{0,29}(?:/[A-Za-z0-9][A-Za-z0-9_+\-]{0,29}){0,2}$")
 
 
 class InputError(ValueError):
-    """A value a user typed is not valid; ``key`` is the i18n string explaining why."""
+    """A value a user typed is not valid; ``key`` is the i18n string explaining why and ``value``
+    the input as the reply quotes it (on one line, shortened: see ``bot.i18n.shorten``)."""
 
     def __init__(self, key: str, value: str) -> None:
-        super().__init__(f"{key}: {value}")
+        shown = shorten(value)
+        super().__init__(f"{key}: {shown}")
         self.key = key
-        self.value = value
+        self.value = shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +129,11 @@ def parse_timezone(value: str) -> str:
         InputError: no such zone.
     """
     name = value.strip()
-    if not name or name.startswith("/") or ".." in name:
+    if not _ZONE_RE.match(name) or ".." in name:
         raise InputError("bad_tz", value)
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Europe"
         raise InputError("bad_tz", value) from None
     return name
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
     def _check_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Europe"
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Kyiv") from None
         return value
 
@@ -114,24 +115,64 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f"{env_name}: {msg}") from None
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Configure logging once, keeping chatty libraries and the bot token out of the log."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """Configure logging once, keeping chatty libraries and the bot token out of the log.
+
+    Every handler of the root logger gets a ``TokenFilter``: anything shaped like a bot token,
+    and each of ``secrets`` (pass the token, whatever its shape), is masked in messages and in
+    the tracebacks logged with them.
+    """
+    logging.basicConfig(level=level, format=LOG_FORMAT)
     for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    token_filter = _TokenFilter()
+    secrets = tuple(secrets)
+    token_filter = TokenFilter(secrets)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(token_filter)
+        if secrets or not any(isinstance(f, TokenFilter) for f in handler.filters):
+            handler.addFilter(token_filter)
 
 
-class _TokenFilter(logging.Filter):
-    """Masks anything shaped like a bot token in log records."""
+class TokenFilter(logging.Filter):
+    """Masks bot tokens in log records: in the message, in the traceback of an exception logged
+    with it (``InvalidToken`` quotes the token it was given) and in the stack.
 
-    _pattern = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+    A token is anything shaped like one (the shape ``Settings`` accepts: digits, a colon, ten or
+    more letters, digits, ``_`` or ``-``), and each of ``secrets`` together with the part after
+    its colon.
+    """
+
+    _pattern = re.compile(r"\d{3,}:[A-Za-z0-9_-]{10,}")
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        words: set[str] = set()
+        for secret in secrets:
+            if secret:
+                words.add(secret)
+                tail = secret.partition(":")[2]
+                if len(tail) >= 8:
+                    words.add(tail)
+        self._secrets = sorted(words, key=len, reverse=True)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every token in it replaced by ``<token>``."""
+        for secret in self._secrets:
+            text = text.replace(secret, "<token>")
+        return self._pattern.sub("<token>", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._pattern.search(message):
-            record.msg = self._pattern.sub("<token>", message)
+        masked = self.mask(message)
+        if masked != message:
+            record.msg = masked
             record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
         return True

@@ -12,7 +12,7 @@ from datetime import datetime
 from telegram import Update
 
 from bot import sources, subscriptions
-from bot.i18n import t
+from bot.i18n import shorten, t
 from bot.pollers.http import PollerError
 from handlers import Context, args_of, is_bot_admin, language_of, log_refusal, reply, runtime
 
@@ -53,7 +53,7 @@ async def _source_action(update: Update, context: Context, command: str,
     try:
         label = await asyncio.to_thread(action, runtime(context).session_factory, key)
     except sources.SourceError:
-        await reply(update, context, t(lang, "source_not_found", value=key))
+        await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
         return
     runtime(context).delivery.invalidate()
     await reply(update, context, t(lang, done_key, name=label))
@@ -111,7 +111,7 @@ async def cmd_sourceinfo(update: Update, context: Context) -> None:
     try:
         infos = await asyncio.to_thread(sources.list_sources_info, runtime(context).session_factory, key)
     except sources.SourceError:
-        await reply(update, context, t(lang, "source_not_found", value=key))
+        await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
         return
     info = infos[0]
     last = _when(info.last_post_at, lang)

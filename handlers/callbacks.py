@@ -1,12 +1,12 @@
-"""Inline-button presses: the settings menu (``settings:<what>:<value>``) and forward confirmations
-(``fwd:yes:<token>`` / ``fwd:no:<token>``)."""
+"""Inline-button presses: the settings menu (``settings:<what>:<value>``), forward confirmations
+(``fwd:yes:<token>`` / ``fwd:no:<token>``), and buttons the bot does not know."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -14,7 +14,7 @@ from bot import subscriptions
 from bot.delivery import IngestStatus
 from bot.i18n import t
 from bot.subscriptions import InputError, SubscriberView
-from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, runtime
+from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, reply, runtime
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,10 @@ async def on_settings_callback(update: Update, context: Context) -> None:
     sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
     lang = sub.language if sub else subscriptions.pick_language(query.from_user.language_code)
     if sub is None or not sub.active:
-        await query.answer(t(lang, "not_subscribed"), show_alert=True)
+        await _answer(query, t(lang, "not_subscribed"), show_alert=True)
         return
     if not await may_manage_chat(update, context):
-        await query.answer(t(lang, "group_admin_only"), show_alert=True)
+        await _answer(query, t(lang, "group_admin_only"), show_alert=True)
         return
     view = "main"
     changes: dict[str, object] = {}
@@ -103,16 +103,11 @@ async def on_settings_callback(update: Update, context: Context) -> None:
         try:
             sub = await asyncio.to_thread(rt.delivery.update_settings, context.job_queue, chat.id, **changes)
         except InputError as exc:
-            await query.answer(t(lang, exc.key, value=exc.value), show_alert=True)
+            await _answer(query, t(lang, exc.key, value=exc.value), show_alert=True)
             return
         answer = t(sub.language, "saved")
-    await query.answer(answer or None)
-    try:
-        await query.edit_message_text(settings_text(sub), parse_mode=ParseMode.HTML,
-                                      reply_markup=settings_keyboard(sub, view))
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
+    await _answer(query, answer or None)
+    await _show(update, context, settings_text(sub), settings_keyboard(sub, view))
 
 
 async def on_forward_callback(update: Update, context: Context) -> None:
@@ -124,18 +119,18 @@ async def on_forward_callback(update: Update, context: Context) -> None:
     lang = subscriptions.pick_language(query.from_user.language_code)
     if not await is_bot_admin(update, context):
         log_refusal(update, "forward-confirm")
-        await query.answer(t(lang, "not_admin"), show_alert=True)
+        await _answer(query, t(lang, "not_admin"), show_alert=True)
         return
     _, action, token = (query.data.split(":", 2) + ["", ""])[:3]
     pending = rt.pending_forwards.pop(token, None)
     if pending is None:
-        await query.answer(t(lang, "forward_expired"), show_alert=True)
+        await _answer(query, t(lang, "forward_expired"), show_alert=True)
         return
     if action != "yes":
-        await query.answer()
-        await query.edit_message_text(t(lang, "forward_cancelled"))
+        await _answer(query)
+        await _show(update, context, t(lang, "forward_cancelled"))
         return
-    await query.answer()
+    await _answer(query)
     chat_id, title, username, post = pending
     outcome = await rt.delivery.ingest_and_alert(context.bot, chat_id=chat_id, title=title, username=username,
                                                  post=post, create=True, added_by=query.from_user.id)
@@ -144,4 +139,35 @@ async def on_forward_callback(update: Update, context: Context) -> None:
             lang, "forward_ingested", name=outcome.source_name, claims=outcome.claims)
     else:
         text = t(lang, "source_is_paused", name=outcome.source_name)
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+    await _show(update, context, text)
+
+
+async def on_unknown_callback(update: Update, context: Context) -> None:
+    """A button this bot does not know (an old keyboard): stop its spinner with one line."""
+    query = update.callback_query
+    if query is None:
+        return
+    await _answer(query, t(subscriptions.pick_language(query.from_user.language_code), "button_unknown"))
+
+
+async def _answer(query: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:
+    """Answer a button press; one too old to answer (pressed while the bot was down) is only logged."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        logger.info("could not answer button press %s: %s", query.id, exc.message)
+
+
+async def _show(update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Put ``text`` in place of the pressed button's message, or send it anew when that message
+    cannot be edited any more (deleted, too old, or inaccessible to the bot)."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        return
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return
+        logger.info("could not edit the message of button press %s: %s", query.id, exc.message)
+    await reply(update, context, text, markup)

@@ -11,6 +11,7 @@ from telegram.constants import ChatMemberStatus
 
 from bot import subscriptions
 from bot.delivery import IngestStatus
+from bot.engine.text import storable
 from bot.engine.types import PostIn
 from bot.i18n import t
 from handlers import Context, is_bot_admin, language_of, reply, runtime
@@ -30,9 +31,10 @@ async def on_channel_post(update: Update, context: Context) -> None:
     if message is None or not (message.text or message.caption):
         return
     chat = message.chat
+    username = storable(chat.username) if chat.username else None
     outcome = await runtime(context).delivery.ingest_and_alert(
-        context.bot, chat_id=chat.id, title=chat.title or str(chat.id), username=chat.username,
-        post=_post_of(message, username=chat.username), create=True)
+        context.bot, chat_id=chat.id, title=storable(chat.title or "") or str(chat.id), username=username,
+        post=_post_of(message, username=username), create=True)
     logger.info("channel %s post %s: %s, %d claims", chat.id, message.message_id, outcome.status, outcome.claims)
 
 
@@ -51,15 +53,16 @@ async def on_forwarded_post(update: Update, context: Context) -> None:
         return
     channel = origin.chat
     rt = runtime(context)
+    username = storable(channel.username) if channel.username else None
     post = PostIn(message_id=origin.message_id, posted_at=origin.date, text=message.text or message.caption or "",
-                  url=f"https://t.me/{channel.username}/{origin.message_id}" if channel.username else None,
+                  url=f"https://t.me/{username}/{origin.message_id}" if username else None,
                   forwarded_from=channel.title)
-    title = channel.title or str(channel.id)
+    title = storable(channel.title or "") or str(channel.id)
     outcome = await rt.delivery.ingest_and_alert(context.bot, chat_id=channel.id, title=title,
-                                                 username=channel.username, post=post, create=False)
+                                                 username=username, post=post, create=False)
     if outcome.status is IngestStatus.NEW_SOURCE:
         token = f"{channel.id}_{origin.message_id}"
-        rt.pending_forwards[token] = (channel.id, title, channel.username, post)
+        rt.pending_forwards[token] = (channel.id, title, username, post)
         markup = InlineKeyboardMarkup([[
             InlineKeyboardButton(t(lang, "btn_forward_yes"), callback_data=f"fwd:yes:{token}"),
             InlineKeyboardButton(t(lang, "btn_forward_no"), callback_data=f"fwd:no:{token}"),

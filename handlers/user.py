@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Chat, Update
+from telegram import Chat, Message, MessageEntity, Update
 from telegram.error import TelegramError
 
 from bot import subscriptions
-from bot.i18n import Raw, t
+from bot.i18n import Raw, shorten, t
 from bot.subscriptions import InputError, SubscriberView
 from handlers import (
     Context,
@@ -163,7 +163,7 @@ async def cmd_incidents(update: Update, context: Context) -> None:
     place = " ".join(args_of(context)).strip() or None
     found = await runtime(context).delivery.send_incidents_now(context.bot, chat.id, lang, place)
     if not found:
-        where = t(lang, "incidents_for", place=place) if place else ""
+        where = t(lang, "incidents_for", place=shorten(place)) if place else ""
         await reply(update, context, t(lang, "incidents_none", place=Raw(where)))
 
 
@@ -184,7 +184,29 @@ async def cmd_sources(update: Update, context: Context) -> None:
     await reply(update, context, "\n".join(lines))
 
 
+def _addressee(message: Message) -> str:
+    """The bot a ``/command@name`` names ("" when it names none)."""
+    entity = message.entities[0] if message.entities else None
+    if entity is None or entity.type != MessageEntity.BOT_COMMAND or entity.offset != 0:
+        return ""
+    return message.parse_entity(entity).partition("@")[2]
+
+
 async def on_unknown_command(update: Update, context: Context) -> None:
-    """Any other /command gets a one-line pointer to /help."""
+    """Any other /command meant for me gets a one-line pointer to /help.
+
+    A command addressed to another bot (``/start@otherbot``) is left alone, and so, in a group,
+    is a bare one: groups have other bots, and a command of theirs is not a mistake.
+    """
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    addressee = _addressee(message)
+    if addressee:
+        if addressee.lower() != (context.bot.username or "").lower():
+            return
+    elif chat.type != Chat.PRIVATE:
+        return
     lang = await language_of(update, context)
     await reply(update, context, t(lang, "unknown_command"))

@@ -21,6 +21,9 @@ from bot.engine.types import ClaimRecord, ConflictFinding, IncidentView, Kind
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TELEGRAM_LIMIT = 4096
 MAX_LINKS = 5
+MAX_NAME = 80  # characters of a name from outside, once on one line
+MAX_HREF = 1024  # characters of an escaped link target
+_LINKABLE = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 LANGS = ("en", "uk", "ru")
 _MONTHS = {
     "en": "January February March April May June July August September October November December".split(),
@@ -45,6 +48,21 @@ def format_day(day: date, lang: str) -> str:
     return f"{day.day} {months[day.month - 1]} {day.year}"
 
 
+def shown_name(text: object) -> str:
+    """A name from outside (channel title, claimant, place, target) as the digest shows it: on one
+    line and at most ``MAX_NAME`` characters, so that no name can fill a message on its own."""
+    name = " ".join(str(text).split())
+    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+
+
+def linkable(url: str | None) -> str | None:
+    """``url`` when the digest may link it: http(s) only (no ``javascript:``, no ``tg://``), no
+    spaces, and short enough that a link always fits in a message with room to spare."""
+    if not url or not _LINKABLE.match(url) or len(html.escape(url, quote=True)) > MAX_HREF:
+        return None
+    return url
+
+
 class _Fmt:
     """HTML for Telegram or plain text for a terminal, with the same structure."""
 
@@ -54,15 +72,19 @@ class _Fmt:
     def esc(self, text: object) -> str:
         return html.escape(str(text), quote=False) if self.html else str(text)
 
+    def name(self, text: object) -> str:
+        return self.esc(shown_name(text))
+
     def bold(self, text: str) -> str:
         return f"<b>{text}</b>" if self.html else text
 
     def link(self, label: str, url: str | None) -> str:
+        url = linkable(url)
         if not url:
-            return self.esc(label)
+            return self.name(label)
         if self.html:
-            return f'<a href="{html.escape(url, quote=True)}">{self.esc(label)}</a>'
-        return f"{label} <{url}>"
+            return f'<a href="{html.escape(url, quote=True)}">{self.name(label)}</a>'
+        return f"{shown_name(label)} <{url}>"
 
 
 def _count_text(n: int | None, qualifier: str | None, s: dict[str, Any]) -> str:
@@ -100,7 +122,7 @@ def _links(records: Sequence[ClaimRecord], f: _Fmt) -> str:
 def _who(records: Sequence[ClaimRecord], f: _Fmt) -> str:
     parts: dict[str, str] = {}
     for record in records:
-        who = record.claim.claimant or record.source_name
+        who = shown_name(record.claim.claimant or record.source_name)
         if who not in parts:
             parts[who] = f.link(who, record.url)
     return ", ".join(parts.values())
@@ -114,14 +136,14 @@ def _conflict_line(finding: ConflictFinding, f: _Fmt, s: dict[str, Any]) -> str:
             shown = s["sides"].get(str(value.value), value.value)
         elif isinstance(value.value, int):
             shown = _count_text(value.value, value.qualifier, s)
-        values.append(s["says"].format(value=f.esc(shown), who=_who(value.records, f)))
+        values.append(s["says"].format(value=f.name(shown), who=_who(value.records, f)))
     field = s["fields"].get(finding.field, finding.field)
     return s["conflict"].format(field=f.esc(field), values="; ".join(values))
 
 
 def _incident_line(view: IncidentView, f: _Fmt, s: dict[str, Any]) -> str:
     summary = view.summary
-    parts = [f.bold(f.esc(summary.place.name)) + " — " + f.esc(s["kinds"].get(summary.kind.value, summary.kind.value))]
+    parts = [f.bold(f.name(summary.place.name)) + " — " + f.esc(s["kinds"].get(summary.kind.value, summary.kind.value))]
     killed = _figure(summary.killed.low, summary.killed.best, summary.killed.high)
     injured = _figure(summary.injured.low, summary.injured.best, summary.injured.high)
     if killed is not None:
@@ -145,7 +167,7 @@ def _severity(view: IncidentView) -> tuple[int, int, int]:
 
 
 def render_digest(views: Sequence[IncidentView], *, day: date | None, lang: str = "en",
-                  html_mode: bool = True) -> list[str]:
+                  html_mode: bool = True, header: str | None = None) -> list[str]:
     """The digest as Telegram messages (HTML) or plain text pages.
 
     Args:
@@ -153,6 +175,9 @@ def render_digest(views: Sequence[IncidentView], *, day: date | None, lang: str 
         day: the digest's day, for the title.
         lang: 'en', 'uk' or 'ru'.
         html_mode: Telegram HTML when True, plain text when False.
+        header: a paragraph to put first (e.g. an alert's title), already in the output's
+            format; it counts against the first message's limit, which a prefix added to the
+            first message afterwards would not.
 
     Returns:
         Messages of at most 4096 UTF-16 units each, split between paragraphs.
@@ -160,19 +185,20 @@ def render_digest(views: Sequence[IncidentView], *, day: date | None, lang: str 
     s = load_strings()[lang if lang in LANGS else "en"]
     f = _Fmt(html_mode)
     day_text = format_day(day, lang) if day else ""
+    lead = [header] if header else []
     if not views:
-        return [s["nothing"].format(day=day_text)]
+        return split_messages(lead + [f.esc(s["nothing"].format(day=day_text))], html_mode=html_mode)
     attacks = [v for v in views if v.summary.kind is not Kind.CONTROL]
     controls = [v for v in views if v.summary.kind is Kind.CONTROL]
     killed = sum(v.summary.killed.best or 0 for v in attacks)
     injured = sum(v.summary.injured.best or 0 for v in attacks)
     sources = len({r.source_ref for v in views for r in v.records})
     disputed = sum(1 for v in views if v.conflicts)
-    header = f.bold(f.esc(s["title"].format(day=day_text))) + "\n" + f.esc(
+    title = f.bold(f.esc(s["title"].format(day=day_text))) + "\n" + f.esc(
         s["totals"].format(incidents=len(views), killed=killed, injured=injured, sources=sources))
     if disputed:
-        header += "\n" + s["disputed_total"].format(n=disputed)
-    paragraphs = [header]
+        title += "\n" + s["disputed_total"].format(n=disputed)
+    paragraphs = lead + [title]
     disputed_control = [v for v in controls if any(c.field == "controller" for c in v.conflicts)]
     if disputed_control:
         lines = [f.bold(f.esc(s["control_title"]))]
@@ -183,7 +209,7 @@ def render_digest(views: Sequence[IncidentView], *, day: date | None, lang: str 
                 for v in finding.values
             )
             place = view.summary.place
-            name = f.esc(place.name) + (f" ({f.esc(place.oblast)})" if place.oblast else "")
+            name = f.name(place.name) + (f" ({f.name(place.oblast)})" if place.oblast else "")
             lines.append("• " + s["control_line"].format(place=f.bold(name), sides=sides))
         paragraphs.append("\n".join(lines))
     groups: dict[str, list[IncidentView]] = defaultdict(list)
@@ -192,13 +218,15 @@ def render_digest(views: Sequence[IncidentView], *, day: date | None, lang: str 
     ordered = sorted(groups.items(), key=lambda kv: tuple(-x for x in map(sum, zip(*(_severity(v) for v in kv[1])))))
     for oblast, items in ordered:
         items.sort(key=_severity, reverse=True)
-        paragraphs.append(f.bold(f.esc(oblast)) + "\n" + "\n".join(_incident_line(v, f, s) for v in items))
-    return split_messages(paragraphs)
+        paragraphs.append(f.bold(f.name(oblast)) + "\n" + "\n".join(_incident_line(v, f, s) for v in items))
+    return split_messages(paragraphs, html_mode=html_mode)
 
 
-def split_messages(paragraphs: Sequence[str], limit: int = TELEGRAM_LIMIT) -> list[str]:
+def split_messages(paragraphs: Sequence[str], limit: int = TELEGRAM_LIMIT, *, html_mode: bool = True) -> list[str]:
     """Pack paragraphs into messages under ``limit`` UTF-16 units, breaking only between them
-    (an oversize paragraph is broken between lines, an oversize line at a space)."""
+    (an oversize paragraph is broken between lines, an oversize line at a space). With
+    ``html_mode`` a line is never broken inside a tag, an entity or an element, so that every
+    message stays valid Telegram HTML."""
     pieces: list[str] = []
     for paragraph in paragraphs:
         if utf16_len(paragraph) <= limit:
@@ -206,39 +234,60 @@ def split_messages(paragraphs: Sequence[str], limit: int = TELEGRAM_LIMIT) -> li
             continue
         for line in paragraph.split("\n"):
             while utf16_len(line) > limit:
-                cut = _cut_point(line, limit)
+                cut = _cut_point(line, limit, html_mode)
                 pieces.append(line[:cut])
                 line = line[cut:].lstrip()
             pieces.append(line)
     messages: list[str] = []
     current = ""
     for piece in pieces:
+        if not piece.strip():
+            continue
         candidate = f"{current}\n\n{piece}" if current else piece
         if utf16_len(candidate) <= limit:
             current = candidate
         else:
-            messages.append(current)
+            if current:
+                messages.append(current)
             current = piece
     if current:
         messages.append(current)
     return messages
 
 
-def _cut_point(line: str, limit: int) -> int:
-    cut = limit
-    while utf16_len(line[:cut]) > limit:
-        cut -= 1
-    space = line.rfind(" ", 0, cut)
-    if space > cut // 2:
-        cut = space
-    # never cut inside a tag or an entity
-    tag = line.rfind("<", 0, cut)
-    if tag > line.rfind(">", 0, cut):
-        cut = tag
-    amp = line.rfind("&", 0, cut)
-    if amp > line.rfind(";", 0, cut):
-        cut = amp
-    return max(cut, 1)
+def _cut_point(line: str, limit: int, html_mode: bool) -> int:
+    """Where to break a line longer than ``limit``: the last place within the limit that is not
+    inside a tag, an entity or (in HTML) an element, preferring a space in the second half."""
+    units = 0
+    depth = 0
+    last = last_space = 0
+    i, n = 0, len(line)
+    while i < n:
+        end = i + 1
+        if html_mode and line[i] == "<":
+            close = line.find(">", i)
+            end = n if close < 0 else close + 1
+        elif html_mode and line[i] == "&":
+            semi = line.find(";", i, i + 12)
+            end = i + 1 if semi < 0 else semi + 1
+        token = line[i:end]
+        units += utf16_len(token)
+        if units > limit:
+            break
+        if html_mode and token.startswith("<"):
+            depth += -1 if token.startswith("</") else 1
+        i = end
+        if depth == 0:
+            last = i
+            if i < n and line[i] == " ":
+                last_space = i
+    if last_space > last // 2:
+        return last_space
+    if last > 0:
+        return last
+    # One element longer than the limit (names and links are capped, so only a caller's own
+    # markup can do this): cut it at a character, tags and entities still whole.
+    return max(i, 1)
 
 
 def plain_text(message: str) -> str:

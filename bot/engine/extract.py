@@ -206,7 +206,7 @@ class Extractor:
         if not any(ch.isalpha() for ch in clean):
             return []
         language = lang if lang in ("uk", "ru", "en") else guess_language(clean)
-        post_day = (posted_at.astimezone(KYIV) if posted_at and posted_at.tzinfo else posted_at or datetime.now(KYIV)).date()
+        post_day = _post_day(posted_at)
         sentences = split_sentences(clean)
         facts = [self._read_sentence(i, s, language, post_day) for i, s in enumerate(sentences)]
         return self._assemble(facts, language, post_day, source)
@@ -248,7 +248,10 @@ class Extractor:
         if facts.cues:
             facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues])
         self._find_claimant(facts, tokens, lower)
-        facts.date = self._find_date(tokens, lower, post_day)
+        try:
+            facts.date = self._find_date(tokens, lower, post_day)
+        except (OverflowError, ValueError):  # a post dated at the very edge of the calendar
+            facts.date = None
         return facts
 
     def _find_places(self, facts: SentenceFacts, tokens: list[Token], lang: str, index: int) -> None:
@@ -755,6 +758,18 @@ _HOLDER_RE = re.compile(
 )
 _NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|захоплен|захвачен|впа|сдан|здал|\bпал\b")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
+
+
+def _post_day(posted_at: datetime | None) -> date:
+    """The post's day in Kyiv (its own day when it is too close to the calendar's edge to move)."""
+    if posted_at is None:
+        return datetime.now(KYIV).date()
+    if posted_at.tzinfo is None:
+        return posted_at.date()
+    try:
+        return posted_at.astimezone(KYIV).date()
+    except OverflowError:
+        return posted_at.date()
 
 
 def _closest_past(post_day: date, month: int, day: int) -> date | None:

@@ -1,4 +1,5 @@
-"""Text primitives for extraction: language guess, sentence splitting, tokens and numbers."""
+"""Text primitives for extraction: language guess, sentence splitting, tokens and numbers, and
+``storable`` for text from outside that is about to be stored."""
 
 from __future__ import annotations
 
@@ -23,6 +24,20 @@ _ABBREVIATIONS = frozenset(
     "тыс тис м с г обл р-н ст им ім вул ул пр просп mr mrs dr st gen lt col no vs т.ч т.е т.к смт пгт км".split()
 )
 APOSTROPHES = "’ʼ`"
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as every database can keep it: NUL removed (PostgreSQL refuses it in text) and lone
+    surrogates (which a JSON escape like ``\\ud800`` can produce, and no UTF-8 encoder writes)
+    replaced by U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _SURROGATE_RE.sub("\ufffd", text)
+    return text
 
 
 def normalize(text: str) -> str:

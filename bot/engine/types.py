@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from bot.engine.text import storable
@@ -131,6 +131,20 @@ class Claim:
             "weapons": list(self.weapons),
             "evidence": self.evidence,
         }
+
+
+# The times a post may carry: a post from before 1970 or after 2100 is a broken file or page, and
+# dates at the calendar's edges cannot be moved between time zones.
+EARLIEST_POST = datetime(1970, 1, 2, tzinfo=UTC)
+LATEST_POST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def plausible_post_time(value: datetime) -> bool:
+    """Whether ``value`` (aware) is a time a post may carry (see ``EARLIEST_POST``)."""
+    try:
+        return EARLIEST_POST <= value <= LATEST_POST
+    except (TypeError, OverflowError):  # naive, or an offset that cannot be applied
+        return False
 
 
 @dataclass(frozen=True, slots=True)

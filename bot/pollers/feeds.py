@@ -7,8 +7,9 @@ How an entry becomes a ``PostIn``:
   positive and fits a signed 64-bit column. The same entry gets the same id on every poll and on
   every machine; ids carry no order (use ``posted_at``), and two distinct keys collide with
   probability about 2**-63.
-- ``posted_at`` is ``published``, else ``updated`` (UTC); entries with neither are skipped and
-  counted (a fetch time would put a wrong date on every claim of the entry).
+- ``posted_at`` is ``published``, else ``updated`` (UTC); entries with neither, or with dates no
+  post can have (before 1970, after 2100), are skipped and counted (a fetch time would put a
+  wrong date on every claim of the entry).
   ``edited_at`` is ``updated`` when it is later than ``published``.
 - ``text`` is the title, a blank line, then the body (the full ``content`` when the feed has it,
   else ``summary``), HTML stripped; the title is left out when the body already starts with it.
@@ -30,7 +31,8 @@ from typing import Any
 
 import feedparser  # type: ignore[import-untyped]
 
-from bot.engine.types import PostIn
+from bot.engine.text import storable
+from bot.engine.types import PostIn, plausible_post_time
 from bot.pollers.htmltext import html_to_text
 from bot.pollers.http import PollerError, SafeFetcher
 
@@ -118,18 +120,20 @@ def parse_feed(
     Raises:
         FeedError: the document is not RSS or Atom.
     """
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
-    # A stream, never bytes or str: feedparser would open a str URL itself, and bytes that
-    # happen to name a local file would be read from disk.
-    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers, sanitize_html=False)
+    try:
+        parsed = _parse(content, url, content_type)
+    except (UnicodeError, LookupError):
+        # feedparser gives up on some charsets a server may name ("undefined"): sniff instead
+        try:
+            parsed = _parse(content, url, None)
+        except (UnicodeError, LookupError) as exc:
+            raise FeedError(f"{url} is not an RSS or Atom feed: {_one_line(str(exc))}") from None
     if not parsed.get("version"):
         problem = parsed.get("bozo_exception")
         detail = f": {_one_line(str(problem))}" if problem else ""
         raise FeedError(f"{url} is not an RSS or Atom feed{detail}")
     feed = parsed.get("feed", {})
-    title = _one_line(html_to_text(feed.get("title", ""))) or None
+    title = storable(_one_line(html_to_text(feed.get("title", "")))) or None
     posts: list[PostIn] = []
     skipped = 0
     for entry in parsed.get("entries", []):
@@ -139,6 +143,15 @@ def parse_feed(
         else:
             posts.append(post)
     return title, posts, skipped
+
+
+def _parse(content: bytes, url: str, content_type: str | None) -> Any:
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    # A stream, never bytes or str: feedparser would open a str URL itself, and bytes that
+    # happen to name a local file would be read from disk.
+    return feedparser.parse(io.BytesIO(content), response_headers=headers, sanitize_html=False)
 
 
 def _entry_post(entry: Any) -> PostIn | None:
@@ -177,9 +190,10 @@ def _when(value: time.struct_time | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-    except (OverflowError, ValueError, OSError):
+        moment = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, OSError, TypeError):
         return None
+    return moment if plausible_post_time(moment) else None
 
 
 def _one_line(text: str) -> str:

@@ -95,7 +95,8 @@ class FetchResult:
                 charset = value.strip('"')
         try:
             return self.content.decode(charset, errors="replace")
-        except LookupError:
+        except (LookupError, ValueError):
+            # an unknown charset, or one that cannot replace bad bytes ("idna", "undefined")
             return self.content.decode("utf-8", errors="replace")
 
     def raise_for_status(self) -> None:

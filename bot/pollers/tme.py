@@ -17,7 +17,8 @@ How a message bubble becomes a ``PostIn``:
   marker, so re-polling an unchanged page yields equal values); an unedited one ``None``.
 - ``forwarded_from`` is the name shown after "Forwarded from"; ``views`` reads "33.4K" as 33400.
 - Bubbles without text (media-only posts, stickers, round videos, polls, voice notes without a
-  caption), service messages and bubbles without id or date are skipped and counted.
+  caption), service messages and bubbles without id or a plausible date (1970–2100) are skipped
+  and counted.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from bot.engine.types import PostIn
+from bot.engine.text import storable
+from bot.engine.types import PostIn, plausible_post_time
 from bot.pollers.htmltext import node_text
 from bot.pollers.http import PollerError, SafeFetcher
 
@@ -165,7 +167,8 @@ def _posted_at(bubble: LexborNode) -> datetime | None:
         value = datetime.fromisoformat(node.attributes.get("datetime") or "")
     except ValueError:
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return value if plausible_post_time(value) else None
 
 
 def _text_node(bubble: LexborNode) -> LexborNode | None:
@@ -202,10 +205,10 @@ def _is_edited(bubble: LexborNode) -> bool:
 def _channel_title(tree: LexborHTMLParser) -> str | None:
     node = tree.css_first(".tgme_channel_info_header_title") or tree.css_first(".tgme_header_title")
     if node is not None and node.text(strip=True):
-        return node.text(strip=True)
+        return storable(node.text(strip=True))
     meta = tree.css_first('meta[property="og:title"]')
     if meta is not None:
-        return (meta.attributes.get("content") or "").strip() or None
+        return storable((meta.attributes.get("content") or "").strip()) or None
     return None
 
 
