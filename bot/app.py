@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot import subscriptions
 from bot.delivery import DEFAULT_PACE, DEFAULT_RETRY_DELAY, DEFAULT_STALE_AFTER, DEFAULT_SWEEP_INTERVAL, DeliveryService
 from bot.engine.extract import Extractor
+from bot.safe_updates import SafeUpdatesRequest
 from bot.tracked_request import TrackedRequest
 from bot.i18n import LANGUAGES, command_descriptions
 from config.settings import Settings
@@ -62,6 +63,7 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .request(TrackedRequest(connection_pool_size=256))
+        .get_updates_request(SafeUpdatesRequest())
         .rate_limiter(smooth_rate_limiter())
         .concurrent_updates(16)
         .post_init(_post_init)
@@ -106,6 +108,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
                                            channel.on_forwarded_post))
     application.add_handler(CallbackQueryHandler(callbacks.on_settings_callback, pattern=r"^settings:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_forward_callback, pattern=r"^fwd:"))
+    application.add_handler(CallbackQueryHandler(callbacks.on_unknown_callback))
     application.add_handler(ChatMemberHandler(channel.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(only_messages & filters.COMMAND, user.on_unknown_command))
     application.add_error_handler(errors.on_error)
@@ -192,7 +195,7 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     from config.settings import configure_logging
     from store.db import DatabaseError, open_database
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=[settings.telegram_bot_token.get_secret_value()])
     try:
         _, session_factory = open_database(settings.database_url)
     except DatabaseError as exc:

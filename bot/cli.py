@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from config.settings import Settings, SettingsError, configure_logging, load_settings
+from config.settings import Settings, SettingsError, TokenFilter, configure_logging, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         overrides = {"CLAIMWATCH_DATABASE_URL": args.db} if getattr(args, "db", None) else {}
         settings = load_settings(**overrides)
-        configure_logging(settings.log_level if args.command == "run" else "WARNING")
+        token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+        configure_logging(settings.log_level if args.command == "run" else "WARNING", secrets=[token] if token else [])
         return _dispatch(args, settings)
     except SettingsError as exc:
         print(f"claimwatch: setting {exc}", file=sys.stderr)
@@ -99,12 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last guard: one line for a person, details in the log
         from store.db import DatabaseError
 
+        from telegram.error import InvalidToken
+
         if isinstance(exc, DatabaseError):
             print(f"claimwatch: {exc}", file=sys.stderr)
             return 1
+        if isinstance(exc, InvalidToken):
+            print("claimwatch: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)", file=sys.stderr)
+            return 1
         logger.debug("unexpected error", exc_info=True)
-        print(f"claimwatch: unexpected error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-              file=sys.stderr)
+        line = str(exc).splitlines()[0] if str(exc) else ""
+        print(TokenFilter().mask(f"claimwatch: unexpected error: {type(exc).__name__}: {line}"), file=sys.stderr)
         return 1
 
 

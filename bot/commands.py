@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import services
-from bot.engine.digest import plain_text, render_digest
+from bot.engine.digest import render_digest
 from bot.engine.types import ImportStats
 from config.settings import Settings
 

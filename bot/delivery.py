@@ -548,9 +548,9 @@ class DeliveryService:
         results: dict[int, list[Outcome]] = {}
         for incident_id, (views, subscribers) in wanted.items():
             for subscriber in subscribers:
-                parts = tuple(Part(text=(t(subscriber.language, "alert_title") + "\n\n" + m) if i == 0 else m)
-                              for i, m in enumerate(render_digest(views, day=views[0].summary.date,
-                                                                  lang=subscriber.language)))
+                parts = tuple(Part(text=m) for m in render_digest(views, day=views[0].summary.date,
+                                                                   lang=subscriber.language,
+                                                                   header=t(subscriber.language, "alert_title")))
                 outcome = await self.deliver(bot, subscriber, alert_key(views[0]), parts)
                 results.setdefault(incident_id, []).append(outcome)
         return results

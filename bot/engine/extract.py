@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.engine.gazetteer import Gazetteer, PlaceMention
+from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
 
@@ -610,7 +610,6 @@ class Extractor:
                 post_claimant_side = max(set(sides), key=sides.count)
         if post_claimant_side is None and source is not None and source.side in (Side.UKRAINE, Side.RUSSIA):
             post_claimant_side = source.side
-        oblasts = {p.oblast for f in facts for _, p in f.oblast_places if p.oblast}
         home_place = next((f.claimant_place for f in facts if f.claimant_place), None)
         current: Place | None = None
         targets_by_place: dict[str, set[str]] = {}

@@ -26,7 +26,7 @@ def module_bot(module_server: BotApiServer, tmp_path_factory: pytest.TempPathFac
                extractor: Extractor) -> Iterator[ThreadedBot]:
     """One bot for a whole module (hypothesis examples share it, as real traffic would)."""
     db_url = f"sqlite:///{tmp_path_factory.mktemp('badinput') / 'bot.db'}"
-    running = start_bot(module_server, db_url, extractor, safe_updates=True)
+    running = start_bot(module_server, db_url, extractor)
     try:
         yield running
     finally:

@@ -6,22 +6,18 @@ that show a failure (the error handler's, PTB's own ERROR/CRITICAL lines)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application
 
-import bot.app
 from bot.app import build_application
 from bot.engine.extract import Extractor
-from bot.safe_updates import SafeUpdatesRequest
 from config.settings import Settings, load_settings
 from store.db import open_database
 from tests.support.botapi import BotApiServer, JSONDict
@@ -171,28 +167,8 @@ class ThreadedBot:
         assert "/subscribe" in replies[0]["plain_text"], replies
 
 
-class _SafeUpdatesApplication(Application):  # type: ignore[type-arg]
-    """``Application`` whose builder reads ``getUpdates`` through ``bot.safe_updates``."""
-
-    @staticmethod
-    def builder() -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
-        return Application.builder().get_updates_request(SafeUpdatesRequest())
-
-
-@contextlib.contextmanager
-def safe_updates_wired() -> Iterator[None]:
-    """Build the bot as ``bot/app.py`` will once ``build_application`` adds
-    ``.get_updates_request(SafeUpdatesRequest())`` to its builder (see ``bot/safe_updates.py``):
-    the one change the tests make to the real wiring, until that line is in ``bot/app.py``."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bot.app, "Application", _SafeUpdatesApplication)
-        yield
-
-
-def start_bot(server: BotApiServer, db_url: str, extractor: Extractor | None, *,
-              safe_updates: bool = False) -> ThreadedBot:
-    """The bot from ``build_application``; with ``safe_updates`` its getUpdates goes through
-    ``bot.safe_updates.SafeUpdatesRequest``."""
+def start_bot(server: BotApiServer, db_url: str, extractor: Extractor | None) -> ThreadedBot:
+    """The bot exactly as ``build_application`` builds it."""
     settings = load_settings(
         TELEGRAM_BOT_TOKEN=server.token,
         CLAIMWATCH_TELEGRAM_API_URL=server.url,
@@ -201,9 +177,5 @@ def start_bot(server: BotApiServer, db_url: str, extractor: Extractor | None, *,
     )
     _, session_factory = open_database(settings.database_url)
     running = ThreadedBot(server, settings, session_factory, extractor)
-    if safe_updates:
-        with safe_updates_wired():
-            running.start()
-    else:
-        running.start()
+    running.start()
     return running

@@ -110,8 +110,6 @@ def test_an_undecodable_update_in_a_batch_loses_nothing_around_it(module_bot: Th
     assert server.pending_updates == []
 
 
-@pytest.mark.xfail(strict=True, reason="bot/app.py build_application must read getUpdates through "
-                   "bot.safe_updates.SafeUpdatesRequest (see the report of issue #7)")
 def test_the_real_polling_loop_survives_an_undecodable_update(fresh_bot: ThreadedBot) -> None:
     """The bot exactly as bot/app.py builds it today. One poll whose options lack ``persistent_id``
     (Bot API 9.6, required by this PTB) makes every later getUpdates fail the same way: the bot
@@ -281,8 +279,6 @@ def test_stale_menus_and_late_presses_still_work(module_bot: ThreadedBot) -> Non
     assert edits and "07:00" in str(edits[-1]["reply_markup"]), "the late press turned the menu to the time page"
 
 
-@pytest.mark.xfail(strict=True, reason="bot/app.py register_handlers must add "
-                   "CallbackQueryHandler(callbacks.on_unknown_callback) last (see the report of issue #7)")
 def test_a_button_the_bot_does_not_know_is_answered(module_bot: ThreadedBot) -> None:
     """An old keyboard, another version's button: the spinner on the person's button must stop."""
     server = module_bot.server

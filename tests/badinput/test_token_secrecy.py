@@ -157,8 +157,6 @@ def test_claimwatch_run_with_a_rejected_token_logs_no_token(rejected_run: tuple[
     assert WRONG_SECRET not in log
 
 
-@pytest.mark.xfail(strict=True, reason="bot/cli.py main prints str(exc) of the InvalidToken, which quotes "
-                   "the token (see the report of issue #7)")
 def test_claimwatch_run_with_a_rejected_token_prints_one_line_without_it(rejected_run: tuple[int, str]) -> None:
     status, output = rejected_run
     assert status == 1

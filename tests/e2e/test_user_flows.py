@@ -70,8 +70,12 @@ async def test_subscribe_settings_keyboard_and_unsubscribe(bot: Bot) -> None:
     await press(bot, 50, 50, mid, "settings:obl:kharkiv")
     await press(bot, 50, 50, mid, "settings:alerts:on")
     await press(bot, 50, 50, mid, "settings:lang:uk")
-    edits = [r for r in server.sent if r["method"] == "editMessageText" and r["chat_id"] == 50]
-    assert "Налаштування" in edits[-1]["plain_text"]
+
+    def menu_text() -> str:  # the edit follows the button's answer, paced by the rate limiter
+        edits = [r for r in server.sent if r["method"] == "editMessageText" and r["chat_id"] == 50]
+        return edits[-1]["plain_text"] if edits else ""
+
+    await server.wait_for_async(lambda: "Налаштування" in menu_text(), what="the menu in Ukrainian")
     sub = subscriptions.get_subscriber(bot.session_factory, 50)
     assert sub is not None
     assert (sub.digest_time, sub.timezone, sub.oblasts, sub.instant_alerts, sub.language) == (

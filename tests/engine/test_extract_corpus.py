@@ -6,7 +6,6 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 
 from bot.engine.types import Kind, Qualifier, Side
 from bot.exports import read_export

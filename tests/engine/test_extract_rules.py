@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine.types import Kind, Qualifier, Side
+from bot.engine.types import Kind, Side
 
 KYIV = ZoneInfo("Europe/Kyiv")
 POSTED = datetime(2023, 7, 14, 9, 30, tzinfo=KYIV)

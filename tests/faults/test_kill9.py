@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 
 from bot import services, subscriptions
 from bot.delivery import count_deliveries

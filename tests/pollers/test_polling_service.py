@@ -7,7 +7,7 @@ posts go through the real extractor and the same ingestion path exports take.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
