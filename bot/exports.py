@@ -45,6 +45,7 @@ class ChannelExport:
     posts: tuple[PostIn, ...]
     skipped: int
     malformed: int = 0
+    first_problem: str | None = None  # what was wrong with the first malformed message
 
 
 def flatten_text(text: Any) -> str:
@@ -189,7 +190,6 @@ def read_export(path: Path, zone: ZoneInfo, *, strict: bool = True) -> ChannelEx
             posts.append(post)
     if problems and not posts:
         raise ExportError(f"{path}: no readable message ({problems[0]})")
-    if problems:
-        logger.warning("%s: %d malformed message(s) skipped (first: %s)", path, len(problems), problems[0])
     return ChannelExport(path=path, ref=storable(str(ref).strip()), name=storable(name.strip()), handle=handle,
-                         posts=tuple(posts), skipped=skipped + len(problems), malformed=len(problems))
+                         posts=tuple(posts), skipped=skipped + len(problems), malformed=len(problems),
+                         first_problem=problems[0] if problems else None)

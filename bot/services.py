@@ -16,12 +16,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.extract import Extractor
-from bot.engine.linking import block_dates, find_copy, link_claim
+from bot.engine.linking import (
+    CANDIDATE_INCIDENTS,
+    CLAIMS_PER_INCIDENT,
+    COPY_CANDIDATES,
+    block_dates,
+    find_copy,
+    link_claim,
+)
 from bot.engine.types import (
     ClaimRecord,
     ConflictFinding,
     ImportStats,
-    IncidentCandidate,
     IncidentView,
     PostIn,
     Side,
@@ -93,20 +99,22 @@ def _link(session: Session, row: Claim) -> int:
     """Attach one new claim to its incident (creating one if needed); returns the incident id."""
     record = queries.to_record(row)
     claim = record.claim
-    first, last = block_dates(claim.date or record.posted_at.date())
-    ids = queries.list_block_incident_ids(session, claim.kind.group.value, claim.place.key, first, last)
-    by_incident = queries.list_incident_claims(session, ids)
-    candidates = [IncidentCandidate(i, tuple(queries.to_record(c) for c in rows)) for i, rows in by_incident.items()]
-    incident_id = link_claim(record, candidates)
+    day = claim.date or record.posted_at.date()
+    first, last = block_dates(day)
+    found = queries.list_link_candidates(session, claim.kind.group.value, claim.place.key, day, first, last,
+                                         incidents=CANDIDATE_INCIDENTS, per_incident=CLAIMS_PER_INCIDENT)
+    incident_id = link_claim(record, [candidate for candidate, _ in found])
     if incident_id is None:
         incident = Incident(kind=claim.kind.value, kind_group=claim.kind.group.value, place_key=claim.place.key,
                             place=claim.place.name, oblast=claim.place.oblast, country=claim.place.country,
-                            lat=claim.place.lat, lon=claim.place.lon, date=claim.date or record.posted_at.date())
+                            lat=claim.place.lat, lon=claim.place.lon, date=day)
         session.add(incident)
         session.flush()
         incident_id = incident.id
     else:
-        siblings = next(c.records for c in candidates if c.id == incident_id)
+        siblings, held = next((c.records, n) for c, n in found if c.id == incident_id)
+        if held > len(siblings):  # only the nearest claims were loaded: ask for the ones a copy could repeat
+            siblings = tuple(queries.list_copy_candidates(session, incident_id, record, limit=COPY_CANDIDATES))
         row.copy_of = find_copy(record, siblings)
     row.incident_id = incident_id
     return incident_id
@@ -190,14 +198,23 @@ def import_export(session_factory: sessionmaker[Session], export: ChannelExport,
 
 
 def read_exports(paths: Sequence[Path], zone: ZoneInfo) -> tuple[list[ChannelExport], list[str]]:
-    """Parse every file first; returns the good exports and one error line per bad file."""
+    """Parse every file first; returns the exports and one error line per bad file.
+
+    A file that is not a channel export is left out. Malformed messages inside an export are
+    skipped, the file's other posts are kept, and the file gets an error line too.
+    """
     good: list[ChannelExport] = []
     errors: list[str] = []
     for path in paths:
         try:
-            good.append(read_export(path, zone))
+            export = read_export(path, zone, strict=False)
         except ExportError as exc:
             errors.append(str(exc))
+            continue
+        good.append(export)
+        if export.malformed:
+            errors.append(f"{path}: {export.malformed} malformed message(s) skipped (first: {export.first_problem}); "
+                          f"its {len(export.posts)} readable post(s) are imported")
     return good, errors
 
 

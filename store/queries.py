@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Date, Integer, Row, Select, bindparam, case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.engine.types import Claim as ClaimValue
-from bot.engine.types import ClaimRecord, Kind, Lang, Place, Qualifier, Side
+from bot.engine.types import ClaimRecord, IncidentCandidate, Kind, Lang, Place, Qualifier, Side
 from store.models import Admin, Claim, Conflict, Delivery, Incident, Post, Source, Subscriber
 
 # ---------------------------------------------------------------- sources
@@ -105,14 +106,112 @@ def to_record(row: Claim) -> ClaimRecord:
                        message_id=post.message_id, posted_at=post.posted_at, url=post.url, copy_of=row.copy_of)
 
 
-def list_block_incident_ids(session: Session, kind_group: str, place_key: str, first: date, last: date) -> list[int]:
-    """Incidents holding claims in one block: same kind group and place, dates in [first, last]."""
-    stmt = (
-        select(Claim.incident_id).distinct()
-        .where(Claim.kind_group == kind_group, Claim.place_key == place_key,
-               Claim.date >= first, Claim.date <= last, Claim.incident_id.is_not(None))
+def _link_columns(*extra: Any) -> Select[*tuple[Any, ...]]:
+    """The columns linking and copy detection read, from claims joined to their posts and sources."""
+    return (
+        select(Claim.id, Claim.kind, Claim.place_key, Claim.place, Claim.oblast, Claim.country, Claim.date,
+               Claim.evidence, Claim.killed, Claim.injured, Claim.controller, Claim.targets, Claim.copy_of,
+               Post.message_id, Post.posted_at, Post.url, Source.ref, Source.name, *extra)
+        .join(Post, Post.id == Claim.post_id)
+        .join(Source, Source.id == Post.source_id)
     )
-    return [i for i in session.scalars(stmt).all() if i is not None]
+
+
+def _link_record(row: Row[Any]) -> ClaimRecord:
+    """A row of ``_link_columns`` as a record; claim fields linking does not read keep their defaults."""
+    place = Place(name=row.place, oblast=row.oblast, country=row.country, code=row.place_key)
+    claim = ClaimValue(
+        kind=Kind(row.kind), place=place, date=row.date, evidence=row.evidence, killed=row.killed,
+        injured=row.injured, controller=Side(row.controller) if row.controller else None,
+        targets=tuple(row.targets or ()),
+    )
+    return ClaimRecord(id=row.id, claim=claim, source_ref=row.ref, source_name=row.name,
+                       message_id=row.message_id, posted_at=row.posted_at, url=row.url, copy_of=row.copy_of)
+
+
+def _link_candidates_statement() -> Select[*tuple[Any, ...]]:
+    """The candidates query of ``list_link_candidates``, built once: building it costs more than running it."""
+    day, first, last = bindparam("day", type_=Date()), bindparam("first", type_=Date()), bindparam("last", type_=Date())
+    near = func.min(case((Claim.date == day, 0), else_=1))
+    held = func.count()
+    block = (
+        select(Claim.incident_id.label("incident_id"), near.label("near"), held.label("held"))
+        .where(Claim.kind_group == bindparam("kind_group"), Claim.place_key == bindparam("place_key"),
+               Claim.date >= first, Claim.date <= last, Claim.incident_id.is_not(None))
+        .group_by(Claim.incident_id)
+        .order_by(near, held.desc(), Claim.incident_id)
+        .limit(bindparam("incidents", type_=Integer()))
+        .cte("block")
+    )
+    nearness = case((Claim.date == day, 0), (Claim.date.between(first, last), 1), else_=2)
+    ranked = (
+        select(Claim.id.label("id"),
+               func.row_number().over(partition_by=Claim.incident_id, order_by=(nearness, Claim.id)).label("rn"),
+               func.count().over(partition_by=Claim.incident_id).label("total"),
+               block.c.near, block.c.held)
+        .join(block, Claim.incident_id == block.c.incident_id)
+        .cte("ranked")
+    )
+    return (
+        _link_columns(Claim.incident_id, ranked.c.total)
+        .join(ranked, ranked.c.id == Claim.id)
+        .where(ranked.c.rn <= bindparam("per_incident", type_=Integer()))
+        .order_by(ranked.c.near, ranked.c.held.desc(), Claim.incident_id, Claim.id)
+    )
+
+
+_LINK_CANDIDATES = _link_candidates_statement()
+
+
+def list_link_candidates(session: Session, kind_group: str, place_key: str, day: date, first: date, last: date,
+                         *, incidents: int, per_incident: int) -> list[tuple[IncidentCandidate, int]]:
+    """The incidents of one block with their claims most relevant to a claim of ``day``, in one query.
+
+    The block is the claims of ``kind_group`` at ``place_key`` dated in [first, last]. Its
+    incidents rank by nearness (one with a claim dated ``day`` first), then by how many of their
+    claims the block holds, then by id; the first ``incidents`` are kept. Each keeps its
+    ``per_incident`` claims nearest to ``day`` (dated ``day``, then elsewhere in the block, then
+    the rest; the oldest first within each), so the work stays bounded however dense the block or
+    large the incident.
+
+    Args:
+        session: the open session (pending changes are flushed first, as with any query).
+        kind_group, place_key, day, first, last: the block and the day it is centred on.
+        incidents: how many candidate incidents to keep at most.
+        per_incident: how many claims to load per incident at most.
+
+    Returns:
+        (candidate, claims the incident holds in all) in rank order; the candidate's records are
+        in id order and carry what linking and copy detection read (kind, place, date, evidence,
+        targets, killed, injured, controller, copy_of, post and source); other claim fields keep
+        their defaults.
+    """
+    params = {"kind_group": kind_group, "place_key": place_key, "day": day, "first": first, "last": last,
+              "incidents": incidents, "per_incident": per_incident}
+    records: dict[int, list[ClaimRecord]] = {}
+    totals: dict[int, int] = {}
+    for row in session.execute(_LINK_CANDIDATES, params):
+        records.setdefault(row.incident_id, []).append(_link_record(row))
+        totals[row.incident_id] = row.total
+    return [(IncidentCandidate(i, tuple(rs)), totals[i]) for i, rs in records.items()]
+
+
+def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord, *, limit: int) -> list[ClaimRecord]:
+    """Claims of an incident that ``record`` could repeat: same killed, injured and controller, another source.
+
+    These are the only claims ``find_copy`` can match, so it gives the same answer on them as on all
+    the incident's claims (when they are fewer than ``limit``; the oldest come first).
+    """
+    claim = record.claim
+    stmt = (
+        _link_columns()
+        .where(Claim.incident_id == incident_id, Claim.id != record.id, Source.ref != record.source_ref,
+               Claim.killed.is_not_distinct_from(claim.killed), Claim.injured.is_not_distinct_from(claim.injured),
+               Claim.controller.is_not_distinct_from(claim.controller.value if claim.controller else None))
+        .order_by(Claim.id)
+        .limit(limit)
+    )
+    return [_link_record(row) for row in session.execute(stmt)]
 
 
 def list_incident_claims(session: Session, incident_ids: Sequence[int]) -> dict[int, list[Claim]]:

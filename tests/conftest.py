@@ -8,9 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property tests draw the same examples on every run, so a CI run is reproducible; run with
+# HYPOTHESIS_PROFILE=explore to search with fresh random examples.
+settings.register_profile("repeatable", derandomize=True, deadline=None, database=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 SHARED = REPO.parent / "shared"
 
 

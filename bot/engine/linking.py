@@ -1,7 +1,9 @@
 """Linking: which incident a new claim belongs to, and whether it merely repeats another report.
 
 Candidates come from a blocking key (resolved place, event date within a day, kind group), so
-the work per claim stays flat however large the store grows. Among candidates, what identifies the
+the work per claim stays flat however large the store grows. However dense a block gets, at most
+``CANDIDATE_INCIDENTS`` incidents are weighed, each through its ``CLAIMS_PER_INCIDENT`` claims
+nearest in date (the store ranks and loads them). Among candidates, what identifies the
 event decides: targets and landmarks must not contradict, then text similarity (rapidfuzz) and the
 closeness of dates rank them. Numbers never split or drop a claim: different tolls of one event
 are an update or a conflict, decided later.
@@ -18,6 +20,12 @@ from bot.engine.types import ClaimRecord, IncidentCandidate, KindGroup
 
 DATE_WINDOW = timedelta(days=1)
 COPY_SIMILARITY = 88.0
+# Bounds on the work per new claim. Incidents of a block rank by a claim on the same day, then by
+# their claims in the block; an incident's claims rank by date nearness, then age.
+CANDIDATE_INCIDENTS = 32
+CLAIMS_PER_INCIDENT = 20
+# Copy detection looks past the loaded claims of a larger incident, at most this many of them.
+COPY_CANDIDATES = 200
 
 
 def block_dates(day: date) -> tuple[date, date]:
@@ -41,7 +49,9 @@ def link_claim(record: ClaimRecord, candidates: Sequence[IncidentCandidate]) -> 
 
     Args:
         record: the new claim.
-        candidates: incidents that share its block (place, date ± 1 day, kind group).
+        candidates: incidents that share its block (place, date ± 1 day, kind group), each with
+            its claims most relevant to ``record`` (up to ``CLAIMS_PER_INCIDENT``, nearest in date);
+            on equal scores the earlier candidate wins.
 
     Returns:
         The best candidate's id; None when no candidate is compatible.
@@ -63,7 +73,7 @@ def link_claim(record: ClaimRecord, candidates: Sequence[IncidentCandidate]) -> 
         score = 50.0
         score += 30.0 * bool(set(claim.targets) & targets)
         score += 0.2 * max(fuzz.token_set_ratio(claim.evidence, r.claim.evidence, processor=utils.default_process)
-                           for r in records[:20])
+                           for r in records[:CLAIMS_PER_INCIDENT])
         if claim.date and dates:
             score -= 5.0 * min(abs((claim.date - d).days) for d in dates)
         if best is None or score > best[0]:

@@ -121,6 +121,13 @@ def parse_feed(
         FeedError: the document is not RSS or Atom.
     """
     try:
+        return _parse_feed(content, url, content_type)
+    except RecursionError:  # feedparser's and the HTML cleaner's parsers recurse on some garbage
+        raise FeedError(f"{url} is not an RSS or Atom feed: nested too deeply") from None
+
+
+def _parse_feed(content: bytes, url: str, content_type: str | None) -> tuple[str | None, list[PostIn], int]:
+    try:
         parsed = _parse(content, url, content_type)
     except (UnicodeError, LookupError):
         # feedparser gives up on some charsets a server may name ("undefined"): sniff instead

@@ -94,12 +94,19 @@ def test_bad_files_end_with_one_line_and_keep_the_database(db_url, tmp_path, dev
     broken.write_text('{"name": "x", "id": 5, "messages": [{"id": 1, "type": "message", "date": "2022-03-01T10:00:00", "text": "ok"}, {"type": "message", "date": "nope", "id": 2, "text": "x"}]}', encoding="utf-8")
     notjson = tmp_path / "notes.txt"
     notjson.write_text("hello", encoding="utf-8")
-    for bad in (broken, notjson, tmp_path / "missing.json"):
+    for bad in (notjson, tmp_path / "missing.json"):
         capsys.readouterr()
         assert main(["--db", db_url, "import", str(bad)]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and str(bad) in err[0] and "Traceback" not in err[0]
     assert _report(db_url, capsys) == before
+    # a broken message costs only itself: the file's readable post is stored
+    capsys.readouterr()
+    assert main(["--db", db_url, "import", str(broken)]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and str(broken) in err[0] and "1 malformed message" in err[0]
+    assert "posts: 1 new" in captured.out
 
 
 def test_unreachable_database_is_one_line(capsys):  # type: ignore[no-untyped-def]
