@@ -311,9 +311,8 @@ def find_due_work(session_factory: sessionmaker[Session], now: datetime, *, retr
     if wanted:
         with session_factory() as session:
             keys = {k for _, k in wanted}
-            present = set(session.execute(
-                select(Delivery.subscriber_id, Delivery.key).where(Delivery.key.in_(keys))
-            ).tuples())
+            present = {(subscriber_id, key) for subscriber_id, key in session.execute(
+                select(Delivery.subscriber_id, Delivery.key).where(Delivery.key.in_(keys)))}
         missed = tuple(v for k, v in wanted.items() if k not in present)
     else:
         missed = ()
