@@ -89,7 +89,7 @@ async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: flo
                   say: Any = print) -> FanoutResult:
     from bench.clocked_api import ClockedBotApiServer
     from bot import services, subscriptions
-    from bot.app import build_application
+    from bot.app import build_application, stop_application
     from bot.delivery import DEFAULT_PACE, count_deliveries
     from bot.engine.extract import Extractor
     from bot.engine.types import ImportStats
@@ -150,13 +150,7 @@ async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: flo
             statuses = await asyncio.to_thread(count_deliveries, factory, key)
             parts = {lang: len(await delivery.digest_parts(day, lang, ())) for lang in LANGS}
         finally:
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-                if app.post_stop is not None:
-                    await app.post_stop(app)
-            await app.shutdown()
+            await stop_application(app)
             engine.dispose()
 
         wanted = set(chats)

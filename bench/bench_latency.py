@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,25 +39,13 @@ POSTS_PER_FILE = 100
 def scratch_database(url: str | None, folder: Path) -> Iterator[tuple[str, str]]:
     """A database URL other processes can open: a SQLite file in ``folder``, or a fresh PostgreSQL
     schema (``?options=-csearch_path%3D...``) dropped afterwards. Yields (url, label)."""
-    from sqlalchemy import create_engine, text
-
-    from store.db import normalize_database_url
+    from store.db import scratch_schema
 
     if url is None:
         yield f"sqlite:///{folder / 'bench.db'}", "SQLite (file in a temp dir, WAL)"
         return
-    base = normalize_database_url(url)
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}", f"PostgreSQL (schema {schema}, dropped after)"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(url, prefix="bench") as (schema_url, schema):
+        yield schema_url, f"PostgreSQL (schema {schema}, dropped after)"
 
 
 def prepare_store(url: str) -> int:

@@ -20,17 +20,16 @@ import math
 import random
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time as dtime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import median, percentile, print_table
-from bot.engine.types import ImportStats, Kind, Place, PostIn
+from bot.engine.types import ImportStats, Place, PostIn
 
 START = date(2022, 3, 1)
 FRONTLINE = frozenset({"Donetsk Oblast", "Luhansk Oblast", "Kharkiv Oblast", "Zaporizhzhia Oblast",
@@ -335,7 +334,7 @@ def candidates_plan(engine: Engine, factory: sessionmaker[Session]) -> str:
 @contextlib.contextmanager
 def database(url: str | None) -> Iterator[tuple[Engine, sessionmaker[Session], str]]:
     """A fresh migrated database: a SQLite file in a temp dir, or a dedicated PostgreSQL schema."""
-    from store.db import normalize_database_url, open_database
+    from store.db import open_database, scratch_schema
 
     if url is None:
         with tempfile.TemporaryDirectory(prefix="claimwatch-bench-") as tmp:
@@ -345,24 +344,14 @@ def database(url: str | None) -> Iterator[tuple[Engine, sessionmaker[Session], s
             finally:
                 engine.dispose()
         return
-    base = normalize_database_url(url)
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        engine, factory = open_database(f"{base}{sep}options=-csearch_path%3D{schema}")
+    with scratch_schema(url, prefix="bench") as (schema_url, schema):
+        engine, factory = open_database(schema_url)
         try:
             with engine.connect() as conn:
                 version = conn.execute(text("SHOW server_version")).scalar()
             yield engine, factory, f"PostgreSQL {version} (schema {schema}, dropped after)"
         finally:
             engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def run(sizes: Sequence[int], url: str | None, posts_count: int, baseline_queries: int,

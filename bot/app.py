@@ -179,6 +179,17 @@ async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     await _runtime(application).delivery.shutdown(float(application.bot_data.get("shutdown_grace", 10.0)))
 
 
+async def stop_application(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop an Application started by hand (tests, benchmarks) as ``run_polling`` stops it:
+    the updater, the application and its ``post_stop`` (deliveries in flight), then shutdown."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
+    await application.shutdown()
+
 def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1:8443") -> int:
     """``claimwatch run``: long polling by default, a webhook when ``webhook_url`` is given."""
     if settings.telegram_bot_token is None:
@@ -212,4 +223,5 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     return 0
 
 
-__all__ = ["ADMIN_COMMANDS", "USER_COMMANDS", "build_application", "notify_admins", "run_bot", "set_command_menus"]
+__all__ = ["ADMIN_COMMANDS", "USER_COMMANDS", "build_application", "notify_admins", "run_bot", "set_command_menus",
+           "stop_application"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -123,6 +125,26 @@ def open_database(url: str, *, migrate: bool = True) -> tuple[Engine, sessionmak
         check_connection(engine)
     return engine, sessionmaker(engine, expire_on_commit=False)
 
+
+@contextlib.contextmanager
+def scratch_schema(url: str, prefix: str = "scratch") -> Iterator[tuple[str, str]]:
+    """A fresh, empty PostgreSQL schema for tests and benchmarks, dropped afterwards.
+
+    Yields the URL whose ``search_path`` is the schema (``?options=-csearch_path%3D...``, so any
+    process can open it) and the schema's name.
+    """
+    base = normalize_database_url(url)
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, pool_pre_ping=True)  # survives a server restart meanwhile
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}", schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 # ---------------------------------------------------------------- riding out a database restart
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,20 +59,10 @@ def pg_schema_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("CLAIMWATCH_TEST_POSTGRES_URL is not set in CI")
         pytest.skip("CLAIMWATCH_TEST_POSTGRES_URL is not set")
-    from store.db import normalize_database_url
+    from store.db import scratch_schema
 
-    base = normalize_database_url(base)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, pool_pre_ping=True)  # survives a server restart during the test
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(base, prefix="t") as (url, _):
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -24,19 +24,8 @@ def module_server() -> Iterator[BotApiServer]:
 @pytest.fixture(scope="module")
 def module_bot(module_server: BotApiServer, tmp_path_factory: pytest.TempPathFactory,
                extractor: Extractor) -> Iterator[ThreadedBot]:
-    """One bot for a whole module (hypothesis examples share it, as real traffic would)."""
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('badinput') / 'bot.db'}"
-    running = start_bot(module_server, db_url, extractor)
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def plain_bot(module_server: BotApiServer, tmp_path_factory: pytest.TempPathFactory,
-              extractor: Extractor) -> Iterator[ThreadedBot]:
-    """One bot for a whole module, exactly as ``bot/app.py`` builds it."""
+    """One bot for a whole module, exactly as ``bot/app.py`` builds it (hypothesis examples share
+    it, as real traffic would)."""
     db_url = f"sqlite:///{tmp_path_factory.mktemp('badinput') / 'bot.db'}"
     running = start_bot(module_server, db_url, extractor)
     try:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, stop_application
 from bot.engine.extract import Extractor
 from config.settings import Settings, load_settings
 from store.db import open_database
@@ -120,15 +120,8 @@ class ThreadedBot:
         await asyncio.get_running_loop().shutdown_asyncgens()
 
     async def _stop(self) -> None:
-        app = self.app
-        assert app is not None
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-        await app.shutdown()
+        assert self.app is not None
+        await stop_application(self.app)
 
     # -- driving it ------------------------------------------------------------------------------
 

@@ -42,16 +42,16 @@ def snapshot(bot: ThreadedBot) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture(scope="module")
-def world(plain_bot: ThreadedBot) -> ThreadedBot:
+def world(module_bot: ThreadedBot) -> ThreadedBot:
     """A followed channel with a post, an admin added with /admins, a subscriber."""
-    plain_bot.server.channel_post(CHANNEL_SOURCE, "Внаслідок обстрілу Харкова загинули 2 людини.",
+    module_bot.server.channel_post(CHANNEL_SOURCE, "Внаслідок обстрілу Харкова загинули 2 людини.",
                                   title="Followed", username="followed_chan")
-    assert "8801" in plain_bot.ask("/admins add 8801", user_id=ADMIN_ID)[0]["plain_text"]
-    plain_bot.ask("/subscribe", user_id=STRANGER)
-    plain_bot.settle()
-    sources = plain_bot.ask("/sources", user_id=STRANGER)[0]["plain_text"]
+    assert "8801" in module_bot.ask("/admins add 8801", user_id=ADMIN_ID)[0]["plain_text"]
+    module_bot.ask("/subscribe", user_id=STRANGER)
+    module_bot.settle()
+    sources = module_bot.ask("/sources", user_id=STRANGER)[0]["plain_text"]
     assert "Followed" in sources
-    return plain_bot
+    return module_bot
 
 
 ALL = [(name, text) for name, texts in ATTEMPTS.items() for text in texts]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, stop_application
 from bot.delivery import DeliveryService
 from bot.engine.extract import Extractor
 from config.settings import Settings, load_settings
@@ -74,14 +74,7 @@ class Bot:
         self.apps.append(app)
 
     async def stop(self) -> None:
-        app = self.app
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-        await app.shutdown()
+        await stop_application(self.app)
 
 
 @pytest_asyncio.fixture
