@@ -24,11 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 score: $(STAMP)
-	@tmp=$$(mktemp -d); \
-	$(BIN)/claimwatch --db sqlite:///$$tmp/score.db import ../shared/corpus/dev/*.json && \
-	$(BIN)/claimwatch --db sqlite:///$$tmp/score.db report --json > $$tmp/report.json && \
-	$(BIN)/python ../shared/tools/score_report.py ../shared/corpus/dev $$tmp/report.json; \
-	rm -rf $$tmp
+	$(BIN)/python -m bench.score
 
 clean:
 	rm -rf $(VENV) build *.egg-info
