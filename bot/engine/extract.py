@@ -155,6 +155,13 @@ class Extractor:
         self._ru_adj = _words(actors["russia_adjectives"])
         self._ua_adj = _words(actors["ukraine_adjectives"])
         self._force = _words(actors["force_nouns"])
+        self._negations = _words(actors["negations"])
+        self._hedges = _words(actors["hedge_words"])
+        self._blame = _words(actors["blame_nouns"])
+        self._side_phrases = [(_phrases(actors["russia_phrases"]), Side.RUSSIA),
+                              (_phrases(actors["ukraine_phrases"]), Side.UKRAINE)]
+        self._weapon_side: dict[str, Side] = {
+            name: Side(side) for side, names in actors["weapon_sides"].items() for name in names}
         self._attribution = _words(lexicon["attribution_words"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
@@ -245,8 +252,12 @@ class Extractor:
             facts.zero_killed = True
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
-        if facts.cues:
-            facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues])
+        facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + [
+            i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)])
+        if facts.perpetrator is None and facts.cues:
+            sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
+            if len(sides) == 1:
+                facts.perpetrator = sides.pop()
         self._find_claimant(facts, tokens, lower)
         try:
             facts.date = self._find_date(tokens, lower, post_day)
@@ -451,7 +462,8 @@ class Extractor:
         return sides
 
     def _actors(self, tokens: list[Token], *, agents_only: bool) -> list[tuple[int, Side]]:
-        """Positions of attacking or holding parties: 'Russian troops', 'окупанти', 'ЗСУ', 'Kremlin'.
+        """Positions of attacking or holding parties: 'Russian troops', 'окупанти', 'ЗСУ', 'Kremlin',
+        'російського удару' (a side's adjective before an attack word), 'войска России', 'киевский режим'.
 
         With ``agents_only`` False, bare country names count too (used for control statements).
         """
@@ -466,24 +478,63 @@ class Extractor:
             if self._ua_agent.fullmatch(word):
                 found.append((pos, Side.UKRAINE))
                 continue
+            if self._force.fullmatch(word):
+                # a force named with its country after it: "войска России", "forces of Ukraine"
+                nxt = [t for t in tokens[pos + 1:pos + 3] if t.is_word and t.lower not in ("of", "the")][:1]
+                if nxt and (nxt[0].is_capitalized or nxt[0].lower == "рф") \
+                        and (self._ru_adj.fullmatch(nxt[0].lower) or self._ua_adj.fullmatch(nxt[0].lower)):
+                    found.append((pos, Side.RUSSIA if self._ru_adj.fullmatch(nxt[0].lower) else Side.UKRAINE))
+                    continue
             side = Side.RUSSIA if self._ru_adj.fullmatch(word) else Side.UKRAINE if self._ua_adj.fullmatch(word) else None
             if side is None:
                 continue
             nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word][:3]
-            if any(self._force.fullmatch(t.lower) for t in nxt[:2]) or (nxt and nxt[0].lower in ("'s", "’s")
-                                                                         and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
+            if any(self._force.fullmatch(t.lower) or self._is_cue(t.lower) for t in nxt[:2]) \
+                    or (nxt and nxt[0].lower in ("'s", "’s") and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
                 found.append((pos, side))
             elif not agents_only and tok.is_capitalized and word in ("russia", "россия", "росія", "moscow", "москва",
                                                                       "москве", "москві", "kremlin", "ukraine"):
                 found.append((pos, side))
-        return found
+        sentence = " ".join(t.lower for t in tokens)
+        offsets = []
+        at = 0
+        for t in tokens:
+            offsets.append(at)
+            at += len(t.lower) + 1
+        for pattern, side in self._side_phrases:
+            for m in pattern.finditer(sentence):
+                pos = max(0, bisect.bisect_right(offsets, m.start()) - 1)
+                if not any(p == pos for p, _ in found):
+                    found.append((pos, side))
+        return sorted(found)
+
+    def _is_cue(self, word: str) -> bool:
+        return any(pattern.fullmatch(word) for pattern, _, _ in self._cue_words)
 
     def _perpetrator(self, tokens: list[Token], cue_positions: list[int]) -> Side | None:
-        actors = self._actors(tokens, agents_only=True)
+        """The party the sentence says carried out the attack: the actor nearest an attack or blame
+        word, leaving out actors that are denied ("российских военных не было") or hedged ("якобы")."""
+        anchors = list(cue_positions) + [i for i, t in enumerate(tokens) if t.is_word and self._blame.fullmatch(t.lower)]
+        if not anchors:
+            return None
+        actors = [a for a in self._actors(tokens, agents_only=True) if not self._disowned(tokens, a[0])]
         if not actors:
             return None
-        best = min(actors, key=lambda a: min(abs(a[0] - c) for c in cue_positions))
+        best = min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
         return best[1]
+
+    def _disowned(self, tokens: list[Token], pos: int) -> bool:
+        """An actor under a negation or a hedge: "не авиаударом российской авиации", "allegedly by
+        Russian aircraft", "Russian forces do not work for civilian purposes"."""
+        for tok in tokens[max(0, pos - 3):pos]:
+            if tok.is_word and (self._negations.fullmatch(tok.lower) or self._hedges.fullmatch(tok.lower)):
+                return True
+        for tok in tokens[pos + 1:pos + 12]:
+            if tok.kind == "punct" and tok.text in (",", ";", ":", ".", "—", "–"):
+                break
+            if tok.is_word and self._negations.fullmatch(tok.lower):
+                return True
+        return False
 
     def _find_control(self, facts: SentenceFacts, tokens: list[Token], lower: str, tok_at: Any) -> None:
         hits: list[tuple[int, int, str]] = []
@@ -755,7 +806,7 @@ _HOLDER_RE = re.compile(
     r"\s*(?:of\s+(?:the\s+)?)?((?:russian|ukrainian|российск\w*|украинск\w*|російськ\w*|українськ\w*)\s+"
     r"(?:\w+\s+)?(?:forces|troops|army|military|authorities|властей|влади|сил\w*|войск\w*|військ\w*|арм\w*))"
 )
-_NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|захоплен|захвачен|впа|сдан|здал|\bпал\b")
+_NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|occup|захоплен|захвачен|окуп|оккуп|впа|сдан|здал|\bпал\b")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
 
