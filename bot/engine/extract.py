@@ -158,6 +158,7 @@ class Extractor:
         self._negations = _words(actors["negations"])
         self._hedges = _words(actors["hedge_words"])
         self._blame = _words(actors["blame_nouns"])
+        self._speaker_nouns = _words(actors["speaker_nouns"])
         self._side_phrases = [(_phrases(actors["russia_phrases"]), Side.RUSSIA),
                               (_phrases(actors["ukraine_phrases"]), Side.UKRAINE)]
         self._weapon_side: dict[str, Side] = {
@@ -235,8 +236,9 @@ class Extractor:
         for pos, tok in enumerate(tokens):
             if not tok.is_word:
                 continue
+            parts = [tok.lower] + (tok.lower.split("-") if "-" in tok.lower else [])
             for pattern, kind, tier in self._cue_words:
-                if pattern.fullmatch(tok.lower):
+                if any(pattern.fullmatch(part) for part in parts):  # "дронами-камікадзе"
                     facts.cues.append((pos, kind, tier))
                     break
             for name, pattern in self._weapons:
@@ -517,11 +519,21 @@ class Extractor:
         anchors = list(cue_positions) + [i for i, t in enumerate(tokens) if t.is_word and self._blame.fullmatch(t.lower)]
         if not anchors:
             return None
-        actors = [a for a in self._actors(tokens, agents_only=True) if not self._disowned(tokens, a[0])]
+        actors = [a for a in self._actors(tokens, agents_only=True)
+                  if not self._disowned(tokens, a[0]) and not self._is_speaker(tokens, a[0])]
         if not actors:
             return None
         best = min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
         return best[1]
+
+    def _is_speaker(self, tokens: list[Token], pos: int) -> bool:
+        """A party named as the one that speaks, not the one that strikes: "Russia's Emergency
+        Situations Ministry", "Минобороны", "Ukrainian authorities", "Russian state-run news agency"."""
+        if self._speaker_nouns.fullmatch(tokens[pos].lower):
+            return True
+        nxt = [t for t in tokens[pos + 1:pos + 5] if t.is_word and t.lower not in ("'s", "’s")][:3]
+        prev = [t for t in tokens[max(0, pos - 3):pos] if t.is_word][-2:]  # "Минобороны РФ"
+        return any(self._speaker_nouns.fullmatch(t.lower) for t in nxt + prev)
 
     def _disowned(self, tokens: list[Token], pos: int) -> bool:
         """An actor under a negation or a hedge: "не авиаударом российской авиации", "allegedly by
