@@ -81,6 +81,11 @@ class SentenceFacts:
     claimant_place: str | None = None
     actor_sides: list[Side] = field(default_factory=list)
     date: date | None = None
+    credited: bool = False  # the sentence attributes what it says ("said X", "написав він", "Source: X")
+    back_credit: bool = False  # "Про це повідомив X", "Source: X": the credit covers the sentences before
+    earlier: bool = False  # "initially", "ранее": an earlier figure quoted again
+    paragraph: int = 0
+    owner: tuple[str, Side | None] | None = None  # whose claim the sentence is (None: the outlet's)
 
     @property
     def has_attack(self) -> bool:
@@ -106,6 +111,7 @@ class Draft:
     date: date | None = None
     evidence: list[str] = field(default_factory=list)
     sentences: set[int] = field(default_factory=set)
+    credited_only: bool = False  # a claimant credited with no figure of its own
 
     def accepts_counts(self, facts: SentenceFacts) -> bool:
         """False when the sentence gives another value for a count this draft already holds."""
@@ -120,7 +126,7 @@ class Extractor:
     """Reads claims out of posts; load once (``Extractor.load()``) and reuse."""
 
     def __init__(self, gazetteer: Gazetteer, lexicon: dict[str, Any], numbers: dict[str, Any],
-                 officials: list[Official], institutions: list[tuple[re.Pattern[str], str, Side]]) -> None:
+                 officials: list[Official], institutions: list[tuple[re.Pattern[str], str, Side | None]]) -> None:
         self.gazetteer = gazetteer
         self.officials = officials
         self.institutions = institutions
@@ -164,6 +170,13 @@ class Extractor:
         self._weapon_side: dict[str, Side] = {
             name: Side(side) for side, names in actors["weapon_sides"].items() for name in names}
         self._attribution = _words(lexicon["attribution_words"])
+        self._attribution_back = _phrases(lexicon["attribution_back"])
+        self._source_label = _words(lexicon["source_labels"])
+        self._role = _words(lexicon["role_words"])
+        self._joint = _words(lexicon["joint_words"])
+        self._earlier = _words(lexicon["earlier_words"])
+        self._not_names = _words(lexicon["not_names"])
+        self._pronouns = _words(lexicon["pronouns"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
@@ -189,7 +202,7 @@ class Extractor:
             for row in _read_tsv(data_dir / "officials.tsv")
         ]
         institutions = [
-            (re.compile(row["pattern"]), row["claimant"], Side(row["side"]))
+            (re.compile(row["pattern"]), row["claimant"], Side(row["side"]) if row["side"] else None)
             for row in _read_tsv(data_dir / "institutions.tsv")
         ]
         return cls(gazetteer or Gazetteer.load(), lexicon, numbers, officials, institutions)
@@ -217,6 +230,8 @@ class Extractor:
         post_day = _post_day(posted_at)
         sentences = split_sentences(clean)
         facts = [self._read_sentence(i, s, language, post_day) for i, s in enumerate(sentences)]
+        for f, paragraph in zip(facts, _paragraphs(clean, sentences)):
+            f.paragraph = paragraph
         return self._assemble(facts, language, post_day, source)
 
     # ------------------------------------------------------------------ one sentence
@@ -613,21 +628,114 @@ class Extractor:
         """The official whose surname this capitalized token is (any case ending up to 3 letters)."""
         for off in self.officials:
             for stem in off.stems:
-                if tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
+                if " " not in stem and tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
                     return off
         return None
 
-    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
-        for tok in tokens:
+    def _official_at(self, tokens: list[Token], pos: int) -> Official | None:
+        """The official named at ``pos``: a full name first ("Ivan Fedorov", "Іван Федоров"), then a
+        surname alone."""
+        near = [t.lower for t in tokens[max(0, pos - 1):pos + 2] if t.is_capitalized]
+        for off in self.officials:
+            for stem in off.stems:
+                if " " in stem and all(any(w.startswith(part) and len(w) - len(part) <= 3 for w in near)
+                                       for part in stem.split()):
+                    return off
+        return self._official(tokens[pos])
+
+    def _claimant_candidates(self, facts: SentenceFacts, tokens: list[Token],
+                             lower: str) -> list[tuple[int, str, str, Side | None, str | None]]:
+        """Who the sentence may credit: (position, key, label, side, home place) of known officials,
+        of people named with a role ("голова ОВА Іван Петренко", "Ivan Petrenko, the governor"),
+        and of bodies (institutions.tsv)."""
+        found: list[tuple[int, str, str, Side | None, str | None]] = []
+        taken: set[int] = set()
+        for pos, tok in enumerate(tokens):
             if tok.is_capitalized:
-                off = self._official(tok)
+                off = self._official_at(tokens, pos)
                 if off is not None:
-                    facts.claimant, facts.claimant_side, facts.claimant_place = off.claimant, off.side, off.place
-                    return
+                    found.append((pos, off.claimant, off.claimant, off.side, off.place))
+                    taken.update((pos - 1, pos, pos + 1))
+        place_starts = {p for p, _ in facts.places} | {p for p, _ in facts.oblast_places}
+        for pos in range(len(tokens) - 1):
+            first, last = tokens[pos], tokens[pos + 1]
+            if pos in taken or pos + 1 in taken or pos in place_starts or pos + 1 in place_starts:
+                continue
+            if not (self._is_name(first) and self._is_name(last)):
+                continue
+            before = tokens[max(0, pos - 8):pos]
+            after = tokens[pos + 2:pos + 6]
+            role = any(t.is_word and self._role.fullmatch(t.lower) for t in before) or (
+                bool(after) and after[0].text == "," and any(t.is_word and self._role.fullmatch(t.lower) for t in after))
+            said = (pos > 0 and tokens[pos - 1].is_word and self._attribution.fullmatch(tokens[pos - 1].lower)) or (
+                bool(after) and after[0].is_word and self._attribution.fullmatch(after[0].lower))
+            if role or said:
+                found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None))
+                taken.update((pos, pos + 1))
+        starts = [t.start for t in tokens]
         for pattern, claimant, side in self.institutions:
-            if pattern.search(lower):
-                facts.claimant, facts.claimant_side = claimant, side
-                return
+            for m in pattern.finditer(lower):
+                pos = max(0, bisect.bisect_right(starts, m.start()) - 1)
+                if pos in taken:
+                    continue
+                label, body_side = claimant, side
+                if side is None:  # "Russian authorities", "місцева влада": the side from the words
+                    said_side = self._side_in_phrase(m.group(), "")
+                    body_side = said_side
+                    if said_side is not None:
+                        label = f"{said_side.value.capitalize()} {claimant}"
+                found.append((pos, label, label, body_side, None))
+                break
+        return sorted(found)
+
+    def _is_name(self, tok: Token) -> bool:
+        return (tok.is_capitalized and len(tok.text) > 1 and not tok.text.isupper() and tok.text.isalpha()
+                and not self._not_names.fullmatch(tok.lower) and not self._role.fullmatch(tok.lower))
+
+    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
+        """Who the sentence credits. A name counts only inside an attribution ("said X", "за словами X",
+        "X wrote on Telegram", "Source: X", "X: ..."); "he said" credits the last one named."""
+        facts.earlier = any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens)
+        attributions = [i for i, t in enumerate(tokens) if t.is_word and self._attribution.fullmatch(t.lower)]
+        label = len(tokens) > 1 and tokens[0].is_word and bool(self._source_label.fullmatch(tokens[0].lower)) \
+            and tokens[1].text in (":", "—", "-")
+        candidates = self._claimant_candidates(facts, tokens, lower)
+        colons = [c[0] for c in candidates if any(t.text == ":" for t in tokens[c[0] + 1:c[0] + 3])]
+        if not (attributions or label or colons):
+            # a mention, not a credit: its side still tells whose wording a bare "captured" is
+            facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
+            return
+        facts.credited = True
+        if not candidates or any(t.is_word and self._pronouns.fullmatch(t.lower)
+                                 for a in attributions for t in tokens[max(0, a - 2):a + 3]):
+            facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
+            return  # "he said", "за його словами", "написав він": the last claimant named
+        anchors = attributions + colons
+        if label:
+            chosen = candidates
+        else:
+            best = min(candidates, key=lambda c: (min(abs(c[0] - a) for a in anchors), c[0]))
+            chosen = [best]
+            for other in candidates:  # "X та Y повідомили", "X and Y said": one joint claimant
+                if other is best or other[1] == best[1]:
+                    continue
+                lo, hi = sorted((other[0], best[0]))
+                between = tokens[lo + 1:hi]
+                if hi - lo <= 10 and any(t.is_word and self._joint.fullmatch(t.lower) for t in between) \
+                        and not any(lo < a < hi for a in attributions):
+                    chosen.append(other)
+            chosen.sort()
+        keys: list[str] = []
+        labels: list[str] = []
+        for c in chosen:
+            if c[1] not in keys:
+                keys.append(c[1])
+                labels.append(c[2])
+        facts.claimant = " and ".join(labels)
+        sides = {c[3] for c in chosen if c[3] is not None}
+        facts.claimant_side = sides.pop() if len(sides) == 1 else None
+        facts.claimant_place = next((c[4] for c in chosen if c[4]), None)
+        facts.back_credit = label or bool(self._attribution_back.search(lower))
 
     def _find_date(self, tokens: list[Token], lower: str, post_day: date) -> date | None:
         for pos, tok in enumerate(tokens):
@@ -665,7 +773,8 @@ class Extractor:
     # ------------------------------------------------------------------ assembling claims
 
     def _assemble(self, facts: list[SentenceFacts], lang: str, post_day: date, source: SourceInfo | None) -> list[Claim]:
-        post_claimant = next((f.claimant for f in facts if f.claimant), None)
+        self._assign_owners(facts)
+        post_claimant = None  # a sentence nobody is credited with is the outlet's
         post_claimant_side = next((f.claimant_side for f in facts if f.claimant_side), None)
         if post_claimant_side is None:
             sides = [s for f in facts for s in f.actor_sides]
@@ -678,10 +787,7 @@ class Extractor:
         targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
         control: dict[tuple[str, Side], Draft] = {}
-        speaker: tuple[str | None, Side | None] = (None, None)  # the last speaker named so far
         for f in facts:
-            if f.claimant:
-                speaker = (f.claimant, f.claimant_side)
             sentence_places = [p for _, p in f.places] or [p for _, p in f.oblast_places]
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
             if f.has_attack:
@@ -689,7 +795,7 @@ class Extractor:
                 if place is None and home_place:
                     place = self._home(home_place)
                 if place is not None:
-                    draft = self._draft_for(attack, place, f, speaker)
+                    draft = self._draft_for(attack, place, f)
                     self._merge_attack(draft, f)
             for index, (pos, controller) in enumerate(f.control):
                 place = self._nearest(f.places, [pos], prefer_after=True) or current
@@ -709,15 +815,81 @@ class Extractor:
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
+        self._credited_without_facts(facts, attack, control)
+        self._blame_from_owner(facts, attack)
         claims: list[Claim] = []
         for draft in attack:
-            if draft.kind is None and draft.killed is None and draft.injured is None:
+            if draft.kind is None and draft.killed is None and draft.injured is None and not draft.credited_only:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
         for draft in control.values():
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
         return claims
+
+    def _assign_owners(self, facts: list[SentenceFacts]) -> None:
+        """Whose claim each sentence is. A credited sentence is its claimant's; "he said" and an
+        uncredited sentence continue the last claimant credited; sentences before the first credit
+        are that claimant's when it covers them ("Про це повідомив X", "Source: X", or a credit in the
+        same paragraph), else the outlet's. An earlier figure quoted again is a claim of its own."""
+        canon: dict[tuple[str, ...], str] = {}
+        for f in facts:
+            if f.claimant:
+                key = tuple(sorted(part.split()[-1].lower()[:5] for part in f.claimant.split(" and ")))
+                f.claimant = canon.setdefault(key, f.claimant)
+        named = [i for i, f in enumerate(facts) if f.claimant]
+        for i, f in enumerate(facts):
+            if f.claimant:
+                j: int | None = i
+            else:
+                before = [k for k in named if k < i]
+                after = [k for k in named if k > i]
+                j = before[-1] if before else None
+                if j is None and after:
+                    k = after[0]
+                    if f.credited or facts[k].back_credit or facts[k].paragraph == f.paragraph:
+                        j = k
+            if j is None:
+                f.owner = None
+                continue
+            claimant, side = facts[j].claimant or "", facts[j].claimant_side
+            if f.earlier and (f.counts or f.zero_killed):
+                claimant = f"{claimant} (earlier figure)"
+            f.owner = (claimant, side)
+
+    def _credited_without_facts(self, facts: list[SentenceFacts], attack: list[Draft],
+                                control: dict[tuple[str, Side], Draft]) -> None:
+        """Every claimant a strike post credits gets a claim, also one that adds no figure ("Kyrylenko
+        said people could be trapped", a denial that blames no one)."""
+        if not attack:
+            return
+        have = {d.claimant for d in attack} | {d.claimant for d in control.values()}
+        main = attack[0]
+        for f in facts:
+            if not f.claimant or not f.credited or f.control or f.owner is None:
+                continue
+            claimant, side = f.owner
+            if claimant in have:
+                continue
+            have.add(claimant)
+            draft = Draft(place=main.place, claimant=claimant, claimant_side=side, credited_only=True)
+            self._note(draft, f)
+            attack.append(draft)
+
+    @staticmethod
+    def _blame_from_owner(facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """Blame stated anywhere by a claimant goes to that claimant's claims ("киевский режим пытается
+        уничтожить", quoted after the facts)."""
+        for draft in attack:
+            if draft.perpetrator is not None:
+                continue
+            for f in facts:
+                if f.perpetrator is not None and f.owner is not None and f.owner[0] == draft.claimant:
+                    draft.perpetrator = f.perpetrator
+                    break
+                if f.perpetrator is not None and f.owner is None and not draft.claimant:
+                    draft.perpetrator = f.perpetrator
+                    break
 
     def _home(self, name: str) -> Place | None:
         found = self.gazetteer.lookup(name)
@@ -737,18 +909,18 @@ class Extractor:
 
         return min(places, key=distance)[1]
 
-    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts, speaker: tuple[str | None, Side | None]) -> Draft:
-        """The claim a sentence adds to: the last one for its place, unless the sentence gives other
-        figures for it or another speaker reports (then it is a claim of its own)."""
+    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts) -> Draft:
+        """The claim a sentence adds to: the last one of its claimant for its place, unless the
+        sentence gives other figures for it (then it is a claim of its own)."""
+        owner = facts.owner[0] if facts.owner else ""
         for draft in reversed(drafts):
-            if draft.place.key == place.key:
-                other_speaker = facts.claimant is not None and draft.claimant not in (None, facts.claimant)
-                if draft.accepts_counts(facts) and not other_speaker:
+            if draft.place.key == place.key and (draft.claimant or "") == owner:
+                if draft.accepts_counts(facts):
                     return draft
                 break
         draft = Draft(place=place)
-        if facts.claimant is None:
-            draft.claimant, draft.claimant_side = speaker
+        if facts.owner is not None:
+            draft.claimant, draft.claimant_side = facts.owner
         drafts.append(draft)
         return draft
 
@@ -780,8 +952,8 @@ class Extractor:
         if f.index not in draft.sentences:
             draft.sentences.add(f.index)
             draft.evidence.append(f.text)
-        if f.claimant and draft.claimant is None:
-            draft.claimant, draft.claimant_side = f.claimant, f.claimant_side
+        if f.owner is not None and draft.claimant is None:
+            draft.claimant, draft.claimant_side = f.owner
         if f.date and draft.date is None:
             draft.date = f.date
 
@@ -820,6 +992,22 @@ _HOLDER_RE = re.compile(
 )
 _NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|occup|захоплен|захвачен|окуп|оккуп|впа|сдан|здал|\bпал\b")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
+
+
+def _paragraphs(text: str, sentences: Sequence[str]) -> list[int]:
+    """The paragraph (blank-line separated block) each sentence starts in."""
+    out: list[int] = []
+    at, paragraph = 0, 0
+    for sentence in sentences:
+        found = text.find(sentence, at)
+        if found < 0:
+            out.append(paragraph)
+            continue
+        if out and re.search(r"\n[ \t]*\n", text[at:found]):
+            paragraph += 1
+        out.append(paragraph)
+        at = found + len(sentence)
+    return out
 
 
 def _post_day(posted_at: datetime | None) -> date:
