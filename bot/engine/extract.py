@@ -86,6 +86,8 @@ class SentenceFacts:
     earlier: bool = False  # "initially", "ранее": an earlier figure quoted again
     paragraph: int = 0
     owner: tuple[str, Side | None] | None = None  # whose claim the sentence is (None: the outlet's)
+    mention: tuple[str, Side | None] | None = None  # a claimant named without an attribution
+    role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
 
     @property
     def has_attack(self) -> bool:
@@ -177,6 +179,10 @@ class Extractor:
         self._earlier = _words(lexicon["earlier_words"])
         self._not_names = _words(lexicon["not_names"])
         self._pronouns = _words(lexicon["pronouns"])
+        self._street = _words(lexicon["street_words"])
+        self._presence = _words(lexicon["presence_words"])
+        self._habitual = _words(lexicon["habitual_words"])
+        self._blame_verbs = _words(actors["blame_verbs"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
@@ -263,6 +269,8 @@ class Extractor:
             if pattern.search(lower):
                 facts.targets.add(name)
         self._find_counts(facts, tokens)
+        if facts.cues and not facts.counts and any(t.is_word and self._habitual.fullmatch(t.lower) for t in tokens):
+            facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
         if self._zero_both.search(lower):
             facts.zero_killed = facts.zero_injured = True
         elif self._zero_killed.search(lower):
@@ -291,11 +299,39 @@ class Extractor:
                 continue  # a dateline such as "LVIV — ..." names where the reporter is
             if self._speaker_location(tokens, mention.start, mention.end):
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
+            if self._not_event_place(tokens, mention.start, mention.end, mention.via):
+                if self._role_place(tokens, mention.start, mention.end):
+                    facts.role_places.append((mention.start, mention.place))
+                continue
             place = mention.place
             if place.level == "oblast":
                 facts.oblast_places.append((mention.start, place))
             else:
                 facts.places.append((mention.start, place))
+
+    def _not_event_place(self, tokens: list[Token], start: int, end: int, via: str) -> bool:
+        """A place word that does not say where it happened: a street ("улица Щорса"), the office in a
+        title ("губернатор Белгородской области", "Kyiv Mayor", "глава Чечни"), where someone was
+        ("находился в селе Муром", "a press conference in Antalya"), "столицю Росія вбила"."""
+        before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
+        if before and self._street.fullmatch(before[-1].lower):
+            return True
+        if self._role_place(tokens, start, end):
+            return True
+        if any(self._presence.fullmatch(t.lower) for t in tokens[max(0, start - 4):start] if t.is_word):
+            return True
+        last = tokens[end - 1].lower if end - 1 < len(tokens) else ""
+        return via == "capital" and last in ("росія", "россия", "україна", "украина", "russia", "ukraine")
+
+    def _role_place(self, tokens: list[Token], start: int, end: int) -> bool:
+        before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
+        after = [t for t in tokens[end:end + 3] if t.is_word][:2]
+        if any(self._role.fullmatch(t.lower) for t in before) and not any(
+                self._attribution.fullmatch(t.lower) or self._is_cue(t.lower) for t in before):
+            return True
+        return bool(after) and (self._role.fullmatch(after[0].lower) is not None or (
+            after[0].lower in ("oblast", "regional", "region", "city") and len(after) > 1
+            and self._role.fullmatch(after[1].lower) is not None))
 
     def _speaker_location(self, tokens: list[Token], start: int, end: int) -> bool:
         before = [t for t in tokens[max(0, start - 2):start]]
@@ -532,10 +568,14 @@ class Extractor:
         """The party the sentence says carried out the attack: the actor nearest an attack or blame
         word, leaving out actors that are denied ("российских военных не было") or hedged ("якобы")."""
         anchors = list(cue_positions) + [i for i, t in enumerate(tokens) if t.is_word and self._blame.fullmatch(t.lower)]
-        if not anchors:
-            return None
         actors = [a for a in self._actors(tokens, agents_only=True)
                   if not self._disowned(tokens, a[0]) and not self._is_speaker(tokens, a[0])]
+        if not actors:
+            return None
+        verbs = [i for i, t in enumerate(tokens) if t.is_word and self._blame_verbs.fullmatch(t.lower)]
+        subjects = [a for a in actors if any(a[0] < v for v in verbs)]  # "киевский режим пытается уничтожить"
+        if not anchors:
+            anchors, actors = verbs, subjects
         if not actors:
             return None
         best = min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
@@ -644,24 +684,30 @@ class Extractor:
         return self._official(tokens[pos])
 
     def _claimant_candidates(self, facts: SentenceFacts, tokens: list[Token],
-                             lower: str) -> list[tuple[int, str, str, Side | None, str | None]]:
+                             lower: str) -> list[tuple[int, str, str, Side | None, str | None, bool]]:
         """Who the sentence may credit: (position, key, label, side, home place) of known officials,
         of people named with a role ("голова ОВА Іван Петренко", "Ivan Petrenko, the governor"),
         and of bodies (institutions.tsv)."""
-        found: list[tuple[int, str, str, Side | None, str | None]] = []
+        found: list[tuple[int, str, str, Side | None, str | None, bool]] = []
         taken: set[int] = set()
         for pos, tok in enumerate(tokens):
             if tok.is_capitalized:
                 off = self._official_at(tokens, pos)
                 if off is not None:
-                    found.append((pos, off.claimant, off.claimant, off.side, off.place))
+                    found.append((pos, off.claimant, off.claimant, off.side, off.place, True))
                     taken.update((pos - 1, pos, pos + 1))
         place_starts = {p for p, _ in facts.places} | {p for p, _ in facts.oblast_places}
         for pos in range(len(tokens) - 1):
             first, last = tokens[pos], tokens[pos + 1]
             if pos in taken or pos + 1 in taken or pos in place_starts or pos + 1 in place_starts:
                 continue
-            if not (self._is_name(first) and self._is_name(last)):
+            if not (self._is_name(first) and self._is_name(last)) or last.lower.endswith(_PATRONYMIC):
+                continue
+            prev = tokens[pos - 1] if pos > 0 else None
+            if prev is not None and (prev.lower in ("of", "and", "for", "&") or (
+                    prev.is_capitalized and not self._role.fullmatch(prev.lower) and pos > 1)):
+                continue  # inside a body's name: "Service of Special Communications and Information Protection"
+            if pos + 2 < len(tokens) and self._is_name(tokens[pos + 2]):
                 continue
             before = tokens[max(0, pos - 8):pos]
             after = tokens[pos + 2:pos + 6]
@@ -670,7 +716,7 @@ class Extractor:
             said = (pos > 0 and tokens[pos - 1].is_word and self._attribution.fullmatch(tokens[pos - 1].lower)) or (
                 bool(after) and after[0].is_word and self._attribution.fullmatch(after[0].lower))
             if role or said:
-                found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None))
+                found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True))
                 taken.update((pos, pos + 1))
         starts = [t.start for t in tokens]
         for pattern, claimant, side in self.institutions:
@@ -678,13 +724,13 @@ class Extractor:
                 pos = max(0, bisect.bisect_right(starts, m.start()) - 1)
                 if pos in taken:
                     continue
-                label, body_side = claimant, side
+                label, body_side = (m.group().title() if claimant == "*" else claimant), side
                 if side is None:  # "Russian authorities", "місцева влада": the side from the words
                     said_side = self._side_in_phrase(m.group(), "")
                     body_side = said_side
-                    if said_side is not None:
+                    if said_side is not None and claimant != "*":
                         label = f"{said_side.value.capitalize()} {claimant}"
-                found.append((pos, label, label, body_side, None))
+                found.append((pos, label, label, body_side, None, False))
                 break
         return sorted(found)
 
@@ -696,10 +742,15 @@ class Extractor:
         """Who the sentence credits. A name counts only inside an attribution ("said X", "за словами X",
         "X wrote on Telegram", "Source: X", "X: ..."); "he said" credits the last one named."""
         facts.earlier = any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens)
-        attributions = [i for i, t in enumerate(tokens) if t.is_word and self._attribution.fullmatch(t.lower)]
+        quoted = _quoted_tokens(tokens)
+        attributions = [i for i, t in enumerate(tokens)
+                        if t.is_word and self._attribution.fullmatch(t.lower) and i not in quoted]
         label = len(tokens) > 1 and tokens[0].is_word and bool(self._source_label.fullmatch(tokens[0].lower)) \
             and tokens[1].text in (":", "—", "-")
-        candidates = self._claimant_candidates(facts, tokens, lower)
+        candidates = [c for c in self._claimant_candidates(facts, tokens, lower) if c[0] not in quoted]
+        if candidates:
+            first = candidates[0]
+            facts.mention = (first[2], first[3])
         colons = [c[0] for c in candidates if any(t.text == ":" for t in tokens[c[0] + 1:c[0] + 3])]
         if not (attributions or label or colons):
             # a mention, not a credit: its side still tells whose wording a bare "captured" is
@@ -715,6 +766,8 @@ class Extractor:
             chosen = candidates
         else:
             best = min(candidates, key=lambda c: (min(abs(c[0] - a) for a in anchors), c[0]))
+            if not best[5]:  # a body, and the person who speaks for it: "представитель Минобороны Игорь Конашенков"
+                best = next((c for c in candidates if c[5] and 0 < c[0] - best[0] <= 8), best)
             chosen = [best]
             for other in candidates:  # "X та Y повідомили", "X and Y said": one joint claimant
                 if other is best or other[1] == best[1]:
@@ -830,32 +883,31 @@ class Extractor:
     def _assign_owners(self, facts: list[SentenceFacts]) -> None:
         """Whose claim each sentence is. A credited sentence is its claimant's; "he said" and an
         uncredited sentence continue the last claimant credited; sentences before the first credit
-        are that claimant's when it covers them ("Про це повідомив X", "Source: X", or a credit in the
-        same paragraph), else the outlet's. An earlier figure quoted again is a claim of its own."""
+        are the first claimant's. A claimant of a joint credit speaking alone stays in the joint claim."""
         canon: dict[tuple[str, ...], str] = {}
         for f in facts:
             if f.claimant:
-                key = tuple(sorted(part.split()[-1].lower()[:5] for part in f.claimant.split(" and ")))
-                f.claimant = canon.setdefault(key, f.claimant)
+                key = tuple(sorted(_claimant_key(part) for part in f.claimant.split(" and ")))
+                joint = next((label for k, label in canon.items() if len(key) == 1 and len(k) > 1 and key[0] in k), None)
+                f.claimant = joint or canon.setdefault(key, f.claimant)
         named = [i for i, f in enumerate(facts) if f.claimant]
         for i, f in enumerate(facts):
             if f.claimant:
-                j: int | None = i
-            else:
-                before = [k for k in named if k < i]
-                after = [k for k in named if k > i]
-                j = before[-1] if before else None
-                if j is None and after:
-                    k = after[0]
-                    if f.credited or facts[k].back_credit or facts[k].paragraph == f.paragraph:
-                        j = k
-            if j is None:
-                f.owner = None
+                f.owner = (f.claimant, f.claimant_side)
                 continue
-            claimant, side = facts[j].claimant or "", facts[j].claimant_side
-            if f.earlier and (f.counts or f.zero_killed):
-                claimant = f"{claimant} (earlier figure)"
-            f.owner = (claimant, side)
+            before = [k for k in named if k < i]
+            if before:
+                j = before[-1]
+                f.owner = (facts[j].claimant or "", facts[j].claimant_side)
+                continue
+            mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
+            if f.credited and mention is not None:  # "Gladkov on Oct." / "22 claimed that ..."
+                f.owner = mention
+            elif named:
+                j = named[0]
+                f.owner = (facts[j].claimant or "", facts[j].claimant_side)
+            else:
+                f.owner = None
 
     def _credited_without_facts(self, facts: list[SentenceFacts], attack: list[Draft],
                                 control: dict[tuple[str, Side], Draft]) -> None:
@@ -910,17 +962,23 @@ class Extractor:
         return min(places, key=distance)[1]
 
     def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts) -> Draft:
-        """The claim a sentence adds to: the last one of its claimant for its place, unless the
-        sentence gives other figures for it (then it is a claim of its own)."""
+        """The claim a sentence adds to: its claimant's claim for its place (one claim per credited
+        claimant), unless it quotes an earlier figure that differs ("initially gave six") or an
+        uncredited sentence gives other figures."""
         owner = facts.owner[0] if facts.owner else ""
+        claimant = owner
         for draft in reversed(drafts):
             if draft.place.key == place.key and (draft.claimant or "") == owner:
-                if draft.accepts_counts(facts):
+                if draft.accepts_counts(facts) or (facts.owner is not None and not facts.earlier):
                     return draft
+                claimant = f"{owner} (earlier figure)" if facts.earlier and owner else owner
                 break
+        for draft in reversed(drafts):
+            if claimant != owner and draft.place.key == place.key and draft.claimant == claimant:
+                return draft
         draft = Draft(place=place)
         if facts.owner is not None:
-            draft.claimant, draft.claimant_side = facts.owner
+            draft.claimant, draft.claimant_side = claimant, facts.owner[1]
         drafts.append(draft)
         return draft
 
@@ -992,6 +1050,34 @@ _HOLDER_RE = re.compile(
 )
 _NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|occup|захоплен|захвачен|окуп|оккуп|впа|сдан|здал|\bпал\b")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
+
+
+_PATRONYMIC = ("ович", "евич", "івна", "ївна", "овна", "евна", "йович")
+_QUOTES = {"«": "»", "“": "”", "„": "“", '"': '"'}
+
+
+def _quoted_tokens(tokens: Sequence[Token]) -> set[int]:
+    """Indexes of the tokens inside quotation marks (a quote's words do not credit anyone)."""
+    inside: set[int] = set()
+    closing: str | None = None
+    for i, tok in enumerate(tokens):
+        if closing is not None:
+            if tok.text == closing or (closing == "“" and tok.text == "”"):
+                closing = None
+            else:
+                inside.add(i)
+        elif tok.text in _QUOTES:
+            closing = _QUOTES[tok.text]
+        elif tok.text in ("»", "”"):  # the end of a quote begun in an earlier sentence
+            inside.update(range(i))
+    if closing is not None:  # an unclosed quote: a passage that stops inside it; nothing is quoted
+        return set()
+    return inside
+
+
+def _claimant_key(label: str) -> str:
+    """One claimant's identity in a post: its surname's stem ("Коваленко", "Коваленка" → "ковал")."""
+    return label.split()[-1].strip("()").lower()[:5]
 
 
 def _paragraphs(text: str, sentences: Sequence[str]) -> list[int]:
