@@ -81,6 +81,7 @@ class SentenceFacts:
     claimant_place: str | None = None
     actor_sides: list[Side] = field(default_factory=list)
     date: date | None = None
+    source_line: bool = False  # a "Source: X" / "Джерело: X" line
     credited: bool = False  # the sentence attributes what it says ("said X", "написав він", "Source: X")
     back_credit: bool = False  # "Про це повідомив X", "Source: X": the credit covers the sentences before
     earlier: bool = False  # "initially", "ранее": an earlier figure quoted again
@@ -326,8 +327,7 @@ class Extractor:
     def _role_place(self, tokens: list[Token], start: int, end: int) -> bool:
         before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
         after = [t for t in tokens[end:end + 3] if t.is_word][:2]
-        if any(self._role.fullmatch(t.lower) for t in before) and not any(
-                self._attribution.fullmatch(t.lower) or self._is_cue(t.lower) for t in before):
+        if any(self._role.fullmatch(t.lower) for t in before) and not any(self._is_cue(t.lower) for t in before):
             return True
         return bool(after) and (self._role.fullmatch(after[0].lower) is not None or (
             after[0].lower in ("oblast", "regional", "region", "city") and len(after) > 1
@@ -704,8 +704,7 @@ class Extractor:
             if not (self._is_name(first) and self._is_name(last)) or last.lower.endswith(_PATRONYMIC):
                 continue
             prev = tokens[pos - 1] if pos > 0 else None
-            if prev is not None and (prev.lower in ("of", "and", "for", "&") or (
-                    prev.is_capitalized and not self._role.fullmatch(prev.lower) and pos > 1)):
+            if prev is not None and prev.lower in ("of", "and", "for", "&") and pos > 1 and tokens[pos - 2].is_capitalized:
                 continue  # inside a body's name: "Service of Special Communications and Information Protection"
             if pos + 2 < len(tokens) and self._is_name(tokens[pos + 2]):
                 continue
@@ -789,6 +788,7 @@ class Extractor:
         facts.claimant_side = sides.pop() if len(sides) == 1 else None
         facts.claimant_place = next((c[4] for c in chosen if c[4]), None)
         facts.back_credit = label or bool(self._attribution_back.search(lower))
+        facts.source_line = label
 
     def _find_date(self, tokens: list[Token], lower: str, post_day: date) -> date | None:
         for pos, tok in enumerate(tokens):
@@ -836,6 +836,7 @@ class Extractor:
         if post_claimant_side is None and source is not None and source.side in (Side.UKRAINE, Side.RUSSIA):
             post_claimant_side = source.side
         home_place = next((f.claimant_place for f in facts if f.claimant_place), None)
+        office_places = sorted((p for f in facts for _, p in f.role_places), key=lambda p: p.level == "oblast")
         current: Place | None = None
         targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
@@ -847,6 +848,8 @@ class Extractor:
                 place = self._nearest(f.places or f.oblast_places, anchor_positions) or current
                 if place is None and home_place:
                     place = self._home(home_place)
+                if place is None and office_places:  # "мэр Харькова сообщил о погибших": the office's town
+                    place = office_places[0]
                 if place is not None:
                     draft = self._draft_for(attack, place, f)
                     self._merge_attack(draft, f)
@@ -868,6 +871,7 @@ class Extractor:
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
+        self._settle_oblasts(facts, attack)
         self._credited_without_facts(facts, attack, control)
         self._blame_from_owner(facts, attack)
         claims: list[Claim] = []
@@ -909,6 +913,33 @@ class Extractor:
             else:
                 f.owner = None
 
+    @staticmethod
+    def _settle_oblasts(facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """A region's claim in a post that names a town of that region is the town's claim ("attacks
+        in the Zaporizhzhia region ... missiles at Zaporizhzhia")."""
+        for draft in list(attack):
+            if draft.place.level != "oblast":
+                continue
+            town = next((d for d in attack if d is not draft and d.claimant == draft.claimant
+                         and d.place.level != "oblast" and d.place.oblast == draft.place.oblast), None)
+            if town is None:
+                place = next((p for f in facts for _, p in f.places if p.oblast == draft.place.oblast), None)
+                if place is not None:
+                    draft.place = place
+                continue
+            for name in ("killed", "injured", "children_killed", "perpetrator", "date"):
+                if getattr(town, name) is None:
+                    setattr(town, name, getattr(draft, name))
+            if draft.kind_tier < town.kind_tier:
+                town.kind, town.kind_tier = draft.kind, draft.kind_tier
+            town.targets |= draft.targets
+            town.weapons |= draft.weapons
+            for index, text in zip(sorted(draft.sentences), draft.evidence):
+                if index not in town.sentences:
+                    town.sentences.add(index)
+                    town.evidence.append(text)
+            attack.remove(draft)
+
     def _credited_without_facts(self, facts: list[SentenceFacts], attack: list[Draft],
                                 control: dict[tuple[str, Side], Draft]) -> None:
         """Every claimant a strike post credits gets a claim, also one that adds no figure ("Kyrylenko
@@ -918,7 +949,7 @@ class Extractor:
         have = {d.claimant for d in attack} | {d.claimant for d in control.values()}
         main = attack[0]
         for f in facts:
-            if not f.claimant or not f.credited or f.control or f.owner is None:
+            if not f.claimant or not f.credited or f.control or f.owner is None or f.source_line:
                 continue
             claimant, side = f.owner
             if claimant in have:

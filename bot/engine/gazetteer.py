@@ -838,6 +838,8 @@ def build_state() -> dict[str, Any]:
         if region is None:
             continue
         if city["countrycode"] == "RU":
+            if city["name"].startswith("Gorod "):
+                continue  # "Gorod Shebekino": the town's municipal district, a duplicate of the town
             population = int(city.get("population") or 0)
             pid = builder.add_place(
                 Place(
