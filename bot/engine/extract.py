@@ -60,6 +60,8 @@ class Count:
     rise: bool = False  # stated as a toll or its rise ("зросла до 20", "the death toll rose to 13")
     implied: bool = False  # only implied by the children named among the dead
     children: int | None = None  # children among these dead, when they belong to this figure only
+    quoted_earlier: bool = False  # its sentence reports an earlier statement ("Ранее ГСЧС сообщила, что …")
+    part: bool = False  # "ще двоє", "two more bodies", "15 of them": a part of another figure, not a toll
 
 
 @dataclass(slots=True)
@@ -118,8 +120,11 @@ class Draft:
         """False when the sentence gives another value for a count this draft already holds."""
         for count in _current_counts(facts.counts)[0].values():
             held = self.killed if count.field == "killed" else self.injured
-            if held is not None and not held.implied and held.value != count.value and facts.index not in self.sentences:
-                return False
+            if held is None or held.implied or held.value == count.value or facts.index in self.sentences:
+                continue
+            if count.value < held.value and not (count.earlier or count.quoted_earlier or count.rise):
+                continue  # a smaller figure after the toll is a part of it ("в жилом доме погибли 16")
+            return False
         return True
 
 
@@ -164,6 +169,9 @@ class Extractor:
         self._victim = _words(lexicon["victim_words"])
         self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
         self._vague = frozenset(lexicon["vague_words"])
+        self._more_words = frozenset(lexicon["more_words"])
+        self._part_before = [tuple(p.split()) for p in lexicon["part_before"]]
+        self._part_after = [tuple(p.split()) for p in lexicon["part_after"]]
         self._unclear_toll = _phrases(lexicon["unclear_toll_phrases"])
         self._toll_subjects = frozenset(lexicon["toll_subjects"])
         self._child_singular = frozenset(lexicon["child_singular"])
@@ -231,7 +239,7 @@ class Extractor:
         post_day = _post_day(posted_at)
         sentences = split_sentences(clean)
         facts = [self._read_sentence(i, s, language, post_day) for i, s in enumerate(sentences)]
-        self._resolve_pending(facts)
+        self._resolve_post_counts(facts)
         return self._assemble(facts, language, post_day, source)
 
     # ------------------------------------------------------------------ one sentence
@@ -274,9 +282,12 @@ class Extractor:
         return facts
 
     @staticmethod
-    def _resolve_pending(facts: list[SentenceFacts]) -> None:
-        """'… said it has risen to 10': a toll whose casualty word is in an earlier sentence."""
+    def _resolve_post_counts(facts: list[SentenceFacts]) -> None:
+        """Counts read against the whole post: '… said it has risen to 10' takes the casualty word
+        of an earlier sentence; a part of a figure ('ще двоє', 'two more bodies', 'hospitalized 15
+        of them') is dropped when the post gives a figure for that field."""
         last_field: str | None = None
+        seen: set[str] = set()
         for f in facts:
             for count in f.pending:
                 if last_field is not None and not any(c.field == last_field for c in f.counts):
@@ -284,6 +295,9 @@ class Extractor:
                     f.counts.append(count)
             if f.fields_named:
                 last_field = f.fields_named[-1]
+            whole = seen | {c.field for c in f.counts if not c.part}
+            f.counts = [c for c in f.counts if not (c.part and c.field in whole)]
+            seen |= {c.field for c in f.counts}
 
     def _find_places(self, facts: SentenceFacts, tokens: list[Token], lang: str, index: int) -> None:
         words = [t.text for t in tokens]
@@ -435,7 +449,10 @@ class Extractor:
                     facts.children_killed, facts.children_pos = value, pos
                 if not children or not any(c.field == field_ for c in facts.counts):
                     facts.counts.append(Count(field_, value, qualifier, pos, earlier=self._earlier_before(tokens, pos),
-                                              rise=rise))
+                                              rise=rise, part=self._is_part(tokens, qstart, last, increment=not any(
+                                                  c.field != field_ for c in facts.counts)),
+                                              quoted_earlier=any(t.is_word and self._earlier.fullmatch(t.lower)
+                                                                 for t in tokens[:pos])))
             pos = last + 1
         self._find_ordinal_toll(facts, tokens)
         self._find_children(facts, tokens)
@@ -451,6 +468,20 @@ class Extractor:
         if self._zero_injured.search(lower):
             facts.zero_injured = True
         facts.fields_named = [f for f in (self._field_of(t) for t in tokens) if f]
+
+    def _is_part(self, tokens: list[Token], start: int, last: int, increment: bool = True) -> bool:
+        """'ще двоє', 'another 3', 'two more', '15 of them', 'з них 4': a part of another figure.
+
+        After a figure of the other field, "ще/еще 20" adds to the post ("погибли 10, еще 20 ранены"):
+        with ``increment`` False the more-words do not make a part.
+        """
+        before = tuple(t.lower for t in tokens[max(0, start - 3):start])
+        after = tuple(t.lower for t in tokens[last + 1:last + 4])
+        if increment and before[-1:] and before[-1] in self._increment:
+            return True
+        if increment and after[:1] and after[0] in self._more_words:
+            return True
+        return any(before[-len(w):] == w for w in self._part_before) or any(after[:len(w)] == w for w in self._part_after)
 
     def _toll_verb_before(self, tokens: list[Token], start: int) -> bool:
         """A toll verb before the number: right before it ("достигло 24", "стали 23"), or before the
@@ -848,6 +879,8 @@ class Extractor:
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
             if f.has_attack:
                 place = self._nearest(f.places or f.oblast_places, anchor_positions) or current
+                if not f.places and current is not None and place is not current and place.name == current.oblast:
+                    place = current  # "the governor of the Donetsk region said …": still the town's toll
                 if place is None and home_place:
                     place = self._home(home_place)
                 if place is not None:
@@ -867,7 +900,8 @@ class Extractor:
                 if draft is None:
                     draft = control[key] = Draft(place=place, kind=Kind.CONTROL, controller=controller)
                 self._note(draft, f)
-            if sentence_places:
+            if sentence_places and not (not f.places and current is not None and current.oblast is not None
+                                        and all(p.name == current.oblast for _, p in f.oblast_places)):
                 current = sentence_places[0] if not f.places else self._nearest(f.places, anchor_positions) or f.places[0][1]
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
