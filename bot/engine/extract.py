@@ -696,9 +696,28 @@ class Extractor:
                 continue
             if pos > 0 and self._number_at(tokens, pos - 1) is not None:
                 continue
-            if self._clause_has(tokens, pos, "killed"):
+            if self._child_killed(tokens, pos):
                 facts.children_killed, facts.children_pos = 1, pos
                 return
+
+    def _child_killed(self, tokens: list[Token], pos: int) -> bool:
+        """A death word right before or after a child named alone ('загинув 12-річний хлопчик', 'a
+        14-year-old girl was killed'), past age words and fillers only."""
+        for step in (-1, 1):
+            j = pos + step
+            while 0 <= j < len(tokens) and abs(j - pos) <= 5:
+                tok = tokens[j]
+                field_ = self._field_of(tok)
+                if field_:
+                    if field_ == "killed" and not self._clause_has(tokens, pos, "injured"):
+                        return True
+                    break
+                if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
+                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a")):
+                    j += step
+                    continue
+                break
+        return False
 
     def _actor_sides(self, tokens: list[Token]) -> list[Side]:
         sides = []
@@ -1039,6 +1058,7 @@ _HOLDER_RE = re.compile(
     r"(?:\w+\s+)?(?:forces|troops|army|military|authorities|властей|влади|сил\w*|войск\w*|військ\w*|арм\w*))"
 )
 _NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|захоплен|захвачен|впа|сдан|здал|\bпал\b")
+_AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
 
