@@ -169,6 +169,7 @@ class Extractor:
         self._victim = _words(lexicon["victim_words"])
         self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
         self._vague = frozenset(lexicon["vague_words"])
+        self._civilian = _words(lexicon["civilian_words"])
         self._more_words = frozenset(lexicon["more_words"])
         self._part_before = [tuple(p.split()) for p in lexicon["part_before"]]
         self._part_after = [tuple(p.split()) for p in lexicon["part_after"]]
@@ -415,6 +416,8 @@ class Extractor:
 
     def _find_counts(self, facts: SentenceFacts, tokens: list[Token], lower: str = "") -> None:
         pos = 0
+        military_seen = False  # after "знищено 200 окупантів", "ще 300 поранені" are soldiers too
+        children_group = False  # a number of children was just given ("поранено п'ятеро дітей, троє з них загинули")
         while pos < len(tokens):
             number = self._number_at(tokens, pos)
             if number is None:
@@ -430,7 +433,8 @@ class Extractor:
                 field_ = "killed"  # "одна постраждала … померла": an injured person who died
             rise = False
             if field_ is None and not children:
-                field_, military = self._bind_left(tokens, qstart)
+                field_, left_military = self._bind_left(tokens, qstart)
+                military = military or left_military
             if field_ is None and not children and self._toll_verb_before(tokens, qstart):
                 # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
                 rise = True
@@ -444,15 +448,22 @@ class Extractor:
                 facts.children_killed, facts.children_pos = value, pos
                 pos = last + 1
                 continue
+            military_seen = military_seen or military
+            if military_seen and not military and not self._civilian_near(tokens, qstart, last):
+                military = True
             if field_ is not None and not military:
+                of_group = self._is_part(tokens, qstart, last, increment=False)
                 if children and field_ == "killed":
                     facts.children_killed, facts.children_pos = value, pos
+                elif field_ == "killed" and of_group and children_group:
+                    facts.children_killed, facts.children_pos = value, pos
                 if not children or not any(c.field == field_ for c in facts.counts):
+                    increment = not any(c.field != field_ for c in facts.counts)
                     facts.counts.append(Count(field_, value, qualifier, pos, earlier=self._earlier_before(tokens, pos),
-                                              rise=rise, part=self._is_part(tokens, qstart, last, increment=not any(
-                                                  c.field != field_ for c in facts.counts)),
+                                              rise=rise, part=of_group or self._is_part(tokens, qstart, last, increment),
                                               quoted_earlier=any(t.is_word and self._earlier.fullmatch(t.lower)
                                                                  for t in tokens[:pos])))
+            children_group = children
             pos = last + 1
         self._find_ordinal_toll(facts, tokens)
         self._find_children(facts, tokens)
@@ -482,6 +493,10 @@ class Extractor:
         if increment and after[:1] and after[0] in self._more_words:
             return True
         return any(before[-len(w):] == w for w in self._part_before) or any(after[:len(w)] == w for w in self._part_after)
+
+    def _civilian_near(self, tokens: list[Token], start: int, last: int) -> bool:
+        """A civilian noun beside the number ("12 мирних жителів", "civilians")."""
+        return any(t.is_word and self._civilian.fullmatch(t.lower) for t in tokens[max(0, start - 2):last + 4])
 
     def _toll_verb_before(self, tokens: list[Token], start: int) -> bool:
         """A toll verb before the number: right before it ("достигло 24", "стали 23"), or before the
@@ -1066,7 +1081,8 @@ def _current_counts(counts: Sequence[Count]) -> tuple[dict[str, Count], list[Cou
     """The count a sentence gives per field, and the earlier figures it quotes beside them.
 
     A stated toll or its rise ("has risen to 10") wins over a plain figure, and any figure over one
-    marked as earlier ("initially gave … six"); of equals, the first. Other values are earlier
+    marked as earlier ("initially gave … six"); of equals, the larger (the "sought help" count over
+    the hospitalised). Other values are earlier
     figures when marked so or when the chosen one is a rise; otherwise they are dropped.
     """
     current: dict[str, Count] = {}
@@ -1075,7 +1091,7 @@ def _current_counts(counts: Sequence[Count]) -> tuple[dict[str, Count], list[Cou
         found = [c for c in counts if c.field == name]
         if not found:
             continue
-        best = min(found, key=lambda c: (c.earlier, not c.rise))
+        best = min(found, key=lambda c: (c.earlier, not c.rise, c.part, -c.value))
         current[name] = best
         seen = {best.value}
         for c in found:
