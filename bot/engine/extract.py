@@ -90,6 +90,13 @@ class SentenceFacts:
     pending: list[Count] = field(default_factory=list)  # "it has risen to 10": the field is in an earlier sentence
     fields_named: list[str] = field(default_factory=list)  # casualty fields named, in order
     date: date | None = None
+    credited: bool = False  # the sentence attributes what it says ("said X", "написав він", "Source: X")
+    back_credit: bool = False  # "Про це повідомив X", "Source: X": the credit covers the sentences before
+    earlier: bool = False  # "initially", "ранее": an earlier figure quoted again
+    paragraph: int = 0
+    owner: tuple[str, Side | None] | None = None  # whose claim the sentence is (None: the outlet's)
+    mention: tuple[str, Side | None] | None = None  # a claimant named without an attribution
+    role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
 
     @property
     def has_attack(self) -> bool:
@@ -115,6 +122,7 @@ class Draft:
     date: date | None = None
     evidence: list[str] = field(default_factory=list)
     sentences: set[int] = field(default_factory=set)
+    credited_only: bool = False  # a claimant credited with no figure of its own
 
     def accepts_counts(self, facts: SentenceFacts) -> bool:
         """False when the sentence gives another value for a count this draft already holds."""
@@ -132,7 +140,7 @@ class Extractor:
     """Reads claims out of posts; load once (``Extractor.load()``) and reuse."""
 
     def __init__(self, gazetteer: Gazetteer, lexicon: dict[str, Any], numbers: dict[str, Any],
-                 officials: list[Official], institutions: list[tuple[re.Pattern[str], str, Side]]) -> None:
+                 officials: list[Official], institutions: list[tuple[re.Pattern[str], str, Side | None]]) -> None:
         self.gazetteer = gazetteer
         self.officials = officials
         self.institutions = institutions
@@ -185,7 +193,26 @@ class Extractor:
         self._ru_adj = _words(actors["russia_adjectives"])
         self._ua_adj = _words(actors["ukraine_adjectives"])
         self._force = _words(actors["force_nouns"])
+        self._negations = _words(actors["negations"])
+        self._hedges = _words(actors["hedge_words"])
+        self._blame = _words(actors["blame_nouns"])
+        self._speaker_nouns = _words(actors["speaker_nouns"])
+        self._side_phrases = [(_phrases(actors["russia_phrases"]), Side.RUSSIA),
+                              (_phrases(actors["ukraine_phrases"]), Side.UKRAINE)]
+        self._weapon_side: dict[str, Side] = {
+            name: Side(side) for side, names in actors["weapon_sides"].items() for name in names}
         self._attribution = _words(lexicon["attribution_words"])
+        self._attribution_back = _phrases(lexicon["attribution_back"])
+        self._source_label = _words(lexicon["source_labels"])
+        self._role = _words(lexicon["role_words"])
+        self._joint = _words(lexicon["joint_words"])
+        self._earlier = _words(lexicon["earlier_words"])
+        self._not_names = _words(lexicon["not_names"])
+        self._pronouns = _words(lexicon["pronouns"])
+        self._street = _words(lexicon["street_words"])
+        self._presence = _words(lexicon["presence_words"])
+        self._habitual = _words(lexicon["habitual_words"])
+        self._blame_verbs = _words(actors["blame_verbs"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
@@ -212,7 +239,7 @@ class Extractor:
             for row in _read_tsv(data_dir / "officials.tsv")
         ]
         institutions = [
-            (re.compile(row["pattern"]), row["claimant"], Side(row["side"]))
+            (re.compile(row["pattern"]), row["claimant"], Side(row["side"]) if row["side"] else None)
             for row in _read_tsv(data_dir / "institutions.tsv")
         ]
         return cls(gazetteer or Gazetteer.load(), lexicon, numbers, officials, institutions)
@@ -241,6 +268,8 @@ class Extractor:
         sentences = split_sentences(clean)
         facts = [self._read_sentence(i, s, language, post_day) for i, s in enumerate(sentences)]
         self._resolve_post_counts(facts)
+        for f, paragraph in zip(facts, _paragraphs(clean, sentences)):
+            f.paragraph = paragraph
         return self._assemble(facts, language, post_day, source)
 
     # ------------------------------------------------------------------ one sentence
@@ -260,8 +289,9 @@ class Extractor:
         for pos, tok in enumerate(tokens):
             if not tok.is_word:
                 continue
+            parts = [tok.lower] + (tok.lower.split("-") if "-" in tok.lower else [])
             for pattern, kind, tier in self._cue_words:
-                if pattern.fullmatch(tok.lower):
+                if any(pattern.fullmatch(part) for part in parts):  # "дронами-камікадзе"
                     facts.cues.append((pos, kind, tier))
                     break
             for name, pattern in self._weapons:
@@ -271,10 +301,16 @@ class Extractor:
             if pattern.search(lower):
                 facts.targets.add(name)
         self._find_counts(facts, tokens, lower)
+        if facts.cues and not facts.counts and any(t.is_word and self._habitual.fullmatch(t.lower) for t in tokens):
+            facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
-        if facts.cues:
-            facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues])
+        facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + [
+            i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)])
+        if facts.perpetrator is None and facts.cues:
+            sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
+            if len(sides) == 1:
+                facts.perpetrator = sides.pop()
         self._find_claimant(facts, tokens, lower)
         try:
             facts.date = self._find_date(tokens, lower, post_day)
@@ -309,11 +345,39 @@ class Extractor:
                 continue  # a dateline such as "LVIV — ..." names where the reporter is
             if self._speaker_location(tokens, mention.start, mention.end):
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
+            if self._not_event_place(tokens, mention.start, mention.end, mention.via):
+                if self._role_place(tokens, mention.start, mention.end):
+                    facts.role_places.append((mention.start, mention.place))
+                continue
             place = mention.place
             if place.level == "oblast":
                 facts.oblast_places.append((mention.start, place))
             else:
                 facts.places.append((mention.start, place))
+
+    def _not_event_place(self, tokens: list[Token], start: int, end: int, via: str) -> bool:
+        """A place word that does not say where it happened: a street ("улица Щорса"), the office in a
+        title ("губернатор Белгородской области", "Kyiv Mayor", "глава Чечни"), where someone was
+        ("находился в селе Муром", "a press conference in Antalya"), "столицю Росія вбила"."""
+        before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
+        if before and self._street.fullmatch(before[-1].lower):
+            return True
+        if self._role_place(tokens, start, end):
+            return True
+        if any(self._presence.fullmatch(t.lower) for t in tokens[max(0, start - 4):start] if t.is_word):
+            return True
+        last = tokens[end - 1].lower if end - 1 < len(tokens) else ""
+        return via == "capital" and last in ("росія", "россия", "україна", "украина", "russia", "ukraine")
+
+    def _role_place(self, tokens: list[Token], start: int, end: int) -> bool:
+        before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
+        after = [t for t in tokens[end:end + 3] if t.is_word][:2]
+        if any(self._role.fullmatch(t.lower) for t in before) and not any(
+                self._attribution.fullmatch(t.lower) or self._is_cue(t.lower) for t in before):
+            return True
+        return bool(after) and (self._role.fullmatch(after[0].lower) is not None or (
+            after[0].lower in ("oblast", "regional", "region", "city") and len(after) > 1
+            and self._role.fullmatch(after[1].lower) is not None))
 
     def _speaker_location(self, tokens: list[Token], start: int, end: int) -> bool:
         before = [t for t in tokens[max(0, start - 2):start]]
@@ -741,7 +805,8 @@ class Extractor:
         return sides
 
     def _actors(self, tokens: list[Token], *, agents_only: bool) -> list[tuple[int, Side]]:
-        """Positions of attacking or holding parties: 'Russian troops', 'окупанти', 'ЗСУ', 'Kremlin'.
+        """Positions of attacking or holding parties: 'Russian troops', 'окупанти', 'ЗСУ', 'Kremlin',
+        'російського удару' (a side's adjective before an attack word), 'войска России', 'киевский режим'.
 
         With ``agents_only`` False, bare country names count too (used for control statements).
         """
@@ -756,24 +821,77 @@ class Extractor:
             if self._ua_agent.fullmatch(word):
                 found.append((pos, Side.UKRAINE))
                 continue
+            if self._force.fullmatch(word):
+                # a force named with its country after it: "войска России", "forces of Ukraine"
+                nxt = [t for t in tokens[pos + 1:pos + 3] if t.is_word and t.lower not in ("of", "the")][:1]
+                if nxt and (nxt[0].is_capitalized or nxt[0].lower == "рф") \
+                        and (self._ru_adj.fullmatch(nxt[0].lower) or self._ua_adj.fullmatch(nxt[0].lower)):
+                    found.append((pos, Side.RUSSIA if self._ru_adj.fullmatch(nxt[0].lower) else Side.UKRAINE))
+                    continue
             side = Side.RUSSIA if self._ru_adj.fullmatch(word) else Side.UKRAINE if self._ua_adj.fullmatch(word) else None
             if side is None:
                 continue
             nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word][:3]
-            if any(self._force.fullmatch(t.lower) for t in nxt[:2]) or (nxt and nxt[0].lower in ("'s", "’s")
-                                                                         and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
+            if any(self._force.fullmatch(t.lower) or self._is_cue(t.lower) for t in nxt[:2]) \
+                    or (nxt and nxt[0].lower in ("'s", "’s") and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
                 found.append((pos, side))
             elif not agents_only and tok.is_capitalized and word in ("russia", "россия", "росія", "moscow", "москва",
                                                                       "москве", "москві", "kremlin", "ukraine"):
                 found.append((pos, side))
-        return found
+        sentence = " ".join(t.lower for t in tokens)
+        offsets = []
+        at = 0
+        for t in tokens:
+            offsets.append(at)
+            at += len(t.lower) + 1
+        for pattern, side in self._side_phrases:
+            for m in pattern.finditer(sentence):
+                pos = max(0, bisect.bisect_right(offsets, m.start()) - 1)
+                if not any(p == pos for p, _ in found):
+                    found.append((pos, side))
+        return sorted(found)
+
+    def _is_cue(self, word: str) -> bool:
+        return any(pattern.fullmatch(word) for pattern, _, _ in self._cue_words)
 
     def _perpetrator(self, tokens: list[Token], cue_positions: list[int]) -> Side | None:
-        actors = self._actors(tokens, agents_only=True)
+        """The party the sentence says carried out the attack: the actor nearest an attack or blame
+        word, leaving out actors that are denied ("российских военных не было") or hedged ("якобы")."""
+        anchors = list(cue_positions) + [i for i, t in enumerate(tokens) if t.is_word and self._blame.fullmatch(t.lower)]
+        actors = [a for a in self._actors(tokens, agents_only=True)
+                  if not self._disowned(tokens, a[0]) and not self._is_speaker(tokens, a[0])]
         if not actors:
             return None
-        best = min(actors, key=lambda a: min(abs(a[0] - c) for c in cue_positions))
+        verbs = [i for i, t in enumerate(tokens) if t.is_word and self._blame_verbs.fullmatch(t.lower)]
+        subjects = [a for a in actors if any(a[0] < v for v in verbs)]  # "киевский режим пытается уничтожить"
+        if not anchors:
+            anchors, actors = verbs, subjects
+        if not actors:
+            return None
+        best = min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
         return best[1]
+
+    def _is_speaker(self, tokens: list[Token], pos: int) -> bool:
+        """A party named as the one that speaks, not the one that strikes: "Russia's Emergency
+        Situations Ministry", "Минобороны", "Ukrainian authorities", "Russian state-run news agency"."""
+        if self._speaker_nouns.fullmatch(tokens[pos].lower):
+            return True
+        nxt = [t for t in tokens[pos + 1:pos + 5] if t.is_word and t.lower not in ("'s", "’s")][:3]
+        prev = [t for t in tokens[max(0, pos - 3):pos] if t.is_word][-2:]  # "Минобороны РФ"
+        return any(self._speaker_nouns.fullmatch(t.lower) for t in nxt + prev)
+
+    def _disowned(self, tokens: list[Token], pos: int) -> bool:
+        """An actor under a negation or a hedge: "не авиаударом российской авиации", "allegedly by
+        Russian aircraft", "Russian forces do not work for civilian purposes"."""
+        for tok in tokens[max(0, pos - 3):pos]:
+            if tok.is_word and (self._negations.fullmatch(tok.lower) or self._hedges.fullmatch(tok.lower)):
+                return True
+        for tok in tokens[pos + 1:pos + 12]:
+            if tok.kind == "punct" and tok.text in (",", ";", ":", ".", "—", "–"):
+                break
+            if tok.is_word and self._negations.fullmatch(tok.lower):
+                return True
+        return False
 
     def _find_control(self, facts: SentenceFacts, tokens: list[Token], lower: str, tok_at: Any) -> None:
         hits: list[tuple[int, int, str]] = []
@@ -840,21 +958,127 @@ class Extractor:
         """The official whose surname this capitalized token is (any case ending up to 3 letters)."""
         for off in self.officials:
             for stem in off.stems:
-                if tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
+                if " " not in stem and tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
                     return off
         return None
 
-    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
-        for tok in tokens:
+    def _official_at(self, tokens: list[Token], pos: int) -> Official | None:
+        """The official named at ``pos``: a full name first ("Ivan Fedorov", "Іван Федоров"), then a
+        surname alone."""
+        near = [t.lower for t in tokens[max(0, pos - 1):pos + 2] if t.is_capitalized]
+        for off in self.officials:
+            for stem in off.stems:
+                if " " in stem and all(any(w.startswith(part) and len(w) - len(part) <= 3 for w in near)
+                                       for part in stem.split()):
+                    return off
+        return self._official(tokens[pos])
+
+    def _claimant_candidates(self, facts: SentenceFacts, tokens: list[Token],
+                             lower: str) -> list[tuple[int, str, str, Side | None, str | None, bool]]:
+        """Who the sentence may credit: (position, key, label, side, home place) of known officials,
+        of people named with a role ("голова ОВА Іван Петренко", "Ivan Petrenko, the governor"),
+        and of bodies (institutions.tsv)."""
+        found: list[tuple[int, str, str, Side | None, str | None, bool]] = []
+        taken: set[int] = set()
+        for pos, tok in enumerate(tokens):
             if tok.is_capitalized:
-                off = self._official(tok)
+                off = self._official_at(tokens, pos)
                 if off is not None:
-                    facts.claimant, facts.claimant_side, facts.claimant_place = off.claimant, off.side, off.place
-                    return
+                    found.append((pos, off.claimant, off.claimant, off.side, off.place, True))
+                    taken.update((pos - 1, pos, pos + 1))
+        place_starts = {p for p, _ in facts.places} | {p for p, _ in facts.oblast_places}
+        for pos in range(len(tokens) - 1):
+            first, last = tokens[pos], tokens[pos + 1]
+            if pos in taken or pos + 1 in taken or pos in place_starts or pos + 1 in place_starts:
+                continue
+            if not (self._is_name(first) and self._is_name(last)) or last.lower.endswith(_PATRONYMIC):
+                continue
+            prev = tokens[pos - 1] if pos > 0 else None
+            if prev is not None and (prev.lower in ("of", "and", "for", "&") or (
+                    prev.is_capitalized and not self._role.fullmatch(prev.lower) and pos > 1)):
+                continue  # inside a body's name: "Service of Special Communications and Information Protection"
+            if pos + 2 < len(tokens) and self._is_name(tokens[pos + 2]):
+                continue
+            before = tokens[max(0, pos - 8):pos]
+            after = tokens[pos + 2:pos + 6]
+            role = any(t.is_word and self._role.fullmatch(t.lower) for t in before) or (
+                bool(after) and after[0].text == "," and any(t.is_word and self._role.fullmatch(t.lower) for t in after))
+            said = (pos > 0 and tokens[pos - 1].is_word and self._attribution.fullmatch(tokens[pos - 1].lower)) or (
+                bool(after) and after[0].is_word and self._attribution.fullmatch(after[0].lower))
+            if role or said:
+                found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True))
+                taken.update((pos, pos + 1))
+        starts = [t.start for t in tokens]
         for pattern, claimant, side in self.institutions:
-            if pattern.search(lower):
-                facts.claimant, facts.claimant_side = claimant, side
-                return
+            for m in pattern.finditer(lower):
+                pos = max(0, bisect.bisect_right(starts, m.start()) - 1)
+                if pos in taken:
+                    continue
+                label, body_side = (m.group().title() if claimant == "*" else claimant), side
+                if side is None:  # "Russian authorities", "місцева влада": the side from the words
+                    said_side = self._side_in_phrase(m.group(), "")
+                    body_side = said_side
+                    if said_side is not None and claimant != "*":
+                        label = f"{said_side.value.capitalize()} {claimant}"
+                found.append((pos, label, label, body_side, None, False))
+                break
+        return sorted(found)
+
+    def _is_name(self, tok: Token) -> bool:
+        return (tok.is_capitalized and len(tok.text) > 1 and not tok.text.isupper() and tok.text.isalpha()
+                and not self._not_names.fullmatch(tok.lower) and not self._role.fullmatch(tok.lower))
+
+    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
+        """Who the sentence credits. A name counts only inside an attribution ("said X", "за словами X",
+        "X wrote on Telegram", "Source: X", "X: ..."); "he said" credits the last one named."""
+        facts.earlier = any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens)
+        quoted = _quoted_tokens(tokens)
+        attributions = [i for i, t in enumerate(tokens)
+                        if t.is_word and self._attribution.fullmatch(t.lower) and i not in quoted]
+        label = len(tokens) > 1 and tokens[0].is_word and bool(self._source_label.fullmatch(tokens[0].lower)) \
+            and tokens[1].text in (":", "—", "-")
+        candidates = [c for c in self._claimant_candidates(facts, tokens, lower) if c[0] not in quoted]
+        if candidates:
+            first = candidates[0]
+            facts.mention = (first[2], first[3])
+        colons = [c[0] for c in candidates if any(t.text == ":" for t in tokens[c[0] + 1:c[0] + 3])]
+        if not (attributions or label or colons):
+            # a mention, not a credit: its side still tells whose wording a bare "captured" is
+            facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
+            return
+        facts.credited = True
+        if not candidates or any(t.is_word and self._pronouns.fullmatch(t.lower)
+                                 for a in attributions for t in tokens[max(0, a - 2):a + 3]):
+            facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
+            return  # "he said", "за його словами", "написав він": the last claimant named
+        anchors = attributions + colons
+        if label:
+            chosen = candidates
+        else:
+            best = min(candidates, key=lambda c: (min(abs(c[0] - a) for a in anchors), c[0]))
+            if not best[5]:  # a body, and the person who speaks for it: "представитель Минобороны Игорь Конашенков"
+                best = next((c for c in candidates if c[5] and 0 < c[0] - best[0] <= 8), best)
+            chosen = [best]
+            for other in candidates:  # "X та Y повідомили", "X and Y said": one joint claimant
+                if other is best or other[1] == best[1]:
+                    continue
+                lo, hi = sorted((other[0], best[0]))
+                between = tokens[lo + 1:hi]
+                if hi - lo <= 10 and any(t.is_word and self._joint.fullmatch(t.lower) for t in between) \
+                        and not any(lo < a < hi for a in attributions):
+                    chosen.append(other)
+            chosen.sort()
+        keys: list[str] = []
+        labels: list[str] = []
+        for c in chosen:
+            if c[1] not in keys:
+                keys.append(c[1])
+                labels.append(c[2])
+        facts.claimant = " and ".join(labels)
+        sides = {c[3] for c in chosen if c[3] is not None}
+        facts.claimant_side = sides.pop() if len(sides) == 1 else None
+        facts.claimant_place = next((c[4] for c in chosen if c[4]), None)
+        facts.back_credit = label or bool(self._attribution_back.search(lower))
 
     def _find_date(self, tokens: list[Token], lower: str, post_day: date) -> date | None:
         for pos, tok in enumerate(tokens):
@@ -892,7 +1116,8 @@ class Extractor:
     # ------------------------------------------------------------------ assembling claims
 
     def _assemble(self, facts: list[SentenceFacts], lang: str, post_day: date, source: SourceInfo | None) -> list[Claim]:
-        post_claimant = next((f.claimant for f in facts if f.claimant), None)
+        self._assign_owners(facts)
+        post_claimant = None  # a sentence nobody is credited with is the outlet's
         post_claimant_side = next((f.claimant_side for f in facts if f.claimant_side), None)
         if post_claimant_side is None:
             sides = [s for f in facts for s in f.actor_sides]
@@ -905,10 +1130,7 @@ class Extractor:
         targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
         control: dict[tuple[str, Side], Draft] = {}
-        speaker: tuple[str | None, Side | None] = (None, None)  # the last speaker named so far
         for f in facts:
-            if f.claimant:
-                speaker = (f.claimant, f.claimant_side)
             sentence_places = [p for _, p in f.places] or [p for _, p in f.oblast_places]
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
             if f.has_attack:
@@ -918,7 +1140,7 @@ class Extractor:
                 if place is None and home_place:
                     place = self._home(home_place)
                 if place is not None:
-                    draft = self._draft_for(attack, place, f, speaker)
+                    draft = self._draft_for(attack, place, f)
                     for earlier in self._merge_attack(draft, f):
                         self._spin_off(attack, draft, earlier)
             for index, (pos, controller) in enumerate(f.control):
@@ -940,15 +1162,80 @@ class Extractor:
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
+        self._credited_without_facts(facts, attack, control)
+        self._blame_from_owner(facts, attack)
         claims: list[Claim] = []
         for draft in attack:
-            if draft.kind is None and draft.killed is None and draft.injured is None:
+            if draft.kind is None and draft.killed is None and draft.injured is None and not draft.credited_only:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
         for draft in control.values():
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
         return claims
+
+    def _assign_owners(self, facts: list[SentenceFacts]) -> None:
+        """Whose claim each sentence is. A credited sentence is its claimant's; "he said" and an
+        uncredited sentence continue the last claimant credited; sentences before the first credit
+        are the first claimant's. A claimant of a joint credit speaking alone stays in the joint claim."""
+        canon: dict[tuple[str, ...], str] = {}
+        for f in facts:
+            if f.claimant:
+                key = tuple(sorted(_claimant_key(part) for part in f.claimant.split(" and ")))
+                joint = next((label for k, label in canon.items() if len(key) == 1 and len(k) > 1 and key[0] in k), None)
+                f.claimant = joint or canon.setdefault(key, f.claimant)
+        named = [i for i, f in enumerate(facts) if f.claimant]
+        for i, f in enumerate(facts):
+            if f.claimant:
+                f.owner = (f.claimant, f.claimant_side)
+                continue
+            before = [k for k in named if k < i]
+            if before:
+                j = before[-1]
+                f.owner = (facts[j].claimant or "", facts[j].claimant_side)
+                continue
+            mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
+            if f.credited and mention is not None:  # "Gladkov on Oct." / "22 claimed that ..."
+                f.owner = mention
+            elif named:
+                j = named[0]
+                f.owner = (facts[j].claimant or "", facts[j].claimant_side)
+            else:
+                f.owner = None
+
+    def _credited_without_facts(self, facts: list[SentenceFacts], attack: list[Draft],
+                                control: dict[tuple[str, Side], Draft]) -> None:
+        """Every claimant a strike post credits gets a claim, also one that adds no figure ("Kyrylenko
+        said people could be trapped", a denial that blames no one)."""
+        if not attack:
+            return
+        have = {d.claimant for d in attack} | {d.claimant for d in control.values()}
+        main = attack[0]
+        for f in facts:
+            if not f.claimant or not f.credited or f.control or f.owner is None:
+                continue
+            claimant, side = f.owner
+            if claimant in have:
+                continue
+            have.add(claimant)
+            draft = Draft(place=main.place, claimant=claimant, claimant_side=side, credited_only=True)
+            self._note(draft, f)
+            attack.append(draft)
+
+    @staticmethod
+    def _blame_from_owner(facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """Blame stated anywhere by a claimant goes to that claimant's claims ("киевский режим пытается
+        уничтожить", quoted after the facts)."""
+        for draft in attack:
+            if draft.perpetrator is not None:
+                continue
+            for f in facts:
+                if f.perpetrator is not None and f.owner is not None and f.owner[0] == draft.claimant:
+                    draft.perpetrator = f.perpetrator
+                    break
+                if f.perpetrator is not None and f.owner is None and not draft.claimant:
+                    draft.perpetrator = f.perpetrator
+                    break
 
     def _home(self, name: str) -> Place | None:
         found = self.gazetteer.lookup(name)
@@ -968,18 +1255,24 @@ class Extractor:
 
         return min(places, key=distance)[1]
 
-    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts, speaker: tuple[str | None, Side | None]) -> Draft:
-        """The claim a sentence adds to: the last one for its place, unless the sentence gives other
-        figures for it or another speaker reports (then it is a claim of its own)."""
+    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts) -> Draft:
+        """The claim a sentence adds to: its claimant's claim for its place (one claim per credited
+        claimant), unless it quotes an earlier figure that differs ("initially gave six") or an
+        uncredited sentence gives other figures."""
+        owner = facts.owner[0] if facts.owner else ""
+        claimant = owner
         for draft in reversed(drafts):
-            if draft.place.key == place.key:
-                other_speaker = facts.claimant is not None and draft.claimant not in (None, facts.claimant)
-                if draft.accepts_counts(facts) and not other_speaker:
+            if draft.place.key == place.key and (draft.claimant or "") == owner:
+                if draft.accepts_counts(facts) or (facts.owner is not None and not facts.earlier):
                     return draft
+                claimant = f"{owner} (earlier figure)" if facts.earlier and owner else owner
                 break
+        for draft in reversed(drafts):
+            if claimant != owner and draft.place.key == place.key and draft.claimant == claimant:
+                return draft
         draft = Draft(place=place)
-        if facts.claimant is None:
-            draft.claimant, draft.claimant_side = speaker
+        if facts.owner is not None:
+            draft.claimant, draft.claimant_side = claimant, facts.owner[1]
         drafts.append(draft)
         return draft
 
@@ -1034,8 +1327,8 @@ class Extractor:
         if f.index not in draft.sentences:
             draft.sentences.add(f.index)
             draft.evidence.append(f.text)
-        if f.claimant and draft.claimant is None:
-            draft.claimant, draft.claimant_side = f.claimant, f.claimant_side
+        if f.owner is not None and draft.claimant is None:
+            draft.claimant, draft.claimant_side = f.owner
         if f.date and draft.date is None:
             draft.date = f.date
 
@@ -1072,7 +1365,7 @@ _HOLDER_RE = re.compile(
     r"\s*(?:of\s+(?:the\s+)?)?((?:russian|ukrainian|российск\w*|украинск\w*|російськ\w*|українськ\w*)\s+"
     r"(?:\w+\s+)?(?:forces|troops|army|military|authorities|властей|влади|сил\w*|войск\w*|військ\w*|арм\w*))"
 )
-_NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|захоплен|захвачен|впа|сдан|здал|\bпал\b")
+_NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|occup|захоплен|захвачен|окуп|оккуп|впа|сдан|здал|\bпал\b")
 _AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
@@ -1099,6 +1392,51 @@ def _current_counts(counts: Sequence[Count]) -> tuple[dict[str, Count], list[Cou
                 earlier.append(c)
                 seen.add(c.value)
     return current, earlier
+
+
+
+_PATRONYMIC = ("ович", "евич", "івна", "ївна", "овна", "евна", "йович")
+_QUOTES = {"«": "»", "“": "”", "„": "“", '"': '"'}
+
+
+def _quoted_tokens(tokens: Sequence[Token]) -> set[int]:
+    """Indexes of the tokens inside quotation marks (a quote's words do not credit anyone)."""
+    inside: set[int] = set()
+    closing: str | None = None
+    for i, tok in enumerate(tokens):
+        if closing is not None:
+            if tok.text == closing or (closing == "“" and tok.text == "”"):
+                closing = None
+            else:
+                inside.add(i)
+        elif tok.text in _QUOTES:
+            closing = _QUOTES[tok.text]
+        elif tok.text in ("»", "”"):  # the end of a quote begun in an earlier sentence
+            inside.update(range(i))
+    if closing is not None:  # an unclosed quote: a passage that stops inside it; nothing is quoted
+        return set()
+    return inside
+
+
+def _claimant_key(label: str) -> str:
+    """One claimant's identity in a post: its surname's stem ("Коваленко", "Коваленка" → "ковал")."""
+    return label.split()[-1].strip("()").lower()[:5]
+
+
+def _paragraphs(text: str, sentences: Sequence[str]) -> list[int]:
+    """The paragraph (blank-line separated block) each sentence starts in."""
+    out: list[int] = []
+    at, paragraph = 0, 0
+    for sentence in sentences:
+        found = text.find(sentence, at)
+        if found < 0:
+            out.append(paragraph)
+            continue
+        if out and re.search(r"\n[ \t]*\n", text[at:found]):
+            paragraph += 1
+        out.append(paragraph)
+        at = found + len(sentence)
+    return out
 
 
 def _post_day(posted_at: datetime | None) -> date:
