@@ -56,6 +56,12 @@ class Count:
     value: int
     qualifier: Qualifier
     pos: int
+    earlier: bool = False  # marked as an earlier figure ("initially gave a death toll of six")
+    rise: bool = False  # stated as a toll or its rise ("зросла до 20", "the death toll rose to 13")
+    implied: bool = False  # only implied by the children named among the dead
+    children: int | None = None  # children among these dead, when they belong to this figure only
+    quoted_earlier: bool = False  # its sentence reports an earlier statement ("Ранее ГСЧС сообщила, что …")
+    part: bool = False  # "ще двоє", "two more bodies", "15 of them": a part of another figure, not a toll
 
 
 @dataclass(slots=True)
@@ -69,6 +75,7 @@ class SentenceFacts:
     cues: list[tuple[int, Kind, int]] = field(default_factory=list)  # (pos, kind, tier)
     counts: list[Count] = field(default_factory=list)
     children_killed: int | None = None
+    children_pos: int = 0
     zero_killed: bool = False
     zero_injured: bool = False
     control: list[tuple[int, Side]] = field(default_factory=list)
@@ -80,6 +87,8 @@ class SentenceFacts:
     claimant_side: Side | None = None
     claimant_place: str | None = None
     actor_sides: list[Side] = field(default_factory=list)
+    pending: list[Count] = field(default_factory=list)  # "it has risen to 10": the field is in an earlier sentence
+    fields_named: list[str] = field(default_factory=list)  # casualty fields named, in order
     date: date | None = None
     source_line: bool = False  # a "Source: X" / "Джерело: X" line
     credited: bool = False  # the sentence attributes what it says ("said X", "написав він", "Source: X")
@@ -118,10 +127,13 @@ class Draft:
 
     def accepts_counts(self, facts: SentenceFacts) -> bool:
         """False when the sentence gives another value for a count this draft already holds."""
-        for count in facts.counts:
+        for count in _current_counts(facts.counts)[0].values():
             held = self.killed if count.field == "killed" else self.injured
-            if held is not None and held.value != count.value and facts.index not in self.sentences:
-                return False
+            if held is None or held.implied or held.value == count.value or facts.index in self.sentences:
+                continue
+            if count.value < held.value and not (count.earlier or count.quoted_earlier or count.rise):
+                continue  # a smaller figure after the toll is a part of it ("в жилом доме погибли 16")
+            return False
         return True
 
 
@@ -155,6 +167,24 @@ class Extractor:
         )
         self._zero_both = _phrases(lexicon["zero_phrases"]["both"])
         self._zero_killed = _phrases(lexicon["zero_phrases"]["killed"])
+        self._zero_injured = _phrases(lexicon["zero_phrases"].get("injured", ["(?!)"]))
+        self._upper = sorted((tuple(p.split()) for p in lexicon["upper_bounds"]), key=lambda w: -len(w))
+        self._toll_verbs = _words(lexicon["toll_verbs"])
+        self._toll_preps = frozenset(lexicon["toll_prepositions"])
+        self._earlier = _words(lexicon["earlier_words"])
+        self._die = _words(lexicon["die_verbs"])
+        self._increment = frozenset(lexicon["increment_words"])
+        self._person = _words(lexicon["person_words"])
+        self._victim = _words(lexicon["victim_words"])
+        self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
+        self._vague = frozenset(lexicon["vague_words"])
+        self._civilian = _words(lexicon["civilian_words"])
+        self._more_words = frozenset(lexicon["more_words"])
+        self._part_before = [tuple(p.split()) for p in lexicon["part_before"]]
+        self._part_after = [tuple(p.split()) for p in lexicon["part_after"]]
+        self._unclear_toll = _phrases(lexicon["unclear_toll_phrases"])
+        self._toll_subjects = frozenset(lexicon["toll_subjects"])
+        self._child_singular = frozenset(lexicon["child_singular"])
         ctl = lexicon["control"]
         self._capture = _phrases(ctl["capture_phrases"])
         self._denial = _phrases(ctl["denial_phrases"])
@@ -190,6 +220,7 @@ class Extractor:
         self._units: dict[str, int] = {k: v for k, v in numbers["units"].items()}
         self._tens: dict[str, int] = numbers["tens"]
         self._approx_words: dict[str, int] = numbers["approx_words"]
+        self._ordinals: dict[str, int] = numbers["ordinals"]
         self._scale: dict[str, int] = numbers["scale"]
         self._months: dict[str, int] = numbers["months"]
         self._weekdays: dict[str, int] = numbers["weekdays"]
@@ -237,6 +268,7 @@ class Extractor:
         post_day = _post_day(posted_at)
         sentences = split_sentences(clean)
         facts = [self._read_sentence(i, s, language, post_day) for i, s in enumerate(sentences)]
+        self._resolve_post_counts(facts)
         for f, paragraph in zip(facts, _paragraphs(clean, sentences)):
             f.paragraph = paragraph
         return self._assemble(facts, language, post_day, source)
@@ -269,13 +301,9 @@ class Extractor:
         for name, pattern in self._targets:
             if pattern.search(lower):
                 facts.targets.add(name)
-        self._find_counts(facts, tokens)
+        self._find_counts(facts, tokens, lower)
         if facts.cues and not facts.counts and any(t.is_word and self._habitual.fullmatch(t.lower) for t in tokens):
             facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
-        if self._zero_both.search(lower):
-            facts.zero_killed = facts.zero_injured = True
-        elif self._zero_killed.search(lower):
-            facts.zero_killed = True
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
         facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + [
@@ -290,6 +318,24 @@ class Extractor:
         except (OverflowError, ValueError):  # a post dated at the very edge of the calendar
             facts.date = None
         return facts
+
+    @staticmethod
+    def _resolve_post_counts(facts: list[SentenceFacts]) -> None:
+        """Counts read against the whole post: '… said it has risen to 10' takes the casualty word
+        of an earlier sentence; a part of a figure ('ще двоє', 'two more bodies', 'hospitalized 15
+        of them') is dropped when the post gives a figure for that field."""
+        last_field: str | None = None
+        seen: set[str] = set()
+        for f in facts:
+            for count in f.pending:
+                if last_field is not None and not any(c.field == last_field for c in f.counts):
+                    count.field = last_field
+                    f.counts.append(count)
+            if f.fields_named:
+                last_field = f.fields_named[-1]
+            whole = seen | {c.field for c in f.counts if not c.part}
+            f.counts = [c for c in f.counts if not (c.part and c.field in whole)]
+            seen |= {c.field for c in f.counts}
 
     def _find_places(self, facts: SentenceFacts, tokens: list[Token], lang: str, index: int) -> None:
         words = [t.text for t in tokens]
@@ -348,10 +394,10 @@ class Extractor:
     def _number_at(self, tokens: list[Token], pos: int) -> tuple[int, int] | None:
         """(value, last token index) of a number starting at ``pos``, or None."""
         tok = tokens[pos]
+        prev = tokens[pos - 1] if pos > 0 else None
+        nxt = tokens[pos + 1] if pos + 1 < len(tokens) else None
         if tok.kind == "num":
             # times (18:00), ranges (5-7), ordinals (72-го), dates and years are not counts
-            nxt = tokens[pos + 1] if pos + 1 < len(tokens) else None
-            prev = tokens[pos - 1] if pos > 0 else None
             if nxt is not None and nxt.text in (":", "−", "–", "-", "/", "%") and nxt.start == tok.end:
                 return None
             if prev is not None and prev.text in (":", "−", "–", "-", "/", "№", "#") and prev.end == tok.start:
@@ -375,25 +421,46 @@ class Extractor:
         if not tok.is_word:
             return None
         word = tok.lower
+        if word in self._vague or (prev is not None and prev.lower in self._vague):
+            return None  # "dozens", "several dozen", "кілька десятків": no figure to report
+        if "-" in word:  # "twenty-three"
+            head, _, tail = word.partition("-")
+            if head in self._tens and tail in self._units and self._units[tail] < 10:
+                return self._tens[head] + self._units[tail], pos
+            return None
         if word in self._approx_words:
             return self._approx_words[word], pos
         if word in self._tens:
             value = self._tens[word]
             end = pos
-            if pos + 1 < len(tokens) and tokens[pos + 1].lower in self._units and self._units[tokens[pos + 1].lower] < 10:
-                value += self._units[tokens[pos + 1].lower]
+            if nxt is not None and nxt.lower in self._units and self._units[nxt.lower] < 10:
+                value += self._units[nxt.lower]
                 end = pos + 1
             return value, end
         if word in self._units:
-            if word in ("one", "один", "одна", "одно", "одне") and pos + 1 < len(tokens) and tokens[pos + 1].lower in ("of",):
-                return None
-            return self._units[word], pos
-        if word == "a" and pos + 1 < len(tokens) and tokens[pos + 1].lower == "dozen":
+            value = self._units[word]
+            if value == 1:
+                if nxt is not None and nxt.lower == "of":
+                    return None  # "one of the buildings"
+                if prev is not None and prev.lower in ("no", "not", "ні", "ни", "жоден", "жодна"):
+                    return None  # "no one", "ни один"
+                if prev is not None and prev.lower in self._increment:
+                    return None  # "ще один потерпілий помер": one more victim, not the toll
+            return value, pos
+        if word == "a" and nxt is not None and nxt.lower == "dozen":
             return 12, pos + 1
         return None
 
-    def _qualifier_before(self, tokens: list[Token], pos: int) -> tuple[Qualifier, int]:
-        """The qualifier words right before a number, and where they start."""
+    def _qualifier_before(self, tokens: list[Token], pos: int) -> tuple[Qualifier | None, int]:
+        """The qualifier words right before a number, and where they start.
+
+        None for an upper bound ("up to 20", "до 20"), which is not encoded; "до" after a toll
+        verb ("зросла до 20") is not a bound and gives ``exact``.
+        """
+        for words in self._upper:
+            n = len(words)
+            if pos - n >= 0 and tuple(t.lower for t in tokens[pos - n:pos]) == words:
+                return (Qualifier.EXACT if self._toll_verb_before(tokens, pos - n + 1) else None), pos - n
         for words, qualifier in self._qualifiers:
             n = len(words)
             if pos - n < 0:
@@ -411,9 +478,10 @@ class Extractor:
             return "injured"
         return None
 
-    def _find_counts(self, facts: SentenceFacts, tokens: list[Token]) -> None:
-        bound_children: list[tuple[int, int]] = []
+    def _find_counts(self, facts: SentenceFacts, tokens: list[Token], lower: str = "") -> None:
         pos = 0
+        military_seen = False  # after "знищено 200 окупантів", "ще 300 поранені" are soldiers too
+        children_group = False  # a number of children was just given ("поранено п'ятеро дітей, троє з них загинули")
         while pos < len(tokens):
             number = self._number_at(tokens, pos)
             if number is None:
@@ -421,32 +489,170 @@ class Extractor:
                 continue
             value, last = number
             qualifier, qstart = self._qualifier_before(tokens, pos)
-            if tokens[pos].lower in self._approx_words:
-                qualifier = Qualifier.AT_LEAST
+            if qualifier is None:  # "up to N": no figure
+                pos = last + 1
+                continue
             field_, military, children = self._bind_right(tokens, last)
+            if field_ == "injured" and not children and self._dies_after(tokens, last):
+                field_ = "killed"  # "одна постраждала … померла": an injured person who died
+            rise = False
             if field_ is None and not children:
-                field_, military = self._bind_left(tokens, qstart)
-            if children:
-                bound_children.append((value, pos))
+                field_, left_military = self._bind_left(tokens, qstart)
+                military = military or left_military
+            if field_ is None and not children and self._toll_verb_before(tokens, qstart):
+                # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
+                rise = True
+                field_ = self._field_left(tokens, qstart)
+                if field_ is None and self._toll_subject_before(tokens, qstart):
+                    facts.pending.append(Count("", value, qualifier, pos, rise=True))
+            elif field_ is not None and self._toll_verb_before(tokens, qstart):
+                rise = True
+            if children and field_ is None and self._clause_has(tokens, pos, "killed"):
+                field_ = "killed"  # "Росія вбила у Києві двох дітей"
+                facts.children_killed, facts.children_pos = value, pos
+                pos = last + 1
+                continue
+            military_seen = military_seen or military
+            if military_seen and not military and not self._civilian_near(tokens, qstart, last):
+                military = True
             if field_ is not None and not military:
+                of_group = self._is_part(tokens, qstart, last, increment=False)
                 if children and field_ == "killed":
-                    facts.children_killed = value
+                    facts.children_killed, facts.children_pos = value, pos
+                elif field_ == "killed" and of_group and children_group:
+                    facts.children_killed, facts.children_pos = value, pos
                 if not children or not any(c.field == field_ for c in facts.counts):
-                    facts.counts.append(Count(field_, value, qualifier, pos))
+                    increment = not any(c.field != field_ for c in facts.counts)
+                    facts.counts.append(Count(field_, value, qualifier, pos, earlier=self._earlier_before(tokens, pos),
+                                              rise=rise, part=of_group or self._is_part(tokens, qstart, last, increment),
+                                              quoted_earlier=any(t.is_word and self._earlier.fullmatch(t.lower)
+                                                                 for t in tokens[:pos])))
+            children_group = children
             pos = last + 1
+        self._find_ordinal_toll(facts, tokens)
         self._find_children(facts, tokens)
+        unclear = self._unclear_toll.search(lower)
+        if unclear:
+            # "bodies recovered, but it is not yet clear whether the death toll has risen": no toll
+            # (a figure after it still counts: "число жертв устанавливается, но известно о 20 погибших")
+            facts.counts = [c for c in facts.counts if c.field != "killed" or tokens[c.pos].start > unclear.start()]
+        if self._zero_both.search(lower):
+            facts.zero_killed = facts.zero_injured = True
+        elif self._zero_killed.search(lower):
+            facts.zero_killed = True
+        if self._zero_injured.search(lower):
+            facts.zero_injured = True
+        facts.fields_named = [f for f in (self._field_of(t) for t in tokens) if f]
+
+    def _is_part(self, tokens: list[Token], start: int, last: int, increment: bool = True) -> bool:
+        """'ще двоє', 'another 3', 'two more', '15 of them', 'з них 4': a part of another figure.
+
+        After a figure of the other field, "ще/еще 20" adds to the post ("погибли 10, еще 20 ранены"):
+        with ``increment`` False the more-words do not make a part.
+        """
+        before = tuple(t.lower for t in tokens[max(0, start - 3):start])
+        after = tuple(t.lower for t in tokens[last + 1:last + 4])
+        if increment and before[-1:] and before[-1] in self._increment:
+            return True
+        if increment and after[:1] and after[0] in self._more_words:
+            return True
+        return any(before[-len(w):] == w for w in self._part_before) or any(after[:len(w)] == w for w in self._part_after)
+
+    def _civilian_near(self, tokens: list[Token], start: int, last: int) -> bool:
+        """A civilian noun beside the number ("12 мирних жителів", "civilians")."""
+        return any(t.is_word and self._civilian.fullmatch(t.lower) for t in tokens[max(0, start - 2):last + 4])
+
+    def _toll_verb_before(self, tokens: list[Token], start: int) -> bool:
+        """A toll verb before the number: right before it ("достигло 24", "стали 23"), or before the
+        preposition in front of it, up to a dozen words back ("raising the death toll … to 13")."""
+        j = start - 1
+        while j >= 0 and tokens[j].is_word and self._left_fillers.fullmatch(tokens[j].lower) \
+                and tokens[j].lower not in self._toll_preps and not self._toll_verbs.fullmatch(tokens[j].lower):
+            j -= 1
+        if j < 0:
+            return False
+        if tokens[j].is_word and self._toll_verbs.fullmatch(tokens[j].lower):
+            return True
+        if tokens[j].lower not in self._toll_preps:
+            return False
+        for k in range(j - 1, max(-1, j - 13), -1):
+            tok = tokens[k]
+            if tok.kind == "punct" and tok.text not in (",", "'", '"', "«", "»"):
+                return False
+            if tok.is_word and self._toll_verbs.fullmatch(tok.lower):
+                return True
+        return False
+
+    def _toll_subject_before(self, tokens: list[Token], start: int) -> bool:
+        """'it has risen to 10', 'цифра зросла до 10': a toll named by a pronoun or a bare noun."""
+        return any(t.lower in self._toll_subjects for t in tokens[max(0, start - 6):start])
+
+    def _field_left(self, tokens: list[Token], start: int) -> str | None:
+        """The casualty word nearest before a toll in its sentence ("кількість загиблих … зросла до")."""
+        for j in range(start - 1, -1, -1):
+            tok = tokens[j]
+            if tok.text in (";",):
+                return None
+            field_ = self._field_of(tok)
+            if field_:
+                if self._military_after(tokens, j) or (j + 1 < len(tokens) and self._military.fullmatch(tokens[j + 1].lower)):
+                    return None
+                return field_
+        return None
+
+    def _earlier_before(self, tokens: list[Token], pos: int) -> bool:
+        """'initially gave a death toll of six', 'ранее сообщалось о 12 погибших': an earlier figure."""
+        for j in range(pos - 1, max(-1, pos - 10), -1):
+            tok = tokens[j]
+            if tok.kind == "punct" and tok.text in (",", ";", ":"):
+                return False
+            if tok.is_word and self._earlier.fullmatch(tok.lower):
+                return True
+        return False
+
+    def _dies_after(self, tokens: list[Token], last: int) -> bool:
+        """A 'died' verb later in the sentence, before any other number."""
+        for j in range(last + 1, len(tokens)):
+            tok = tokens[j]
+            if tok.kind == "num" or (tok.is_word and (tok.lower in self._units or tok.lower in self._tens)):
+                return False
+            if tok.is_word and self._die.fullmatch(tok.lower):
+                return True
+        return False
+
+    def _clause_has(self, tokens: list[Token], pos: int, field_: str) -> bool:
+        """The clause around ``pos`` (between commas, semicolons, colons) names that field and not the other."""
+        left = pos
+        while left > 0 and tokens[left - 1].text not in (",", ";", ":", "(", ")"):
+            left -= 1
+        right = pos
+        while right + 1 < len(tokens) and tokens[right + 1].text not in (",", ";", ":", "(", ")"):
+            right += 1
+        fields = {self._field_of(t) for t in tokens[left:right + 1]}
+        return field_ in fields and len(fields - {None}) == 1
 
     def _bind_right(self, tokens: list[Token], last: int) -> tuple[str | None, bool, bool]:
-        """Field of a cue following the number (``5 people were killed``), military, children."""
+        """Field of a cue following the number (``5 people were killed``), military, children.
+
+        An inserted phrase is skipped: "46 people, including 7 rescuers, suffered injuries".
+        """
         military = children = False
         skipped = 0
-        for j in range(last + 1, min(len(tokens), last + 1 + COUNT_WINDOW + 2)):
+        j = last + 1
+        steps = 0
+        while j < len(tokens) and steps < COUNT_WINDOW + 2:
             tok = tokens[j]
+            steps += 1
             field_ = self._field_of(tok)
             if field_:
                 return field_, military, children
             if tok.kind == "punct":
                 if tok.text in ("–", "—", "-"):
+                    j += 1
+                    continue
+                inserted = self._inserted_phrase_end(tokens, j)
+                if inserted is not None:
+                    j = inserted + 1
                     continue
                 return None, military, children
             if tok.kind == "num" or self._stop.fullmatch(tok.lower):
@@ -459,12 +665,40 @@ class Extractor:
                 skipped += 1
                 if skipped > 2:
                     return None, military, children
+            j += 1
         return None, military, children
 
+    def _inserted_phrase_end(self, tokens: list[Token], j: int) -> int | None:
+        """At a comma or bracket that opens an inserted phrase (", including …,", "(…)"), the index of
+        the mark that closes it."""
+        opener = tokens[j].text
+        if opener == "(":
+            closer = (")",)
+        elif opener == "," and any(t.is_word and self._include.fullmatch(t.lower) for t in tokens[j + 1:j + 4]):
+            closer = (",",)
+        else:
+            return None
+        for k in range(j + 1, min(len(tokens), j + 20)):
+            if tokens[k].text in closer:
+                return k
+            if tokens[k].text in (";", ".", ":"):
+                return None
+        return None
+
     def _bind_left(self, tokens: list[Token], start: int) -> tuple[str | None, bool]:
-        """Field of a cue before the number (``загинули 10 людей``, ``death toll rose to 10``)."""
-        for j in range(start - 1, max(-1, start - 1 - COUNT_WINDOW - 2), -1):
+        """Field of a cue before the number (``загинули 10 людей``, ``death toll rose to 10``).
+
+        A parenthetical between them is skipped: "погибли, по последним данным, 19 человек".
+        """
+        j = start - 1
+        steps = 0
+        while j >= 0 and steps < COUNT_WINDOW + 2:
+            steps += 1
             tok = tokens[j]
+            paren = self._parenthetical_ending(tokens, j)
+            if paren is not None:
+                j = paren - 1
+                continue
             field_ = self._field_of(tok)
             if field_:
                 # "killing 7 people ... injuring 24": the cue must not belong to an earlier number
@@ -475,7 +709,16 @@ class Extractor:
                 return None, False
             if tok.is_word and not (self._left_fillers.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower)):
                 return None, False
+            j -= 1
         return None, False
+
+    def _parenthetical_ending(self, tokens: list[Token], j: int) -> int | None:
+        """Start index of a parenthetical phrase ("по последним данным") ending at ``j``."""
+        for words in self._parentheticals:
+            n = len(words)
+            if j - n + 1 >= 0 and tuple(t.lower for t in tokens[j - n + 1:j + 1]) == words:
+                return j - n + 1
+        return None
 
     def _military_after(self, tokens: list[Token], start: int) -> bool:
         for tok in tokens[start + 1:start + 4]:
@@ -483,14 +726,32 @@ class Extractor:
                 return True
         return False
 
+    def _find_ordinal_toll(self, facts: SentenceFacts, tokens: list[Token]) -> None:
+        """'це третя людина, яка загинула', 'this is the fifth victim': the toll is that number."""
+        if any(c.field == "killed" for c in facts.counts):
+            return
+        for pos, tok in enumerate(tokens):
+            value = self._ordinals.get(tok.lower) if tok.is_word else None
+            if value is None:
+                continue
+            for j in range(pos + 1, min(len(tokens), pos + 3)):
+                word = tokens[j].lower
+                if self._victim.fullmatch(word) or (self._person.fullmatch(word) and any(
+                        self._field_of(t) == "killed" for t in tokens[j + 1:j + 6])):
+                    facts.counts.append(Count("killed", value, Qualifier.EXACT, pos))
+                    return
+
     def _find_children(self, facts: SentenceFacts, tokens: list[Token]) -> None:
-        """'including two children' after a death count; 'the deaths included three children'."""
+        """'including two children' after a death count; 'the deaths included three children';
+        'загинув 12-річний хлопчик' (one child named among the dead)."""
         for pos, tok in enumerate(tokens):
             if not (tok.is_word and self._include.fullmatch(tok.lower)):
                 continue
-            window = tokens[pos + 1:pos + 6]
+            window = tokens[pos + 1:pos + 8]
             n_children = None
             for k, item in enumerate(window):
+                if item.kind == "punct" and item.text in (",", ";", "."):
+                    break
                 if item.is_word and self._child.fullmatch(item.lower):
                     n_children = 1
                     for back in window[:k]:
@@ -505,8 +766,37 @@ class Extractor:
             before = [c for c in facts.counts if c.pos < pos]
             earlier_death = any(self._field_of(t) == "killed" for t in tokens[:pos])
             target = phrase_field or (before[-1].field if before else ("killed" if earlier_death else None))
-            if target == "killed":
-                facts.children_killed = n_children
+            if target == "killed" and facts.children_killed is None:
+                facts.children_killed, facts.children_pos = n_children, pos
+        if facts.children_killed is not None:
+            return
+        for pos, tok in enumerate(tokens):
+            if not (tok.is_word and tok.lower in self._child_singular):
+                continue
+            if pos > 0 and self._number_at(tokens, pos - 1) is not None:
+                continue
+            if self._child_killed(tokens, pos):
+                facts.children_killed, facts.children_pos = 1, pos
+                return
+
+    def _child_killed(self, tokens: list[Token], pos: int) -> bool:
+        """A death word right before or after a child named alone ('загинув 12-річний хлопчик', 'a
+        14-year-old girl was killed'), past age words and fillers only."""
+        for step in (-1, 1):
+            j = pos + step
+            while 0 <= j < len(tokens) and abs(j - pos) <= 5:
+                tok = tokens[j]
+                field_ = self._field_of(tok)
+                if field_:
+                    if field_ == "killed" and not self._clause_has(tokens, pos, "injured"):
+                        return True
+                    break
+                if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
+                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a")):
+                    j += step
+                    continue
+                break
+        return False
 
     def _actor_sides(self, tokens: list[Token]) -> list[Side]:
         sides = []
@@ -846,13 +1136,16 @@ class Extractor:
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
             if f.has_attack:
                 place = self._nearest(f.places or f.oblast_places, anchor_positions) or current
+                if not f.places and current is not None and place is not current and place.name == current.oblast:
+                    place = current  # "the governor of the Donetsk region said …": still the town's toll
                 if place is None and home_place:
                     place = self._home(home_place)
                 if place is None and office_places:  # "мэр Харькова сообщил о погибших": the office's town
                     place = office_places[0]
                 if place is not None:
                     draft = self._draft_for(attack, place, f)
-                    self._merge_attack(draft, f)
+                    for earlier in self._merge_attack(draft, f):
+                        self._spin_off(attack, draft, earlier)
             for index, (pos, controller) in enumerate(f.control):
                 place = self._nearest(f.places, [pos], prefer_after=True) or current
                 if place is None and home_place:
@@ -866,7 +1159,8 @@ class Extractor:
                 if draft is None:
                     draft = control[key] = Draft(place=place, kind=Kind.CONTROL, controller=controller)
                 self._note(draft, f)
-            if sentence_places:
+            if sentence_places and not (not f.places and current is not None and current.oblast is not None
+                                        and all(p.name == current.oblast for _, p in f.oblast_places)):
                 current = sentence_places[0] if not f.places else self._nearest(f.places, anchor_positions) or f.places[0][1]
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
@@ -1013,12 +1307,14 @@ class Extractor:
         drafts.append(draft)
         return draft
 
-    def _merge_attack(self, draft: Draft, f: SentenceFacts) -> None:
+    def _merge_attack(self, draft: Draft, f: SentenceFacts) -> list[Count]:
+        """Adds a sentence's facts to a draft; returns the earlier figures it quotes beside the current ones."""
         for pos, kind, tier in f.cues:
             if tier < draft.kind_tier:
                 draft.kind, draft.kind_tier = kind, tier
-        for count in f.counts:
-            if count.field == "killed" and draft.killed is None:
+        current, earlier = _current_counts(f.counts)
+        for count in current.values():
+            if count.field == "killed" and (draft.killed is None or draft.killed.implied):
                 draft.killed = count
             elif count.field == "injured" and draft.injured is None:
                 draft.injured = count
@@ -1026,15 +1322,36 @@ class Extractor:
             draft.killed = Count("killed", 0, Qualifier.EXACT, 0)
         if f.zero_injured and draft.injured is None:
             draft.injured = Count("injured", 0, Qualifier.EXACT, 0)
-        if f.children_killed is not None and draft.children_killed is None:
-            draft.children_killed = f.children_killed
+        children = f.children_killed
+        killed_before = [c for c in [current.get("killed"), *earlier] if c is not None and c.field == "killed"
+                         and c.pos <= f.children_pos]
+        if children is not None and killed_before:
+            owner = max(killed_before, key=lambda c: c.pos)
+            if owner is not current.get("killed"):
+                owner.children = children  # "the death toll was 33, including one child, … risen to 34"
+                children = None
+        if children is not None and draft.children_killed is None:
+            draft.children_killed = children
             if draft.killed is None:
-                draft.killed = Count("killed", f.children_killed, Qualifier.EXACT, 0)
+                draft.killed = Count("killed", children, Qualifier.EXACT, 0, implied=True)
         if f.perpetrator is not None and draft.perpetrator is None:
             draft.perpetrator = f.perpetrator
         draft.targets |= f.targets
         draft.weapons |= f.weapons
         self._note(draft, f)
+        return earlier
+
+    @staticmethod
+    def _spin_off(drafts: list[Draft], draft: Draft, count: Count) -> None:
+        """An earlier figure quoted beside the current one is a claim of its own (listed before the
+        current claim, so that later sentences keep adding to the current one)."""
+        other = Draft(place=draft.place, kind=draft.kind, kind_tier=draft.kind_tier, claimant=draft.claimant,
+                      claimant_side=draft.claimant_side, date=draft.date, evidence=list(draft.evidence[-1:]))
+        if count.field == "killed":
+            other.killed, other.children_killed = count, count.children
+        else:
+            other.injured = count
+        drafts.insert(drafts.index(draft), other)
 
     @staticmethod
     def _note(draft: Draft, f: SentenceFacts) -> None:
@@ -1080,7 +1397,33 @@ _HOLDER_RE = re.compile(
     r"(?:\w+\s+)?(?:forces|troops|army|military|authorities|властей|влади|сил\w*|войск\w*|військ\w*|арм\w*))"
 )
 _NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|occup|захоплен|захвачен|окуп|оккуп|впа|сдан|здал|\bпал\b")
+_AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
+
+
+def _current_counts(counts: Sequence[Count]) -> tuple[dict[str, Count], list[Count]]:
+    """The count a sentence gives per field, and the earlier figures it quotes beside them.
+
+    A stated toll or its rise ("has risen to 10") wins over a plain figure, and any figure over one
+    marked as earlier ("initially gave … six"); of equals, the larger (the "sought help" count over
+    the hospitalised). Other values are earlier
+    figures when marked so or when the chosen one is a rise; otherwise they are dropped.
+    """
+    current: dict[str, Count] = {}
+    earlier: list[Count] = []
+    for name in ("killed", "injured"):
+        found = [c for c in counts if c.field == name]
+        if not found:
+            continue
+        best = min(found, key=lambda c: (c.earlier, not c.rise, c.part, -c.value))
+        current[name] = best
+        seen = {best.value}
+        for c in found:
+            if c.value not in seen and (c.earlier or best.rise):
+                earlier.append(c)
+                seen.add(c.value)
+    return current, earlier
+
 
 
 _PATRONYMIC = ("ович", "евич", "івна", "ївна", "овна", "евна", "йович")
