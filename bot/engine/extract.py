@@ -1015,7 +1015,9 @@ class Extractor:
                     continue
                 label, body_side = (m.group().title() if claimant == "*" else claimant), side
                 if side is None:  # "Russian authorities", "місцева влада": the side from the words
-                    said_side = self._side_in_phrase(m.group(), "")
+                    words = m.group().split()
+                    said_side = (Side.RUSSIA if any(self._ru_adj.fullmatch(w) for w in words)
+                                 else Side.UKRAINE if any(self._ua_adj.fullmatch(w) for w in words) else None)
                     body_side = said_side
                     if said_side is not None and claimant != "*":
                         label = f"{said_side.value.capitalize()} {claimant}"
