@@ -98,6 +98,7 @@ class SentenceFacts:
     owner: tuple[str, Side | None] | None = None  # whose claim the sentence is (None: the outlet's)
     mention: tuple[str, Side | None] | None = None  # a claimant named without an attribution
     role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
+    reported: list[tuple[Side, Side, Kind]] = field(default_factory=list)  # (accuser, accused, kind) of a blame reported
 
     @property
     def has_attack(self) -> bool:
@@ -214,6 +215,7 @@ class Extractor:
         self._presence = _words(lexicon["presence_words"])
         self._habitual = _words(lexicon["habitual_words"])
         self._blame_verbs = _words(actors["blame_verbs"])
+        self._accusation = _words(actors["accusation_words"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
@@ -312,6 +314,7 @@ class Extractor:
             sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
             if len(sides) == 1:
                 facts.perpetrator = sides.pop()
+        self._find_reported(facts, tokens)
         self._find_claimant(facts, tokens, lower)
         try:
             facts.date = self._find_date(tokens, lower, post_day)
@@ -346,6 +349,10 @@ class Extractor:
                 continue  # a dateline such as "LVIV — ..." names where the reporter is
             if self._speaker_location(tokens, mention.start, mention.end):
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
+            if mention.end - mention.start == 1 and mention.via == "name" and mention.end < len(tokens) \
+                    and self._is_name(tokens[mention.end]) \
+                    and not any(p.start == mention.end for p in mentions):
+                continue  # a first name before a surname: "Александра Лапина", "Lyubov Odesa"
             if self._not_event_place(tokens, mention.start, mention.end, mention.via):
                 if self._role_place(tokens, mention.start, mention.end):
                     facts.role_places.append((mention.start, mention.place))
@@ -871,6 +878,36 @@ class Extractor:
         best = min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
         return best[1]
 
+    def _find_reported(self, facts: SentenceFacts, tokens: list[Token]) -> None:
+        """Blame the sentence reports of a party: "the Ukrainian side is accusing Russian troops of
+        attacking", "звинувачення росіян в обстрілі Силами оборони", "фейк о «российской бомбёжке»",
+        "звинуватила ЗСУ", "отвергли причастность российских военных". The accused is the first party
+        named after the word (the second, when the first is the accuser's genitive); the accuser is
+        the party named before it or after it, else the accused's opponent."""
+        actors = [a for a in self._actors(tokens, agents_only=True) if not self._is_speaker(tokens, a[0])]
+        sides = self._actors(tokens, agents_only=False)
+        for pos, tok in enumerate(tokens):
+            if not (tok.is_word and self._accusation.fullmatch(tok.lower)):
+                continue
+            after = [a for a in actors if pos < a[0] <= pos + 10]
+            if not after:
+                continue
+            if len(after) > 1 and after[0][1] != after[1][1]:
+                accuser, accused = after[0][1], after[1][1]
+            else:
+                accused = after[0][1]
+                before = [a for a in sides if pos - 4 <= a[0] < pos and a[1] is not accused]
+                accuser = before[-1][1] if before else (Side.UKRAINE if accused is Side.RUSSIA else Side.RUSSIA)
+            if accuser is accused:
+                continue
+            if not any(c[0] > pos for c in facts.cues) and not any(
+                    t.is_word and self._kill.fullmatch(t.lower) for t in tokens[pos + 1:]):
+                continue  # blamed for something that is not an attack ("обвинил ... в том, что войска оставили")
+            kind = min((c for c in facts.cues if c[0] > pos), key=lambda c: (c[2], c[0]), default=None)
+            facts.reported.append((accuser, accused, kind[1] if kind else Kind.STRIKE))
+            facts.perpetrator = None  # the blame is the other party's word, not the speaker's
+            return
+
     def _is_speaker(self, tokens: list[Token], pos: int) -> bool:
         """A party named as the one that speaks, not the one that strikes: "Russia's Emergency
         Situations Ministry", "Минобороны", "Ukrainian authorities", "Russian state-run news agency"."""
@@ -1169,6 +1206,7 @@ class Extractor:
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
         self._settle_oblasts(facts, attack)
         self._credited_without_facts(facts, attack, control)
+        self._reported_claims(facts, attack)
         self._blame_from_owner(facts, attack)
         claims: list[Claim] = []
         for draft in attack:
@@ -1236,14 +1274,42 @@ class Extractor:
                     town.evidence.append(text)
             attack.remove(draft)
 
+    @staticmethod
+    def _main_place(facts: list[SentenceFacts], attack: list[Draft]) -> Place | None:
+        """The place a strike post is about: its first attack claim's, else the first place named
+        where blame is laid."""
+        if attack:
+            return attack[0].place
+        return next((p for f in facts if f.perpetrator is not None or f.reported for _, p in f.places), None)
+
+    def _reported_claims(self, facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """A party's blame that the post reports is that party's claim (shared rule 2)."""
+        place = self._main_place(facts, attack)
+        if place is None:
+            return
+        names = {Side.RUSSIA: "Russian side (as reported)", Side.UKRAINE: "Ukrainian side (as reported)"}
+        for f in facts:
+            for accuser, accused, kind in f.reported:
+                own = f.owner is not None and f.owner[1] is accuser
+                if own and not any(t in ("не", "not", "ні", "нет") for t in f.text.lower().split()):
+                    continue  # the speaker's own accusation: already the speaker's claim
+                claimant = names[accuser]
+                if any(d.claimant == claimant for d in attack):
+                    continue
+                draft = Draft(place=place, kind=kind, kind_tier=0, perpetrator=accused, claimant=claimant,
+                              claimant_side=accuser, credited_only=True)
+                draft.sentences.add(f.index)
+                draft.evidence.append(f.text)
+                attack.append(draft)
+
     def _credited_without_facts(self, facts: list[SentenceFacts], attack: list[Draft],
                                 control: dict[tuple[str, Side], Draft]) -> None:
         """Every claimant a strike post credits gets a claim, also one that adds no figure ("Kyrylenko
         said people could be trapped", a denial that blames no one)."""
-        if not attack:
+        place = self._main_place(facts, attack)
+        if place is None:
             return
         have = {d.claimant for d in attack} | {d.claimant for d in control.values()}
-        main = attack[0]
         for f in facts:
             if not f.claimant or not f.credited or f.control or f.owner is None or f.source_line:
                 continue
@@ -1251,7 +1317,7 @@ class Extractor:
             if claimant in have:
                 continue
             have.add(claimant)
-            draft = Draft(place=main.place, claimant=claimant, claimant_side=side, credited_only=True)
+            draft = Draft(place=place, claimant=claimant, claimant_side=side, credited_only=True)
             self._note(draft, f)
             attack.append(draft)
 
@@ -1446,9 +1512,7 @@ def _quoted_tokens(tokens: Sequence[Token]) -> set[int]:
             closing = _QUOTES[tok.text]
         elif tok.text in ("»", "”"):  # the end of a quote begun in an earlier sentence
             inside.update(range(i))
-    if closing is not None:  # an unclosed quote: a passage that stops inside it; nothing is quoted
-        return set()
-    return inside
+    return inside  # an unclosed quote runs on into the next sentence
 
 
 def _claimant_key(label: str) -> str:
