@@ -99,6 +99,7 @@ class SentenceFacts:
     mention: tuple[str, Side | None] | None = None  # a claimant named without an attribution
     role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
     reported: list[tuple[Side, Side, Kind]] = field(default_factory=list)  # (accuser, accused, kind) of a blame reported
+    blamed: bool = False  # blame laid for deaths or in so many words ("жертвы террора", "провокація росіян")
 
     @property
     def has_attack(self) -> bool:
@@ -211,6 +212,7 @@ class Extractor:
         self._earlier = _words(lexicon["earlier_words"])
         self._not_names = _words(lexicon["not_names"])
         self._pronouns = _words(lexicon["pronouns"])
+        self._relay = _words(lexicon["relay_words"])
         self._street = _words(lexicon["street_words"])
         self._presence = _words(lexicon["presence_words"])
         self._habitual = _words(lexicon["habitual_words"])
@@ -308,8 +310,10 @@ class Extractor:
             facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
-        facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + [
-            i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)])
+        kills = [i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)]
+        facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + kills)
+        facts.blamed = facts.perpetrator is not None and bool(
+            kills or any(t.is_word and self._blame.fullmatch(t.lower) for t in tokens))
         if facts.perpetrator is None and facts.cues:
             sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
             if len(sides) == 1:
@@ -1037,6 +1041,8 @@ class Extractor:
                 continue
             before = tokens[max(0, pos - 8):pos]
             after = tokens[pos + 2:pos + 6]
+            if pos > 0 and tokens[pos - 1].is_word and self._relay.fullmatch(tokens[pos - 1].lower):
+                continue  # the outlet that relays: "reports Ukrainska Pravda", "передає Укрінформ"
             role = any(t.is_word and self._role.fullmatch(t.lower) for t in before) or (
                 bool(after) and after[0].text == "," and any(t.is_word and self._role.fullmatch(t.lower) for t in after))
             said = (pos > 0 and tokens[pos - 1].is_word and self._attribution.fullmatch(tokens[pos - 1].lower)) or (
@@ -1044,6 +1050,17 @@ class Extractor:
             if role or said:
                 found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True))
                 taken.update((pos, pos + 1))
+        for pos, tok in enumerate(tokens):  # a surname alone: "said Peskov", "По словам Балицкого", "Lavrov has stated"
+            if pos in taken or pos in place_starts or pos == 0 or not self._is_name(tok):
+                continue
+            prev = tokens[pos - 1]
+            nxt = [t for t in tokens[pos + 1:pos + 3] if t.is_word]
+            said_after = bool(nxt) and (self._attribution.fullmatch(nxt[0].lower) is not None or (
+                nxt[0].lower in ("has", "had", "have") and len(nxt) > 1 and self._attribution.fullmatch(nxt[1].lower) is not None))
+            if prev.lower in ("словам", "словами") or (said_after and any(
+                    t.is_word and self._role.fullmatch(t.lower) for t in tokens[max(0, pos - 7):pos])):
+                found.append((pos, "person:" + tok.lower[:5], tok.text, None, None, True))
+                taken.add(pos)
         starts = [t.start for t in tokens]
         for pattern, claimant, side in self.institutions:
             for m in pattern.finditer(lower):
@@ -1070,7 +1087,7 @@ class Extractor:
         """Who the sentence credits. A name counts only inside an attribution ("said X", "за словами X",
         "X wrote on Telegram", "Source: X", "X: ..."); "he said" credits the last one named."""
         facts.earlier = any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens)
-        quoted = _quoted_tokens(tokens)
+        quoted = _quoted_tokens(tokens, lambda w: self._attribution.fullmatch(w) is not None)
         attributions = [i for i, t in enumerate(tokens)
                         if t.is_word and self._attribution.fullmatch(t.lower) and i not in quoted]
         label = len(tokens) > 1 and tokens[0].is_word and bool(self._source_label.fullmatch(tokens[0].lower)) \
@@ -1179,7 +1196,8 @@ class Extractor:
                     place = current  # "the governor of the Donetsk region said …": still the town's toll
                 if place is None and home_place:
                     place = self._home(home_place)
-                if place is None and office_places:  # "мэр Харькова сообщил о погибших": the office's town
+                if place is None and office_places and (f.counts or any(t == 0 for _, _, t in f.cues)):
+                    # "мэр Харькова сообщил о двух погибших": the office's town
                     place = office_places[0]
                 if place is not None:
                     draft = self._draft_for(attack, place, f)
@@ -1228,6 +1246,11 @@ class Extractor:
                 key = tuple(sorted(_claimant_key(part) for part in f.claimant.split(" and ")))
                 joint = next((label for k, label in canon.items() if len(key) == 1 and len(k) > 1 and key[0] in k), None)
                 f.claimant = joint or canon.setdefault(key, f.claimant)
+        for i, f in enumerate(facts):
+            if f.credited and not f.claimant and not any(g.claimant for g in facts[:i]):
+                mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
+                if mention is not None:  # "Gladkov on Oct." / "22 claimed that ...": the name just before
+                    f.claimant, f.claimant_side = mention
         named = [i for i, f in enumerate(facts) if f.claimant]
         for i, f in enumerate(facts):
             if f.claimant:
@@ -1238,10 +1261,7 @@ class Extractor:
                 j = before[-1]
                 f.owner = (facts[j].claimant or "", facts[j].claimant_side)
                 continue
-            mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
-            if f.credited and mention is not None:  # "Gladkov on Oct." / "22 claimed that ..."
-                f.owner = mention
-            elif named:
+            if named:
                 j = named[0]
                 f.owner = (facts[j].claimant or "", facts[j].claimant_side)
             else:
@@ -1280,7 +1300,7 @@ class Extractor:
         where blame is laid."""
         if attack:
             return attack[0].place
-        return next((p for f in facts if f.perpetrator is not None or f.reported for _, p in f.places), None)
+        return next((p for f in facts if f.reported or (f.perpetrator is not None and f.blamed) for _, p in f.places), None)
 
     def _reported_claims(self, facts: list[SentenceFacts], attack: list[Draft]) -> None:
         """A party's blame that the post reports is that party's claim (shared rule 2)."""
@@ -1498,21 +1518,28 @@ _PATRONYMIC = ("ович", "евич", "івна", "ївна", "овна", "ев
 _QUOTES = {"«": "»", "“": "”", "„": "“", '"': '"'}
 
 
-def _quoted_tokens(tokens: Sequence[Token]) -> set[int]:
-    """Indexes of the tokens inside quotation marks (a quote's words do not credit anyone)."""
+def _quoted_tokens(tokens: Sequence[Token], is_attribution: Any) -> set[int]:
+    """Indexes of the tokens inside quotation marks (a quote's words do not credit anyone). A quoted
+    name of one to three words («Известий») is not a quote; a dash before "said" ends one."""
     inside: set[int] = set()
     closing: str | None = None
+    opened: list[int] = []
     for i, tok in enumerate(tokens):
         if closing is not None:
-            if tok.text == closing or (closing == "“" and tok.text == "”"):
-                closing = None
+            dash_said = tok.text in ("—", "–", "-") and any(
+                t.is_word and is_attribution(t.lower) for t in tokens[i + 1:i + 3])
+            if tok.text == closing or (closing == "“" and tok.text == "”") or dash_said:
+                if len(opened) > 3:
+                    inside.update(opened)
+                closing, opened = None, []
             else:
-                inside.add(i)
+                opened.append(i)
         elif tok.text in _QUOTES:
             closing = _QUOTES[tok.text]
         elif tok.text in ("»", "”"):  # the end of a quote begun in an earlier sentence
             inside.update(range(i))
-    return inside  # an unclosed quote runs on into the next sentence
+    inside.update(opened)  # an unclosed quote runs on into the next sentence
+    return inside
 
 
 def _claimant_key(label: str) -> str:
