@@ -347,6 +347,14 @@ class Extractor:
     def _find_places(self, facts: SentenceFacts, tokens: list[Token], lang: str, index: int) -> None:
         words = [t.text for t in tokens]
         mentions = self.gazetteer.find_mentions(words, lang)
+        if lang == "uk" and any(t.is_capitalized and ("і" in t.lower or "є" in t.lower) for t in tokens):
+            # a Russian town in Ukrainian spelling ("Шебекіно"): read it as Russian
+            covered = {i for m in mentions for i in range(m.start, m.end)}
+            russian = [w.replace("і", "и").replace("є", "е").replace("І", "И").replace("Є", "Е") for w in words]
+            for m in self.gazetteer.find_mentions(russian, "ru"):
+                if m.place.country == "RU" and m.via == "name" and not covered & set(range(m.start, m.end)):
+                    mentions.append(m)
+            mentions.sort(key=lambda m: m.start)
         for mention in mentions:
             if index == 0 and mention.start == 0 and tokens[0].text.isupper() and len(tokens) > 1 \
                     and tokens[1].text in ("—", "–", "-", ","):

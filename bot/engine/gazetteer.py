@@ -938,6 +938,11 @@ def build_state() -> dict[str, Any]:
         if target is None:
             logger.warning("aliases.tsv: no place %s (%s)", target_name, oblast)
             continue
+        if kind == "rename":  # the registry's new name is not yet the one reports use
+            builder.places[target] = (surface, *builder.places[target][1:])
+            builder.by_name.setdefault(surface, []).append(target)
+            builder.add_name(surface, target, _NAME, ())
+            continue
         via = {"alias": _ALIAS, "landmark": _LANDMARK, "capital": _CAPITAL}[kind]
         builder.add_name(surface, target, via)
 
