@@ -97,6 +97,8 @@ class SentenceFacts:
     paragraph: int = 0
     owner: tuple[str, Side | None] | None = None  # whose claim the sentence is (None: the outlet's)
     mention: tuple[str, Side | None] | None = None  # a claimant named without an attribution
+    role_credit: str | None = None  # "заявил глава региона", "the governor said": a title without a name
+    person: bool = False  # the claimant is a person (an official), not a body
     role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
     reported: list[tuple[Side, Side, Kind]] = field(default_factory=list)  # (accuser, accused, kind) of a blame reported
     blamed: bool = False  # blame laid for deaths or in so many words ("жертвы террора", "провокація росіян")
@@ -1110,6 +1112,16 @@ class Extractor:
             facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
             return
         facts.credited = True
+        if not candidates:
+            for a in attributions:
+                near = [i for i in range(max(0, a - 3), min(len(tokens), a + 4))
+                        if tokens[i].is_word and self._role.fullmatch(tokens[i].lower) and i not in quoted]
+                if near:
+                    i = near[0]
+                    nxt = tokens[i + 1] if i + 1 < len(tokens) and tokens[i + 1].is_word \
+                        and not self._attribution.fullmatch(tokens[i + 1].lower) else None
+                    facts.role_credit = tokens[i].lower + (f" {nxt.lower}" if nxt is not None else "")
+                    break
         if not candidates or any(t.is_word and self._pronouns.fullmatch(t.lower)
                                  for a in attributions for t in tokens[max(0, a - 2):a + 3]):
             facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
@@ -1138,6 +1150,7 @@ class Extractor:
                 keys.append(c[1])
                 labels.append(c[2])
         facts.claimant = " and ".join(labels)
+        facts.person = all(c[5] for c in chosen)
         sides = {c[3] for c in chosen if c[3] is not None}
         facts.claimant_side = sides.pop() if len(sides) == 1 else None
         facts.claimant_place = next((c[4] for c in chosen if c[4]), None)
@@ -1259,6 +1272,24 @@ class Extractor:
                 mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
                 if mention is not None:  # "Gladkov on Oct." / "22 claimed that ...": the name just before
                     f.claimant, f.claimant_side = mention
+        open_quote = False
+        for f in facts:  # a quote running over several sentences credits no one inside it
+            text = f.text
+            if open_quote:
+                ends = [text.rfind(ch) for ch in "»”\""]
+                if max(ends) < 0:
+                    f.claimant, f.credited, f.back_credit, f.role_credit = None, False, False, None
+                    continue
+                text = text[max(ends) + 1:]
+            balance = text.count("«") + text.count("“") - text.count("»") - text.count("”")
+            open_quote = balance > 0 or (balance == 0 and text.count('"') % 2 == 1)
+        last_person: bool | None = None
+        for f in facts:  # "заявил глава региона" after a ministry spoke: another claimant
+            if f.claimant:
+                last_person = f.person
+            elif f.role_credit and last_person is False:
+                f.claimant = f.role_credit
+                last_person = True
         named = [i for i, f in enumerate(facts) if f.claimant]
         for i, f in enumerate(facts):
             if f.claimant:
