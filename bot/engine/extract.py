@@ -225,6 +225,7 @@ class Extractor:
         self._weekdays: dict[str, int] = numbers["weekdays"]
         self._relative = _phrases(sorted(numbers["relative_days"], key=len, reverse=True))
         self._relative_days: dict[str, int] = numbers["relative_days"]
+        self._date_links = frozenset(numbers["date_links"])
 
     # ------------------------------------------------------------------ loading
 
@@ -1045,16 +1046,19 @@ class Extractor:
         facts.back_credit = label or bool(self._attribution_back.search(lower))
 
     def _find_date(self, tokens: list[Token], lower: str, post_day: date) -> date | None:
+        """The event date a sentence gives: a day and month, a numeric date, a weekday or a relative
+        day. A date right after a speech verb ("officials said Sunday", "claimed on May 14") dates the
+        statement, not the event, and is passed over."""
         for pos, tok in enumerate(tokens):
             month = self._months.get(tok.lower.rstrip("."))
             if month is None:
                 continue
-            day = None
+            day, first = None, pos
             if pos > 0 and tokens[pos - 1].kind == "num":
-                day = int(parse_digits(tokens[pos - 1].text) or 0)
+                day, first = int(parse_digits(tokens[pos - 1].text) or 0), pos - 1
             elif pos + 1 < len(tokens) and tokens[pos + 1].kind == "num":
                 day = int(parse_digits(tokens[pos + 1].text) or 0)
-            if day and 1 <= day <= 31:
+            if day and 1 <= day <= 31 and not self._dates_statement(tokens, first):
                 found = _closest_past(post_day, month, day)
                 if found is not None:
                     return found
@@ -1067,15 +1071,24 @@ class Extractor:
                     return found_date
             except ValueError:
                 pass
-        for tok in tokens:
-            weekday = self._weekdays.get(tok.lower)
-            if weekday is not None:
+        for pos, tok in enumerate(tokens):
+            weekday = self._weekdays.get(tok.lower.replace("’", "'").replace("ʼ", "'"))
+            if weekday is not None and not self._dates_statement(tokens, pos):
                 back = (post_day.weekday() - weekday) % 7
                 return post_day - timedelta(days=back)
         rel = self._relative.search(lower)
         if rel:
             return post_day + timedelta(days=self._relative_days[rel.group()])
         return None
+
+    def _dates_statement(self, tokens: list[Token], first: int) -> bool:
+        """Whether the date starting at ``first`` follows a speech verb ("said on Sunday")."""
+        for tok in reversed(tokens[max(0, first - 3):first]):
+            if tok.is_word and self._attribution.fullmatch(tok.lower):
+                return True
+            if not tok.is_word or tok.lower not in self._date_links:
+                return False
+        return False
 
     # ------------------------------------------------------------------ assembling claims
 
@@ -1112,6 +1125,7 @@ class Extractor:
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
+        _share_event_dates(attack)
         control = self._control_drafts(facts, post_claimant_side, home_place)
         self._credited_without_facts(facts, attack, control)
         self._blame_from_owner(facts, attack)
@@ -1477,6 +1491,20 @@ def _paragraphs(text: str, sentences: Sequence[str]) -> list[int]:
         out.append(paragraph)
         at = found + len(sentence)
     return out
+
+
+def _share_event_dates(drafts: Sequence[Draft]) -> None:
+    """A post tells of one event per place: its claims about a place that give no date of their own
+    take the one event date the post gives for that place ("collapsed on May 12 …; the governor
+    said 27 were injured")."""
+    dates: dict[str, set[date]] = {}
+    for draft in drafts:
+        if draft.date is not None:
+            dates.setdefault(draft.place.key, set()).add(draft.date)
+    for draft in drafts:
+        known = dates.get(draft.place.key, set())
+        if draft.date is None and len(known) == 1:
+            draft.date = next(iter(known))
 
 
 def _post_day(posted_at: datetime | None) -> date:
