@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from bot.engine.control import ControlHit, ControlReader, opposite, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
@@ -80,6 +81,7 @@ class SentenceFacts:
     zero_injured: bool = False
     control: list[tuple[int, Side]] = field(default_factory=list)
     control_guessed: set[int] = field(default_factory=set)  # indexes into control whose side was a default
+    control_hits: list[ControlHit] = field(default_factory=list)  # the control statements, with what they name
     perpetrator: Side | None = None
     targets: set[str] = field(default_factory=set)
     weapons: set[str] = field(default_factory=set)
@@ -189,9 +191,7 @@ class Extractor:
         self._unclear_toll = _phrases(lexicon["unclear_toll_phrases"])
         self._toll_subjects = frozenset(lexicon["toll_subjects"])
         self._child_singular = frozenset(lexicon["child_singular"])
-        ctl = lexicon["control"]
-        self._capture = _phrases(ctl["capture_phrases"])
-        self._denial = _phrases(ctl["denial_phrases"])
+        self._control = ControlReader(lexicon["control"])
         actors = lexicon["actors"]
         self._ru_agent = _words(actors["russia_agents"])
         self._ua_agent = _words(actors["ukraine_agents"])
@@ -232,6 +232,7 @@ class Extractor:
         self._weekdays: dict[str, int] = numbers["weekdays"]
         self._relative = _phrases(sorted(numbers["relative_days"], key=len, reverse=True))
         self._relative_days: dict[str, int] = numbers["relative_days"]
+        self._date_links = frozenset(numbers["date_links"])
 
     # ------------------------------------------------------------------ loading
 
@@ -945,65 +946,29 @@ class Extractor:
         return False
 
     def _find_control(self, facts: SentenceFacts, tokens: list[Token], lower: str, tok_at: Any) -> None:
-        hits: list[tuple[int, int, str]] = []
-        for m in self._denial.finditer(lower):
-            hits.append((m.start(), m.end(), "deny"))
-        for m in self._capture.finditer(lower):
-            if any(s <= m.start() < e for s, e, _ in hits):
-                continue
-            # a negated capture ("had not captured", "не захоплено") is a denial
-            before = lower[max(0, m.start() - 12):m.start()]
-            kind = "deny" if re.search(r"(?:\bnot|\bне|n't)\s+(?:\w+\s+)?$", before) else "capture"
-            hits.append((m.start(), m.end(), kind))
-        if not hits:
-            return
-        actors = self._actors(tokens, agents_only=False)
-        clause_marks = [i for i, t in enumerate(tokens)
-                        if t.text in (",", ";", ":") or t.lower in ("but", "however", "але", "однак", "однако", "но", "while")]
-        for start, end, kind in sorted(hits):
-            pos = tok_at(start)
-            phrase = lower[start:end]
-            phrase_side = self._side_in_phrase(phrase, lower[end:end + 40])
-            side = phrase_side or self._nearest_actor(actors, pos, clause_marks)
-            if kind == "deny" and _NEGATED_CAPTURE.search(phrase):
-                # "Russia has not captured X", "X has not fallen": the would-be captor does not hold it
-                captor = phrase_side or self._nearest_actor([a for a in actors if a[0] < pos], pos, clause_marks)
-                controller = Side.RUSSIA if captor is Side.UKRAINE else Side.UKRAINE
-            elif kind == "deny":
-                # "still Ukraine", "continues to defend", "loss not confirmed": the named holder, else Ukraine
-                controller = side or Side.UKRAINE
-            elif side is not None:
-                controller = side
-            else:
-                # no party named: "звільнено" is Ukrainian wording; otherwise the speaker's side decides later
-                controller = Side.UKRAINE if phrase.startswith("звільн") else Side.RUSSIA
-                if not phrase.startswith("звільн"):
-                    facts.control_guessed.add(len(facts.control))
-            facts.control.append((pos, controller))
-
-    def _side_in_phrase(self, phrase: str, after: str) -> Side | None:
-        """A side named inside the control phrase ("under Russian control") or as the holder right
-        after it ("под контролем украинских властей", "under control of Russian forces")."""
-        holder = _HOLDER_RE.match(after)
-        text = phrase + " " + (holder.group(1) if holder else "")
-        if re.search(r"\b(?:russian|російськ|российск|рф\b)", text):
-            return Side.RUSSIA
-        if re.search(r"\b(?:ukrainian|українськ|украинск|зсу|всу)", text):
-            return Side.UKRAINE
-        return None
-
-    @staticmethod
-    def _nearest_actor(actors: list[tuple[int, Side]], pos: int, marks: list[int]) -> Side | None:
-        """The actor in the same clause, before the cue first, then after it."""
-        left = max((m for m in marks if m < pos), default=-1)
-        right = min((m for m in marks if m > pos), default=10**9)
-        before = [a for a in actors if left < a[0] < pos]
-        if before:
-            return before[-1][1]
-        after = [a for a in actors if pos < a[0] < right]
-        if after:
-            return after[0][1]
-        return None
+        """Control statements of the sentence (``control.ControlReader``), with the officials and
+        bodies named next to them; their controllers are settled per post in ``_control_drafts``."""
+        speakers: list[tuple[int, str, Side | None]] = []
+        dependent = False
+        for pos, tok in enumerate(tokens):
+            if tok.is_capitalized:
+                off = self._official(tok)
+                if off is not None:
+                    if self._control.is_dependent(tokens, pos):
+                        dependent = True  # "an adviser to President Zelensky said": not Zelensky
+                        continue
+                    speakers.append((pos, off.claimant, off.side))
+        for pattern, claimant, side in self.institutions:
+            for m in pattern.finditer(lower):
+                speakers.append((tok_at(m.start()), claimant, side))
+        hits = self._control.read(tokens, lower, tok_at, self._actors(tokens, agents_only=False), sorted(speakers),
+                                  speaker_unknown=dependent and not speakers)
+        facts.control_hits = hits
+        for hit in hits:
+            controller = resolve_controller(hit, hit.claimant_side)
+            if controller is None:
+                facts.control_guessed.add(len(facts.control))
+            facts.control.append((hit.pos, controller or hit.default or Side.RUSSIA))
 
     def _official(self, tok: Token) -> Official | None:
         """The official whose surname this capitalized token is (any case ending up to 3 letters)."""
@@ -1158,16 +1123,19 @@ class Extractor:
         facts.source_line = label
 
     def _find_date(self, tokens: list[Token], lower: str, post_day: date) -> date | None:
+        """The event date a sentence gives: a day and month, a numeric date, a weekday or a relative
+        day. A date right after a speech verb ("officials said Sunday", "claimed on May 14") dates the
+        statement, not the event, and is passed over."""
         for pos, tok in enumerate(tokens):
             month = self._months.get(tok.lower.rstrip("."))
             if month is None:
                 continue
-            day = None
+            day, first = None, pos
             if pos > 0 and tokens[pos - 1].kind == "num":
-                day = int(parse_digits(tokens[pos - 1].text) or 0)
+                day, first = int(parse_digits(tokens[pos - 1].text) or 0), pos - 1
             elif pos + 1 < len(tokens) and tokens[pos + 1].kind == "num":
                 day = int(parse_digits(tokens[pos + 1].text) or 0)
-            if day and 1 <= day <= 31:
+            if day and 1 <= day <= 31 and not self._dates_statement(tokens, first):
                 found = _closest_past(post_day, month, day)
                 if found is not None:
                     return found
@@ -1180,15 +1148,24 @@ class Extractor:
                     return found_date
             except ValueError:
                 pass
-        for tok in tokens:
-            weekday = self._weekdays.get(tok.lower)
-            if weekday is not None:
+        for pos, tok in enumerate(tokens):
+            weekday = self._weekdays.get(tok.lower.replace("’", "'").replace("ʼ", "'"))
+            if weekday is not None and not self._dates_statement(tokens, pos):
                 back = (post_day.weekday() - weekday) % 7
                 return post_day - timedelta(days=back)
         rel = self._relative.search(lower)
         if rel:
             return post_day + timedelta(days=self._relative_days[rel.group()])
         return None
+
+    def _dates_statement(self, tokens: list[Token], first: int) -> bool:
+        """Whether the date starting at ``first`` follows a speech verb ("said on Sunday")."""
+        for tok in reversed(tokens[max(0, first - 3):first]):
+            if tok.is_word and self._attribution.fullmatch(tok.lower):
+                return True
+            if not tok.is_word or tok.lower not in self._date_links:
+                return False
+        return False
 
     # ------------------------------------------------------------------ assembling claims
 
@@ -1207,7 +1184,6 @@ class Extractor:
         current: Place | None = None
         targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
-        control: dict[tuple[str, Side], Draft] = {}
         for f in facts:
             sentence_places = [p for _, p in f.places] or [p for _, p in f.oblast_places]
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
@@ -1224,19 +1200,6 @@ class Extractor:
                     draft = self._draft_for(attack, place, f)
                     for earlier in self._merge_attack(draft, f):
                         self._spin_off(attack, draft, earlier)
-            for index, (pos, controller) in enumerate(f.control):
-                place = self._nearest(f.places, [pos], prefer_after=True) or current
-                if place is None and home_place:
-                    place = self._home(home_place)
-                if place is None:
-                    continue
-                if index in f.control_guessed:
-                    controller = f.claimant_side or post_claimant_side or controller
-                key = (place.key, controller)
-                draft = control.get(key)
-                if draft is None:
-                    draft = control[key] = Draft(place=place, kind=Kind.CONTROL, controller=controller)
-                self._note(draft, f)
             if sentence_places and not (not f.places and current is not None and current.oblast is not None
                                         and all(p.name == current.oblast for _, p in f.oblast_places)):
                 current = sentence_places[0] if not f.places else self._nearest(f.places, anchor_positions) or f.places[0][1]
@@ -1244,6 +1207,8 @@ class Extractor:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
         self._settle_oblasts(facts, attack)
+        _share_event_dates(attack)
+        control = self._control_drafts(facts, post_claimant_side, home_place)
         self._credited_without_facts(facts, attack, control)
         self._reported_claims(facts, attack)
         self._blame_from_owner(facts, attack)
@@ -1253,7 +1218,7 @@ class Extractor:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
-        for draft in control.values():
+        for draft in control:
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
         return claims
 
@@ -1362,13 +1327,13 @@ class Extractor:
                 attack.append(draft)
 
     def _credited_without_facts(self, facts: list[SentenceFacts], attack: list[Draft],
-                                control: dict[tuple[str, Side], Draft]) -> None:
+                                control: list[Draft]) -> None:
         """Every claimant a strike post credits gets a claim, also one that adds no figure ("Kyrylenko
         said people could be trapped", a denial that blames no one)."""
         place = self._main_place(facts, attack)
         if place is None:
             return
-        have = {d.claimant for d in attack} | {d.claimant for d in control.values()}
+        have = {d.claimant for d in attack} | {d.claimant for d in control}
         for f in facts:
             if not f.claimant or not f.credited or f.control or f.owner is None or f.source_line:
                 continue
@@ -1394,6 +1359,100 @@ class Extractor:
                 if f.perpetrator is not None and f.owner is None and not draft.claimant:
                     draft.perpetrator = f.perpetrator
                     break
+
+    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, home_place: str | None) -> list[Draft]:
+        """One control claim per place, controller and credited claimant.
+
+        A statement is about the town named in its clause; "the city" or a denial without a name
+        refers to the town of the post's last control statement (or the speaker's own town). Its
+        claimant is the party credited next to it, else the sentence's speaker, else the one a
+        following "Про це повідомив X" names, else the last speaker. Then, per post: troops
+        "entering" a town are no claim when the post contests it; a denial needs a capture claim
+        to deny; a capture that names no side takes the wording's side ("окупація"), the side the
+        same claimant gives the town elsewhere in the post, or the claimant's side.
+        """
+        statements: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None]] = []
+        current: Place | None = None
+        speaker: tuple[str | None, Side | None] = (None, None)
+        for i, f in enumerate(facts):
+            nxt = facts[i + 1] if i + 1 < len(facts) else None
+            credit = (nxt.claimant, nxt.claimant_side) if nxt is not None and nxt.claimant \
+                and self._control.opens_with_attribution(nxt.text) else None
+            for hit in f.control_hits:
+                place = self._nearest(f.places, [hit.pos], prefer_after=True)
+                if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
+                    place = current
+                if place is None and current is None and home_place:
+                    place = self._home(home_place)
+                if place is None:
+                    continue
+                claimant, side = hit.claimant, hit.claimant_side
+                if claimant is None and not hit.speaker_unknown:
+                    claimant, side = (f.claimant, f.claimant_side) if f.claimant else credit or speaker
+                statements.append((f, hit, place, claimant, side))
+                current = place
+            if f.claimant:
+                speaker = (f.claimant, f.claimant_side)
+            if f.places and not f.control_hits:
+                current = f.places[0][1]
+        contested = {place.key for _, hit, place, _, _ in statements if hit.kind in ("hold", "refute")}
+        capture_at = {f.index for f, hit, _, _, _ in statements if hit.kind in ("capture", "entry")}
+        resolved: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None, Side | None]] = []
+        for f, hit, place, claimant, side in statements:
+            if hit.kind == "entry" and place.key in contested:
+                continue  # "entered the town", answered by "the town is under our control"
+            if hit.kind == "refute" and not {f.index, f.index - 1} & capture_at:
+                continue  # a denial of something other than a capture
+            if hit.alleged and claimant is None:
+                continue  # "allegedly" with nobody credited
+            judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+            if hit.fighting and judge is Side.RUSSIA:
+                continue  # the attacker reporting fighting in a town it has not taken
+            resolved.append((f, hit, place, claimant, side, resolve_controller(hit, judge)))
+        drafts: list[Draft] = []
+        for f, hit, place, claimant, side, controller in resolved:
+            if controller is None:
+                if hit.share:
+                    continue
+                judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+                named = [c for g, h, p, cl, _, c in resolved if c is not None and p.key == place.key and cl == claimant
+                         and h.kind in ("capture", "withdraw", "hold")]
+                if hit.default is Side.RUSSIA:
+                    controller = Side.RUSSIA  # occupation is Russian in every voice
+                elif named:
+                    controller = named[0]
+                else:
+                    controller = judge or hit.default or Side.RUSSIA
+            if side is not None and controller is not side:
+                denied = any(c is side and p.key == place.key and h.kind in ("hold", "refute")
+                             for _, h, p, _, _, c in resolved)
+                if hit.kind in ("hold", "refute") or (hit.kind in ("capture", "entry") and denied):
+                    # a denial is the denier's; a capture the speaker denies is the other side's, as reported
+                    claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
+                    side = controller
+            draft = self._control_draft_for(drafts, place, controller, claimant)
+            if draft.claimant is None and claimant is not None:
+                draft.claimant, draft.claimant_side = claimant, side
+            held = draft.claimant, draft.claimant_side
+            self._note(draft, f)
+            draft.claimant, draft.claimant_side = held  # the statement's claimant, not the sentence's first name
+        return drafts
+
+    @staticmethod
+    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None) -> Draft:
+        """The draft a statement adds to: one for its place and controller by the same claimant (a
+        statement credited to nobody joins the last one; a credited one may complete an uncredited one)."""
+        same = [d for d in drafts if d.place.key == place.key and d.controller is controller]
+        base = claimant.split(" (")[0] if claimant else None
+        for d in reversed(same):
+            if claimant is None or (d.claimant is not None and d.claimant.split(" (")[0] == base):
+                return d
+        for d in reversed(same):
+            if d.claimant is None:
+                return d
+        draft = Draft(place=place, kind=Kind.CONTROL, controller=controller)
+        drafts.append(draft)
+        return draft
 
     def _home(self, name: str) -> Place | None:
         found = self.gazetteer.lookup(name)
@@ -1519,11 +1578,6 @@ class Extractor:
         )
 
 
-_HOLDER_RE = re.compile(
-    r"\s*(?:of\s+(?:the\s+)?)?((?:russian|ukrainian|российск\w*|украинск\w*|російськ\w*|українськ\w*)\s+"
-    r"(?:\w+\s+)?(?:forces|troops|army|military|authorities|властей|влади|сил\w*|войск\w*|військ\w*|арм\w*))"
-)
-_NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|occup|захоплен|захвачен|окуп|оккуп|впа|сдан|здал|\bпал\b")
 _AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
@@ -1600,6 +1654,20 @@ def _paragraphs(text: str, sentences: Sequence[str]) -> list[int]:
         out.append(paragraph)
         at = found + len(sentence)
     return out
+
+
+def _share_event_dates(drafts: Sequence[Draft]) -> None:
+    """A post tells of one event per place: its claims about a place that give no date of their own
+    take the one event date the post gives for that place ("collapsed on May 12 …; the governor
+    said 27 were injured")."""
+    dates: dict[str, set[date]] = {}
+    for draft in drafts:
+        if draft.date is not None:
+            dates.setdefault(draft.place.key, set()).add(draft.date)
+    for draft in drafts:
+        known = dates.get(draft.place.key, set())
+        if draft.date is None and len(known) == 1:
+            draft.date = next(iter(known))
 
 
 def _post_day(posted_at: datetime | None) -> date:
