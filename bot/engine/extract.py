@@ -215,6 +215,7 @@ class Extractor:
         self._not_names = _words(lexicon["not_names"])
         self._pronouns = _words(lexicon["pronouns"])
         self._relay = _words(lexicon["relay_words"])
+        self._near_regions = frozenset(lexicon["russian_regions_near_ukraine"])
         self._street = _words(lexicon["street_words"])
         self._presence = _words(lexicon["presence_words"])
         self._habitual = _words(lexicon["habitual_words"])
@@ -315,8 +316,7 @@ class Extractor:
         self._find_control(facts, tokens, lower, tok_at)
         kills = [i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)]
         facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + kills)
-        facts.blamed = facts.perpetrator is not None and bool(
-            kills or any(t.is_word and self._blame.fullmatch(t.lower) for t in tokens))
+        facts.blamed = facts.perpetrator is not None and any(t.is_word and self._blame.fullmatch(t.lower) for t in tokens)
         if facts.perpetrator is None and facts.cues:
             sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
             if len(sides) == 1:
@@ -373,6 +373,9 @@ class Extractor:
                     facts.role_places.append((mention.start, mention.place))
                 continue
             place = mention.place
+            if place.country == "RU" and place.oblast not in self._near_regions:
+                # a far Russian namesake of a Ukrainian town ("Дзержинск" = Toretsk in war news)
+                place = next((p for p in mention.candidates if p.country == "UA" and p.level != "oblast"), place)
             if place.level == "oblast":
                 facts.oblast_places.append((mention.start, place))
             else:
@@ -389,6 +392,10 @@ class Extractor:
             return True
         if any(self._presence.fullmatch(t.lower) for t in tokens[max(0, start - 4):start] if t.is_word):
             return True
+        after = [t.lower for t in tokens[end:end + 5] if t.is_word]
+        if any(w in ("people's", "people’s", "people") or w.startswith("народн") for w in after[:3]) \
+                and any(w.startswith(("republic", "республик", "республік")) for w in after):
+            return True  # "Донецкой Народной Республики", "Lugansk (Luhansk) People's Republic": a region
         last = tokens[end - 1].lower if end - 1 < len(tokens) else ""
         return via == "capital" and last in ("росія", "россия", "україна", "украина", "russia", "ukraine")
 
@@ -916,7 +923,8 @@ class Extractor:
             if accuser is accused:
                 continue
             if not any(c[0] > pos for c in facts.cues) and not any(
-                    t.is_word and self._kill.fullmatch(t.lower) for t in tokens[pos + 1:]):
+                    t.is_word and (self._kill.fullmatch(t.lower) or self._blame_verbs.fullmatch(t.lower))
+                    for t in tokens[pos + 1:]):
                 continue  # blamed for something that is not an attack ("обвинил ... в том, что войска оставили")
             kind = min((c for c in facts.cues if c[0] > pos), key=lambda c: (c[2], c[0]), default=None)
             facts.reported.append((accuser, accused, kind[1] if kind else Kind.STRIKE))
@@ -1049,7 +1057,7 @@ class Extractor:
                                  else Side.UKRAINE if any(self._ua_adj.fullmatch(w) for w in words) else None)
                     body_side = said_side
                     if said_side is not None and claimant != "*":
-                        label = f"{said_side.value.capitalize()} {claimant}"
+                        label = f"{'Russian' if said_side is Side.RUSSIA else 'Ukrainian'} {claimant}"
                 found.append((pos, label, label, body_side, None, False))
                 break
         return sorted(found)
@@ -1095,6 +1103,9 @@ class Extractor:
         if label:
             chosen = candidates
         else:
+            candidates = [c for c in candidates if c[5] or min(abs(c[0] - a) for a in anchors) <= 8]
+            if not candidates:  # a body named far from the credit is what the sentence is about
+                return
             best = min(candidates, key=lambda c: (min(abs(c[0] - a) for a in anchors), c[0]))
             if not best[5]:  # a body, and the person who speaks for it: "представитель Минобороны Игорь Конашенков"
                 best = next((c for c in candidates if c[5] and 0 < c[0] - best[0] <= 8), best)
