@@ -392,8 +392,11 @@ class Extractor:
             return True
         if any(self._presence.fullmatch(t.lower) for t in tokens[max(0, start - 4):start] if t.is_word):
             return True
-        after = [t.lower for t in tokens[end:end + 5] if t.is_word]
-        if any(w in ("people's", "people’s", "people") or w.startswith("народн") for w in after[:3]) \
+        at = end
+        if at < len(tokens) and tokens[at].text == "(":  # "Lugansk (Luhansk) People's Republic"
+            at = next((i + 1 for i in range(at, min(len(tokens), at + 5)) if tokens[i].text == ")"), at)
+        after = [t.lower for t in tokens[at:at + 4] if t.is_word]
+        if after and (after[0] in ("people", "people's") or after[0].startswith("народн")) \
                 and any(w.startswith(("republic", "республик", "республік")) for w in after):
             return True  # "Донецкой Народной Республики", "Lugansk (Luhansk) People's Republic": a region
         last = tokens[end - 1].lower if end - 1 < len(tokens) else ""
