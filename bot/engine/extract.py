@@ -1494,16 +1494,21 @@ class Extractor:
         claimant = owner
         for draft in reversed(drafts):
             if draft.place.key == place.key and (draft.claimant or "") == owner:
-                if draft.accepts_counts(facts) or (facts.owner is not None and not facts.earlier):
+                if draft.accepts_counts(facts):
                     return draft
-                claimant = f"{owner} (earlier figure)" if facts.earlier and owner else owner
+                if facts.earlier and owner:
+                    claimant = f"{owner} (earlier figure)"
+                else:
+                    return draft
                 break
         for draft in reversed(drafts):
-            if claimant != owner and draft.place.key == place.key and draft.claimant == claimant:
+            if claimant != owner and draft.place.key == place.key and (draft.claimant or "") == claimant:
                 return draft
         draft = Draft(place=place)
-        if facts.owner is not None:
+        if facts.owner is not None and claimant:
             draft.claimant, draft.claimant_side = claimant, facts.owner[1]
+        elif facts.owner is not None:
+            draft.claimant = ""
         drafts.append(draft)
         return draft
 
