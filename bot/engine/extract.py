@@ -216,6 +216,7 @@ class Extractor:
         self._pronouns = _words(lexicon["pronouns"])
         self._relay = _words(lexicon["relay_words"])
         self._near_regions = frozenset(lexicon["russian_regions_near_ukraine"])
+        self._footage = _words(lexicon["footage_words"])
         self._street = _words(lexicon["street_words"])
         self._presence = _words(lexicon["presence_words"])
         self._habitual = _words(lexicon["habitual_words"])
@@ -312,6 +313,9 @@ class Extractor:
         self._find_counts(facts, tokens, lower)
         if facts.cues and not facts.counts and any(t.is_word and self._habitual.fullmatch(t.lower) for t in tokens):
             facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
+        if any(k is Kind.DRONE for _, k, _ in facts.cues) and any(
+                t.is_word and self._footage.fullmatch(t.lower) for t in tokens):
+            facts.cues = [c for c in facts.cues if c[1] is not Kind.DRONE]  # "дроны засняли", "video taken from a drone"
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
         kills = [i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)]
@@ -1014,9 +1018,17 @@ class Extractor:
                     found.append((pos, off.claimant, off.claimant, off.side, off.place, True))
                     taken.update((pos - 1, pos, pos + 1))
         place_starts = {p for p, _ in facts.places} | {p for p, _ in facts.oblast_places}
+        starts = [t.start for t in tokens]
+        bodies: set[int] = set()  # tokens inside a body's name ("Минобороны России") are no person's
+        for pattern, _, _ in self.institutions:
+            for m in pattern.finditer(lower):
+                first_tok = max(0, bisect.bisect_right(starts, m.start()) - 1)
+                last_tok = max(0, bisect.bisect_right(starts, m.end() - 1) - 1)
+                bodies.update(range(first_tok, last_tok + 1))
         for pos in range(len(tokens) - 1):
             first, last = tokens[pos], tokens[pos + 1]
-            if pos in taken or pos + 1 in taken or pos in place_starts or pos + 1 in place_starts:
+            if pos in taken or pos + 1 in taken or pos in place_starts or pos + 1 in place_starts \
+                    or pos in bodies or pos + 1 in bodies:
                 continue
             if not (self._is_name(first) and self._is_name(last)) or last.lower.endswith(_PATRONYMIC):
                 continue
@@ -1037,7 +1049,7 @@ class Extractor:
                 found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True))
                 taken.update((pos, pos + 1))
         for pos, tok in enumerate(tokens):  # a surname alone: "said Peskov", "По словам Балицкого", "Lavrov has stated"
-            if pos in taken or pos in place_starts or pos == 0 or not self._is_name(tok):
+            if pos in taken or pos in place_starts or pos in bodies or pos == 0 or not self._is_name(tok):
                 continue
             prev = tokens[pos - 1]
             nxt = [t for t in tokens[pos + 1:pos + 3] if t.is_word]
@@ -1047,7 +1059,6 @@ class Extractor:
                     t.is_word and self._role.fullmatch(t.lower) for t in tokens[max(0, pos - 7):pos])):
                 found.append((pos, "person:" + tok.lower[:5], tok.text, None, None, True))
                 taken.add(pos)
-        starts = [t.start for t in tokens]
         for pattern, claimant, side in self.institutions:
             for m in pattern.finditer(lower):
                 pos = max(0, bisect.bisect_right(starts, m.start()) - 1)
