@@ -71,6 +71,9 @@ def test_military_boasts_are_not_civilian_casualties(extractor):  # type: ignore
     ("Після удару по Києву відомо про одну загиблу.", 1, "exact", None, None),
     ("Внаслідок обстрілу Херсона загинули восьмеро людей, поранені семеро.", 8, "exact", 7, "exact"),
     ("Внаслідок удару по Чернігову загинули, за попередніми даними, 7 людей.", 7, "exact", None, None),
+    ("В Донецке погибли двадцать три человека, ранения получили около тридцати.", 23, "exact", 30, "approx"),
+    ("The death toll in Kryvyi Rih stands at 7, and the number of injured rises to 52.", 7, "exact", 52, "exact"),
+    ("Вночі ворог атакував Одесу. Без постраждалих.", 0, "exact", 0, "exact"),
     ("Russian missiles hit Kharkiv: 46 people, including 7 rescuers, suffered injuries.", None, None, 46, "exact"),
     # qualifiers: more than -> at_least, about/some/майже -> approx, up to -> not encoded
     ("В Одессе погибли около 15 человек, более 30 ранены.", 15, "approx", 30, "at_least"),
