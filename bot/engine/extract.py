@@ -906,6 +906,7 @@ class Extractor:
         attack: list[Draft] = []
         control: dict[tuple[str, Side], Draft] = {}
         speaker: tuple[str | None, Side | None] = (None, None)  # the last speaker named so far
+        unplaced: list[SentenceFacts] = []
         for f in facts:
             if f.claimant:
                 speaker = (f.claimant, f.claimant_side)
@@ -921,6 +922,8 @@ class Extractor:
                     draft = self._draft_for(attack, place, f, speaker)
                     for earlier in self._merge_attack(draft, f):
                         self._spin_off(attack, draft, earlier)
+                elif f.counts or f.zero_killed or f.zero_injured:
+                    unplaced.append(f)  # a toll before any place is named ("12 killed overnight. … Odesa")
             for index, (pos, controller) in enumerate(f.control):
                 place = self._nearest(f.places, [pos], prefer_after=True) or current
                 if place is None and home_place:
@@ -940,6 +943,7 @@ class Extractor:
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
+        self._place_unplaced(attack, unplaced)
         claims: list[Claim] = []
         for draft in attack:
             if draft.kind is None and draft.killed is None and draft.injured is None:
@@ -1016,6 +1020,17 @@ class Extractor:
         draft.weapons |= f.weapons
         self._note(draft, f)
         return earlier
+
+    def _place_unplaced(self, drafts: list[Draft], unplaced: list[SentenceFacts]) -> None:
+        """Counts read before any place was named go to the incident the post is about: its first
+        attack claim, when that claim does not give other figures."""
+        if not drafts or not unplaced:
+            return
+        main = next((d for d in drafts if d.kind is not None), drafts[0])
+        for f in unplaced:
+            if main.accepts_counts(f):
+                for earlier in self._merge_attack(main, f):
+                    self._spin_off(drafts, main, earlier)
 
     @staticmethod
     def _spin_off(drafts: list[Draft], draft: Draft, count: Count) -> None:

@@ -193,3 +193,10 @@ def test_markup_is_read_as_text(extractor):  # type: ignore[no-untyped-def]
 def test_claimant_is_the_quoted_speaker(extractor):  # type: ignore[no-untyped-def]
     claim = one(extractor, "Russian strikes on Mykolaiv killed two people, said Vitaliy Kim.")
     assert claim.claimant and "Kim" in claim.claimant
+
+
+def test_a_toll_before_the_place_is_named_goes_to_the_incident(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Twelve people were killed and 50 injured overnight. Russia attacked Odesa with missiles.")
+    assert (claim.place.name, claim.killed, claim.injured) == ("Odesa", 12, 50)
+    claim = one(extractor, "Кількість загиблих зросла до 20. Ворог атакував Дніпро ракетами вранці.")
+    assert (claim.place.name, claim.killed) == ("Dnipro", 20)
