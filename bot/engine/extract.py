@@ -443,6 +443,10 @@ class Extractor:
                     facts.pending.append(Count("", value, qualifier, pos, rise=True))
             elif field_ is not None and self._toll_verb_before(tokens, qstart):
                 rise = True
+            elif field_ is None and not children and (last + 1 == len(tokens) or tokens[last + 1].kind == "punct") \
+                    and any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens[:pos]):
+                # "Earlier reports had indicated 14.": an earlier figure of the toll named before
+                facts.pending.append(Count("", value, qualifier, pos, earlier=True, quoted_earlier=True))
             if children and field_ is None and self._clause_has(tokens, pos, "killed"):
                 field_ = "killed"  # "Росія вбила у Києві двох дітей"
                 facts.children_killed, facts.children_pos = value, pos
