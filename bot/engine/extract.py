@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from bot.engine.control import ControlHit, ControlReader, opposite, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
@@ -80,6 +81,7 @@ class SentenceFacts:
     zero_injured: bool = False
     control: list[tuple[int, Side]] = field(default_factory=list)
     control_guessed: set[int] = field(default_factory=set)  # indexes into control whose side was a default
+    control_hits: list[ControlHit] = field(default_factory=list)  # the control statements, with what they name
     perpetrator: Side | None = None
     targets: set[str] = field(default_factory=set)
     weapons: set[str] = field(default_factory=set)
@@ -90,6 +92,13 @@ class SentenceFacts:
     pending: list[Count] = field(default_factory=list)  # "it has risen to 10": the field is in an earlier sentence
     fields_named: list[str] = field(default_factory=list)  # casualty fields named, in order
     date: date | None = None
+    credited: bool = False  # the sentence attributes what it says ("said X", "написав він", "Source: X")
+    back_credit: bool = False  # "Про це повідомив X", "Source: X": the credit covers the sentences before
+    earlier: bool = False  # "initially", "ранее": an earlier figure quoted again
+    paragraph: int = 0
+    owner: tuple[str, Side | None] | None = None  # whose claim the sentence is (None: the outlet's)
+    mention: tuple[str, Side | None] | None = None  # a claimant named without an attribution
+    role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
 
     @property
     def has_attack(self) -> bool:
@@ -115,6 +124,7 @@ class Draft:
     date: date | None = None
     evidence: list[str] = field(default_factory=list)
     sentences: set[int] = field(default_factory=set)
+    credited_only: bool = False  # a claimant credited with no figure of its own
 
     def accepts_counts(self, facts: SentenceFacts) -> bool:
         """False when the sentence gives another value for a count this draft already holds."""
@@ -132,7 +142,7 @@ class Extractor:
     """Reads claims out of posts; load once (``Extractor.load()``) and reuse."""
 
     def __init__(self, gazetteer: Gazetteer, lexicon: dict[str, Any], numbers: dict[str, Any],
-                 officials: list[Official], institutions: list[tuple[re.Pattern[str], str, Side]]) -> None:
+                 officials: list[Official], institutions: list[tuple[re.Pattern[str], str, Side | None]]) -> None:
         self.gazetteer = gazetteer
         self.officials = officials
         self.institutions = institutions
@@ -176,16 +186,33 @@ class Extractor:
         self._unclear_toll = _phrases(lexicon["unclear_toll_phrases"])
         self._toll_subjects = frozenset(lexicon["toll_subjects"])
         self._child_singular = frozenset(lexicon["child_singular"])
-        ctl = lexicon["control"]
-        self._capture = _phrases(ctl["capture_phrases"])
-        self._denial = _phrases(ctl["denial_phrases"])
+        self._control = ControlReader(lexicon["control"])
         actors = lexicon["actors"]
         self._ru_agent = _words(actors["russia_agents"])
         self._ua_agent = _words(actors["ukraine_agents"])
         self._ru_adj = _words(actors["russia_adjectives"])
         self._ua_adj = _words(actors["ukraine_adjectives"])
         self._force = _words(actors["force_nouns"])
+        self._negations = _words(actors["negations"])
+        self._hedges = _words(actors["hedge_words"])
+        self._blame = _words(actors["blame_nouns"])
+        self._speaker_nouns = _words(actors["speaker_nouns"])
+        self._side_phrases = [(_phrases(actors["russia_phrases"]), Side.RUSSIA),
+                              (_phrases(actors["ukraine_phrases"]), Side.UKRAINE)]
+        self._weapon_side: dict[str, Side] = {
+            name: Side(side) for side, names in actors["weapon_sides"].items() for name in names}
         self._attribution = _words(lexicon["attribution_words"])
+        self._attribution_back = _phrases(lexicon["attribution_back"])
+        self._source_label = _words(lexicon["source_labels"])
+        self._role = _words(lexicon["role_words"])
+        self._joint = _words(lexicon["joint_words"])
+        self._earlier = _words(lexicon["earlier_words"])
+        self._not_names = _words(lexicon["not_names"])
+        self._pronouns = _words(lexicon["pronouns"])
+        self._street = _words(lexicon["street_words"])
+        self._presence = _words(lexicon["presence_words"])
+        self._habitual = _words(lexicon["habitual_words"])
+        self._blame_verbs = _words(actors["blame_verbs"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
@@ -198,6 +225,7 @@ class Extractor:
         self._weekdays: dict[str, int] = numbers["weekdays"]
         self._relative = _phrases(sorted(numbers["relative_days"], key=len, reverse=True))
         self._relative_days: dict[str, int] = numbers["relative_days"]
+        self._date_links = frozenset(numbers["date_links"])
 
     # ------------------------------------------------------------------ loading
 
@@ -212,7 +240,7 @@ class Extractor:
             for row in _read_tsv(data_dir / "officials.tsv")
         ]
         institutions = [
-            (re.compile(row["pattern"]), row["claimant"], Side(row["side"]))
+            (re.compile(row["pattern"]), row["claimant"], Side(row["side"]) if row["side"] else None)
             for row in _read_tsv(data_dir / "institutions.tsv")
         ]
         return cls(gazetteer or Gazetteer.load(), lexicon, numbers, officials, institutions)
@@ -241,6 +269,8 @@ class Extractor:
         sentences = split_sentences(clean)
         facts = [self._read_sentence(i, s, language, post_day) for i, s in enumerate(sentences)]
         self._resolve_post_counts(facts)
+        for f, paragraph in zip(facts, _paragraphs(clean, sentences)):
+            f.paragraph = paragraph
         return self._assemble(facts, language, post_day, source)
 
     # ------------------------------------------------------------------ one sentence
@@ -260,8 +290,9 @@ class Extractor:
         for pos, tok in enumerate(tokens):
             if not tok.is_word:
                 continue
+            parts = [tok.lower] + (tok.lower.split("-") if "-" in tok.lower else [])
             for pattern, kind, tier in self._cue_words:
-                if pattern.fullmatch(tok.lower):
+                if any(pattern.fullmatch(part) for part in parts):  # "дронами-камікадзе"
                     facts.cues.append((pos, kind, tier))
                     break
             for name, pattern in self._weapons:
@@ -271,10 +302,16 @@ class Extractor:
             if pattern.search(lower):
                 facts.targets.add(name)
         self._find_counts(facts, tokens, lower)
+        if facts.cues and not facts.counts and any(t.is_word and self._habitual.fullmatch(t.lower) for t in tokens):
+            facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
-        if facts.cues:
-            facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues])
+        facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + [
+            i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)])
+        if facts.perpetrator is None and facts.cues:
+            sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
+            if len(sides) == 1:
+                facts.perpetrator = sides.pop()
         self._find_claimant(facts, tokens, lower)
         try:
             facts.date = self._find_date(tokens, lower, post_day)
@@ -309,11 +346,39 @@ class Extractor:
                 continue  # a dateline such as "LVIV — ..." names where the reporter is
             if self._speaker_location(tokens, mention.start, mention.end):
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
+            if self._not_event_place(tokens, mention.start, mention.end, mention.via):
+                if self._role_place(tokens, mention.start, mention.end):
+                    facts.role_places.append((mention.start, mention.place))
+                continue
             place = mention.place
             if place.level == "oblast":
                 facts.oblast_places.append((mention.start, place))
             else:
                 facts.places.append((mention.start, place))
+
+    def _not_event_place(self, tokens: list[Token], start: int, end: int, via: str) -> bool:
+        """A place word that does not say where it happened: a street ("улица Щорса"), the office in a
+        title ("губернатор Белгородской области", "Kyiv Mayor", "глава Чечни"), where someone was
+        ("находился в селе Муром", "a press conference in Antalya"), "столицю Росія вбила"."""
+        before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
+        if before and self._street.fullmatch(before[-1].lower):
+            return True
+        if self._role_place(tokens, start, end):
+            return True
+        if any(self._presence.fullmatch(t.lower) for t in tokens[max(0, start - 4):start] if t.is_word):
+            return True
+        last = tokens[end - 1].lower if end - 1 < len(tokens) else ""
+        return via == "capital" and last in ("росія", "россия", "україна", "украина", "russia", "ukraine")
+
+    def _role_place(self, tokens: list[Token], start: int, end: int) -> bool:
+        before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
+        after = [t for t in tokens[end:end + 3] if t.is_word][:2]
+        if any(self._role.fullmatch(t.lower) for t in before) and not any(
+                self._attribution.fullmatch(t.lower) or self._is_cue(t.lower) for t in before):
+            return True
+        return bool(after) and (self._role.fullmatch(after[0].lower) is not None or (
+            after[0].lower in ("oblast", "regional", "region", "city") and len(after) > 1
+            and self._role.fullmatch(after[1].lower) is not None))
 
     def _speaker_location(self, tokens: list[Token], start: int, end: int) -> bool:
         before = [t for t in tokens[max(0, start - 2):start]]
@@ -745,7 +810,8 @@ class Extractor:
         return sides
 
     def _actors(self, tokens: list[Token], *, agents_only: bool) -> list[tuple[int, Side]]:
-        """Positions of attacking or holding parties: 'Russian troops', 'окупанти', 'ЗСУ', 'Kremlin'.
+        """Positions of attacking or holding parties: 'Russian troops', 'окупанти', 'ЗСУ', 'Kremlin',
+        'російського удару' (a side's adjective before an attack word), 'войска России', 'киевский режим'.
 
         With ``agents_only`` False, bare country names count too (used for control statements).
         """
@@ -760,117 +826,243 @@ class Extractor:
             if self._ua_agent.fullmatch(word):
                 found.append((pos, Side.UKRAINE))
                 continue
+            if self._force.fullmatch(word):
+                # a force named with its country after it: "войска России", "forces of Ukraine"
+                nxt = [t for t in tokens[pos + 1:pos + 3] if t.is_word and t.lower not in ("of", "the")][:1]
+                if nxt and (nxt[0].is_capitalized or nxt[0].lower == "рф") \
+                        and (self._ru_adj.fullmatch(nxt[0].lower) or self._ua_adj.fullmatch(nxt[0].lower)):
+                    found.append((pos, Side.RUSSIA if self._ru_adj.fullmatch(nxt[0].lower) else Side.UKRAINE))
+                    continue
             side = Side.RUSSIA if self._ru_adj.fullmatch(word) else Side.UKRAINE if self._ua_adj.fullmatch(word) else None
             if side is None:
                 continue
             nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word][:3]
-            if any(self._force.fullmatch(t.lower) for t in nxt[:2]) or (nxt and nxt[0].lower in ("'s", "’s")
-                                                                         and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
+            if any(self._force.fullmatch(t.lower) or self._is_cue(t.lower) for t in nxt[:2]) \
+                    or (nxt and nxt[0].lower in ("'s", "’s") and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
                 found.append((pos, side))
             elif not agents_only and tok.is_capitalized and word in ("russia", "россия", "росія", "moscow", "москва",
                                                                       "москве", "москві", "kremlin", "ukraine"):
                 found.append((pos, side))
-        return found
+        sentence = " ".join(t.lower for t in tokens)
+        offsets = []
+        at = 0
+        for t in tokens:
+            offsets.append(at)
+            at += len(t.lower) + 1
+        for pattern, side in self._side_phrases:
+            for m in pattern.finditer(sentence):
+                pos = max(0, bisect.bisect_right(offsets, m.start()) - 1)
+                if not any(p == pos for p, _ in found):
+                    found.append((pos, side))
+        return sorted(found)
+
+    def _is_cue(self, word: str) -> bool:
+        return any(pattern.fullmatch(word) for pattern, _, _ in self._cue_words)
 
     def _perpetrator(self, tokens: list[Token], cue_positions: list[int]) -> Side | None:
-        actors = self._actors(tokens, agents_only=True)
+        """The party the sentence says carried out the attack: the actor nearest an attack or blame
+        word, leaving out actors that are denied ("российских военных не было") or hedged ("якобы")."""
+        anchors = list(cue_positions) + [i for i, t in enumerate(tokens) if t.is_word and self._blame.fullmatch(t.lower)]
+        actors = [a for a in self._actors(tokens, agents_only=True)
+                  if not self._disowned(tokens, a[0]) and not self._is_speaker(tokens, a[0])]
         if not actors:
             return None
-        best = min(actors, key=lambda a: min(abs(a[0] - c) for c in cue_positions))
+        verbs = [i for i, t in enumerate(tokens) if t.is_word and self._blame_verbs.fullmatch(t.lower)]
+        subjects = [a for a in actors if any(a[0] < v for v in verbs)]  # "киевский режим пытается уничтожить"
+        if not anchors:
+            anchors, actors = verbs, subjects
+        if not actors:
+            return None
+        best = min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
         return best[1]
 
+    def _is_speaker(self, tokens: list[Token], pos: int) -> bool:
+        """A party named as the one that speaks, not the one that strikes: "Russia's Emergency
+        Situations Ministry", "Минобороны", "Ukrainian authorities", "Russian state-run news agency"."""
+        if self._speaker_nouns.fullmatch(tokens[pos].lower):
+            return True
+        nxt = [t for t in tokens[pos + 1:pos + 5] if t.is_word and t.lower not in ("'s", "’s")][:3]
+        prev = [t for t in tokens[max(0, pos - 3):pos] if t.is_word][-2:]  # "Минобороны РФ"
+        return any(self._speaker_nouns.fullmatch(t.lower) for t in nxt + prev)
+
+    def _disowned(self, tokens: list[Token], pos: int) -> bool:
+        """An actor under a negation or a hedge: "не авиаударом российской авиации", "allegedly by
+        Russian aircraft", "Russian forces do not work for civilian purposes"."""
+        for tok in tokens[max(0, pos - 3):pos]:
+            if tok.is_word and (self._negations.fullmatch(tok.lower) or self._hedges.fullmatch(tok.lower)):
+                return True
+        for tok in tokens[pos + 1:pos + 12]:
+            if tok.kind == "punct" and tok.text in (",", ";", ":", ".", "—", "–"):
+                break
+            if tok.is_word and self._negations.fullmatch(tok.lower):
+                return True
+        return False
+
     def _find_control(self, facts: SentenceFacts, tokens: list[Token], lower: str, tok_at: Any) -> None:
-        hits: list[tuple[int, int, str]] = []
-        for m in self._denial.finditer(lower):
-            hits.append((m.start(), m.end(), "deny"))
-        for m in self._capture.finditer(lower):
-            if any(s <= m.start() < e for s, e, _ in hits):
-                continue
-            # a negated capture ("had not captured", "не захоплено") is a denial
-            before = lower[max(0, m.start() - 12):m.start()]
-            kind = "deny" if re.search(r"(?:\bnot|\bне|n't)\s+(?:\w+\s+)?$", before) else "capture"
-            hits.append((m.start(), m.end(), kind))
-        if not hits:
-            return
-        actors = self._actors(tokens, agents_only=False)
-        clause_marks = [i for i, t in enumerate(tokens)
-                        if t.text in (",", ";", ":") or t.lower in ("but", "however", "але", "однак", "однако", "но", "while")]
-        for start, end, kind in sorted(hits):
-            pos = tok_at(start)
-            phrase = lower[start:end]
-            phrase_side = self._side_in_phrase(phrase, lower[end:end + 40])
-            side = phrase_side or self._nearest_actor(actors, pos, clause_marks)
-            if kind == "deny" and _NEGATED_CAPTURE.search(phrase):
-                # "Russia has not captured X", "X has not fallen": the would-be captor does not hold it
-                captor = phrase_side or self._nearest_actor([a for a in actors if a[0] < pos], pos, clause_marks)
-                controller = Side.RUSSIA if captor is Side.UKRAINE else Side.UKRAINE
-            elif kind == "deny":
-                # "still Ukraine", "continues to defend", "loss not confirmed": the named holder, else Ukraine
-                controller = side or Side.UKRAINE
-            elif side is not None:
-                controller = side
-            else:
-                # no party named: "звільнено" is Ukrainian wording; otherwise the speaker's side decides later
-                controller = Side.UKRAINE if phrase.startswith("звільн") else Side.RUSSIA
-                if not phrase.startswith("звільн"):
-                    facts.control_guessed.add(len(facts.control))
-            facts.control.append((pos, controller))
-
-    def _side_in_phrase(self, phrase: str, after: str) -> Side | None:
-        """A side named inside the control phrase ("under Russian control") or as the holder right
-        after it ("под контролем украинских властей", "under control of Russian forces")."""
-        holder = _HOLDER_RE.match(after)
-        text = phrase + " " + (holder.group(1) if holder else "")
-        if re.search(r"\b(?:russian|російськ|российск|рф\b)", text):
-            return Side.RUSSIA
-        if re.search(r"\b(?:ukrainian|українськ|украинск|зсу|всу)", text):
-            return Side.UKRAINE
-        return None
-
-    @staticmethod
-    def _nearest_actor(actors: list[tuple[int, Side]], pos: int, marks: list[int]) -> Side | None:
-        """The actor in the same clause, before the cue first, then after it."""
-        left = max((m for m in marks if m < pos), default=-1)
-        right = min((m for m in marks if m > pos), default=10**9)
-        before = [a for a in actors if left < a[0] < pos]
-        if before:
-            return before[-1][1]
-        after = [a for a in actors if pos < a[0] < right]
-        if after:
-            return after[0][1]
-        return None
+        """Control statements of the sentence (``control.ControlReader``), with the officials and
+        bodies named next to them; their controllers are settled per post in ``_control_drafts``."""
+        speakers: list[tuple[int, str, Side | None]] = []
+        dependent = False
+        for pos, tok in enumerate(tokens):
+            if tok.is_capitalized:
+                off = self._official(tok)
+                if off is not None:
+                    if self._control.is_dependent(tokens, pos):
+                        dependent = True  # "an adviser to President Zelensky said": not Zelensky
+                        continue
+                    speakers.append((pos, off.claimant, off.side))
+        for pattern, claimant, side in self.institutions:
+            for m in pattern.finditer(lower):
+                speakers.append((tok_at(m.start()), claimant, side))
+        hits = self._control.read(tokens, lower, tok_at, self._actors(tokens, agents_only=False), sorted(speakers),
+                                  speaker_unknown=dependent and not speakers)
+        facts.control_hits = hits
+        for hit in hits:
+            controller = resolve_controller(hit, hit.claimant_side)
+            if controller is None:
+                facts.control_guessed.add(len(facts.control))
+            facts.control.append((hit.pos, controller or hit.default or Side.RUSSIA))
 
     def _official(self, tok: Token) -> Official | None:
         """The official whose surname this capitalized token is (any case ending up to 3 letters)."""
         for off in self.officials:
             for stem in off.stems:
-                if tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
+                if " " not in stem and tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
                     return off
         return None
 
-    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
-        for tok in tokens:
+    def _official_at(self, tokens: list[Token], pos: int) -> Official | None:
+        """The official named at ``pos``: a full name first ("Ivan Fedorov", "Іван Федоров"), then a
+        surname alone."""
+        near = [t.lower for t in tokens[max(0, pos - 1):pos + 2] if t.is_capitalized]
+        for off in self.officials:
+            for stem in off.stems:
+                if " " in stem and all(any(w.startswith(part) and len(w) - len(part) <= 3 for w in near)
+                                       for part in stem.split()):
+                    return off
+        return self._official(tokens[pos])
+
+    def _claimant_candidates(self, facts: SentenceFacts, tokens: list[Token],
+                             lower: str) -> list[tuple[int, str, str, Side | None, str | None, bool]]:
+        """Who the sentence may credit: (position, key, label, side, home place) of known officials,
+        of people named with a role ("голова ОВА Іван Петренко", "Ivan Petrenko, the governor"),
+        and of bodies (institutions.tsv)."""
+        found: list[tuple[int, str, str, Side | None, str | None, bool]] = []
+        taken: set[int] = set()
+        for pos, tok in enumerate(tokens):
             if tok.is_capitalized:
-                off = self._official(tok)
+                off = self._official_at(tokens, pos)
                 if off is not None:
-                    facts.claimant, facts.claimant_side, facts.claimant_place = off.claimant, off.side, off.place
-                    return
+                    found.append((pos, off.claimant, off.claimant, off.side, off.place, True))
+                    taken.update((pos - 1, pos, pos + 1))
+        place_starts = {p for p, _ in facts.places} | {p for p, _ in facts.oblast_places}
+        for pos in range(len(tokens) - 1):
+            first, last = tokens[pos], tokens[pos + 1]
+            if pos in taken or pos + 1 in taken or pos in place_starts or pos + 1 in place_starts:
+                continue
+            if not (self._is_name(first) and self._is_name(last)) or last.lower.endswith(_PATRONYMIC):
+                continue
+            prev = tokens[pos - 1] if pos > 0 else None
+            if prev is not None and (prev.lower in ("of", "and", "for", "&") or (
+                    prev.is_capitalized and not self._role.fullmatch(prev.lower) and pos > 1)):
+                continue  # inside a body's name: "Service of Special Communications and Information Protection"
+            if pos + 2 < len(tokens) and self._is_name(tokens[pos + 2]):
+                continue
+            before = tokens[max(0, pos - 8):pos]
+            after = tokens[pos + 2:pos + 6]
+            role = any(t.is_word and self._role.fullmatch(t.lower) for t in before) or (
+                bool(after) and after[0].text == "," and any(t.is_word and self._role.fullmatch(t.lower) for t in after))
+            said = (pos > 0 and tokens[pos - 1].is_word and self._attribution.fullmatch(tokens[pos - 1].lower)) or (
+                bool(after) and after[0].is_word and self._attribution.fullmatch(after[0].lower))
+            if role or said:
+                found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True))
+                taken.update((pos, pos + 1))
+        starts = [t.start for t in tokens]
         for pattern, claimant, side in self.institutions:
-            if pattern.search(lower):
-                facts.claimant, facts.claimant_side = claimant, side
-                return
+            for m in pattern.finditer(lower):
+                pos = max(0, bisect.bisect_right(starts, m.start()) - 1)
+                if pos in taken:
+                    continue
+                label, body_side = (m.group().title() if claimant == "*" else claimant), side
+                if side is None:  # "Russian authorities", "місцева влада": the side from the words
+                    said_side = ControlReader.side_words(m.group())
+                    body_side = said_side
+                    if said_side is not None and claimant != "*":
+                        label = f"{said_side.value.capitalize()} {claimant}"
+                found.append((pos, label, label, body_side, None, False))
+                break
+        return sorted(found)
+
+    def _is_name(self, tok: Token) -> bool:
+        return (tok.is_capitalized and len(tok.text) > 1 and not tok.text.isupper() and tok.text.isalpha()
+                and not self._not_names.fullmatch(tok.lower) and not self._role.fullmatch(tok.lower))
+
+    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
+        """Who the sentence credits. A name counts only inside an attribution ("said X", "за словами X",
+        "X wrote on Telegram", "Source: X", "X: ..."); "he said" credits the last one named."""
+        facts.earlier = any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens)
+        quoted = _quoted_tokens(tokens)
+        attributions = [i for i, t in enumerate(tokens)
+                        if t.is_word and self._attribution.fullmatch(t.lower) and i not in quoted]
+        label = len(tokens) > 1 and tokens[0].is_word and bool(self._source_label.fullmatch(tokens[0].lower)) \
+            and tokens[1].text in (":", "—", "-")
+        candidates = [c for c in self._claimant_candidates(facts, tokens, lower) if c[0] not in quoted]
+        if candidates:
+            first = candidates[0]
+            facts.mention = (first[2], first[3])
+        colons = [c[0] for c in candidates if any(t.text == ":" for t in tokens[c[0] + 1:c[0] + 3])]
+        if not (attributions or label or colons):
+            # a mention, not a credit: its side still tells whose wording a bare "captured" is
+            facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
+            return
+        facts.credited = True
+        if not candidates or any(t.is_word and self._pronouns.fullmatch(t.lower)
+                                 for a in attributions for t in tokens[max(0, a - 2):a + 3]):
+            facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
+            return  # "he said", "за його словами", "написав він": the last claimant named
+        anchors = attributions + colons
+        if label:
+            chosen = candidates
+        else:
+            best = min(candidates, key=lambda c: (min(abs(c[0] - a) for a in anchors), c[0]))
+            if not best[5]:  # a body, and the person who speaks for it: "представитель Минобороны Игорь Конашенков"
+                best = next((c for c in candidates if c[5] and 0 < c[0] - best[0] <= 8), best)
+            chosen = [best]
+            for other in candidates:  # "X та Y повідомили", "X and Y said": one joint claimant
+                if other is best or other[1] == best[1]:
+                    continue
+                lo, hi = sorted((other[0], best[0]))
+                between = tokens[lo + 1:hi]
+                if hi - lo <= 10 and any(t.is_word and self._joint.fullmatch(t.lower) for t in between) \
+                        and not any(lo < a < hi for a in attributions):
+                    chosen.append(other)
+            chosen.sort()
+        keys: list[str] = []
+        labels: list[str] = []
+        for c in chosen:
+            if c[1] not in keys:
+                keys.append(c[1])
+                labels.append(c[2])
+        facts.claimant = " and ".join(labels)
+        sides = {c[3] for c in chosen if c[3] is not None}
+        facts.claimant_side = sides.pop() if len(sides) == 1 else None
+        facts.claimant_place = next((c[4] for c in chosen if c[4]), None)
+        facts.back_credit = label or bool(self._attribution_back.search(lower))
 
     def _find_date(self, tokens: list[Token], lower: str, post_day: date) -> date | None:
+        """The event date a sentence gives: a day and month, a numeric date, a weekday or a relative
+        day. A date right after a speech verb ("officials said Sunday", "claimed on May 14") dates the
+        statement, not the event, and is passed over."""
         for pos, tok in enumerate(tokens):
             month = self._months.get(tok.lower.rstrip("."))
             if month is None:
                 continue
-            day = None
+            day, first = None, pos
             if pos > 0 and tokens[pos - 1].kind == "num":
-                day = int(parse_digits(tokens[pos - 1].text) or 0)
+                day, first = int(parse_digits(tokens[pos - 1].text) or 0), pos - 1
             elif pos + 1 < len(tokens) and tokens[pos + 1].kind == "num":
                 day = int(parse_digits(tokens[pos + 1].text) or 0)
-            if day and 1 <= day <= 31:
+            if day and 1 <= day <= 31 and not self._dates_statement(tokens, first):
                 found = _closest_past(post_day, month, day)
                 if found is not None:
                     return found
@@ -883,9 +1075,9 @@ class Extractor:
                     return found_date
             except ValueError:
                 pass
-        for tok in tokens:
-            weekday = self._weekdays.get(tok.lower)
-            if weekday is not None:
+        for pos, tok in enumerate(tokens):
+            weekday = self._weekdays.get(tok.lower.replace("’", "'").replace("ʼ", "'"))
+            if weekday is not None and not self._dates_statement(tokens, pos):
                 back = (post_day.weekday() - weekday) % 7
                 return post_day - timedelta(days=back)
         rel = self._relative.search(lower)
@@ -893,10 +1085,20 @@ class Extractor:
             return post_day + timedelta(days=self._relative_days[rel.group()])
         return None
 
+    def _dates_statement(self, tokens: list[Token], first: int) -> bool:
+        """Whether the date starting at ``first`` follows a speech verb ("said on Sunday")."""
+        for tok in reversed(tokens[max(0, first - 3):first]):
+            if tok.is_word and self._attribution.fullmatch(tok.lower):
+                return True
+            if not tok.is_word or tok.lower not in self._date_links:
+                return False
+        return False
+
     # ------------------------------------------------------------------ assembling claims
 
     def _assemble(self, facts: list[SentenceFacts], lang: str, post_day: date, source: SourceInfo | None) -> list[Claim]:
-        post_claimant = next((f.claimant for f in facts if f.claimant), None)
+        self._assign_owners(facts)
+        post_claimant = None  # a sentence nobody is credited with is the outlet's
         post_claimant_side = next((f.claimant_side for f in facts if f.claimant_side), None)
         if post_claimant_side is None:
             sides = [s for f in facts for s in f.actor_sides]
@@ -908,12 +1110,8 @@ class Extractor:
         current: Place | None = None
         targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
-        control: dict[tuple[str, Side], Draft] = {}
-        speaker: tuple[str | None, Side | None] = (None, None)  # the last speaker named so far
         unplaced: list[SentenceFacts] = []
         for f in facts:
-            if f.claimant:
-                speaker = (f.claimant, f.claimant_side)
             sentence_places = [p for _, p in f.places] or [p for _, p in f.oblast_places]
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
             if f.has_attack:
@@ -923,24 +1121,11 @@ class Extractor:
                 if place is None and home_place:
                     place = self._home(home_place)
                 if place is not None:
-                    draft = self._draft_for(attack, place, f, speaker)
+                    draft = self._draft_for(attack, place, f)
                     for earlier in self._merge_attack(draft, f):
                         self._spin_off(attack, draft, earlier)
                 elif f.counts or f.zero_killed or f.zero_injured:
                     unplaced.append(f)  # a toll before any place is named ("12 killed overnight. … Odesa")
-            for index, (pos, controller) in enumerate(f.control):
-                place = self._nearest(f.places, [pos], prefer_after=True) or current
-                if place is None and home_place:
-                    place = self._home(home_place)
-                if place is None:
-                    continue
-                if index in f.control_guessed:
-                    controller = f.claimant_side or post_claimant_side or controller
-                key = (place.key, controller)
-                draft = control.get(key)
-                if draft is None:
-                    draft = control[key] = Draft(place=place, kind=Kind.CONTROL, controller=controller)
-                self._note(draft, f)
             if sentence_places and not (not f.places and current is not None and current.oblast is not None
                                         and all(p.name == current.oblast for _, p in f.oblast_places)):
                 current = sentence_places[0] if not f.places else self._nearest(f.places, anchor_positions) or f.places[0][1]
@@ -948,15 +1133,176 @@ class Extractor:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
         self._place_unplaced(attack, unplaced)
+        _share_event_dates(attack)
+        control = self._control_drafts(facts, post_claimant_side, home_place)
+        self._credited_without_facts(facts, attack, control)
+        self._blame_from_owner(facts, attack)
         claims: list[Claim] = []
         for draft in attack:
-            if draft.kind is None and draft.killed is None and draft.injured is None:
+            if draft.kind is None and draft.killed is None and draft.injured is None and not draft.credited_only:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
-        for draft in control.values():
+        for draft in control:
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
         return claims
+
+    def _assign_owners(self, facts: list[SentenceFacts]) -> None:
+        """Whose claim each sentence is. A credited sentence is its claimant's; "he said" and an
+        uncredited sentence continue the last claimant credited; sentences before the first credit
+        are the first claimant's. A claimant of a joint credit speaking alone stays in the joint claim."""
+        canon: dict[tuple[str, ...], str] = {}
+        for f in facts:
+            if f.claimant:
+                key = tuple(sorted(_claimant_key(part) for part in f.claimant.split(" and ")))
+                joint = next((label for k, label in canon.items() if len(key) == 1 and len(k) > 1 and key[0] in k), None)
+                f.claimant = joint or canon.setdefault(key, f.claimant)
+        named = [i for i, f in enumerate(facts) if f.claimant]
+        for i, f in enumerate(facts):
+            if f.claimant:
+                f.owner = (f.claimant, f.claimant_side)
+                continue
+            before = [k for k in named if k < i]
+            if before:
+                j = before[-1]
+                f.owner = (facts[j].claimant or "", facts[j].claimant_side)
+                continue
+            mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
+            if f.credited and mention is not None:  # "Gladkov on Oct." / "22 claimed that ..."
+                f.owner = mention
+            elif named:
+                j = named[0]
+                f.owner = (facts[j].claimant or "", facts[j].claimant_side)
+            else:
+                f.owner = None
+
+    def _credited_without_facts(self, facts: list[SentenceFacts], attack: list[Draft],
+                                control: list[Draft]) -> None:
+        """Every claimant a strike post credits gets a claim, also one that adds no figure ("Kyrylenko
+        said people could be trapped", a denial that blames no one)."""
+        if not attack:
+            return
+        have = {d.claimant for d in attack} | {d.claimant for d in control}
+        main = attack[0]
+        for f in facts:
+            if not f.claimant or not f.credited or f.control or f.owner is None:
+                continue
+            claimant, side = f.owner
+            if claimant in have:
+                continue
+            have.add(claimant)
+            draft = Draft(place=main.place, claimant=claimant, claimant_side=side, credited_only=True)
+            self._note(draft, f)
+            attack.append(draft)
+
+    @staticmethod
+    def _blame_from_owner(facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """Blame stated anywhere by a claimant goes to that claimant's claims ("киевский режим пытается
+        уничтожить", quoted after the facts)."""
+        for draft in attack:
+            if draft.perpetrator is not None:
+                continue
+            for f in facts:
+                if f.perpetrator is not None and f.owner is not None and f.owner[0] == draft.claimant:
+                    draft.perpetrator = f.perpetrator
+                    break
+                if f.perpetrator is not None and f.owner is None and not draft.claimant:
+                    draft.perpetrator = f.perpetrator
+                    break
+
+    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, home_place: str | None) -> list[Draft]:
+        """One control claim per place, controller and credited claimant.
+
+        A statement is about the town named in its clause; "the city" or a denial without a name
+        refers to the town of the post's last control statement (or the speaker's own town). Its
+        claimant is the party credited next to it, else the sentence's speaker, else the one a
+        following "Про це повідомив X" names, else the last speaker. Then, per post: troops
+        "entering" a town are no claim when the post contests it; a denial needs a capture claim
+        to deny; a capture that names no side takes the wording's side ("окупація"), the side the
+        same claimant gives the town elsewhere in the post, or the claimant's side.
+        """
+        statements: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None]] = []
+        current: Place | None = None
+        speaker: tuple[str | None, Side | None] = (None, None)
+        for i, f in enumerate(facts):
+            nxt = facts[i + 1] if i + 1 < len(facts) else None
+            credit = (nxt.claimant, nxt.claimant_side) if nxt is not None and nxt.claimant \
+                and self._control.opens_with_attribution(nxt.text) else None
+            for hit in f.control_hits:
+                place = self._nearest(f.places, [hit.pos], prefer_after=True)
+                if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
+                    place = current
+                if place is None and current is None and home_place:
+                    place = self._home(home_place)
+                if place is None:
+                    continue
+                claimant, side = hit.claimant, hit.claimant_side
+                if claimant is None and not hit.speaker_unknown:
+                    claimant, side = (f.claimant, f.claimant_side) if f.claimant else credit or speaker
+                statements.append((f, hit, place, claimant, side))
+                current = place
+            if f.claimant:
+                speaker = (f.claimant, f.claimant_side)
+            if f.places and not f.control_hits:
+                current = f.places[0][1]
+        contested = {place.key for _, hit, place, _, _ in statements if hit.kind in ("hold", "refute")}
+        capture_at = {f.index for f, hit, _, _, _ in statements if hit.kind in ("capture", "entry")}
+        resolved: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None, Side | None]] = []
+        for f, hit, place, claimant, side in statements:
+            if hit.kind == "entry" and place.key in contested:
+                continue  # "entered the town", answered by "the town is under our control"
+            if hit.kind == "refute" and not {f.index, f.index - 1} & capture_at:
+                continue  # a denial of something other than a capture
+            if hit.alleged and claimant is None:
+                continue  # "allegedly" with nobody credited
+            judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+            if hit.fighting and judge is Side.RUSSIA:
+                continue  # the attacker reporting fighting in a town it has not taken
+            resolved.append((f, hit, place, claimant, side, resolve_controller(hit, judge)))
+        drafts: list[Draft] = []
+        for f, hit, place, claimant, side, controller in resolved:
+            if controller is None:
+                if hit.share:
+                    continue
+                judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+                named = [c for g, h, p, cl, _, c in resolved if c is not None and p.key == place.key and cl == claimant
+                         and h.kind in ("capture", "withdraw", "hold")]
+                if hit.default is Side.RUSSIA:
+                    controller = Side.RUSSIA  # occupation is Russian in every voice
+                elif named:
+                    controller = named[0]
+                else:
+                    controller = judge or hit.default or Side.RUSSIA
+            if side is not None and controller is not side:
+                denied = any(c is side and p.key == place.key and h.kind in ("hold", "refute")
+                             for _, h, p, _, _, c in resolved)
+                if hit.kind in ("hold", "refute") or (hit.kind in ("capture", "entry") and denied):
+                    # a denial is the denier's; a capture the speaker denies is the other side's, as reported
+                    claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
+                    side = controller
+            draft = self._control_draft_for(drafts, place, controller, claimant)
+            if draft.claimant is None and claimant is not None:
+                draft.claimant, draft.claimant_side = claimant, side
+            held = draft.claimant, draft.claimant_side
+            self._note(draft, f)
+            draft.claimant, draft.claimant_side = held  # the statement's claimant, not the sentence's first name
+        return drafts
+
+    @staticmethod
+    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None) -> Draft:
+        """The draft a statement adds to: one for its place and controller by the same claimant (a
+        statement credited to nobody joins the last one; a credited one may complete an uncredited one)."""
+        same = [d for d in drafts if d.place.key == place.key and d.controller is controller]
+        base = claimant.split(" (")[0] if claimant else None
+        for d in reversed(same):
+            if claimant is None or (d.claimant is not None and d.claimant.split(" (")[0] == base):
+                return d
+        for d in reversed(same):
+            if d.claimant is None:
+                return d
+        draft = Draft(place=place, kind=Kind.CONTROL, controller=controller)
+        drafts.append(draft)
+        return draft
 
     def _home(self, name: str) -> Place | None:
         found = self.gazetteer.lookup(name)
@@ -976,18 +1322,24 @@ class Extractor:
 
         return min(places, key=distance)[1]
 
-    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts, speaker: tuple[str | None, Side | None]) -> Draft:
-        """The claim a sentence adds to: the last one for its place, unless the sentence gives other
-        figures for it or another speaker reports (then it is a claim of its own)."""
+    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts) -> Draft:
+        """The claim a sentence adds to: its claimant's claim for its place (one claim per credited
+        claimant), unless it quotes an earlier figure that differs ("initially gave six") or an
+        uncredited sentence gives other figures."""
+        owner = facts.owner[0] if facts.owner else ""
+        claimant = owner
         for draft in reversed(drafts):
-            if draft.place.key == place.key:
-                other_speaker = facts.claimant is not None and draft.claimant not in (None, facts.claimant)
-                if draft.accepts_counts(facts) and not other_speaker:
+            if draft.place.key == place.key and (draft.claimant or "") == owner:
+                if draft.accepts_counts(facts) or (facts.owner is not None and not facts.earlier):
                     return draft
+                claimant = f"{owner} (earlier figure)" if facts.earlier and owner else owner
                 break
+        for draft in reversed(drafts):
+            if claimant != owner and draft.place.key == place.key and draft.claimant == claimant:
+                return draft
         draft = Draft(place=place)
-        if facts.claimant is None:
-            draft.claimant, draft.claimant_side = speaker
+        if facts.owner is not None:
+            draft.claimant, draft.claimant_side = claimant, facts.owner[1]
         drafts.append(draft)
         return draft
 
@@ -1030,8 +1382,10 @@ class Extractor:
         attack claim, when that claim does not give other figures."""
         if not drafts or not unplaced:
             return
-        main = next((d for d in drafts if d.kind is not None), drafts[0])
+        first = next((d for d in drafts if d.kind is not None), drafts[0])
         for f in unplaced:
+            owner = f.owner[0] if f.owner else ""
+            main = next((d for d in drafts if (d.claimant or "") == owner), first)
             if main.accepts_counts(f):
                 for earlier in self._merge_attack(main, f):
                     self._spin_off(drafts, main, earlier)
@@ -1040,7 +1394,8 @@ class Extractor:
     def _spin_off(drafts: list[Draft], draft: Draft, count: Count) -> None:
         """An earlier figure quoted beside the current one is a claim of its own (listed before the
         current claim, so that later sentences keep adding to the current one)."""
-        other = Draft(place=draft.place, kind=draft.kind, kind_tier=draft.kind_tier, claimant=draft.claimant,
+        label = f"{draft.claimant} (earlier figure)" if draft.claimant else None
+        other = Draft(place=draft.place, kind=draft.kind, kind_tier=draft.kind_tier, claimant=label,
                       claimant_side=draft.claimant_side, date=draft.date, evidence=list(draft.evidence[-1:]))
         if count.field == "killed":
             other.killed, other.children_killed = count, count.children
@@ -1053,8 +1408,8 @@ class Extractor:
         if f.index not in draft.sentences:
             draft.sentences.add(f.index)
             draft.evidence.append(f.text)
-        if f.claimant and draft.claimant is None:
-            draft.claimant, draft.claimant_side = f.claimant, f.claimant_side
+        if f.owner is not None and draft.claimant is None:
+            draft.claimant, draft.claimant_side = f.owner
         if f.date and draft.date is None:
             draft.date = f.date
 
@@ -1087,11 +1442,6 @@ class Extractor:
         )
 
 
-_HOLDER_RE = re.compile(
-    r"\s*(?:of\s+(?:the\s+)?)?((?:russian|ukrainian|российск\w*|украинск\w*|російськ\w*|українськ\w*)\s+"
-    r"(?:\w+\s+)?(?:forces|troops|army|military|authorities|властей|влади|сил\w*|войск\w*|військ\w*|арм\w*))"
-)
-_NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|захоплен|захвачен|впа|сдан|здал|\bпал\b")
 _AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
@@ -1118,6 +1468,65 @@ def _current_counts(counts: Sequence[Count]) -> tuple[dict[str, Count], list[Cou
                 earlier.append(c)
                 seen.add(c.value)
     return current, earlier
+
+
+
+_PATRONYMIC = ("ович", "евич", "івна", "ївна", "овна", "евна", "йович")
+_QUOTES = {"«": "»", "“": "”", "„": "“", '"': '"'}
+
+
+def _quoted_tokens(tokens: Sequence[Token]) -> set[int]:
+    """Indexes of the tokens inside quotation marks (a quote's words do not credit anyone)."""
+    inside: set[int] = set()
+    closing: str | None = None
+    for i, tok in enumerate(tokens):
+        if closing is not None:
+            if tok.text == closing or (closing == "“" and tok.text == "”"):
+                closing = None
+            else:
+                inside.add(i)
+        elif tok.text in _QUOTES:
+            closing = _QUOTES[tok.text]
+        elif tok.text in ("»", "”"):  # the end of a quote begun in an earlier sentence
+            inside.update(range(i))
+    if closing is not None:  # an unclosed quote: a passage that stops inside it; nothing is quoted
+        return set()
+    return inside
+
+
+def _claimant_key(label: str) -> str:
+    """One claimant's identity in a post: its surname's stem ("Коваленко", "Коваленка" → "ковал")."""
+    return label.split()[-1].strip("()").lower()[:5]
+
+
+def _paragraphs(text: str, sentences: Sequence[str]) -> list[int]:
+    """The paragraph (blank-line separated block) each sentence starts in."""
+    out: list[int] = []
+    at, paragraph = 0, 0
+    for sentence in sentences:
+        found = text.find(sentence, at)
+        if found < 0:
+            out.append(paragraph)
+            continue
+        if out and re.search(r"\n[ \t]*\n", text[at:found]):
+            paragraph += 1
+        out.append(paragraph)
+        at = found + len(sentence)
+    return out
+
+
+def _share_event_dates(drafts: Sequence[Draft]) -> None:
+    """A post tells of one event per place: its claims about a place that give no date of their own
+    take the one event date the post gives for that place ("collapsed on May 12 …; the governor
+    said 27 were injured")."""
+    dates: dict[str, set[date]] = {}
+    for draft in drafts:
+        if draft.date is not None:
+            dates.setdefault(draft.place.key, set()).add(draft.date)
+    for draft in drafts:
+        known = dates.get(draft.place.key, set())
+        if draft.date is None and len(known) == 1:
+            draft.date = next(iter(known))
 
 
 def _post_day(posted_at: datetime | None) -> date:
