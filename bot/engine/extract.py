@@ -77,6 +77,7 @@ class SentenceFacts:
     counts: list[Count] = field(default_factory=list)
     children_killed: int | None = None
     children_pos: int = 0
+    children_only: bool = False  # children named among the dead of a toll not given here
     zero_killed: bool = False
     zero_injured: bool = False
     control: list[tuple[int, Side]] = field(default_factory=list)
@@ -441,8 +442,8 @@ class Extractor:
         if word in self._units:
             value = self._units[word]
             if value == 1:
-                if nxt is not None and nxt.lower == "of":
-                    return None  # "one of the buildings"
+                if nxt is not None and nxt.lower in _OF_WORDS:
+                    return None  # "one of the buildings", "одним из погибших"
                 if prev is not None and prev.lower in ("no", "not", "ні", "ни", "жоден", "жодна"):
                     return None  # "no one", "ни один"
                 if prev is not None and prev.lower in self._increment:
@@ -750,9 +751,10 @@ class Extractor:
         """'including two children' after a death count; 'the deaths included three children';
         'загинув 12-річний хлопчик' (one child named among the dead)."""
         for pos, tok in enumerate(tokens):
-            if not (tok.is_word and self._include.fullmatch(tok.lower)):
-                continue
-            window = tokens[pos + 1:pos + 8]
+            one_of = tok.lower in _OF_WORDS and pos > 0 and self._units.get(tokens[pos - 1].lower) == 1
+            if not (tok.is_word and (self._include.fullmatch(tok.lower) or one_of)):
+                continue  # "серед них", "including", "одним из погибших был несовершеннолетний"
+            window = tokens[pos + 1:pos + 17]
             n_children = None
             for k, item in enumerate(window):
                 if item.kind == "punct" and item.text in (",", ";", "."):
@@ -773,6 +775,7 @@ class Extractor:
             target = phrase_field or (before[-1].field if before else ("killed" if earlier_death else None))
             if target == "killed" and facts.children_killed is None:
                 facts.children_killed, facts.children_pos = n_children, pos
+                facts.children_only = not before  # "среди погибших есть ребенок" gives no toll
         if facts.children_killed is not None:
             return
         for pos, tok in enumerate(tokens):
@@ -1368,7 +1371,7 @@ class Extractor:
                 children = None
         if children is not None and draft.children_killed is None:
             draft.children_killed = children
-            if draft.killed is None:
+            if draft.killed is None and not f.children_only:
                 draft.killed = Count("killed", children, Qualifier.EXACT, 0, implied=True)
         if f.perpetrator is not None and draft.perpetrator is None:
             draft.perpetrator = f.perpetrator
@@ -1442,6 +1445,7 @@ class Extractor:
         )
 
 
+_OF_WORDS = frozenset({"of", "из", "з", "із", "зі"})
 _AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 

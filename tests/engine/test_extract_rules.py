@@ -101,6 +101,8 @@ def test_counts_in_ordinary_phrasings(extractor, text, killed, q, injured, iq): 
     ("Внаслідок ракетного удару по Одесі загинув 12-річний хлопчик.", 1, 1),
     ("A 14-year-old girl was killed in the shelling of Kherson.", 1, 1),
     ("Внаслідок обстрілу Херсона поранено п'ятеро дітей, троє з них загинули.", 3, 3),
+    ("One of those killed in the strike on Kharkiv was a 12-year-old boy; five people died in total.", 5, 1),
+    ("Одним из погибших при обстреле Белгорода был несовершеннолетний.", None, 1),  # no toll given
 ])
 def test_children_inside_another_count(extractor, text, killed, children):  # type: ignore[no-untyped-def]
     claim = one(extractor, text)
