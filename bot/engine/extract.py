@@ -1353,10 +1353,13 @@ class Extractor:
                 draft.kind, draft.kind_tier = kind, tier
         current, earlier = _current_counts(f.counts)
         for count in current.values():
-            if count.field == "killed" and (draft.killed is None or draft.killed.implied):
-                draft.killed = count
-            elif count.field == "injured" and draft.injured is None:
-                draft.injured = count
+            held = draft.killed if count.field == "killed" else draft.injured
+            # the latest stated toll is the claim's: "… 16 killed. … the toll has risen to 19"
+            if held is None or held.implied or (count.rise and not count.earlier and count.value > held.value):
+                if count.field == "killed":
+                    draft.killed = count
+                else:
+                    draft.injured = count
         if f.zero_killed and draft.killed is None:
             draft.killed = Count("killed", 0, Qualifier.EXACT, 0)
         if f.zero_injured and draft.injured is None:

@@ -131,6 +131,8 @@ def test_the_current_toll_wins_over_an_earlier_figure(extractor):  # type: ignor
     claims = extractor.extract_claims("Ракета влучила в Дніпро, загинули 6 людей. Раніше повідомлялося про 4.",
                                       posted_at=POSTED)
     assert sorted(c.killed for c in claims) == [4, 6]
+    claim = one(extractor, "Внаслідок удару по Одесі загинули 16 людей, повідомив Кіпер. Кількість загиблих зросла до 19.")
+    assert claim.killed == 19  # the latest stated toll of one speaker
     claim = one(extractor, "У Харкові загинули 9 людей. Рятувальники дістали тіла ще двох загиблих.")
     assert claim.killed == 9  # "two more bodies" is a part of the toll, not a toll
     claim = one(extractor, "Doctors in Kyiv treat 16 injured after the missile attack. They hospitalized 15 of them.")
