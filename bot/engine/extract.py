@@ -505,6 +505,8 @@ class Extractor:
                 # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
                 rise = True
                 field_ = self._field_left(tokens, qstart)
+                if field_ is None and any(t.lower in _DEATH_TOLL for t in tokens[:qstart]):
+                    field_ = "killed"  # "the toll from Monday's strike rose to 26"
                 if field_ is None and self._toll_subject_before(tokens, qstart):
                     facts.pending.append(Count("", value, qualifier, pos, rise=True))
             elif field_ is not None and self._toll_verb_before(tokens, qstart):
@@ -523,8 +525,14 @@ class Extractor:
                 military = True
             if field_ is not None and not military:
                 of_group = self._is_part(tokens, qstart, last, increment=False)
+                among = children and any(t.is_word and self._include.fullmatch(t.lower) for t in tokens[last + 1:last + 5])
                 if children and field_ == "killed":
                     facts.children_killed, facts.children_pos = value, pos
+                    if among:  # "7 children among the dead": a part of a toll given elsewhere or not at all
+                        facts.children_only = not any(c.field == "killed" for c in facts.counts)
+                        children_group = children
+                        pos = last + 1
+                        continue
                 elif field_ == "killed" and of_group and children_group:
                     facts.children_killed, facts.children_pos = value, pos
                 if not children or not any(c.field == field_ for c in facts.counts):
@@ -783,13 +791,16 @@ class Extractor:
                 continue
             if pos > 0 and self._number_at(tokens, pos - 1) is not None:
                 continue
-            if self._child_killed(tokens, pos):
+            found = self._child_killed(tokens, pos)
+            if found:
                 facts.children_killed, facts.children_pos = 1, pos
+                facts.children_only = found == "among"  # "a child was among those killed": no toll
                 return
 
-    def _child_killed(self, tokens: list[Token], pos: int) -> bool:
+    def _child_killed(self, tokens: list[Token], pos: int) -> str | None:
         """A death word right before or after a child named alone ('загинув 12-річний хлопчик', 'a
-        14-year-old girl was killed'), past age words and fillers only."""
+        14-year-old girl was killed', 'a child was among those killed'), past age words and fillers
+        only: "alone", or "among" when the child is named as one of the dead."""
         for step in (-1, 1):
             j = pos + step
             while 0 <= j < len(tokens) and abs(j - pos) <= 5:
@@ -797,14 +808,16 @@ class Extractor:
                 field_ = self._field_of(tok)
                 if field_:
                     if field_ == "killed" and not self._clause_has(tokens, pos, "injured"):
-                        return True
+                        crossed = tokens[min(j, pos):max(j, pos)]
+                        return "among" if any(t.lower in ("among", "серед", "среди") for t in crossed) else "alone"
                     break
                 if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
-                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a")):
+                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
+                        or tok.lower in _CHILD_LINKS)):
                     j += step
                     continue
                 break
-        return False
+        return None
 
     def _actor_sides(self, tokens: list[Token]) -> list[Side]:
         sides = []
@@ -1142,7 +1155,8 @@ class Extractor:
         self._blame_from_owner(facts, attack)
         claims: list[Claim] = []
         for draft in attack:
-            if draft.kind is None and draft.killed is None and draft.injured is None and not draft.credited_only:
+            if draft.kind is None and draft.killed is None and draft.injured is None and draft.children_killed is None \
+                    and not draft.credited_only:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
@@ -1448,6 +1462,8 @@ class Extractor:
         )
 
 
+_DEATH_TOLL = frozenset({"toll"})
+_CHILD_LINKS = frozenset({"among", "those", "the", "серед", "среди", "є", "есть", "був", "була", "был", "была"})
 _OF_WORDS = frozenset({"of", "из", "з", "із", "зі"})
 _AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
