@@ -34,13 +34,15 @@ GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates",
           "capture", "share", "entry")
 WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
               "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
-              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns")
+              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns", "cleared_needs_side")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
+_COUNTRY = re.compile(r"ukraine|russia|україн\w*|украин\w*|росі\w*|росси\w*|рф|moscow|москв\w*|kyiv|києв\w*|киев\w*")
 
 
 def _phrases(patterns: Sequence[str]) -> re.Pattern[str]:
-    """Phrases as whole words; a space in a phrase matches any run of spaces."""
-    return re.compile(r"(?<!\w)(?:" + "|".join(p.replace(" ", r"\s+") for p in patterns) + r")(?!\w)")
+    """Phrases as whole words; a space in a phrase matches any run of spaces (" ?": none or some)."""
+    body = "|".join(p.replace(" ?", r"\s*").replace(" ", r"\s+") for p in patterns)
+    return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
 
 
 def _words(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -74,6 +76,7 @@ class ControlHit:
     alleged: bool              # "allegedly", with nobody credited
     fighting: bool             # a holding statement that is only "fighting goes on"
     share: bool                # a claim to a share of the town (needs a named side)
+    progressive: bool = False      # "освобождая", "liberating": an advance when the post says troops are advancing
     speaker_unknown: bool = False  # the sentence names an official only as someone's superior ("an adviser to X")
 
 
@@ -112,6 +115,7 @@ class ControlReader:
             self._openers = _phrases(control["attribution_openers"])
             self._dependent = _words(control["dependent_words"])
             self._pronoun = _words(control["pronouns"])
+            self._cleared_weak = _words(control["cleared_needs_side"])
             self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
                              for row in control["reported_sources"]]
             self._holders = [(_words(words), Side(side)) for side, words in control["holder_nouns"].items()]
@@ -135,6 +139,10 @@ class ControlReader:
     def is_dependent(self, tokens: list[Token], pos: int) -> bool:
         """An official named as someone's superior: "an adviser to President Zelensky", "радник Єрмака"."""
         return any(t.is_word and self._dependent.fullmatch(t.lower) for t in tokens[max(0, pos - 5):pos])
+
+    def in_progress(self, sentence: str) -> bool:
+        """Troops advancing, fighting house by house: the town is being fought for, not taken."""
+        return bool(self._in_progress.search(QUOTES.sub(" ", sentence.lower())))
 
     def opens_with_attribution(self, sentence: str) -> bool:
         """'Про це повідомив X', 'Об этом сообщил X': the sentence credits the one before it."""
@@ -176,7 +184,6 @@ class ControlReader:
                  if t.text in (",", ";", ":", "(", ")", "—", "–") or t.lower in (
                      "but", "however", "while", "although", "але", "однак", "проте", "однако", "но", "а", "хотя")]
         silences = [m for m in found if m.group == "silence"]
-        in_progress = bool(self._in_progress.search(text))
         sources = [(tok_at(m.start()), label, side) for pattern, label, side in self._sources
                    for m in pattern.finditer(text)]
         voiced = self._voiced(tokens, actors, speakers)
@@ -192,10 +199,11 @@ class ControlReader:
             pos = tok_at(m.start)
             phrase = text[m.start:m.end]
             before = text[max(0, m.start - 40):m.start]
-            negated = bool(self._negation.search(before)) and not self._negation_exceptions.search(
+            silenced = m.group in ("capture", "entry", "withdraw", "cleared", "share") and any(
+                s.end <= m.start and pos - tok_at(s.end) <= 8 for s in silences)
+            negated = not silenced and bool(self._negation.search(before)) and not self._negation_exceptions.search(
                 text[max(0, m.start - 20):m.end])
-            if m.group in ("capture", "entry") and in_progress and self._progressive.fullmatch(phrase.split()[0]):
-                continue  # "освобождая город ... дом за домом": an advance, not a claim
+            progressive = m.group in ("capture", "entry") and bool(self._progressive.fullmatch(phrase.split()[0]))
             agent, relative = self._agent(m, phrase, text, tokens, pos, actors, marks)
             kind, flip = "capture", False
             if m.group == "hold":
@@ -215,12 +223,12 @@ class ControlReader:
                 kind, flip = ("hold", False) if negated else ("withdraw", True)
             elif m.group == "cleared":
                 flip = agent is not None or relative is not None  # "очищен от украинских войск"
+                if not flip and self._cleared_weak.match(phrase):
+                    continue  # "the rubble was cleared": a town cleared of nobody is a clean-up
             elif m.group == "entry":
                 kind, flip = ("hold", True) if negated else ("entry", False)
             elif negated:
                 kind, flip = "hold", True  # "has not captured", "не окупували повністю"
-            silenced = kind in ("capture", "entry", "withdraw") and any(
-                s.end <= m.start and pos - tok_at(s.end) <= 8 for s in silences)
             label = self._reported(tokens, pos, sources, actors) if kind in ("capture", "entry", "withdraw") else None
             if silenced and label is None:
                 continue  # "did not confirm the capture": silence is not a claim
@@ -238,7 +246,7 @@ class ControlReader:
                 town_word=bool(self._town_in(phrase)) or self._town_near(tokens, pos),
                 default=default, alleged=alleged,
                 fighting=m.group == "hold" and bool(self._fighting.search(phrase)),
-                share=m.group == "share", speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None)))
+                share=m.group == "share", progressive=progressive, speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None)))
         return hits
 
     def _town_in(self, phrase: str) -> bool:
@@ -257,7 +265,7 @@ class ControlReader:
         kept = []
         for pos, side in actors:
             prev = tokens[pos - 1].lower if pos > 0 else ""
-            if tokens[pos].is_capitalized and self._locative.fullmatch(prev):
+            if tokens[pos].is_capitalized and self._locative.fullmatch(prev) and _COUNTRY.fullmatch(tokens[pos].lower):
                 continue
             kept.append((pos, side))
         taken = {p for p, _ in kept}
@@ -342,8 +350,11 @@ class ControlReader:
         if not verbs:
             return []
         near = [s for s in speakers if any(abs(s[0] - v) <= 5 for v in verbs)]
+        def joined(a: int, b: int) -> bool:
+            return all(t.is_word for t in tokens[min(a, b) + 1:max(a, b)])
+
         parties = [(pos, side_label(side, "as reported") or "", side) for pos, side in actors
-                   if any(0 < v - pos <= 3 or 0 < pos - v <= 2 for v in verbs)
+                   if any((0 < v - pos <= 3 or 0 < pos - v <= 2) and joined(pos, v) for v in verbs)
                    and not any(abs(pos - s[0]) <= 3 for s in speakers)]
         return sorted(near + parties)
 

@@ -602,11 +602,13 @@ class Extractor:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
-        for draft in self._control_drafts(facts, post_claimant_side, home_place):
+        source_side = source.side if source is not None and source.side in (Side.UKRAINE, Side.RUSSIA) else None
+        for draft in self._control_drafts(facts, post_claimant_side, source_side, home_place):
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
         return claims
 
-    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, home_place: str | None) -> list[Draft]:
+    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, source_side: Side | None,
+                        home_place: str | None) -> list[Draft]:
         """One control claim per place, controller and credited claimant.
 
         A statement is about the town named in its clause; "the city" or a denial without a name
@@ -634,13 +636,14 @@ class Extractor:
                     continue
                 claimant, side = hit.claimant, hit.claimant_side
                 if claimant is None and not hit.speaker_unknown:
-                    claimant, side = (f.claimant, f.claimant_side) if f.claimant else credit or speaker
+                    claimant, side = credit or ((f.claimant, f.claimant_side) if f.claimant else speaker)
                 statements.append((f, hit, place, claimant, side))
                 current = place
             if f.claimant:
                 speaker = (f.claimant, f.claimant_side)
             if f.places and not f.control_hits:
                 current = f.places[0][1]
+        advancing = any(self._control.in_progress(f.text) for f in facts)
         contested = {place.key for _, hit, place, _, _ in statements if hit.kind in ("hold", "refute")}
         capture_at = {f.index for f, hit, _, _, _ in statements if hit.kind in ("capture", "entry")}
         resolved: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None, Side | None]] = []
@@ -649,9 +652,11 @@ class Extractor:
                 continue  # "entered the town", answered by "the town is under our control"
             if hit.kind == "refute" and not {f.index, f.index - 1} & capture_at:
                 continue  # a denial of something other than a capture
+            if hit.progressive and advancing:
+                continue  # "продвигаются ..., освобождая город": an advance, not a claim
             if hit.alleged and claimant is None:
                 continue  # "allegedly" with nobody credited
-            judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+            judge = side if side is not None or claimant is not None or hit.speaker_unknown else source_side
             if hit.fighting and judge is Side.RUSSIA:
                 continue  # the attacker reporting fighting in a town it has not taken
             resolved.append((f, hit, place, claimant, side, resolve_controller(hit, judge)))
