@@ -30,12 +30,14 @@ from bot.engine.text import Token
 from bot.engine.types import Side
 
 # which phrase list wins where two overlap: the earlier in this order
-GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates", "withdraw", "cleared",
+GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates", "withdraw", "expel", "cleared",
           "capture", "share", "entry")
 WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
               "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
-              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns", "cleared_needs_side")
+              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns", "cleared_needs_side", "bank_words")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
+# "під контроль України", "под контроль российских войск": a holder in the genitive, not the object
+_GENITIVE_HOLDER = re.compile(r"\s*(?:україни|украины|росії|россии|рф|зсу|всу|\w+ськ(?:их|ої)\s|\w+ск(?:их|ой)\s)")
 _COUNTRY = re.compile(r"ukraine|russia|україн\w*|украин\w*|росі\w*|росси\w*|рф|moscow|москв\w*|kyiv|києв\w*|киев\w*")
 
 
@@ -116,6 +118,7 @@ class ControlReader:
             self._dependent = _words(control["dependent_words"])
             self._pronoun = _words(control["pronouns"])
             self._cleared_weak = _words(control["cleared_needs_side"])
+            self._bank = _words(control["bank_words"])
             self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
                              for row in control["reported_sources"]]
             self._holders = [(_words(words), Side(side)) for side, words in control["holder_nouns"].items()]
@@ -139,6 +142,16 @@ class ControlReader:
     def is_dependent(self, tokens: list[Token], pos: int) -> bool:
         """An official named as someone's superior: "an adviser to President Zelensky", "радник Єрмака"."""
         return any(t.is_word and self._dependent.fullmatch(t.lower) for t in tokens[max(0, pos - 5):pos])
+
+    def named_town(self, tokens: list[Token], pos: int) -> bool:
+        """A place introduced as a town: "місто Ізюм", "города Курахово", "the city of Lyman"."""
+        before = [t.lower for t in tokens[max(0, pos - 2):pos]]
+        return bool(before) and (bool(self._town.fullmatch(before[-1])) or (
+            len(before) == 2 and before[1] == "of" and bool(self._town.fullmatch(before[0]))))
+
+    def river_bank(self, tokens: list[Token], pos: int) -> bool:
+        """A river named by its bank ("правого берега Днепра"), not a town."""
+        return pos > 0 and bool(self._bank.fullmatch(tokens[pos - 1].lower))
 
     def in_progress(self, sentence: str) -> bool:
         """Troops advancing, fighting house by house: the town is being fought for, not taken."""
@@ -221,6 +234,9 @@ class ControlReader:
                 if self._civilians_before(tokens, pos, marks) and agent is None:
                     continue  # residents leaving: an evacuation
                 kind, flip = ("hold", False) if negated else ("withdraw", True)
+            elif m.group == "expel":
+                # "ЗСУ вибили окупантів з Куп'янська": the subject holds it; with no subject, the other side of the expelled
+                agent, relative, flip = self._expeller(text, tokens, pos, m, actors, marks)
             elif m.group == "cleared":
                 flip = agent is not None or relative is not None  # "очищен от украинских войск"
                 if not flip and self._cleared_weak.match(phrase):
@@ -292,7 +308,8 @@ class ControlReader:
         after = text[m.end:m.end + 45]
         holder = re.match(r"\s*(?:of\s+(?:the\s+)?|by\s+(?:the\s+)?|від\s+|от\s+)?([\w-]+(?:\s+[\w-]+){0,2})", after)
         holder_follows = (re.match(r"(?:under|під|под)\b", phrase) and re.search(r"(?:control|контролем|контролі|контроле)$", phrase)) \
-            or m.group in ("cleared", "withdraw") or re.match(r"\s*by\s", after)
+            or m.group in ("cleared", "withdraw") or re.match(r"\s*by\s", after) \
+            or (re.search(r"контроль$", phrase) and _GENITIVE_HOLDER.match(after))
         if holder is not None and holder_follows:
             side = self.side_words(holder.group(1))
             if side is not None:
@@ -310,6 +327,20 @@ class ControlReader:
         if after_actors:
             return after_actors[0][1], None
         return None, self._relative(tokens, pos + 1, min(right, pos + 5))
+
+    def _expeller(self, text: str, tokens: list[Token], pos: int, m: _Match, actors: list[tuple[int, Side]],
+                  marks: list[int]) -> tuple[Side | None, str | None, bool]:
+        left = max((k for k in marks if k < pos), default=-1)
+        before = [a for a in actors if left < a[0] < pos]
+        if before:
+            return before[-1][1], None, False
+        expelled = self.side_words(text[m.start:m.end])
+        if expelled is None:
+            end_tok = pos + len(text[m.start:m.end].split())
+            expelled = next((s for p, s in actors if pos <= p < end_tok), None)
+        if expelled is not None:
+            return expelled, None, True
+        return None, self._relative(tokens, left + 1, pos), False
 
     def _relative_pos(self, tokens: list[Token], start: int, end: int) -> int:
         for j in range(end - 1, max(0, start) - 1, -1):

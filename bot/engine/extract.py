@@ -75,6 +75,7 @@ class SentenceFacts:
     control: list[tuple[int, Side]] = field(default_factory=list)
     control_guessed: set[int] = field(default_factory=set)  # indexes into control whose side was a default
     control_hits: list[ControlHit] = field(default_factory=list)  # the control statements, with what they name
+    control_places: list[tuple[int, Place, bool]] = field(default_factory=list)  # towns they may be about (named "місто X")
     perpetrator: Side | None = None
     targets: set[str] = field(default_factory=set)
     weapons: set[str] = field(default_factory=set)
@@ -504,6 +505,9 @@ class Extractor:
         hits = self._control.read(tokens, lower, tok_at, self._actors(tokens, agents_only=False), sorted(speakers),
                                   speaker_unknown=dependent and not speakers)
         facts.control_hits = hits
+        if hits:
+            facts.control_places = [(pos, place, self._control.named_town(tokens, pos)) for pos, place in facts.places
+                                    if not self._control.river_bank(tokens, pos)]
         for hit in hits:
             controller = resolve_controller(hit, hit.claimant_side)
             if controller is None:
@@ -627,7 +631,7 @@ class Extractor:
             credit = (nxt.claimant, nxt.claimant_side) if nxt is not None and nxt.claimant \
                 and self._control.opens_with_attribution(nxt.text) else None
             for hit in f.control_hits:
-                place = self._nearest(f.places, [hit.pos], prefer_after=True)
+                place = self._control_place(f.control_places, hit.pos)
                 if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
                     place = current
                 if place is None and current is None and home_place:
@@ -688,6 +692,15 @@ class Extractor:
             self._note(draft, f)
             draft.claimant, draft.claimant_side = held  # the statement's claimant, not the sentence's first name
         return drafts
+
+    def _control_place(self, places: list[tuple[int, Place, bool]], pos: int) -> Place | None:
+        """The town a statement is about: one the sentence introduces as a town ("город Лисичанск в
+        Луганской Народной Республике") unless another stands right by the phrase, else the nearest."""
+        named = [(p, place) for p, place, is_named in places if is_named]
+        beside = [(p, place) for p, place, is_named in places if not is_named and abs(p - pos) <= 2]
+        if named and not beside:
+            return self._nearest(named, [pos], prefer_after=True)
+        return self._nearest([(p, place) for p, place, _ in places], [pos], prefer_after=True)
 
     @staticmethod
     def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None) -> Draft:
