@@ -55,6 +55,11 @@ def opposite(side: Side) -> Side:
     return Side.UKRAINE if side is Side.RUSSIA else Side.RUSSIA
 
 
+def is_side_label(claimant: str | None) -> bool:
+    """A claimant named only by its side ("Russian side (unnamed, as reported)")."""
+    return claimant is not None and claimant.startswith(("Russian side", "Ukrainian side"))
+
+
 def side_label(side: Side | None, suffix: str) -> str | None:
     if side is None:
         return None
@@ -246,6 +251,11 @@ class ControlReader:
             elif negated:
                 kind, flip = "hold", True  # "has not captured", "не окупували повністю"
             label = self._reported(tokens, pos, sources, actors) if kind in ("capture", "entry", "withdraw") else None
+            if label is not None and label[2] is not None and kind in ("capture", "entry"):
+                # "спростували російські повідомлення про захоплення X": the reports' side is the captor,
+                # unless the report itself names one ("reports that Russian troops captured X")
+                inside = [s for p, s in actors if label[2] < p < pos]
+                agent, relative = (inside[-1] if inside else label[1]), None
             if silenced and label is None:
                 continue  # "did not confirm the capture": silence is not a claim
             if label is None:
@@ -390,13 +400,13 @@ class ControlReader:
         return sorted(near + parties)
 
     def _reported(self, tokens: list[Token], pos: int, sources: list[tuple[int, str, Side | None]],
-                  actors: list[tuple[int, Side]]) -> tuple[str, Side | None] | None:
+                  actors: list[tuple[int, Side]]) -> tuple[str, Side | None, int | None] | None:
         """The party a reported claim is credited to: a reporter named in the sentence ("DeepState",
         "Russian Telegram channels"), or the side of the reports it is the content of ("російські
         повідомлення про захоплення", "statements of the Russian army about the capture")."""
         if sources:
             best = min(sources, key=lambda s: abs(s[0] - pos))
-            return best[1], best[2]
+            return best[1], best[2], None
         for j in range(pos - 1, max(-1, pos - 9), -1):
             tok = tokens[j]
             if tok.is_word and self._report.fullmatch(tok.lower):
@@ -404,7 +414,7 @@ class ControlReader:
                 if side is None:
                     side = next((s for p, s in actors if j - 2 <= p < pos), None)
                 if side is not None:
-                    return side_label(side, "unnamed, as reported") or "", side
+                    return side_label(side, "unnamed, as reported") or "", side, j
                 return None
         return None
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.engine.control import ControlHit, ControlReader, opposite, resolve_controller, side_label
+from bot.engine.control import ControlHit, ControlReader, is_side_label, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
@@ -1235,8 +1235,11 @@ class Extractor:
                 if place is None:
                     continue
                 claimant, side = hit.claimant, hit.claimant_side
-                if claimant is None and not hit.speaker_unknown:
-                    claimant, side = credit or ((f.claimant, f.claimant_side) if f.claimant else speaker)
+                named = credit or ((f.claimant, f.claimant_side) if f.claimant else None)
+                if not hit.reported and is_side_label(claimant) and named is not None and not hit.speaker_unknown:
+                    claimant, side = named  # "Сили оборони запевнили ..., заявив речник X": X
+                elif claimant is None and not hit.speaker_unknown:
+                    claimant, side = named or speaker
                 statements.append((f, hit, place, claimant, side))
                 current = place
             if f.claimant:
@@ -1272,6 +1275,8 @@ class Extractor:
                     controller = Side.RUSSIA  # occupation is Russian in every voice
                 elif named:
                     controller = named[0]
+                elif hit.kind == "withdraw":
+                    continue  # a withdrawal by nobody we can tell
                 else:
                     controller = judge or hit.default or Side.RUSSIA
             if side is not None and controller is not side:
@@ -1281,7 +1286,7 @@ class Extractor:
                     # a denial is the denier's; a capture the speaker denies is the other side's, as reported
                     claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
                     side = controller
-            draft = self._control_draft_for(drafts, place, controller, claimant)
+            draft = self._control_draft_for(drafts, place, controller, claimant, side)
             if draft.claimant is None and claimant is not None:
                 draft.claimant, draft.claimant_side = claimant, side
             held = draft.claimant, draft.claimant_side
@@ -1299,13 +1304,21 @@ class Extractor:
         return self._nearest([(p, place) for p, place, _ in places], [pos], prefer_after=True)
 
     @staticmethod
-    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None) -> Draft:
-        """The draft a statement adds to: one for its place and controller by the same claimant (a
-        statement credited to nobody joins the last one; a credited one may complete an uncredited one)."""
+    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None,
+                           side: Side | None) -> Draft:
+        """The draft a statement adds to: one for its place and controller by the same claimant. A
+        statement credited to nobody joins the last one; one credited to a side only ("Ukrainian
+        side") joins a named claimant of that side, and a named claimant completes such a draft."""
         same = [d for d in drafts if d.place.key == place.key and d.controller is controller]
         base = claimant.split(" (")[0] if claimant else None
         for d in reversed(same):
             if claimant is None or (d.claimant is not None and d.claimant.split(" (")[0] == base):
+                return d
+        for d in reversed(same):
+            if is_side_label(claimant) and d.claimant_side is side:
+                return d
+            if is_side_label(d.claimant) and (d.claimant_side is side or side is None):
+                d.claimant = claimant
                 return d
         for d in reversed(same):
             if d.claimant is None:
