@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.engine.control import ControlHit, ControlReader, opposite, resolve_controller, side_label
+from bot.engine.control import ControlHit, ControlReader, is_side_label, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
@@ -83,6 +83,7 @@ class SentenceFacts:
     control: list[tuple[int, Side]] = field(default_factory=list)
     control_guessed: set[int] = field(default_factory=set)  # indexes into control whose side was a default
     control_hits: list[ControlHit] = field(default_factory=list)  # the control statements, with what they name
+    control_places: list[tuple[int, Place, bool]] = field(default_factory=list)  # towns they may be about (named "місто X")
     perpetrator: Side | None = None
     targets: set[str] = field(default_factory=set)
     weapons: set[str] = field(default_factory=set)
@@ -984,6 +985,9 @@ class Extractor:
         hits = self._control.read(tokens, lower, tok_at, self._actors(tokens, agents_only=False), sorted(speakers),
                                   speaker_unknown=dependent and not speakers)
         facts.control_hits = hits
+        if hits:
+            facts.control_places = [(pos, place, self._control.named_town(tokens, pos)) for pos, place in facts.places
+                                    if not self._control.river_bank(tokens, pos)]
         for hit in hits:
             controller = resolve_controller(hit, hit.claimant_side)
             if controller is None:
@@ -1232,7 +1236,8 @@ class Extractor:
         self._place_unplaced(attack, unplaced)
         self._settle_oblasts(facts, attack)
         _share_event_dates(attack)
-        control = self._control_drafts(facts, post_claimant_side, home_place)
+        source_side = source.side if source is not None and source.side in (Side.UKRAINE, Side.RUSSIA) else None
+        control = self._control_drafts(facts, post_claimant_side, source_side, home_place)
         self._credited_without_facts(facts, attack, control)
         self._reported_claims(facts, attack)
         self._blame_from_owner(facts, attack)
@@ -1385,7 +1390,8 @@ class Extractor:
                     draft.perpetrator = f.perpetrator
                     break
 
-    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, home_place: str | None) -> list[Draft]:
+    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, source_side: Side | None,
+                        home_place: str | None) -> list[Draft]:
         """One control claim per place, controller and credited claimant.
 
         A statement is about the town named in its clause; "the city" or a denial without a name
@@ -1404,7 +1410,7 @@ class Extractor:
             credit = (nxt.claimant, nxt.claimant_side) if nxt is not None and nxt.claimant \
                 and self._control.opens_with_attribution(nxt.text) else None
             for hit in f.control_hits:
-                place = self._nearest(f.places, [hit.pos], prefer_after=True)
+                place = self._control_place(f.control_places, hit.pos)
                 if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
                     place = current
                 if place is None and current is None and home_place:
@@ -1412,14 +1418,18 @@ class Extractor:
                 if place is None:
                     continue
                 claimant, side = hit.claimant, hit.claimant_side
-                if claimant is None and not hit.speaker_unknown:
-                    claimant, side = (f.claimant, f.claimant_side) if f.claimant else credit or speaker
+                named = credit or ((f.claimant, f.claimant_side) if f.claimant else None)
+                if not hit.reported and is_side_label(claimant) and named is not None and not hit.speaker_unknown:
+                    claimant, side = named  # "Сили оборони запевнили ..., заявив речник X": X
+                elif claimant is None and not hit.speaker_unknown:
+                    claimant, side = named or speaker
                 statements.append((f, hit, place, claimant, side))
                 current = place
             if f.claimant:
                 speaker = (f.claimant, f.claimant_side)
             if f.places and not f.control_hits:
                 current = f.places[0][1]
+        advancing = any(self._control.in_progress(f.text) for f in facts)
         contested = {place.key for _, hit, place, _, _ in statements if hit.kind in ("hold", "refute")}
         capture_at = {f.index for f, hit, _, _, _ in statements if hit.kind in ("capture", "entry")}
         resolved: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None, Side | None]] = []
@@ -1428,9 +1438,11 @@ class Extractor:
                 continue  # "entered the town", answered by "the town is under our control"
             if hit.kind == "refute" and not {f.index, f.index - 1} & capture_at:
                 continue  # a denial of something other than a capture
+            if hit.progressive and advancing:
+                continue  # "продвигаются ..., освобождая город": an advance, not a claim
             if hit.alleged and claimant is None:
                 continue  # "allegedly" with nobody credited
-            judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+            judge = side if side is not None or claimant is not None or hit.speaker_unknown else source_side
             if hit.fighting and judge is Side.RUSSIA:
                 continue  # the attacker reporting fighting in a town it has not taken
             resolved.append((f, hit, place, claimant, side, resolve_controller(hit, judge)))
@@ -1446,6 +1458,8 @@ class Extractor:
                     controller = Side.RUSSIA  # occupation is Russian in every voice
                 elif named:
                     controller = named[0]
+                elif hit.kind == "withdraw":
+                    continue  # a withdrawal by nobody we can tell
                 else:
                     controller = judge or hit.default or Side.RUSSIA
             if side is not None and controller is not side:
@@ -1455,7 +1469,7 @@ class Extractor:
                     # a denial is the denier's; a capture the speaker denies is the other side's, as reported
                     claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
                     side = controller
-            draft = self._control_draft_for(drafts, place, controller, claimant)
+            draft = self._control_draft_for(drafts, place, controller, claimant, side)
             if draft.claimant is None and claimant is not None:
                 draft.claimant, draft.claimant_side = claimant, side
             held = draft.claimant, draft.claimant_side
@@ -1463,14 +1477,31 @@ class Extractor:
             draft.claimant, draft.claimant_side = held  # the statement's claimant, not the sentence's first name
         return drafts
 
+    def _control_place(self, places: list[tuple[int, Place, bool]], pos: int) -> Place | None:
+        """The town a statement is about: one the sentence introduces as a town ("город Лисичанск в
+        Луганской Народной Республике") unless another stands right by the phrase, else the nearest."""
+        named = [(p, place) for p, place, is_named in places if is_named]
+        beside = [(p, place) for p, place, is_named in places if not is_named and abs(p - pos) <= 2]
+        if named and not beside:
+            return self._nearest(named, [pos], prefer_after=True)
+        return self._nearest([(p, place) for p, place, _ in places], [pos], prefer_after=True)
+
     @staticmethod
-    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None) -> Draft:
-        """The draft a statement adds to: one for its place and controller by the same claimant (a
-        statement credited to nobody joins the last one; a credited one may complete an uncredited one)."""
+    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None,
+                           side: Side | None) -> Draft:
+        """The draft a statement adds to: one for its place and controller by the same claimant. A
+        statement credited to nobody joins the last one; one credited to a side only ("Ukrainian
+        side") joins a named claimant of that side, and a named claimant completes such a draft."""
         same = [d for d in drafts if d.place.key == place.key and d.controller is controller]
         base = claimant.split(" (")[0] if claimant else None
         for d in reversed(same):
             if claimant is None or (d.claimant is not None and d.claimant.split(" (")[0] == base):
+                return d
+        for d in reversed(same):
+            if is_side_label(claimant) and d.claimant_side is side:
+                return d
+            if is_side_label(d.claimant) and (d.claimant_side is side or side is None):
+                d.claimant = claimant
                 return d
         for d in reversed(same):
             if d.claimant is None:
