@@ -59,17 +59,17 @@ BROAD_TARGETS = frozenset({"residential"})
 
 
 @lru_cache(maxsize=1)
-def _cues() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The follow-up and denial wording of ``data/linking.json``, each as one pattern."""
+def _cues() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The follow-up, denial and military-target wording of ``data/linking.json``, each as one pattern."""
     data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     out = []
-    for key in ("follow_up", "denial"):
+    for key in ("follow_up", "denial", "military_target"):
         try:
             patterns = [p for lang in ("en", "uk", "ru") for p in data[key][lang]]
             out.append(re.compile("|".join(f"(?:{p})" for p in patterns)))
         except (KeyError, re.error) as exc:
             raise ValueError(f"{DATA_FILE}: bad '{key}' patterns: {exc}") from exc
-    return out[0], out[1]
+    return out[0], out[1], out[2]
 
 
 def is_follow_up(record: ClaimRecord) -> bool:
@@ -80,6 +80,11 @@ def is_follow_up(record: ClaimRecord) -> bool:
 def is_denial(record: ClaimRecord) -> bool:
     """Whether the claim's words reject the other side's claim ("спростували", "fighting continues")."""
     return bool(_cues()[1].search(record.claim.evidence.lower()))
+
+
+def names_military_target(record: ClaimRecord) -> bool:
+    """Whether the claim's words call what was struck military ("high-precision", "military-industrial")."""
+    return bool(_cues()[2].search(record.claim.evidence.lower()))
 
 
 def event_day(record: ClaimRecord) -> date:
