@@ -178,6 +178,11 @@ def _controller_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | No
                          "controls")
 
 
+def _opposed(a: ClaimRecord, b: ClaimRecord) -> bool:
+    """Two claimants who may dispute a target: different ones, not known to be of one side."""
+    return speaker(a) != speaker(b) and (a.claim.claimant_side != b.claim.claimant_side or b.claim.claimant_side is None)
+
+
 def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     """A civilian target against a military one: a claim naming a military target, or the attacker
     admitting the strike without naming a civilian target, against a civilian target another side
@@ -191,12 +196,11 @@ def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     civilian = [
         c for c in records
         if set(c.claim.targets) & CIVILIAN_TARGETS and not set(c.claim.targets) & MILITARY_TARGETS
-        and any(speaker(c) != speaker(m) and c.claim.claimant_side != m.claim.claimant_side
-                and c.claim.perpetrator in (None, m.claim.perpetrator) for m in military)
+        and any(_opposed(c, m) and c.claim.perpetrator in (None, m.claim.perpetrator) for m in military)
     ]
     if not civilian:
         return None
-    military = [m for m in military if any(c.claim.claimant_side != m.claim.claimant_side for c in civilian)]
+    military = [m for m in military if any(_opposed(c, m) for c in civilian)]
     values = (
         ConflictValue(", ".join(sorted({t for r in civilian for t in r.claim.targets} & CIVILIAN_TARGETS)), None,
                       tuple(civilian)),
