@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.extract import Extractor
+from bot.engine.ledger import build_ledger, step_json
 from bot.engine.linking import (
     BLOCK_CLAIMS,
     assign_incidents,
@@ -271,7 +272,8 @@ def list_incident_views(session_factory: sessionmaker[Session], *, since: date |
                 )
                 for c in sorted(incident.conflicts, key=lambda c: c.id)
             )
-            views.append(IncidentView(incident.id, summarize(records), records, findings))
+            views.append(IncidentView(incident.id, summarize(records), records, findings,
+                                      build_ledger(records, findings)))
         return views
 
 
@@ -310,6 +312,8 @@ def build_report(session_factory: sessionmaker[Session], *, since: date | None =
                  "note": f.note}
                 for f in view.conflicts
             ],
+            "ledger": {"steps": [step_json(step) for step in view.ledger.steps] if view.ledger else [],
+                       "lines": list(view.ledger.lines) if view.ledger else []},
         })
     return {"incidents": incidents}
 

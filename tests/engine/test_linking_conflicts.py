@@ -241,3 +241,31 @@ def test_each_claimant_is_listed_once_on_the_side_it_took() -> None:
     (finding,) = detect_conflicts(blame)
     owners = {v.value: {r.claim.claimant for r in v.records} for v in finding.values}
     assert owners == {"russia": {"governor"}, "ukraine": {"Russian MoD"}}
+
+
+# ---------------------------------------------------------------- the ledger
+
+from bot.engine.ledger import build_ledger  # noqa: E402
+
+
+def test_the_ledger_tells_updates_from_conflicts() -> None:
+    rising = [rec(0, killed=2, claimant="DSNS"), rec(3, killed=5, claimant="DSNS"),
+              rec(10.67, killed=9, claimant="DSNS")]
+    ledger = build_ledger(rising, detect_conflicts(rising))
+    assert [s.change for s in ledger.steps] == ["first", "update", "update"]
+    assert ledger.lines == ("killed 2 → 5 → 9 (DSNS, 01.03 19:40)",)
+
+    dispute = [rec(0, killed=8, claimant="police"), rec(1, killed=5, claimant="mayor", source="b")]
+    ledger = build_ledger(dispute, detect_conflicts(dispute))
+    assert [s.change for s in ledger.steps] == ["conflict", "conflict"]
+    assert ledger.lines[-1] == "⚠️ killed 8 (police, 01.03 09:00) vs 5 (mayor, 01.03 10:00)"
+
+
+def test_the_digest_shows_the_latest_figure_its_range_and_what_is_disputed() -> None:
+    records = [rec(0, killed=2, claimant="DSNS"), rec(5, killed=9, claimant="DSNS"),
+               rec(6, injured=30, claimant="police", source="b"), rec(6.5, injured=12, claimant="mayor", source="c")]
+    findings = tuple(detect_conflicts(records))
+    view = IncidentView(1, summarize(records), tuple(records), findings, build_ledger(records, findings))
+    (message,) = render_digest([view], day=date(2022, 3, 1), lang="en", html_mode=False)
+    assert "9 (2–9) killed" in message and "killed: 2 → 9 (DSNS" in message and ", 01.03 14:00)" in message
+    assert "12 (12–30, ⚠️ disputed) injured" in message
