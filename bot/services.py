@@ -101,9 +101,11 @@ def _link(session: Session, row: Claim) -> set[int]:
     """Re-cluster the block of one new claim (its place and kind, the days around its event) and
     move the claims whose incident changed; returns the incidents touched.
 
-    The block is clustered whole, so the incidents do not depend on the order posts arrived in.
-    When the block holds more claims than ``BLOCK_CLAIMS`` around the day, only the new claim is
-    placed (in the incident its cluster holds), so the work per claim stays bounded.
+    The block is clustered whole, so the incidents do not depend on the order posts arrived in;
+    what changes is the new claim's cluster and the clusters that share an incident with it (a
+    merge or a split around the new claim). When the block holds more claims than
+    ``BLOCK_CLAIMS`` around the day, only the new claim is placed (in the incident its cluster
+    holds), so the work per claim stays bounded.
     """
     record = queries.to_record(row)
     group = record.claim.kind.group
@@ -116,11 +118,14 @@ def _link(session: Session, row: Claim) -> set[int]:
     records[record.id] = record
     current.setdefault(record.id, None)
     clusters = cluster_block(records.values())
+    own = next(c for c in clusters if any(r.id == record.id for r in c))
+    affected = {current[r.id] for r in own} - {None}
     touched: set[int] = set()
     for cluster, incident_id in zip(clusters, assign_incidents(clusters, current)):
-        mine = any(r.id == record.id for r in cluster)
+        mine = cluster is own
+        near = mine or any(current.get(r.id) in affected for r in cluster)
         moved = incident_id is None or any(current.get(r.id) != incident_id for r in cluster)
-        if truncated and not mine or not moved:
+        if not near or truncated and not mine or not moved:
             continue
         if incident_id is None:
             first_claim = cluster[0].claim
