@@ -22,9 +22,11 @@ from bot.engine.linking import (
     assign_incidents,
     block_dates,
     cluster_block,
+    at_centre,
     event_day,
     find_copies,
     link_key,
+    oblast_centre,
 )
 from bot.engine.types import (
     ClaimRecord,
@@ -111,11 +113,19 @@ def _link(session: Session, row: Claim) -> set[int]:
     group = record.claim.kind.group
     day = event_day(record)
     first, last = block_dates(day, group)
-    loaded, truncated = queries.list_block_claims(session, link_key(group), record.claim.place.key, day, first, last,
-                                                  limit=BLOCK_CLAIMS)
+    place = record.claim.place
+    key, oblast = place.key, None
+    if place.oblast and (centre := oblast_centre(place)) is not None:
+        # an oblast named after its centre: claims made of the oblast as a whole ("the Zaporizhzhia
+        # region") are weighed with the centre's (the report of an attack on the city)
+        key = place.key if place.level != "oblast" else queries.get_place_key(
+            session, link_key(group), centre, place.oblast, first, last) or key
+        oblast = place.oblast
+    loaded, truncated = queries.list_block_claims(session, link_key(group), key, day, first, last,
+                                                  limit=BLOCK_CLAIMS, oblast=oblast)
     current = {r.id: incident for r, incident in loaded}
-    records = {r.id: r for r, _ in loaded}
-    records[record.id] = record
+    records = {r.id: at_centre(r, key) for r, _ in loaded}
+    records[record.id] = at_centre(record, key)
     current.setdefault(record.id, None)
     clusters = cluster_block(records.values())
     own = next(c for c in clusters if any(r.id == record.id for r in c))

@@ -109,7 +109,8 @@ def to_record(row: Claim) -> ClaimRecord:
 def _link_columns(*extra: Any) -> Select[*tuple[Any, ...]]:
     """The columns linking and copy detection read, from claims joined to their posts and sources."""
     return (
-        select(Claim.id, Claim.kind, Claim.place_key, Claim.place, Claim.oblast, Claim.country, Claim.date,
+        select(Claim.id, Claim.kind, Claim.place_key, Claim.place, Claim.oblast, Claim.country, Claim.place_level,
+               Claim.date,
                Claim.evidence, Claim.killed, Claim.injured, Claim.controller, Claim.targets, Claim.copy_of,
                Claim.qualifier, Claim.injured_qualifier, Claim.perpetrator, Claim.claimant, Claim.claimant_side,
                Post.message_id, Post.posted_at, Post.url, Source.ref, Source.name, *extra)
@@ -120,7 +121,7 @@ def _link_columns(*extra: Any) -> Select[*tuple[Any, ...]]:
 
 def _link_record(row: Row[Any]) -> ClaimRecord:
     """A row of ``_link_columns`` as a record; claim fields linking does not read keep their defaults."""
-    place = Place(name=row.place, oblast=row.oblast, country=row.country, code=row.place_key)
+    place = Place(name=row.place, oblast=row.oblast, country=row.country, level=row.place_level, code=row.place_key)
     claim = ClaimValue(
         kind=Kind(row.kind), place=place, date=row.date, evidence=row.evidence, killed=row.killed,
         injured=row.injured, controller=Side(row.controller) if row.controller else None,
@@ -202,17 +203,21 @@ def list_link_candidates(session: Session, kind_group: str, place_key: str, day:
 
 
 def list_block_claims(session: Session, kind_groups: Sequence[str], place_key: str, day: date, first: date,
-                      last: date, *, limit: int) -> tuple[list[tuple[ClaimRecord, int | None]], bool]:
+                      last: date, *, limit: int, oblast: str | None = None) -> tuple[list[tuple[ClaimRecord, int | None]], bool]:
     """The claims of one block dated in [first, last], the nearest to ``day`` first, with their incidents.
 
     At most ``limit`` claims are loaded: half on or before ``day`` (the latest first), half after
-    it (the earliest first), so the work stays bounded however dense the block.
+    it (the earliest first), so the work stays bounded however dense the block. With ``oblast``
+    (the block is an oblast's centre), the claims made of the oblast as a whole come too.
 
     Returns:
         (record, incident id) pairs, and whether the block held more claims than were loaded.
     """
     half = max(limit // 2, 1)
-    where = (Claim.kind_group.in_(list(kind_groups)), Claim.place_key == place_key)
+    place = Claim.place_key == place_key
+    if oblast is not None:
+        place = place | ((Claim.place_level == "oblast") & (Claim.oblast == oblast))
+    where = (Claim.kind_group.in_(list(kind_groups)), place)
     before = (_link_columns(Claim.incident_id).where(*where, Claim.date <= day, Claim.date >= first)
               .order_by(Claim.date.desc(), Claim.id.desc()).limit(half))
     after = (_link_columns(Claim.incident_id).where(*where, Claim.date > day, Claim.date <= last)
@@ -224,6 +229,15 @@ def list_block_claims(session: Session, kind_groups: Sequence[str], place_key: s
         truncated = truncated or len(rows) >= half
         out.extend((_link_record(row), row.incident_id) for row in rows)
     return out, truncated
+
+
+def get_place_key(session: Session, kind_groups: Sequence[str], name: str, oblast: str, first: date,
+                  last: date) -> str | None:
+    """The blocking key claims of ``kind_groups`` dated in [first, last] give the settlement ``name``
+    of ``oblast`` (None when none has); the oblast's block index bounds the search."""
+    return session.scalar(select(Claim.place_key).where(
+        Claim.kind_group.in_(list(kind_groups)), Claim.oblast == oblast, Claim.date >= first, Claim.date <= last,
+        Claim.place == name, Claim.place_level == "settlement").limit(1))
 
 
 def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord, *, limit: int) -> list[ClaimRecord]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, utils
 
-from bot.engine.types import ClaimRecord, IncidentCandidate, KindGroup, Side
+from bot.engine.types import ClaimRecord, IncidentCandidate, KindGroup, Place, Side
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "linking.json"
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -119,6 +119,26 @@ def block_dates(day: date, group: KindGroup = KindGroup.ATTACK) -> tuple[date, d
     return day - span, day + span
 
 
+def oblast_centre(place: Place) -> str | None:
+    """The settlement an oblast is named after ("Zaporizhzhia Oblast" -> "Zaporizhzhia"), for a
+    place that is that oblast or that settlement; None otherwise."""
+    if not place.oblast or not place.oblast.endswith(" Oblast"):
+        return None
+    centre = place.oblast.removesuffix(" Oblast")
+    if place.level == "oblast" and place.name == place.oblast:
+        return centre
+    return centre if place.level != "oblast" and place.name == centre else None
+
+
+def at_centre(record: ClaimRecord, key: str) -> ClaimRecord:
+    """A claim made of a whole oblast, weighed as a claim at its centre (blocking key ``key``)."""
+    place = record.claim.place
+    if place.level != "oblast" or place.key == key:
+        return record
+    claim = replace(record.claim, place=replace(place, code=key))
+    return replace(record, claim=claim)
+
+
 # ---------------------------------------------------------------- clustering a block
 
 
@@ -166,10 +186,13 @@ def _repeats_figure(draft: _Draft, record: ClaimRecord) -> bool:
 
 def _cluster_events(records: Sequence[ClaimRecord]) -> list[_Draft]:
     drafts: list[_Draft] = []
+    # a post that reports on an earlier event does so in all its claims of the block ("a previous
+    # count spoke of three dead" beside "at least four were killed")
+    follow_ups = {r.post_key for r in records if is_follow_up(r)}
     for record in sorted(records, key=canonical):
         day = event_day(record)
         target = None
-        if is_follow_up(record):
+        if record.post_key in follow_ups:
             earlier = [d for d in drafts if day - FOLLOW_UP_WINDOW <= d.anchor <= day and not _clashes(d, record)]
             if earlier:
                 target = max(earlier, key=lambda d: (d.anchor, -drafts.index(d)))
