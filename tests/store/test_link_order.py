@@ -87,3 +87,17 @@ def test_seven_daily_strikes_on_one_city_stay_seven_incidents(db_url, tmp_path, 
     assert [len(i["claims"]) for i in kharkiv] == [3, 2, 2, 2, 2, 2, 2]
     assert kharkiv[0]["killed"]["best"] == 4 and kharkiv[0]["conflicts"] == []
     assert all(i["conflicts"] == [] for i in kharkiv)
+
+
+def test_a_report_of_the_region_named_after_the_city_joins_the_strike_on_the_city(db_url, tmp_path, extractor):  # type: ignore[no-untyped-def]
+    export = ChannelExport(path=tmp_path / "x.json", ref="4343", name="Zaporizhzhia news", handle=None, posts=(),
+                           skipped=0)
+    start = datetime(2024, 4, 5, 10, tzinfo=KYIV)
+    city = PostIn(1, start, "A Russian missile strike on Zaporizhzhia killed 4 people and injured 20, the governor said.")
+    region = PostIn(2, start + timedelta(hours=20), "As a result of Russian missile attacks in the Zaporizhzhia region, "
+                                                    "4 people were killed and 23 were injured, Ivan Fedorov reported.")
+    for order in ([city, region], [region, city]):
+        report = _ingest(db_url if order[0] is city else f"sqlite:///{tmp_path / 'r.db'}", extractor,
+                         [(export, p) for p in order])
+        (incident,) = report["incidents"]
+        assert {c["place"] for c in incident["claims"]} == {"Zaporizhzhia", "Zaporizhzhia Oblast"}
