@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.extract import Extractor
+from bot.engine.gazetteer import Gazetteer
 from bot.engine.ledger import build_ledger, step_json
 from bot.engine.linking import (
     BLOCK_CLAIMS,
@@ -26,7 +27,7 @@ from bot.engine.linking import (
     event_day,
     find_copies,
     link_key,
-    oblast_centre,
+    block_keys,
 )
 from bot.engine.types import (
     ClaimRecord,
@@ -91,7 +92,7 @@ def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extr
         rows = queries.add_claims(session, post, claims)
         stats.claims += len(rows)
         for row in rows:
-            touched |= _link(session, row)
+            touched |= _link(session, row, getattr(extractor, "gazetteer", None))
         if progress:
             progress(1)
         if post_in.message_id > (source.last_message_id or 0):
@@ -99,7 +100,7 @@ def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extr
     return touched
 
 
-def _link(session: Session, row: Claim) -> set[int]:
+def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> set[int]:
     """Re-cluster the block of one new claim (its place and kind, the days around its event) and
     move the claims whose incident changed; returns the incidents touched.
 
@@ -107,22 +108,16 @@ def _link(session: Session, row: Claim) -> set[int]:
     what changes is the new claim's cluster and the clusters that share an incident with it (a
     merge or a split around the new claim). When the block holds more claims than
     ``BLOCK_CLAIMS`` around the day, only the new claim is placed (in the incident its cluster
-    holds), so the work per claim stays bounded.
+    holds), so the work per claim stays bounded. With the ``gazetteer``, claims made of an oblast
+    named after its centre ("the Zaporizhzhia region") are weighed with the centre's.
     """
     record = queries.to_record(row)
     group = record.claim.kind.group
     day = event_day(record)
     first, last = block_dates(day, group)
-    place = record.claim.place
-    key, oblast = place.key, None
-    if place.oblast and (centre := oblast_centre(place)) is not None:
-        # an oblast named after its centre: claims made of the oblast as a whole ("the Zaporizhzhia
-        # region") are weighed with the centre's (the report of an attack on the city)
-        key = place.key if place.level != "oblast" else queries.get_place_key(
-            session, link_key(group), centre, place.oblast, first, last) or key
-        oblast = place.oblast
-    loaded, truncated = queries.list_block_claims(session, link_key(group), key, day, first, last,
-                                                  limit=BLOCK_CLAIMS, oblast=oblast)
+    key, keys = block_keys(record.claim.place, gazetteer)
+    loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, first, last,
+                                                  limit=BLOCK_CLAIMS)
     current = {r.id: incident for r, incident in loaded}
     records = {r.id: at_centre(r, key) for r, _ in loaded}
     records[record.id] = at_centre(record, key)

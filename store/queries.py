@@ -202,42 +202,32 @@ def list_link_candidates(session: Session, kind_group: str, place_key: str, day:
     return [(IncidentCandidate(i, tuple(rs)), totals[i]) for i, rs in records.items()]
 
 
-def list_block_claims(session: Session, kind_groups: Sequence[str], place_key: str, day: date, first: date,
-                      last: date, *, limit: int, oblast: str | None = None) -> tuple[list[tuple[ClaimRecord, int | None]], bool]:
+def list_block_claims(session: Session, kind_groups: Sequence[str], place_keys: Sequence[str], day: date,
+                      first: date, last: date, *, limit: int) -> tuple[list[tuple[ClaimRecord, int | None]], bool]:
     """The claims of one block dated in [first, last], the nearest to ``day`` first, with their incidents.
 
-    At most ``limit`` claims are loaded: half on or before ``day`` (the latest first), half after
-    it (the earliest first), so the work stays bounded however dense the block. With ``oblast``
-    (the block is an oblast's centre), the claims made of the oblast as a whole come too.
+    For each kind group and place key, at most ``limit // 2`` claims on or before ``day`` (the
+    latest first) and as many after it (the earliest first) are loaded, each by one index range
+    that stops at its limit, so the work stays bounded however dense the block.
 
     Returns:
         (record, incident id) pairs, and whether the block held more claims than were loaded.
     """
     half = max(limit // 2, 1)
-    place = Claim.place_key == place_key
-    if oblast is not None:
-        place = place | ((Claim.place_level == "oblast") & (Claim.oblast == oblast))
-    where = (Claim.kind_group.in_(list(kind_groups)), place)
-    before = (_link_columns(Claim.incident_id).where(*where, Claim.date <= day, Claim.date >= first)
-              .order_by(Claim.date.desc(), Claim.id.desc()).limit(half))
-    after = (_link_columns(Claim.incident_id).where(*where, Claim.date > day, Claim.date <= last)
-             .order_by(Claim.date, Claim.id).limit(half))
     out: list[tuple[ClaimRecord, int | None]] = []
     truncated = False
-    for stmt in (before, after):
-        rows = session.execute(stmt).all()
-        truncated = truncated or len(rows) >= half
-        out.extend((_link_record(row), row.incident_id) for row in rows)
+    for group in kind_groups:
+        for key in dict.fromkeys(place_keys):
+            where = (Claim.kind_group == group, Claim.place_key == key)
+            before = (_link_columns(Claim.incident_id).where(*where, Claim.date <= day, Claim.date >= first)
+                      .order_by(Claim.date.desc(), Claim.id.desc()).limit(half))
+            after = (_link_columns(Claim.incident_id).where(*where, Claim.date > day, Claim.date <= last)
+                     .order_by(Claim.date, Claim.id).limit(half))
+            for stmt in (before, after):
+                rows = session.execute(stmt).all()
+                truncated = truncated or len(rows) >= half
+                out.extend((_link_record(row), row.incident_id) for row in rows)
     return out, truncated
-
-
-def get_place_key(session: Session, kind_groups: Sequence[str], name: str, oblast: str, first: date,
-                  last: date) -> str | None:
-    """The blocking key claims of ``kind_groups`` dated in [first, last] give the settlement ``name``
-    of ``oblast`` (None when none has); the oblast's block index bounds the search."""
-    return session.scalar(select(Claim.place_key).where(
-        Claim.kind_group.in_(list(kind_groups)), Claim.oblast == oblast, Claim.date >= first, Claim.date <= last,
-        Claim.place == name, Claim.place_level == "settlement").limit(1))
 
 
 def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord, *, limit: int) -> list[ClaimRecord]:

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, utils
 
+from bot.engine.gazetteer import Gazetteer
 from bot.engine.types import ClaimRecord, IncidentCandidate, KindGroup, Place, Side
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "linking.json"
@@ -46,7 +47,7 @@ CONTROL_TAIL = timedelta(days=14)
 COPY_SIMILARITY = 88.0
 # Bounds on the work per new claim: the claims of a block loaded around its day (the nearest
 # first), and, for the older streaming interface, the candidates weighed.
-BLOCK_CLAIMS = 160
+BLOCK_CLAIMS = 60
 CANDIDATE_INCIDENTS = 32
 CLAIMS_PER_INCIDENT = 20
 # Copy detection looks at most at this many claims of one incident.
@@ -128,6 +129,19 @@ def oblast_centre(place: Place) -> str | None:
     if place.level == "oblast" and place.name == place.oblast:
         return centre
     return centre if place.level != "oblast" and place.name == centre else None
+
+
+def block_keys(place: Place, gazetteer: Gazetteer | None) -> tuple[str, tuple[str, ...]]:
+    """The blocking key a claim at ``place`` is weighed under, and every place key of that block:
+    an oblast named after its centre and the centre share the centre's key."""
+    centre = oblast_centre(place)
+    if centre is None or gazetteer is None or place.oblast is None:
+        return place.key, (place.key,)
+    if place.level == "oblast":
+        town = next((p for p in gazetteer.lookup(centre) if p.oblast == place.oblast and p.level != "oblast"), None)
+        return (town.key, (town.key, place.key)) if town else (place.key, (place.key,))
+    region = next((p for p in gazetteer.lookup(place.oblast) if p.level == "oblast"), None)
+    return place.key, ((place.key, region.key) if region else (place.key,))
 
 
 def at_centre(record: ClaimRecord, key: str) -> ClaimRecord:
