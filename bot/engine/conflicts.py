@@ -184,11 +184,12 @@ def _opposed(a: ClaimRecord, b: ClaimRecord) -> bool:
 
 
 def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
-    """A civilian target against a military one: a claim naming a military target, or the attacker
-    admitting the strike without naming a civilian target, against a civilian target another side
-    names for the same attacker (or for no one)."""
+    """A civilian target against a military one: a claim naming a military target, or a side's
+    words calling what was struck military (an admitted "high-precision" strike, "we do not strike
+    civilian targets"), against a civilian target the other side names (for the same attacker,
+    when the military claim names one)."""
     military = [r for r in records if set(r.claim.targets) & MILITARY_TARGETS
-                or (r.claim.claimant_side in SIDES and r.claim.perpetrator == r.claim.claimant_side
+                or (r.claim.claimant_side in SIDES and r.claim.perpetrator in (None, r.claim.claimant_side)
                     and r.claim.kind.group is KindGroup.ATTACK and not set(r.claim.targets) & CIVILIAN_TARGETS
                     and names_military_target(r))]
     if not military:
@@ -196,7 +197,8 @@ def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     civilian = [
         c for c in records
         if set(c.claim.targets) & CIVILIAN_TARGETS and not set(c.claim.targets) & MILITARY_TARGETS
-        and any(_opposed(c, m) and c.claim.perpetrator in (None, m.claim.perpetrator) for m in military)
+        and any(_opposed(c, m) and (m.claim.perpetrator is None or c.claim.perpetrator in (None, m.claim.perpetrator))
+                for m in military)
     ]
     if not civilian:
         return None
