@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.engine.ledger import shown as shown_figure
+from bot.engine.ledger import trail, when
 from bot.engine.types import ClaimRecord, ConflictFinding, IncidentView, Kind
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -97,12 +99,15 @@ def _count_text(n: int | None, qualifier: str | None, s: dict[str, Any]) -> str:
     return str(n)
 
 
-def _figure(low: int | None, best: int | None, high: int | None) -> str | None:
+def _figure(low: int | None, best: int | None, high: int | None, disputed: bool = False,
+            s: dict[str, Any] | None = None) -> str | None:
+    """The latest figure with the range the claims give, marked when it is disputed."""
     if best is None:
         return None
+    mark = f", ⚠️ {s['disputed']}" if disputed and s else ""
     if low is not None and high is not None and low != high:
-        return f"{best} ({low}–{high})"
-    return str(best)
+        return f"{best} ({low}–{high}{mark})"
+    return f"{best} ({mark[2:]})" if mark else str(best)
 
 
 def _links(records: Sequence[ClaimRecord], f: _Fmt) -> str:
@@ -144,8 +149,9 @@ def _conflict_line(finding: ConflictFinding, f: _Fmt, s: dict[str, Any]) -> str:
 def _incident_line(view: IncidentView, f: _Fmt, s: dict[str, Any]) -> str:
     summary = view.summary
     parts = [f.bold(f.name(summary.place.name)) + " — " + f.esc(s["kinds"].get(summary.kind.value, summary.kind.value))]
-    killed = _figure(summary.killed.low, summary.killed.best, summary.killed.high)
-    injured = _figure(summary.injured.low, summary.injured.best, summary.injured.high)
+    disputed = {c.field for c in view.conflicts}
+    killed = _figure(summary.killed.low, summary.killed.best, summary.killed.high, "killed" in disputed, s)
+    injured = _figure(summary.injured.low, summary.injured.best, summary.injured.high, "injured" in disputed, s)
     if killed is not None:
         parts.append(f.esc(s["killed"].format(n=killed)))
     children = max((r.claim.children_killed or 0 for r in view.records), default=0)
@@ -156,6 +162,14 @@ def _incident_line(view: IncidentView, f: _Fmt, s: dict[str, Any]) -> str:
     parts.append(s["source"] if summary.sources == 1 else s["sources"].format(n=summary.sources))
     flag = "⚠️ " if view.conflicts else ""
     line = "• " + flag + ", ".join(parts) + "\n  " + _links(view.records, f)
+    for field in ("killed", "injured"):
+        steps = trail(view.ledger, field) if view.ledger else []
+        if len(steps) > 1:
+            last = steps[-1].record
+            line += "\n  " + s["trail"].format(
+                field=f.esc(s["fields"].get(field, field)),
+                values=f.esc(" → ".join(shown_figure(st.value, st.qualifier) for st in steps)),
+                who=f.link(shown_name(last.claim.claimant or last.source_name), last.url), when=f.esc(when(last)))
     for finding in view.conflicts:
         line += "\n  " + _conflict_line(finding, f, s)
     return line
