@@ -45,7 +45,7 @@ from bot.pollers import (
 )
 from bot.pollers.tme import normalize_channel
 from bot.services import ingest_posts, refresh_incidents
-from config.settings import Settings
+from config.settings import Settings, redact_url, redact_urls
 from store import queries
 from store.db import is_disconnect
 from store.models import Post, Source
@@ -78,7 +78,11 @@ POLLED_TRANSPORTS = frozenset({Transport.TME.value, Transport.FEED.value})
 
 
 class SourceError(Exception):
-    """A source cannot be added, found or changed; the message is one line for a person."""
+    """A source cannot be added, found or changed; the message is one line for a person (with the
+    secrets of any URL in it masked)."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(redact_urls(str(message)), *args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        return f"@{self.handle}" if self.handle else self.url
+        return f"@{self.handle}" if self.handle else redact_url(self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +200,7 @@ class _Snapshot:
     def label(self) -> str:
         if self.transport == Transport.TME and self.handle:
             return f"@{self.handle}"
-        return self.url or self.ref
+        return redact_url(self.url or self.ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +268,7 @@ def _now() -> datetime:
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
+    line = redact_urls(" ".join(str(text).split()))
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -288,8 +292,8 @@ def _label(source: Source) -> str:
     if source.transport == Transport.TME and source.handle:
         return f"@{source.handle}"
     if source.transport == Transport.FEED and source.url:
-        return source.url
-    return f"@{source.handle}" if source.handle else source.ref
+        return redact_url(source.url)
+    return f"@{source.handle}" if source.handle else redact_url(source.ref)
 
 
 def _find_source(session: Session, key: str) -> Source | None:
@@ -546,7 +550,7 @@ def list_sources_info(session_factory: sessionmaker[Session], key: str | None = 
         sources = [_require_source(session, key)] if key else list(queries.list_sources(session))
         newest = _newest_post_times(session, [s.id for s in sources])
         return [
-            SourceStatus(ref=s.ref, name=s.name, transport=s.transport, label=_label(s), role=s.role,
+            SourceStatus(ref=s.ref, name=redact_urls(s.name), transport=s.transport, label=_label(s), role=s.role,
                          side=s.side, active=s.active, last_message_id=s.last_message_id,
                          last_post_at=newest.get(s.id), failures=s.failures or 0,
                          last_error=s.last_error, last_polled_at=s.last_polled_at,

@@ -27,6 +27,8 @@ from urllib.parse import urljoin
 
 import httpx
 
+from config.settings import redact_urls
+
 logger = logging.getLogger(__name__)
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -37,7 +39,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class PollerError(Exception):
-    """Base of every error a poller raises; ``str(exc)`` is one line fit for a user."""
+    """Base of every error a poller raises; ``str(exc)`` is one line fit for a user, with the
+    credentials and key-like query parameters of any URL in it masked."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(redact_urls(str(message)), *args)
 
 
 class FetchError(PollerError):
