@@ -97,12 +97,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("claimwatch: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last guard: one line for a person, details in the log
-        from store.db import DatabaseError
+        from store.db import DatabaseError, explain
 
         from telegram.error import InvalidToken
 
         if isinstance(exc, DatabaseError):
             print(f"claimwatch: {exc}", file=sys.stderr)
+            return 1
+        explained = explain(exc, settings.database_url if "settings" in locals() else None)
+        if explained:
+            logger.debug("storage error", exc_info=True)
+            print(TokenFilter().mask(f"claimwatch: {explained}"), file=sys.stderr)
             return 1
         if isinstance(exc, InvalidToken):
             print("claimwatch: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)", file=sys.stderr)

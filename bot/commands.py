@@ -24,10 +24,10 @@ def _extractor() -> Any:
     return Extractor.load()
 
 
-def _open(settings: Settings) -> Any:
+def _open(settings: Settings, *, readonly: bool = False) -> Any:
     from store.db import open_database
 
-    _, session_factory = open_database(settings.database_url)
+    _, session_factory = open_database(settings.database_url, readonly=readonly)
     return session_factory
 
 
@@ -64,7 +64,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    session_factory = _open(settings)
+    session_factory = _open(settings, readonly=True)
     report = services.build_report(session_factory, since=args.since, until=args.until)
     if args.json:
         json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
@@ -112,7 +112,7 @@ def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
-    session_factory = _open(settings)
+    session_factory = _open(settings, readonly=True)
     print_digest(session_factory, args.date, args.lang, html_mode=args.html, chart=args.chart)
     return 0
 
@@ -143,17 +143,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from store.db import describe
+    from store.db import check_integrity, describe, open_database
 
-    _open(settings)
-    print(f"database {describe(settings.database_url)} is at the latest schema")
+    engine, _ = open_database(settings.database_url)
+    check_integrity(engine)  # damaged pages are said now, not found by the next command
+    print(f"database {describe(settings.database_url)} is at the latest schema and passed its integrity check")
     return 0
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from bot import sources as source_service
 
-    session_factory = _open(settings)
+    session_factory = _open(settings, readonly=args.action == "list")
     return source_service.cli_sources(session_factory, settings, args)
 
 
