@@ -87,9 +87,24 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     text = sys.stdin.read()
     posted = datetime.combine(args.date or date.today(), datetime.min.time().replace(hour=12), tzinfo=settings.zone)
     claims = _extractor().extract_claims(text, posted_at=posted, lang=args.lang)
-    json.dump({"claims": [c.as_dict() for c in claims]}, sys.stdout, ensure_ascii=False, indent=1)
+    document: dict[str, Any] = {"claims": [c.as_dict() for c in claims]}
+    cut = _cut_at(text)
+    if cut is not None:  # the engine reads a bounded prefix of a very long post: say so, and where
+        document["truncated"] = {"read_characters": cut[0], "total_characters": cut[1]}
+        print(f"claimwatch: the text is {cut[1]:,} characters long; claims were read from the first {cut[0]:,} only",
+              file=sys.stderr)
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return 0
+
+
+def _cut_at(text: str) -> tuple[int, int] | None:
+    """(characters read, characters in all) when extraction reads only a prefix of ``text``."""
+    from bot.engine.extract import MAX_TEXT, cut_point
+    from bot.engine.text import normalize
+
+    clean = normalize(text or "")
+    return (cut_point(clean), len(clean)) if len(clean) > MAX_TEXT else None
 
 
 def _latest_day(session_factory: Any) -> date | None:
