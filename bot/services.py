@@ -36,6 +36,7 @@ from bot.engine.types import (
 from bot.exports import ChannelExport, ExportError, read_export
 from store import queries
 from store.db import retry_on_disconnect
+from store.locks import ingest_lock, lock_block
 from store.models import Claim, Conflict, Incident, Post, Source
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def _link(session: Session, row: Claim) -> int:
     record = queries.to_record(row)
     claim = record.claim
     day = claim.date or record.posted_at.date()
+    lock_block(session, claim.kind.group.value, claim.place.key)  # before the candidates are read
     first, last = block_dates(day)
     found = queries.list_link_candidates(session, claim.kind.group.value, claim.place.key, day, first, last,
                                          incidents=CANDIDATE_INCIDENTS, per_incident=CLAIMS_PER_INCIDENT)
@@ -160,7 +162,7 @@ def ingest_for_source(session_factory: sessionmaker[Session], source_ref: str, p
                       extractor: Extractor) -> ImportStats:
     """One transaction: ingest posts of an already stored source (bot updates, pollers)."""
     stats = ImportStats()
-    with session_factory.begin() as session:
+    with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, source_ref)
         if source is None:
             raise LookupError(f"unknown source {source_ref!r}")
@@ -187,7 +189,7 @@ def import_export(session_factory: sessionmaker[Session], export: ChannelExport,
 
         def work(part: Sequence[PostIn] = part) -> ImportStats:
             part_stats = ImportStats()
-            with session_factory.begin() as session:
+            with ingest_lock(), session_factory.begin() as session:
                 source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
                 touched = ingest_posts(session, source, part, extractor, part_stats, progress)
                 refresh_incidents(session, touched)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import random
 import sys
@@ -47,7 +48,8 @@ from bot.pollers.tme import normalize_channel
 from bot.services import ingest_posts, refresh_incidents
 from config.settings import Settings, redact_url, redact_urls
 from store import queries
-from store.db import is_disconnect
+from store.db import is_contention, is_disconnect, retry_on_disconnect
+from store.locks import ingest_lock
 from store.models import Post, Source
 
 if TYPE_CHECKING:
@@ -446,7 +448,7 @@ def _store_added(session_factory: sessionmaker[Session], target: Target, role: s
                  extractor: Extractor | None, rng: random.Random) -> AddResult:
     """One transaction: create or update the source, then ingest the backfilled posts."""
     stats = ImportStats()
-    with session_factory.begin() as session:
+    with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, target.ref)
         if source is None and target.handle:
             # The same channel already known through an export or as an admin channel: reuse it,
@@ -630,10 +632,16 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
         async with store_lock:
             return await asyncio.to_thread(_store_failure, session_factory, snapshot, error, backoff,
                                            rng, now or _now())
+    def store() -> PollResult:
+        # another process storing the same posts at the same moment (a second `poll --once`, the
+        # bot beside a CLI) makes this transaction lose a race; run it again: what the other
+        # stored is then seen as unchanged
+        return retry_on_disconnect(functools.partial(_store_success, session_factory, snapshot, fetched,
+                                                     extractor, rng, now or _now()), contention=True)
+
     try:
         async with store_lock:
-            return await asyncio.to_thread(_store_success, session_factory, snapshot, fetched,
-                                           extractor, rng, now or _now())
+            return await asyncio.to_thread(store)
     except LookupError:
         return PollResult(snapshot.ref, 0, 0, error="the source was removed during the poll",
                           label=snapshot.label)
@@ -643,6 +651,12 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
             # did not move, so the next poll fetches the same posts again
             logger.warning("storing the poll of %s failed: the database is unavailable", snapshot.label)
             return PollResult(snapshot.ref, 0, 0, error="the database is unavailable", label=snapshot.label)
+        if is_contention(exc):
+            # busy with another claimwatch process, not the source's fault: no failure is counted
+            logger.warning("storing the poll of %s waited too long for the database: another claimwatch "
+                           "process is writing", snapshot.label)
+            return PollResult(snapshot.ref, 0, 0, label=snapshot.label,
+                              error="the database is busy (another claimwatch process is writing); polled again later")
         logger.exception("storing the poll of %s failed", snapshot.label)
         error = _error_line(exc)
         async with store_lock:
@@ -653,7 +667,7 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
 def _store_success(session_factory: sessionmaker[Session], snapshot: _Snapshot, fetched: _Fetched,
                    extractor: Extractor, rng: random.Random, now: datetime) -> PollResult:
     stats = ImportStats()
-    with session_factory.begin() as session:
+    with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, snapshot.ref)
         if source is None:
             raise LookupError(snapshot.ref)

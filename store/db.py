@@ -406,9 +406,38 @@ def is_disconnect(exc: BaseException) -> bool:
     return False
 
 
+CONTENTION_RETRIES = 5
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """Whether PostgreSQL aborted the transaction to break a deadlock or a serialization conflict."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in ("40P01", "40001")
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Whether ``exc`` says another process won a race for the same rows or the write lock:
+    a unique key it inserted first, SQLite's "database is locked", a PostgreSQL deadlock."""
+    from sqlalchemy.exc import IntegrityError
+
+    if isinstance(exc, IntegrityError):
+        return True
+    if is_deadlock(exc):
+        return True
+    if isinstance(exc, OperationalError):
+        import sqlite3
+
+        return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
+    return False
+
+
 def retry_on_disconnect(work: Callable[[], T], *, deadline: float = RETRY_DEADLINE,
-                        sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run ``work`` (one whole transaction) again while the database is unreachable.
+                        sleep: Callable[[float], None] = time.sleep, contention: bool = False) -> T:
+    """Run ``work`` (one whole transaction) again while the database is unreachable, and after a
+    deadlock PostgreSQL broke (the transaction was rolled back whole).
+
+    With ``contention`` a transaction that lost a race to another process (a unique key, SQLite's
+    write lock) is run again too, a few times.
 
     Safe only for work that is one transaction and idempotent once committed: a transaction cut
     by a restart was rolled back, so running it again stores everything once.
@@ -419,10 +448,17 @@ def retry_on_disconnect(work: Callable[[], T], *, deadline: float = RETRY_DEADLI
     """
     started = time.monotonic()
     delay = _RETRY_FIRST
+    lost = 0
     while True:
         try:
             return work()
         except DBAPIError as exc:
+            if (is_deadlock(exc) or contention and is_contention(exc)) and lost < CONTENTION_RETRIES:
+                lost += 1
+                logger.info("another transaction won a race (%s); running this one again",
+                            type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+                sleep(0.05 * lost)
+                continue
             if not is_disconnect(exc) or time.monotonic() - started + delay > deadline:
                 raise
             logger.warning("database unavailable (%s); retrying in %.1f s",
