@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", "start the Telegram bot")
     p.add_argument("--webhook", metavar="URL", help="serve a webhook at this public URL instead of long polling")
     p.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT")
+    p.add_argument("--standby", action="store_true",
+                   help="when another bot runs on this database, wait and take over when it stops")
     return parser
 
 

@@ -183,4 +183,4 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot
 
-    return run_bot(settings, webhook_url=args.webhook, listen=args.listen)
+    return run_bot(settings, webhook_url=args.webhook, listen=args.listen, standby=args.standby)

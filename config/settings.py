@@ -126,7 +126,7 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     the tracebacks logged with them.
     """
     logging.basicConfig(level=level, format=LOG_FORMAT)
-    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     secrets = tuple(secrets)
     token_filter = TokenFilter(secrets)
