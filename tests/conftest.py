@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from pytest_postgresql import factories
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,21 +48,83 @@ def extractor():  # type: ignore[no-untyped-def]
     return Extractor.load()
 
 
-def postgres_url() -> str | None:
-    return os.environ.get("CLAIMWATCH_TEST_POSTGRES_URL")
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# A cluster of its own in a temporary directory on a free port, started only when requested.
+throwaway_postgres = factories.postgresql_proc(port=None, dbname="test")
+
+
+def _answers(url: str) -> bool:
+    """Whether a PostgreSQL server at ``url`` accepts a connection within two seconds."""
+    import psycopg
+
+    from store.db import normalize_database_url
+
+    dsn = normalize_database_url(url).replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        psycopg.connect(dsn, connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_base(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The PostgreSQL server the tests run on, found or started once per session.
+
+    In order: ``CLAIMWATCH_TEST_POSTGRES_URL``; a server answering on 127.0.0.1:5432 (user
+    postgres, database test); a throwaway cluster started from the installed binaries with
+    pytest-postgresql. Without any of them the PostgreSQL tests are skipped with the reason
+    (in CI, where the server is part of the set-up, they fail instead).
+    """
+    url = os.environ.get("CLAIMWATCH_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    if _answers(LOCAL_POSTGRES):
+        yield LOCAL_POSTGRES
+        return
+    reason = _throwaway_cluster_unavailable()
+    if reason is None:
+        server = request.getfixturevalue("throwaway_postgres")
+        yield f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/{server.dbname}"
+        return
+    _skip_postgres(reason)
+
+
+def _throwaway_cluster_unavailable() -> str | None:
+    """Why no throwaway cluster can be started here, or None when it can."""
+    import shutil
+
+    if shutil.which("pg_ctl") is None:
+        return "no PostgreSQL server on 127.0.0.1:5432 and no pg_ctl to start one"
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return "no PostgreSQL server on 127.0.0.1:5432, and initdb refuses to run as root"
+    return None
+
+
+_SKIP_NOTE: list[str] = []
+
+
+def _skip_postgres(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL tests cannot run: {reason}")
+    if not _SKIP_NOTE:
+        _SKIP_NOTE.append(reason)
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _SKIP_NOTE:
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {_SKIP_NOTE[0]} "
+                                    "(set CLAIMWATCH_TEST_POSTGRES_URL to run them)")
 
 
 @pytest.fixture
-def pg_schema_url() -> Iterator[str]:
+def pg_schema_url(postgres_base: str) -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    base = postgres_url()
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail("CLAIMWATCH_TEST_POSTGRES_URL is not set in CI")
-        pytest.skip("CLAIMWATCH_TEST_POSTGRES_URL is not set")
     from store.db import scratch_schema
 
-    with scratch_schema(base, prefix="t") as (url, _):
+    with scratch_schema(postgres_base, prefix="t") as (url, _):
         yield url
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from bot.engine.control import ControlHit, ControlReader, opposite, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
@@ -73,6 +74,12 @@ class Count:
     value: int
     qualifier: Qualifier
     pos: int
+    earlier: bool = False  # marked as an earlier figure ("initially gave a death toll of six")
+    rise: bool = False  # stated as a toll or its rise ("зросла до 20", "the death toll rose to 13")
+    implied: bool = False  # only implied by the children named among the dead
+    children: int | None = None  # children among these dead, when they belong to this figure only
+    quoted_earlier: bool = False  # its sentence reports an earlier statement ("Ранее ГСЧС сообщила, что …")
+    part: bool = False  # "ще двоє", "two more bodies", "15 of them": a part of another figure, not a toll
 
 
 @dataclass(slots=True)
@@ -86,10 +93,12 @@ class SentenceFacts:
     cues: list[tuple[int, Kind, int]] = field(default_factory=list)  # (pos, kind, tier)
     counts: list[Count] = field(default_factory=list)
     children_killed: int | None = None
+    children_pos: int = 0
     zero_killed: bool = False
     zero_injured: bool = False
     control: list[tuple[int, Side]] = field(default_factory=list)
     control_guessed: set[int] = field(default_factory=set)  # indexes into control whose side was a default
+    control_hits: list[ControlHit] = field(default_factory=list)  # the control statements, with what they name
     perpetrator: Side | None = None
     targets: set[str] = field(default_factory=set)
     weapons: set[str] = field(default_factory=set)
@@ -97,7 +106,16 @@ class SentenceFacts:
     claimant_side: Side | None = None
     claimant_place: str | None = None
     actor_sides: list[Side] = field(default_factory=list)
+    pending: list[Count] = field(default_factory=list)  # "it has risen to 10": the field is in an earlier sentence
+    fields_named: list[str] = field(default_factory=list)  # casualty fields named, in order
     date: date | None = None
+    credited: bool = False  # the sentence attributes what it says ("said X", "написав він", "Source: X")
+    back_credit: bool = False  # "Про це повідомив X", "Source: X": the credit covers the sentences before
+    earlier: bool = False  # "initially", "ранее": an earlier figure quoted again
+    paragraph: int = 0
+    owner: tuple[str, Side | None] | None = None  # whose claim the sentence is (None: the outlet's)
+    mention: tuple[str, Side | None] | None = None  # a claimant named without an attribution
+    role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
 
     @property
     def has_attack(self) -> bool:
@@ -123,13 +141,17 @@ class Draft:
     date: date | None = None
     evidence: list[str] = field(default_factory=list)
     sentences: set[int] = field(default_factory=set)
+    credited_only: bool = False  # a claimant credited with no figure of its own
 
     def accepts_counts(self, facts: SentenceFacts) -> bool:
         """False when the sentence gives another value for a count this draft already holds."""
-        for count in facts.counts:
+        for count in _current_counts(facts.counts)[0].values():
             held = self.killed if count.field == "killed" else self.injured
-            if held is not None and held.value != count.value and facts.index not in self.sentences:
-                return False
+            if held is None or held.implied or held.value == count.value or facts.index in self.sentences:
+                continue
+            if count.value < held.value and not (count.earlier or count.quoted_earlier or count.rise):
+                continue  # a smaller figure after the toll is a part of it ("в жилом доме погибли 16")
+            return False
         return True
 
 
@@ -137,7 +159,7 @@ class Extractor:
     """Reads claims out of posts; load once (``Extractor.load()``) and reuse."""
 
     def __init__(self, gazetteer: Gazetteer, lexicon: dict[str, Any], numbers: dict[str, Any],
-                 officials: list[Official], institutions: list[tuple[re.Pattern[str], str, Side]]) -> None:
+                 officials: list[Official], institutions: list[tuple[re.Pattern[str], str, Side | None]]) -> None:
         self.gazetteer = gazetteer
         self.officials = officials
         self.institutions = institutions
@@ -163,27 +185,64 @@ class Extractor:
         )
         self._zero_both = _phrases(lexicon["zero_phrases"]["both"])
         self._zero_killed = _phrases(lexicon["zero_phrases"]["killed"])
-        ctl = lexicon["control"]
-        self._capture = _phrases(ctl["capture_phrases"])
-        self._denial = _phrases(ctl["denial_phrases"])
+        self._zero_injured = _phrases(lexicon["zero_phrases"].get("injured", ["(?!)"]))
+        self._upper = sorted((tuple(p.split()) for p in lexicon["upper_bounds"]), key=lambda w: -len(w))
+        self._toll_verbs = _words(lexicon["toll_verbs"])
+        self._toll_preps = frozenset(lexicon["toll_prepositions"])
+        self._earlier = _words(lexicon["earlier_words"])
+        self._die = _words(lexicon["die_verbs"])
+        self._increment = frozenset(lexicon["increment_words"])
+        self._person = _words(lexicon["person_words"])
+        self._victim = _words(lexicon["victim_words"])
+        self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
+        self._vague = frozenset(lexicon["vague_words"])
+        self._civilian = _words(lexicon["civilian_words"])
+        self._more_words = frozenset(lexicon["more_words"])
+        self._part_before = [tuple(p.split()) for p in lexicon["part_before"]]
+        self._part_after = [tuple(p.split()) for p in lexicon["part_after"]]
+        self._unclear_toll = _phrases(lexicon["unclear_toll_phrases"])
+        self._toll_subjects = frozenset(lexicon["toll_subjects"])
+        self._child_singular = frozenset(lexicon["child_singular"])
+        self._control = ControlReader(lexicon["control"])
         actors = lexicon["actors"]
         self._ru_agent = _words(actors["russia_agents"])
         self._ua_agent = _words(actors["ukraine_agents"])
         self._ru_adj = _words(actors["russia_adjectives"])
         self._ua_adj = _words(actors["ukraine_adjectives"])
         self._force = _words(actors["force_nouns"])
+        self._negations = _words(actors["negations"])
+        self._hedges = _words(actors["hedge_words"])
+        self._blame = _words(actors["blame_nouns"])
+        self._speaker_nouns = _words(actors["speaker_nouns"])
+        self._side_phrases = [(_phrases(actors["russia_phrases"]), Side.RUSSIA),
+                              (_phrases(actors["ukraine_phrases"]), Side.UKRAINE)]
+        self._weapon_side: dict[str, Side] = {
+            name: Side(side) for side, names in actors["weapon_sides"].items() for name in names}
         self._attribution = _words(lexicon["attribution_words"])
+        self._attribution_back = _phrases(lexicon["attribution_back"])
+        self._source_label = _words(lexicon["source_labels"])
+        self._role = _words(lexicon["role_words"])
+        self._joint = _words(lexicon["joint_words"])
+        self._earlier = _words(lexicon["earlier_words"])
+        self._not_names = _words(lexicon["not_names"])
+        self._pronouns = _words(lexicon["pronouns"])
+        self._street = _words(lexicon["street_words"])
+        self._presence = _words(lexicon["presence_words"])
+        self._habitual = _words(lexicon["habitual_words"])
+        self._blame_verbs = _words(actors["blame_verbs"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
         self._units: dict[str, int] = {k: v for k, v in numbers["units"].items()}
         self._tens: dict[str, int] = numbers["tens"]
         self._approx_words: dict[str, int] = numbers["approx_words"]
+        self._ordinals: dict[str, int] = numbers["ordinals"]
         self._scale: dict[str, int] = numbers["scale"]
         self._months: dict[str, int] = numbers["months"]
         self._weekdays: dict[str, int] = numbers["weekdays"]
         self._relative = _phrases(sorted(numbers["relative_days"], key=len, reverse=True))
         self._relative_days: dict[str, int] = numbers["relative_days"]
+        self._date_links = frozenset(numbers["date_links"])
 
     # ------------------------------------------------------------------ loading
 
@@ -198,7 +257,7 @@ class Extractor:
             for row in _read_tsv(data_dir / "officials.tsv")
         ]
         institutions = [
-            (re.compile(row["pattern"]), row["claimant"], Side(row["side"]))
+            (re.compile(row["pattern"]), row["claimant"], Side(row["side"]) if row["side"] else None)
             for row in _read_tsv(data_dir / "institutions.tsv")
         ]
         return cls(gazetteer or Gazetteer.load(), lexicon, numbers, officials, institutions)
@@ -228,6 +287,9 @@ class Extractor:
         post_day = _post_day(posted_at)
         sentences = split_sentences(clean)
         facts = [self._read_sentence(i, s, language, post_day) for i, s in enumerate(sentences)]
+        self._resolve_post_counts(facts)
+        for f, paragraph in zip(facts, _paragraphs(clean, sentences)):
+            f.paragraph = paragraph
         return self._assemble(facts, language, post_day, source)
 
     # ------------------------------------------------------------------ one sentence
@@ -247,8 +309,9 @@ class Extractor:
         for pos, tok in enumerate(tokens):
             if not tok.is_word:
                 continue
+            parts = [tok.lower] + (tok.lower.split("-") if "-" in tok.lower else [])
             for pattern, kind, tier in self._cue_words:
-                if pattern.fullmatch(tok.lower):
+                if any(pattern.fullmatch(part) for part in parts):  # "дронами-камікадзе"
                     facts.cues.append((pos, kind, tier))
                     break
             for name, pattern in self._weapons:
@@ -257,21 +320,41 @@ class Extractor:
         for name, pattern in self._targets:
             if pattern.search(lower):
                 facts.targets.add(name)
-        self._find_counts(facts, tokens)
-        if self._zero_both.search(lower):
-            facts.zero_killed = facts.zero_injured = True
-        elif self._zero_killed.search(lower):
-            facts.zero_killed = True
+        self._find_counts(facts, tokens, lower)
+        if facts.cues and not facts.counts and any(t.is_word and self._habitual.fullmatch(t.lower) for t in tokens):
+            facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
-        if facts.cues:
-            facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues])
+        facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + [
+            i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)])
+        if facts.perpetrator is None and facts.cues:
+            sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
+            if len(sides) == 1:
+                facts.perpetrator = sides.pop()
         self._find_claimant(facts, tokens, lower)
         try:
             facts.date = self._find_date(tokens, lower, post_day)
         except (OverflowError, ValueError):  # a post dated at the very edge of the calendar
             facts.date = None
         return facts
+
+    @staticmethod
+    def _resolve_post_counts(facts: list[SentenceFacts]) -> None:
+        """Counts read against the whole post: '… said it has risen to 10' takes the casualty word
+        of an earlier sentence; a part of a figure ('ще двоє', 'two more bodies', 'hospitalized 15
+        of them') is dropped when the post gives a figure for that field."""
+        last_field: str | None = None
+        seen: set[str] = set()
+        for f in facts:
+            for count in f.pending:
+                if last_field is not None and not any(c.field == last_field for c in f.counts):
+                    count.field = last_field
+                    f.counts.append(count)
+            if f.fields_named:
+                last_field = f.fields_named[-1]
+            whole = seen | {c.field for c in f.counts if not c.part}
+            f.counts = [c for c in f.counts if not (c.part and c.field in whole)]
+            seen |= {c.field for c in f.counts}
 
     def _find_places(self, facts: SentenceFacts, tokens: list[Token], lang: str, index: int) -> None:
         words = [t.text for t in tokens]
@@ -282,11 +365,39 @@ class Extractor:
                 continue  # a dateline such as "LVIV — ..." names where the reporter is
             if self._speaker_location(tokens, mention.start, mention.end):
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
+            if self._not_event_place(tokens, mention.start, mention.end, mention.via):
+                if self._role_place(tokens, mention.start, mention.end):
+                    facts.role_places.append((mention.start, mention.place))
+                continue
             place = mention.place
             if place.level == "oblast":
                 facts.oblast_places.append((mention.start, place))
             else:
                 facts.places.append((mention.start, place))
+
+    def _not_event_place(self, tokens: list[Token], start: int, end: int, via: str) -> bool:
+        """A place word that does not say where it happened: a street ("улица Щорса"), the office in a
+        title ("губернатор Белгородской области", "Kyiv Mayor", "глава Чечни"), where someone was
+        ("находился в селе Муром", "a press conference in Antalya"), "столицю Росія вбила"."""
+        before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
+        if before and self._street.fullmatch(before[-1].lower):
+            return True
+        if self._role_place(tokens, start, end):
+            return True
+        if any(self._presence.fullmatch(t.lower) for t in tokens[max(0, start - 4):start] if t.is_word):
+            return True
+        last = tokens[end - 1].lower if end - 1 < len(tokens) else ""
+        return via == "capital" and last in ("росія", "россия", "україна", "украина", "russia", "ukraine")
+
+    def _role_place(self, tokens: list[Token], start: int, end: int) -> bool:
+        before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
+        after = [t for t in tokens[end:end + 3] if t.is_word][:2]
+        if any(self._role.fullmatch(t.lower) for t in before) and not any(
+                self._attribution.fullmatch(t.lower) or self._is_cue(t.lower) for t in before):
+            return True
+        return bool(after) and (self._role.fullmatch(after[0].lower) is not None or (
+            after[0].lower in ("oblast", "regional", "region", "city") and len(after) > 1
+            and self._role.fullmatch(after[1].lower) is not None))
 
     def _speaker_location(self, tokens: list[Token], start: int, end: int) -> bool:
         before = [t for t in tokens[max(0, start - 2):start]]
@@ -303,10 +414,10 @@ class Extractor:
     def _number_at(self, tokens: list[Token], pos: int) -> tuple[int, int] | None:
         """(value, last token index) of a number starting at ``pos``, or None."""
         tok = tokens[pos]
+        prev = tokens[pos - 1] if pos > 0 else None
+        nxt = tokens[pos + 1] if pos + 1 < len(tokens) else None
         if tok.kind == "num":
             # times (18:00), ranges (5-7), ordinals (72-го), dates and years are not counts
-            nxt = tokens[pos + 1] if pos + 1 < len(tokens) else None
-            prev = tokens[pos - 1] if pos > 0 else None
             if nxt is not None and nxt.text in (":", "−", "–", "-", "/", "%") and nxt.start == tok.end:
                 return None
             if prev is not None and prev.text in (":", "−", "–", "-", "/", "№", "#") and prev.end == tok.start:
@@ -330,25 +441,46 @@ class Extractor:
         if not tok.is_word:
             return None
         word = tok.lower
+        if word in self._vague or (prev is not None and prev.lower in self._vague):
+            return None  # "dozens", "several dozen", "кілька десятків": no figure to report
+        if "-" in word:  # "twenty-three"
+            head, _, tail = word.partition("-")
+            if head in self._tens and tail in self._units and self._units[tail] < 10:
+                return self._tens[head] + self._units[tail], pos
+            return None
         if word in self._approx_words:
             return self._approx_words[word], pos
         if word in self._tens:
             value = self._tens[word]
             end = pos
-            if pos + 1 < len(tokens) and tokens[pos + 1].lower in self._units and self._units[tokens[pos + 1].lower] < 10:
-                value += self._units[tokens[pos + 1].lower]
+            if nxt is not None and nxt.lower in self._units and self._units[nxt.lower] < 10:
+                value += self._units[nxt.lower]
                 end = pos + 1
             return value, end
         if word in self._units:
-            if word in ("one", "один", "одна", "одно", "одне") and pos + 1 < len(tokens) and tokens[pos + 1].lower in ("of",):
-                return None
-            return self._units[word], pos
-        if word == "a" and pos + 1 < len(tokens) and tokens[pos + 1].lower == "dozen":
+            value = self._units[word]
+            if value == 1:
+                if nxt is not None and nxt.lower == "of":
+                    return None  # "one of the buildings"
+                if prev is not None and prev.lower in ("no", "not", "ні", "ни", "жоден", "жодна"):
+                    return None  # "no one", "ни один"
+                if prev is not None and prev.lower in self._increment:
+                    return None  # "ще один потерпілий помер": one more victim, not the toll
+            return value, pos
+        if word == "a" and nxt is not None and nxt.lower == "dozen":
             return 12, pos + 1
         return None
 
-    def _qualifier_before(self, tokens: list[Token], pos: int) -> tuple[Qualifier, int]:
-        """The qualifier words right before a number, and where they start."""
+    def _qualifier_before(self, tokens: list[Token], pos: int) -> tuple[Qualifier | None, int]:
+        """The qualifier words right before a number, and where they start.
+
+        None for an upper bound ("up to 20", "до 20"), which is not encoded; "до" after a toll
+        verb ("зросла до 20") is not a bound and gives ``exact``.
+        """
+        for words in self._upper:
+            n = len(words)
+            if pos - n >= 0 and tuple(t.lower for t in tokens[pos - n:pos]) == words:
+                return (Qualifier.EXACT if self._toll_verb_before(tokens, pos - n + 1) else None), pos - n
         for words, qualifier in self._qualifiers:
             n = len(words)
             if pos - n < 0:
@@ -366,9 +498,10 @@ class Extractor:
             return "injured"
         return None
 
-    def _find_counts(self, facts: SentenceFacts, tokens: list[Token]) -> None:
-        bound_children: list[tuple[int, int]] = []
+    def _find_counts(self, facts: SentenceFacts, tokens: list[Token], lower: str = "") -> None:
         pos = 0
+        military_seen = False  # after "знищено 200 окупантів", "ще 300 поранені" are soldiers too
+        children_group = False  # a number of children was just given ("поранено п'ятеро дітей, троє з них загинули")
         while pos < len(tokens):
             number = self._number_at(tokens, pos)
             if number is None:
@@ -376,32 +509,170 @@ class Extractor:
                 continue
             value, last = number
             qualifier, qstart = self._qualifier_before(tokens, pos)
-            if tokens[pos].lower in self._approx_words:
-                qualifier = Qualifier.AT_LEAST
+            if qualifier is None:  # "up to N": no figure
+                pos = last + 1
+                continue
             field_, military, children = self._bind_right(tokens, last)
+            if field_ == "injured" and not children and self._dies_after(tokens, last):
+                field_ = "killed"  # "одна постраждала … померла": an injured person who died
+            rise = False
             if field_ is None and not children:
-                field_, military = self._bind_left(tokens, qstart)
-            if children:
-                bound_children.append((value, pos))
+                field_, left_military = self._bind_left(tokens, qstart)
+                military = military or left_military
+            if field_ is None and not children and self._toll_verb_before(tokens, qstart):
+                # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
+                rise = True
+                field_ = self._field_left(tokens, qstart)
+                if field_ is None and self._toll_subject_before(tokens, qstart):
+                    facts.pending.append(Count("", value, qualifier, pos, rise=True))
+            elif field_ is not None and self._toll_verb_before(tokens, qstart):
+                rise = True
+            if children and field_ is None and self._clause_has(tokens, pos, "killed"):
+                field_ = "killed"  # "Росія вбила у Києві двох дітей"
+                facts.children_killed, facts.children_pos = value, pos
+                pos = last + 1
+                continue
+            military_seen = military_seen or military
+            if military_seen and not military and not self._civilian_near(tokens, qstart, last):
+                military = True
             if field_ is not None and not military:
+                of_group = self._is_part(tokens, qstart, last, increment=False)
                 if children and field_ == "killed":
-                    facts.children_killed = value
+                    facts.children_killed, facts.children_pos = value, pos
+                elif field_ == "killed" and of_group and children_group:
+                    facts.children_killed, facts.children_pos = value, pos
                 if not children or not any(c.field == field_ for c in facts.counts):
-                    facts.counts.append(Count(field_, value, qualifier, pos))
+                    increment = not any(c.field != field_ for c in facts.counts)
+                    facts.counts.append(Count(field_, value, qualifier, pos, earlier=self._earlier_before(tokens, pos),
+                                              rise=rise, part=of_group or self._is_part(tokens, qstart, last, increment),
+                                              quoted_earlier=any(t.is_word and self._earlier.fullmatch(t.lower)
+                                                                 for t in tokens[:pos])))
+            children_group = children
             pos = last + 1
+        self._find_ordinal_toll(facts, tokens)
         self._find_children(facts, tokens)
+        unclear = self._unclear_toll.search(lower)
+        if unclear:
+            # "bodies recovered, but it is not yet clear whether the death toll has risen": no toll
+            # (a figure after it still counts: "число жертв устанавливается, но известно о 20 погибших")
+            facts.counts = [c for c in facts.counts if c.field != "killed" or tokens[c.pos].start > unclear.start()]
+        if self._zero_both.search(lower):
+            facts.zero_killed = facts.zero_injured = True
+        elif self._zero_killed.search(lower):
+            facts.zero_killed = True
+        if self._zero_injured.search(lower):
+            facts.zero_injured = True
+        facts.fields_named = [f for f in (self._field_of(t) for t in tokens) if f]
+
+    def _is_part(self, tokens: list[Token], start: int, last: int, increment: bool = True) -> bool:
+        """'ще двоє', 'another 3', 'two more', '15 of them', 'з них 4': a part of another figure.
+
+        After a figure of the other field, "ще/еще 20" adds to the post ("погибли 10, еще 20 ранены"):
+        with ``increment`` False the more-words do not make a part.
+        """
+        before = tuple(t.lower for t in tokens[max(0, start - 3):start])
+        after = tuple(t.lower for t in tokens[last + 1:last + 4])
+        if increment and before[-1:] and before[-1] in self._increment:
+            return True
+        if increment and after[:1] and after[0] in self._more_words:
+            return True
+        return any(before[-len(w):] == w for w in self._part_before) or any(after[:len(w)] == w for w in self._part_after)
+
+    def _civilian_near(self, tokens: list[Token], start: int, last: int) -> bool:
+        """A civilian noun beside the number ("12 мирних жителів", "civilians")."""
+        return any(t.is_word and self._civilian.fullmatch(t.lower) for t in tokens[max(0, start - 2):last + 4])
+
+    def _toll_verb_before(self, tokens: list[Token], start: int) -> bool:
+        """A toll verb before the number: right before it ("достигло 24", "стали 23"), or before the
+        preposition in front of it, up to a dozen words back ("raising the death toll … to 13")."""
+        j = start - 1
+        while j >= 0 and tokens[j].is_word and self._left_fillers.fullmatch(tokens[j].lower) \
+                and tokens[j].lower not in self._toll_preps and not self._toll_verbs.fullmatch(tokens[j].lower):
+            j -= 1
+        if j < 0:
+            return False
+        if tokens[j].is_word and self._toll_verbs.fullmatch(tokens[j].lower):
+            return True
+        if tokens[j].lower not in self._toll_preps:
+            return False
+        for k in range(j - 1, max(-1, j - 13), -1):
+            tok = tokens[k]
+            if tok.kind == "punct" and tok.text not in (",", "'", '"', "«", "»"):
+                return False
+            if tok.is_word and self._toll_verbs.fullmatch(tok.lower):
+                return True
+        return False
+
+    def _toll_subject_before(self, tokens: list[Token], start: int) -> bool:
+        """'it has risen to 10', 'цифра зросла до 10': a toll named by a pronoun or a bare noun."""
+        return any(t.lower in self._toll_subjects for t in tokens[max(0, start - 6):start])
+
+    def _field_left(self, tokens: list[Token], start: int) -> str | None:
+        """The casualty word nearest before a toll in its sentence ("кількість загиблих … зросла до")."""
+        for j in range(start - 1, -1, -1):
+            tok = tokens[j]
+            if tok.text in (";",):
+                return None
+            field_ = self._field_of(tok)
+            if field_:
+                if self._military_after(tokens, j) or (j + 1 < len(tokens) and self._military.fullmatch(tokens[j + 1].lower)):
+                    return None
+                return field_
+        return None
+
+    def _earlier_before(self, tokens: list[Token], pos: int) -> bool:
+        """'initially gave a death toll of six', 'ранее сообщалось о 12 погибших': an earlier figure."""
+        for j in range(pos - 1, max(-1, pos - 10), -1):
+            tok = tokens[j]
+            if tok.kind == "punct" and tok.text in (",", ";", ":"):
+                return False
+            if tok.is_word and self._earlier.fullmatch(tok.lower):
+                return True
+        return False
+
+    def _dies_after(self, tokens: list[Token], last: int) -> bool:
+        """A 'died' verb later in the sentence, before any other number."""
+        for j in range(last + 1, len(tokens)):
+            tok = tokens[j]
+            if tok.kind == "num" or (tok.is_word and (tok.lower in self._units or tok.lower in self._tens)):
+                return False
+            if tok.is_word and self._die.fullmatch(tok.lower):
+                return True
+        return False
+
+    def _clause_has(self, tokens: list[Token], pos: int, field_: str) -> bool:
+        """The clause around ``pos`` (between commas, semicolons, colons) names that field and not the other."""
+        left = pos
+        while left > 0 and tokens[left - 1].text not in (",", ";", ":", "(", ")"):
+            left -= 1
+        right = pos
+        while right + 1 < len(tokens) and tokens[right + 1].text not in (",", ";", ":", "(", ")"):
+            right += 1
+        fields = {self._field_of(t) for t in tokens[left:right + 1]}
+        return field_ in fields and len(fields - {None}) == 1
 
     def _bind_right(self, tokens: list[Token], last: int) -> tuple[str | None, bool, bool]:
-        """Field of a cue following the number (``5 people were killed``), military, children."""
+        """Field of a cue following the number (``5 people were killed``), military, children.
+
+        An inserted phrase is skipped: "46 people, including 7 rescuers, suffered injuries".
+        """
         military = children = False
         skipped = 0
-        for j in range(last + 1, min(len(tokens), last + 1 + COUNT_WINDOW + 2)):
+        j = last + 1
+        steps = 0
+        while j < len(tokens) and steps < COUNT_WINDOW + 2:
             tok = tokens[j]
+            steps += 1
             field_ = self._field_of(tok)
             if field_:
                 return field_, military, children
             if tok.kind == "punct":
                 if tok.text in ("–", "—", "-"):
+                    j += 1
+                    continue
+                inserted = self._inserted_phrase_end(tokens, j)
+                if inserted is not None:
+                    j = inserted + 1
                     continue
                 return None, military, children
             if tok.kind == "num" or self._stop.fullmatch(tok.lower):
@@ -414,12 +685,40 @@ class Extractor:
                 skipped += 1
                 if skipped > 2:
                     return None, military, children
+            j += 1
         return None, military, children
 
+    def _inserted_phrase_end(self, tokens: list[Token], j: int) -> int | None:
+        """At a comma or bracket that opens an inserted phrase (", including …,", "(…)"), the index of
+        the mark that closes it."""
+        opener = tokens[j].text
+        if opener == "(":
+            closer = (")",)
+        elif opener == "," and any(t.is_word and self._include.fullmatch(t.lower) for t in tokens[j + 1:j + 4]):
+            closer = (",",)
+        else:
+            return None
+        for k in range(j + 1, min(len(tokens), j + 20)):
+            if tokens[k].text in closer:
+                return k
+            if tokens[k].text in (";", ".", ":"):
+                return None
+        return None
+
     def _bind_left(self, tokens: list[Token], start: int) -> tuple[str | None, bool]:
-        """Field of a cue before the number (``загинули 10 людей``, ``death toll rose to 10``)."""
-        for j in range(start - 1, max(-1, start - 1 - COUNT_WINDOW - 2), -1):
+        """Field of a cue before the number (``загинули 10 людей``, ``death toll rose to 10``).
+
+        A parenthetical between them is skipped: "погибли, по последним данным, 19 человек".
+        """
+        j = start - 1
+        steps = 0
+        while j >= 0 and steps < COUNT_WINDOW + 2:
+            steps += 1
             tok = tokens[j]
+            paren = self._parenthetical_ending(tokens, j)
+            if paren is not None:
+                j = paren - 1
+                continue
             field_ = self._field_of(tok)
             if field_:
                 # "killing 7 people ... injuring 24": the cue must not belong to an earlier number
@@ -430,7 +729,16 @@ class Extractor:
                 return None, False
             if tok.is_word and not (self._left_fillers.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower)):
                 return None, False
+            j -= 1
         return None, False
+
+    def _parenthetical_ending(self, tokens: list[Token], j: int) -> int | None:
+        """Start index of a parenthetical phrase ("по последним данным") ending at ``j``."""
+        for words in self._parentheticals:
+            n = len(words)
+            if j - n + 1 >= 0 and tuple(t.lower for t in tokens[j - n + 1:j + 1]) == words:
+                return j - n + 1
+        return None
 
     def _military_after(self, tokens: list[Token], start: int) -> bool:
         for tok in tokens[start + 1:start + 4]:
@@ -438,14 +746,32 @@ class Extractor:
                 return True
         return False
 
+    def _find_ordinal_toll(self, facts: SentenceFacts, tokens: list[Token]) -> None:
+        """'це третя людина, яка загинула', 'this is the fifth victim': the toll is that number."""
+        if any(c.field == "killed" for c in facts.counts):
+            return
+        for pos, tok in enumerate(tokens):
+            value = self._ordinals.get(tok.lower) if tok.is_word else None
+            if value is None:
+                continue
+            for j in range(pos + 1, min(len(tokens), pos + 3)):
+                word = tokens[j].lower
+                if self._victim.fullmatch(word) or (self._person.fullmatch(word) and any(
+                        self._field_of(t) == "killed" for t in tokens[j + 1:j + 6])):
+                    facts.counts.append(Count("killed", value, Qualifier.EXACT, pos))
+                    return
+
     def _find_children(self, facts: SentenceFacts, tokens: list[Token]) -> None:
-        """'including two children' after a death count; 'the deaths included three children'."""
+        """'including two children' after a death count; 'the deaths included three children';
+        'загинув 12-річний хлопчик' (one child named among the dead)."""
         for pos, tok in enumerate(tokens):
             if not (tok.is_word and self._include.fullmatch(tok.lower)):
                 continue
-            window = tokens[pos + 1:pos + 6]
+            window = tokens[pos + 1:pos + 8]
             n_children = None
             for k, item in enumerate(window):
+                if item.kind == "punct" and item.text in (",", ";", "."):
+                    break
                 if item.is_word and self._child.fullmatch(item.lower):
                     n_children = 1
                     for back in window[:k]:
@@ -460,8 +786,37 @@ class Extractor:
             before = [c for c in facts.counts if c.pos < pos]
             earlier_death = any(self._field_of(t) == "killed" for t in tokens[:pos])
             target = phrase_field or (before[-1].field if before else ("killed" if earlier_death else None))
-            if target == "killed":
-                facts.children_killed = n_children
+            if target == "killed" and facts.children_killed is None:
+                facts.children_killed, facts.children_pos = n_children, pos
+        if facts.children_killed is not None:
+            return
+        for pos, tok in enumerate(tokens):
+            if not (tok.is_word and tok.lower in self._child_singular):
+                continue
+            if pos > 0 and self._number_at(tokens, pos - 1) is not None:
+                continue
+            if self._child_killed(tokens, pos):
+                facts.children_killed, facts.children_pos = 1, pos
+                return
+
+    def _child_killed(self, tokens: list[Token], pos: int) -> bool:
+        """A death word right before or after a child named alone ('загинув 12-річний хлопчик', 'a
+        14-year-old girl was killed'), past age words and fillers only."""
+        for step in (-1, 1):
+            j = pos + step
+            while 0 <= j < len(tokens) and abs(j - pos) <= 5:
+                tok = tokens[j]
+                field_ = self._field_of(tok)
+                if field_:
+                    if field_ == "killed" and not self._clause_has(tokens, pos, "injured"):
+                        return True
+                    break
+                if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
+                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a")):
+                    j += step
+                    continue
+                break
+        return False
 
     def _actor_sides(self, tokens: list[Token]) -> list[Side]:
         sides = []
@@ -470,7 +825,8 @@ class Extractor:
         return sides
 
     def _actors(self, tokens: list[Token], *, agents_only: bool) -> list[tuple[int, Side]]:
-        """Positions of attacking or holding parties: 'Russian troops', 'окупанти', 'ЗСУ', 'Kremlin'.
+        """Positions of attacking or holding parties: 'Russian troops', 'окупанти', 'ЗСУ', 'Kremlin',
+        'російського удару' (a side's adjective before an attack word), 'войска России', 'киевский режим'.
 
         With ``agents_only`` False, bare country names count too (used for control statements).
         """
@@ -485,117 +841,243 @@ class Extractor:
             if self._ua_agent.fullmatch(word):
                 found.append((pos, Side.UKRAINE))
                 continue
+            if self._force.fullmatch(word):
+                # a force named with its country after it: "войска России", "forces of Ukraine"
+                nxt = [t for t in tokens[pos + 1:pos + 3] if t.is_word and t.lower not in ("of", "the")][:1]
+                if nxt and (nxt[0].is_capitalized or nxt[0].lower == "рф") \
+                        and (self._ru_adj.fullmatch(nxt[0].lower) or self._ua_adj.fullmatch(nxt[0].lower)):
+                    found.append((pos, Side.RUSSIA if self._ru_adj.fullmatch(nxt[0].lower) else Side.UKRAINE))
+                    continue
             side = Side.RUSSIA if self._ru_adj.fullmatch(word) else Side.UKRAINE if self._ua_adj.fullmatch(word) else None
             if side is None:
                 continue
             nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word][:3]
-            if any(self._force.fullmatch(t.lower) for t in nxt[:2]) or (nxt and nxt[0].lower in ("'s", "’s")
-                                                                         and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
+            if any(self._force.fullmatch(t.lower) or self._is_cue(t.lower) for t in nxt[:2]) \
+                    or (nxt and nxt[0].lower in ("'s", "’s") and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
                 found.append((pos, side))
             elif not agents_only and tok.is_capitalized and word in ("russia", "россия", "росія", "moscow", "москва",
                                                                       "москве", "москві", "kremlin", "ukraine"):
                 found.append((pos, side))
-        return found
+        sentence = " ".join(t.lower for t in tokens)
+        offsets = []
+        at = 0
+        for t in tokens:
+            offsets.append(at)
+            at += len(t.lower) + 1
+        for pattern, side in self._side_phrases:
+            for m in pattern.finditer(sentence):
+                pos = max(0, bisect.bisect_right(offsets, m.start()) - 1)
+                if not any(p == pos for p, _ in found):
+                    found.append((pos, side))
+        return sorted(found)
+
+    def _is_cue(self, word: str) -> bool:
+        return any(pattern.fullmatch(word) for pattern, _, _ in self._cue_words)
 
     def _perpetrator(self, tokens: list[Token], cue_positions: list[int]) -> Side | None:
-        actors = self._actors(tokens, agents_only=True)
+        """The party the sentence says carried out the attack: the actor nearest an attack or blame
+        word, leaving out actors that are denied ("российских военных не было") or hedged ("якобы")."""
+        anchors = list(cue_positions) + [i for i, t in enumerate(tokens) if t.is_word and self._blame.fullmatch(t.lower)]
+        actors = [a for a in self._actors(tokens, agents_only=True)
+                  if not self._disowned(tokens, a[0]) and not self._is_speaker(tokens, a[0])]
         if not actors:
             return None
-        best = min(actors, key=lambda a: min(abs(a[0] - c) for c in cue_positions))
+        verbs = [i for i, t in enumerate(tokens) if t.is_word and self._blame_verbs.fullmatch(t.lower)]
+        subjects = [a for a in actors if any(a[0] < v for v in verbs)]  # "киевский режим пытается уничтожить"
+        if not anchors:
+            anchors, actors = verbs, subjects
+        if not actors:
+            return None
+        best = min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
         return best[1]
 
+    def _is_speaker(self, tokens: list[Token], pos: int) -> bool:
+        """A party named as the one that speaks, not the one that strikes: "Russia's Emergency
+        Situations Ministry", "Минобороны", "Ukrainian authorities", "Russian state-run news agency"."""
+        if self._speaker_nouns.fullmatch(tokens[pos].lower):
+            return True
+        nxt = [t for t in tokens[pos + 1:pos + 5] if t.is_word and t.lower not in ("'s", "’s")][:3]
+        prev = [t for t in tokens[max(0, pos - 3):pos] if t.is_word][-2:]  # "Минобороны РФ"
+        return any(self._speaker_nouns.fullmatch(t.lower) for t in nxt + prev)
+
+    def _disowned(self, tokens: list[Token], pos: int) -> bool:
+        """An actor under a negation or a hedge: "не авиаударом российской авиации", "allegedly by
+        Russian aircraft", "Russian forces do not work for civilian purposes"."""
+        for tok in tokens[max(0, pos - 3):pos]:
+            if tok.is_word and (self._negations.fullmatch(tok.lower) or self._hedges.fullmatch(tok.lower)):
+                return True
+        for tok in tokens[pos + 1:pos + 12]:
+            if tok.kind == "punct" and tok.text in (",", ";", ":", ".", "—", "–"):
+                break
+            if tok.is_word and self._negations.fullmatch(tok.lower):
+                return True
+        return False
+
     def _find_control(self, facts: SentenceFacts, tokens: list[Token], lower: str, tok_at: Any) -> None:
-        hits: list[tuple[int, int, str]] = []
-        for m in self._denial.finditer(lower):
-            hits.append((m.start(), m.end(), "deny"))
-        for m in self._capture.finditer(lower):
-            if any(s <= m.start() < e for s, e, _ in hits):
-                continue
-            # a negated capture ("had not captured", "не захоплено") is a denial
-            before = lower[max(0, m.start() - 12):m.start()]
-            kind = "deny" if re.search(r"(?:\bnot|\bне|n't)\s+(?:\w+\s+)?$", before) else "capture"
-            hits.append((m.start(), m.end(), kind))
-        if not hits:
-            return
-        actors = self._actors(tokens, agents_only=False)
-        clause_marks = [i for i, t in enumerate(tokens)
-                        if t.text in (",", ";", ":") or t.lower in ("but", "however", "але", "однак", "однако", "но", "while")]
-        for start, end, kind in sorted(hits):
-            pos = tok_at(start)
-            phrase = lower[start:end]
-            phrase_side = self._side_in_phrase(phrase, lower[end:end + 40])
-            side = phrase_side or self._nearest_actor(actors, pos, clause_marks)
-            if kind == "deny" and _NEGATED_CAPTURE.search(phrase):
-                # "Russia has not captured X", "X has not fallen": the would-be captor does not hold it
-                captor = phrase_side or self._nearest_actor([a for a in actors if a[0] < pos], pos, clause_marks)
-                controller = Side.RUSSIA if captor is Side.UKRAINE else Side.UKRAINE
-            elif kind == "deny":
-                # "still Ukraine", "continues to defend", "loss not confirmed": the named holder, else Ukraine
-                controller = side or Side.UKRAINE
-            elif side is not None:
-                controller = side
-            else:
-                # no party named: "звільнено" is Ukrainian wording; otherwise the speaker's side decides later
-                controller = Side.UKRAINE if phrase.startswith("звільн") else Side.RUSSIA
-                if not phrase.startswith("звільн"):
-                    facts.control_guessed.add(len(facts.control))
-            facts.control.append((pos, controller))
-
-    def _side_in_phrase(self, phrase: str, after: str) -> Side | None:
-        """A side named inside the control phrase ("under Russian control") or as the holder right
-        after it ("под контролем украинских властей", "under control of Russian forces")."""
-        holder = _HOLDER_RE.match(after)
-        text = phrase + " " + (holder.group(1) if holder else "")
-        if re.search(r"\b(?:russian|російськ|российск|рф\b)", text):
-            return Side.RUSSIA
-        if re.search(r"\b(?:ukrainian|українськ|украинск|зсу|всу)", text):
-            return Side.UKRAINE
-        return None
-
-    @staticmethod
-    def _nearest_actor(actors: list[tuple[int, Side]], pos: int, marks: list[int]) -> Side | None:
-        """The actor in the same clause, before the cue first, then after it."""
-        left = max((m for m in marks if m < pos), default=-1)
-        right = min((m for m in marks if m > pos), default=10**9)
-        before = [a for a in actors if left < a[0] < pos]
-        if before:
-            return before[-1][1]
-        after = [a for a in actors if pos < a[0] < right]
-        if after:
-            return after[0][1]
-        return None
+        """Control statements of the sentence (``control.ControlReader``), with the officials and
+        bodies named next to them; their controllers are settled per post in ``_control_drafts``."""
+        speakers: list[tuple[int, str, Side | None]] = []
+        dependent = False
+        for pos, tok in enumerate(tokens):
+            if tok.is_capitalized:
+                off = self._official(tok)
+                if off is not None:
+                    if self._control.is_dependent(tokens, pos):
+                        dependent = True  # "an adviser to President Zelensky said": not Zelensky
+                        continue
+                    speakers.append((pos, off.claimant, off.side))
+        for pattern, claimant, side in self.institutions:
+            for m in pattern.finditer(lower):
+                speakers.append((tok_at(m.start()), claimant, side))
+        hits = self._control.read(tokens, lower, tok_at, self._actors(tokens, agents_only=False), sorted(speakers),
+                                  speaker_unknown=dependent and not speakers)
+        facts.control_hits = hits
+        for hit in hits:
+            controller = resolve_controller(hit, hit.claimant_side)
+            if controller is None:
+                facts.control_guessed.add(len(facts.control))
+            facts.control.append((hit.pos, controller or hit.default or Side.RUSSIA))
 
     def _official(self, tok: Token) -> Official | None:
         """The official whose surname this capitalized token is (any case ending up to 3 letters)."""
         for off in self.officials:
             for stem in off.stems:
-                if tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
+                if " " not in stem and tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
                     return off
         return None
 
-    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
-        for tok in tokens:
+    def _official_at(self, tokens: list[Token], pos: int) -> Official | None:
+        """The official named at ``pos``: a full name first ("Ivan Fedorov", "Іван Федоров"), then a
+        surname alone."""
+        near = [t.lower for t in tokens[max(0, pos - 1):pos + 2] if t.is_capitalized]
+        for off in self.officials:
+            for stem in off.stems:
+                if " " in stem and all(any(w.startswith(part) and len(w) - len(part) <= 3 for w in near)
+                                       for part in stem.split()):
+                    return off
+        return self._official(tokens[pos])
+
+    def _claimant_candidates(self, facts: SentenceFacts, tokens: list[Token],
+                             lower: str) -> list[tuple[int, str, str, Side | None, str | None, bool]]:
+        """Who the sentence may credit: (position, key, label, side, home place) of known officials,
+        of people named with a role ("голова ОВА Іван Петренко", "Ivan Petrenko, the governor"),
+        and of bodies (institutions.tsv)."""
+        found: list[tuple[int, str, str, Side | None, str | None, bool]] = []
+        taken: set[int] = set()
+        for pos, tok in enumerate(tokens):
             if tok.is_capitalized:
-                off = self._official(tok)
+                off = self._official_at(tokens, pos)
                 if off is not None:
-                    facts.claimant, facts.claimant_side, facts.claimant_place = off.claimant, off.side, off.place
-                    return
+                    found.append((pos, off.claimant, off.claimant, off.side, off.place, True))
+                    taken.update((pos - 1, pos, pos + 1))
+        place_starts = {p for p, _ in facts.places} | {p for p, _ in facts.oblast_places}
+        for pos in range(len(tokens) - 1):
+            first, last = tokens[pos], tokens[pos + 1]
+            if pos in taken or pos + 1 in taken or pos in place_starts or pos + 1 in place_starts:
+                continue
+            if not (self._is_name(first) and self._is_name(last)) or last.lower.endswith(_PATRONYMIC):
+                continue
+            prev = tokens[pos - 1] if pos > 0 else None
+            if prev is not None and (prev.lower in ("of", "and", "for", "&") or (
+                    prev.is_capitalized and not self._role.fullmatch(prev.lower) and pos > 1)):
+                continue  # inside a body's name: "Service of Special Communications and Information Protection"
+            if pos + 2 < len(tokens) and self._is_name(tokens[pos + 2]):
+                continue
+            before = tokens[max(0, pos - 8):pos]
+            after = tokens[pos + 2:pos + 6]
+            role = any(t.is_word and self._role.fullmatch(t.lower) for t in before) or (
+                bool(after) and after[0].text == "," and any(t.is_word and self._role.fullmatch(t.lower) for t in after))
+            said = (pos > 0 and tokens[pos - 1].is_word and self._attribution.fullmatch(tokens[pos - 1].lower)) or (
+                bool(after) and after[0].is_word and self._attribution.fullmatch(after[0].lower))
+            if role or said:
+                found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True))
+                taken.update((pos, pos + 1))
+        starts = [t.start for t in tokens]
         for pattern, claimant, side in self.institutions:
-            if pattern.search(lower):
-                facts.claimant, facts.claimant_side = claimant, side
-                return
+            for m in pattern.finditer(lower):
+                pos = max(0, bisect.bisect_right(starts, m.start()) - 1)
+                if pos in taken:
+                    continue
+                label, body_side = (m.group().title() if claimant == "*" else claimant), side
+                if side is None:  # "Russian authorities", "місцева влада": the side from the words
+                    said_side = ControlReader.side_words(m.group())
+                    body_side = said_side
+                    if said_side is not None and claimant != "*":
+                        label = f"{said_side.value.capitalize()} {claimant}"
+                found.append((pos, label, label, body_side, None, False))
+                break
+        return sorted(found)
+
+    def _is_name(self, tok: Token) -> bool:
+        return (tok.is_capitalized and len(tok.text) > 1 and not tok.text.isupper() and tok.text.isalpha()
+                and not self._not_names.fullmatch(tok.lower) and not self._role.fullmatch(tok.lower))
+
+    def _find_claimant(self, facts: SentenceFacts, tokens: list[Token], lower: str) -> None:
+        """Who the sentence credits. A name counts only inside an attribution ("said X", "за словами X",
+        "X wrote on Telegram", "Source: X", "X: ..."); "he said" credits the last one named."""
+        facts.earlier = any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens)
+        quoted = _quoted_tokens(tokens)
+        attributions = [i for i, t in enumerate(tokens)
+                        if t.is_word and self._attribution.fullmatch(t.lower) and i not in quoted]
+        label = len(tokens) > 1 and tokens[0].is_word and bool(self._source_label.fullmatch(tokens[0].lower)) \
+            and tokens[1].text in (":", "—", "-")
+        candidates = [c for c in self._claimant_candidates(facts, tokens, lower) if c[0] not in quoted]
+        if candidates:
+            first = candidates[0]
+            facts.mention = (first[2], first[3])
+        colons = [c[0] for c in candidates if any(t.text == ":" for t in tokens[c[0] + 1:c[0] + 3])]
+        if not (attributions or label or colons):
+            # a mention, not a credit: its side still tells whose wording a bare "captured" is
+            facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
+            return
+        facts.credited = True
+        if not candidates or any(t.is_word and self._pronouns.fullmatch(t.lower)
+                                 for a in attributions for t in tokens[max(0, a - 2):a + 3]):
+            facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
+            return  # "he said", "за його словами", "написав він": the last claimant named
+        anchors = attributions + colons
+        if label:
+            chosen = candidates
+        else:
+            best = min(candidates, key=lambda c: (min(abs(c[0] - a) for a in anchors), c[0]))
+            if not best[5]:  # a body, and the person who speaks for it: "представитель Минобороны Игорь Конашенков"
+                best = next((c for c in candidates if c[5] and 0 < c[0] - best[0] <= 8), best)
+            chosen = [best]
+            for other in candidates:  # "X та Y повідомили", "X and Y said": one joint claimant
+                if other is best or other[1] == best[1]:
+                    continue
+                lo, hi = sorted((other[0], best[0]))
+                between = tokens[lo + 1:hi]
+                if hi - lo <= 10 and any(t.is_word and self._joint.fullmatch(t.lower) for t in between) \
+                        and not any(lo < a < hi for a in attributions):
+                    chosen.append(other)
+            chosen.sort()
+        keys: list[str] = []
+        labels: list[str] = []
+        for c in chosen:
+            if c[1] not in keys:
+                keys.append(c[1])
+                labels.append(c[2])
+        facts.claimant = " and ".join(labels)
+        sides = {c[3] for c in chosen if c[3] is not None}
+        facts.claimant_side = sides.pop() if len(sides) == 1 else None
+        facts.claimant_place = next((c[4] for c in chosen if c[4]), None)
+        facts.back_credit = label or bool(self._attribution_back.search(lower))
 
     def _find_date(self, tokens: list[Token], lower: str, post_day: date) -> date | None:
+        """The event date a sentence gives: a day and month, a numeric date, a weekday or a relative
+        day. A date right after a speech verb ("officials said Sunday", "claimed on May 14") dates the
+        statement, not the event, and is passed over."""
         for pos, tok in enumerate(tokens):
             month = self._months.get(tok.lower.rstrip("."))
             if month is None:
                 continue
-            day = None
+            day, first = None, pos
             if pos > 0 and tokens[pos - 1].kind == "num":
-                day = int(parse_digits(tokens[pos - 1].text) or 0)
+                day, first = int(parse_digits(tokens[pos - 1].text) or 0), pos - 1
             elif pos + 1 < len(tokens) and tokens[pos + 1].kind == "num":
                 day = int(parse_digits(tokens[pos + 1].text) or 0)
-            if day and 1 <= day <= 31:
+            if day and 1 <= day <= 31 and not self._dates_statement(tokens, first):
                 found = _closest_past(post_day, month, day)
                 if found is not None:
                     return found
@@ -608,9 +1090,9 @@ class Extractor:
                     return found_date
             except ValueError:
                 pass
-        for tok in tokens:
-            weekday = self._weekdays.get(tok.lower)
-            if weekday is not None:
+        for pos, tok in enumerate(tokens):
+            weekday = self._weekdays.get(tok.lower.replace("’", "'").replace("ʼ", "'"))
+            if weekday is not None and not self._dates_statement(tokens, pos):
                 back = (post_day.weekday() - weekday) % 7
                 return post_day - timedelta(days=back)
         rel = self._relative.search(lower)
@@ -618,10 +1100,20 @@ class Extractor:
             return post_day + timedelta(days=self._relative_days[rel.group()])
         return None
 
+    def _dates_statement(self, tokens: list[Token], first: int) -> bool:
+        """Whether the date starting at ``first`` follows a speech verb ("said on Sunday")."""
+        for tok in reversed(tokens[max(0, first - 3):first]):
+            if tok.is_word and self._attribution.fullmatch(tok.lower):
+                return True
+            if not tok.is_word or tok.lower not in self._date_links:
+                return False
+        return False
+
     # ------------------------------------------------------------------ assembling claims
 
     def _assemble(self, facts: list[SentenceFacts], lang: str, post_day: date, source: SourceInfo | None) -> list[Claim]:
-        post_claimant = next((f.claimant for f in facts if f.claimant), None)
+        self._assign_owners(facts)
+        post_claimant = None  # a sentence nobody is credited with is the outlet's
         post_claimant_side = next((f.claimant_side for f in facts if f.claimant_side), None)
         if post_claimant_side is None:
             sides = [s for f in facts for s in f.actor_sides]
@@ -633,47 +1125,195 @@ class Extractor:
         current: Place | None = None
         targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
-        control: dict[tuple[str, Side], Draft] = {}
-        speaker: tuple[str | None, Side | None] = (None, None)  # the last speaker named so far
         for f in facts:
-            if f.claimant:
-                speaker = (f.claimant, f.claimant_side)
             sentence_places = [p for _, p in f.places] or [p for _, p in f.oblast_places]
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
             if f.has_attack:
                 place = self._nearest(f.places or f.oblast_places, anchor_positions) or current
+                if not f.places and current is not None and place is not current and place.name == current.oblast:
+                    place = current  # "the governor of the Donetsk region said …": still the town's toll
                 if place is None and home_place:
                     place = self._home(home_place)
                 if place is not None:
-                    draft = self._draft_for(attack, place, f, speaker)
-                    self._merge_attack(draft, f)
-            for index, (pos, controller) in enumerate(f.control):
-                place = self._nearest(f.places, [pos], prefer_after=True) or current
-                if place is None and home_place:
-                    place = self._home(home_place)
-                if place is None:
-                    continue
-                if index in f.control_guessed:
-                    controller = f.claimant_side or post_claimant_side or controller
-                key = (place.key, controller)
-                draft = control.get(key)
-                if draft is None:
-                    draft = control[key] = Draft(place=place, kind=Kind.CONTROL, controller=controller)
-                self._note(draft, f)
-            if sentence_places:
+                    draft = self._draft_for(attack, place, f)
+                    for earlier in self._merge_attack(draft, f):
+                        self._spin_off(attack, draft, earlier)
+            if sentence_places and not (not f.places and current is not None and current.oblast is not None
+                                        and all(p.name == current.oblast for _, p in f.oblast_places)):
                 current = sentence_places[0] if not f.places else self._nearest(f.places, anchor_positions) or f.places[0][1]
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
+        _share_event_dates(attack)
+        control = self._control_drafts(facts, post_claimant_side, home_place)
+        self._credited_without_facts(facts, attack, control)
+        self._blame_from_owner(facts, attack)
         claims: list[Claim] = []
         for draft in attack:
-            if draft.kind is None and draft.killed is None and draft.injured is None:
+            if draft.kind is None and draft.killed is None and draft.injured is None and not draft.credited_only:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
-        for draft in control.values():
+        for draft in control:
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
         return claims
+
+    def _assign_owners(self, facts: list[SentenceFacts]) -> None:
+        """Whose claim each sentence is. A credited sentence is its claimant's; "he said" and an
+        uncredited sentence continue the last claimant credited; sentences before the first credit
+        are the first claimant's. A claimant of a joint credit speaking alone stays in the joint claim."""
+        canon: dict[tuple[str, ...], str] = {}
+        for f in facts:
+            if f.claimant:
+                key = tuple(sorted(_claimant_key(part) for part in f.claimant.split(" and ")))
+                joint = next((label for k, label in canon.items() if len(key) == 1 and len(k) > 1 and key[0] in k), None)
+                f.claimant = joint or canon.setdefault(key, f.claimant)
+        named = [i for i, f in enumerate(facts) if f.claimant]
+        for i, f in enumerate(facts):
+            if f.claimant:
+                f.owner = (f.claimant, f.claimant_side)
+                continue
+            before = [k for k in named if k < i]
+            if before:
+                j = before[-1]
+                f.owner = (facts[j].claimant or "", facts[j].claimant_side)
+                continue
+            mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
+            if f.credited and mention is not None:  # "Gladkov on Oct." / "22 claimed that ..."
+                f.owner = mention
+            elif named:
+                j = named[0]
+                f.owner = (facts[j].claimant or "", facts[j].claimant_side)
+            else:
+                f.owner = None
+
+    def _credited_without_facts(self, facts: list[SentenceFacts], attack: list[Draft],
+                                control: list[Draft]) -> None:
+        """Every claimant a strike post credits gets a claim, also one that adds no figure ("Kyrylenko
+        said people could be trapped", a denial that blames no one)."""
+        if not attack:
+            return
+        have = {d.claimant for d in attack} | {d.claimant for d in control}
+        main = attack[0]
+        for f in facts:
+            if not f.claimant or not f.credited or f.control or f.owner is None:
+                continue
+            claimant, side = f.owner
+            if claimant in have:
+                continue
+            have.add(claimant)
+            draft = Draft(place=main.place, claimant=claimant, claimant_side=side, credited_only=True)
+            self._note(draft, f)
+            attack.append(draft)
+
+    @staticmethod
+    def _blame_from_owner(facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """Blame stated anywhere by a claimant goes to that claimant's claims ("киевский режим пытается
+        уничтожить", quoted after the facts)."""
+        for draft in attack:
+            if draft.perpetrator is not None:
+                continue
+            for f in facts:
+                if f.perpetrator is not None and f.owner is not None and f.owner[0] == draft.claimant:
+                    draft.perpetrator = f.perpetrator
+                    break
+                if f.perpetrator is not None and f.owner is None and not draft.claimant:
+                    draft.perpetrator = f.perpetrator
+                    break
+
+    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, home_place: str | None) -> list[Draft]:
+        """One control claim per place, controller and credited claimant.
+
+        A statement is about the town named in its clause; "the city" or a denial without a name
+        refers to the town of the post's last control statement (or the speaker's own town). Its
+        claimant is the party credited next to it, else the sentence's speaker, else the one a
+        following "Про це повідомив X" names, else the last speaker. Then, per post: troops
+        "entering" a town are no claim when the post contests it; a denial needs a capture claim
+        to deny; a capture that names no side takes the wording's side ("окупація"), the side the
+        same claimant gives the town elsewhere in the post, or the claimant's side.
+        """
+        statements: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None]] = []
+        current: Place | None = None
+        speaker: tuple[str | None, Side | None] = (None, None)
+        for i, f in enumerate(facts):
+            nxt = facts[i + 1] if i + 1 < len(facts) else None
+            credit = (nxt.claimant, nxt.claimant_side) if nxt is not None and nxt.claimant \
+                and self._control.opens_with_attribution(nxt.text) else None
+            for hit in f.control_hits:
+                place = self._nearest(f.places, [hit.pos], prefer_after=True)
+                if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
+                    place = current
+                if place is None and current is None and home_place:
+                    place = self._home(home_place)
+                if place is None:
+                    continue
+                claimant, side = hit.claimant, hit.claimant_side
+                if claimant is None and not hit.speaker_unknown:
+                    claimant, side = (f.claimant, f.claimant_side) if f.claimant else credit or speaker
+                statements.append((f, hit, place, claimant, side))
+                current = place
+            if f.claimant:
+                speaker = (f.claimant, f.claimant_side)
+            if f.places and not f.control_hits:
+                current = f.places[0][1]
+        contested = {place.key for _, hit, place, _, _ in statements if hit.kind in ("hold", "refute")}
+        capture_at = {f.index for f, hit, _, _, _ in statements if hit.kind in ("capture", "entry")}
+        resolved: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None, Side | None]] = []
+        for f, hit, place, claimant, side in statements:
+            if hit.kind == "entry" and place.key in contested:
+                continue  # "entered the town", answered by "the town is under our control"
+            if hit.kind == "refute" and not {f.index, f.index - 1} & capture_at:
+                continue  # a denial of something other than a capture
+            if hit.alleged and claimant is None:
+                continue  # "allegedly" with nobody credited
+            judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+            if hit.fighting and judge is Side.RUSSIA:
+                continue  # the attacker reporting fighting in a town it has not taken
+            resolved.append((f, hit, place, claimant, side, resolve_controller(hit, judge)))
+        drafts: list[Draft] = []
+        for f, hit, place, claimant, side, controller in resolved:
+            if controller is None:
+                if hit.share:
+                    continue
+                judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+                named = [c for g, h, p, cl, _, c in resolved if c is not None and p.key == place.key and cl == claimant
+                         and h.kind in ("capture", "withdraw", "hold")]
+                if hit.default is Side.RUSSIA:
+                    controller = Side.RUSSIA  # occupation is Russian in every voice
+                elif named:
+                    controller = named[0]
+                else:
+                    controller = judge or hit.default or Side.RUSSIA
+            if side is not None and controller is not side:
+                denied = any(c is side and p.key == place.key and h.kind in ("hold", "refute")
+                             for _, h, p, _, _, c in resolved)
+                if hit.kind in ("hold", "refute") or (hit.kind in ("capture", "entry") and denied):
+                    # a denial is the denier's; a capture the speaker denies is the other side's, as reported
+                    claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
+                    side = controller
+            draft = self._control_draft_for(drafts, place, controller, claimant)
+            if draft.claimant is None and claimant is not None:
+                draft.claimant, draft.claimant_side = claimant, side
+            held = draft.claimant, draft.claimant_side
+            self._note(draft, f)
+            draft.claimant, draft.claimant_side = held  # the statement's claimant, not the sentence's first name
+        return drafts
+
+    @staticmethod
+    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None) -> Draft:
+        """The draft a statement adds to: one for its place and controller by the same claimant (a
+        statement credited to nobody joins the last one; a credited one may complete an uncredited one)."""
+        same = [d for d in drafts if d.place.key == place.key and d.controller is controller]
+        base = claimant.split(" (")[0] if claimant else None
+        for d in reversed(same):
+            if claimant is None or (d.claimant is not None and d.claimant.split(" (")[0] == base):
+                return d
+        for d in reversed(same):
+            if d.claimant is None:
+                return d
+        draft = Draft(place=place, kind=Kind.CONTROL, controller=controller)
+        drafts.append(draft)
+        return draft
 
     def _home(self, name: str) -> Place | None:
         found = self.gazetteer.lookup(name)
@@ -693,27 +1333,35 @@ class Extractor:
 
         return min(places, key=distance)[1]
 
-    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts, speaker: tuple[str | None, Side | None]) -> Draft:
-        """The claim a sentence adds to: the last one for its place, unless the sentence gives other
-        figures for it or another speaker reports (then it is a claim of its own)."""
+    def _draft_for(self, drafts: list[Draft], place: Place, facts: SentenceFacts) -> Draft:
+        """The claim a sentence adds to: its claimant's claim for its place (one claim per credited
+        claimant), unless it quotes an earlier figure that differs ("initially gave six") or an
+        uncredited sentence gives other figures."""
+        owner = facts.owner[0] if facts.owner else ""
+        claimant = owner
         for draft in reversed(drafts):
-            if draft.place.key == place.key:
-                other_speaker = facts.claimant is not None and draft.claimant not in (None, facts.claimant)
-                if draft.accepts_counts(facts) and not other_speaker:
+            if draft.place.key == place.key and (draft.claimant or "") == owner:
+                if draft.accepts_counts(facts) or (facts.owner is not None and not facts.earlier):
                     return draft
+                claimant = f"{owner} (earlier figure)" if facts.earlier and owner else owner
                 break
+        for draft in reversed(drafts):
+            if claimant != owner and draft.place.key == place.key and draft.claimant == claimant:
+                return draft
         draft = Draft(place=place)
-        if facts.claimant is None:
-            draft.claimant, draft.claimant_side = speaker
+        if facts.owner is not None:
+            draft.claimant, draft.claimant_side = claimant, facts.owner[1]
         drafts.append(draft)
         return draft
 
-    def _merge_attack(self, draft: Draft, f: SentenceFacts) -> None:
+    def _merge_attack(self, draft: Draft, f: SentenceFacts) -> list[Count]:
+        """Adds a sentence's facts to a draft; returns the earlier figures it quotes beside the current ones."""
         for pos, kind, tier in f.cues:
             if tier < draft.kind_tier:
                 draft.kind, draft.kind_tier = kind, tier
-        for count in f.counts:
-            if count.field == "killed" and draft.killed is None:
+        current, earlier = _current_counts(f.counts)
+        for count in current.values():
+            if count.field == "killed" and (draft.killed is None or draft.killed.implied):
                 draft.killed = count
             elif count.field == "injured" and draft.injured is None:
                 draft.injured = count
@@ -721,23 +1369,44 @@ class Extractor:
             draft.killed = Count("killed", 0, Qualifier.EXACT, 0)
         if f.zero_injured and draft.injured is None:
             draft.injured = Count("injured", 0, Qualifier.EXACT, 0)
-        if f.children_killed is not None and draft.children_killed is None:
-            draft.children_killed = f.children_killed
+        children = f.children_killed
+        killed_before = [c for c in [current.get("killed"), *earlier] if c is not None and c.field == "killed"
+                         and c.pos <= f.children_pos]
+        if children is not None and killed_before:
+            owner = max(killed_before, key=lambda c: c.pos)
+            if owner is not current.get("killed"):
+                owner.children = children  # "the death toll was 33, including one child, … risen to 34"
+                children = None
+        if children is not None and draft.children_killed is None:
+            draft.children_killed = children
             if draft.killed is None:
-                draft.killed = Count("killed", f.children_killed, Qualifier.EXACT, 0)
+                draft.killed = Count("killed", children, Qualifier.EXACT, 0, implied=True)
         if f.perpetrator is not None and draft.perpetrator is None:
             draft.perpetrator = f.perpetrator
         draft.targets |= f.targets
         draft.weapons |= f.weapons
         self._note(draft, f)
+        return earlier
+
+    @staticmethod
+    def _spin_off(drafts: list[Draft], draft: Draft, count: Count) -> None:
+        """An earlier figure quoted beside the current one is a claim of its own (listed before the
+        current claim, so that later sentences keep adding to the current one)."""
+        other = Draft(place=draft.place, kind=draft.kind, kind_tier=draft.kind_tier, claimant=draft.claimant,
+                      claimant_side=draft.claimant_side, date=draft.date, evidence=list(draft.evidence[-1:]))
+        if count.field == "killed":
+            other.killed, other.children_killed = count, count.children
+        else:
+            other.injured = count
+        drafts.insert(drafts.index(draft), other)
 
     @staticmethod
     def _note(draft: Draft, f: SentenceFacts) -> None:
         if f.index not in draft.sentences:
             draft.sentences.add(f.index)
             draft.evidence.append(f.text)
-        if f.claimant and draft.claimant is None:
-            draft.claimant, draft.claimant_side = f.claimant, f.claimant_side
+        if f.owner is not None and draft.claimant is None:
+            draft.claimant, draft.claimant_side = f.owner
         if f.date and draft.date is None:
             draft.date = f.date
 
@@ -770,12 +1439,91 @@ class Extractor:
         )
 
 
-_HOLDER_RE = re.compile(
-    r"\s*(?:of\s+(?:the\s+)?)?((?:russian|ukrainian|российск\w*|украинск\w*|російськ\w*|українськ\w*)\s+"
-    r"(?:\w+\s+)?(?:forces|troops|army|military|authorities|властей|влади|сил\w*|войск\w*|військ\w*|арм\w*))"
-)
-_NEGATED_CAPTURE = re.compile(r"captured|taken|fallen|\bfall\b|захоплен|захвачен|впа|сдан|здал|\bпал\b")
+_AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
+
+
+def _current_counts(counts: Sequence[Count]) -> tuple[dict[str, Count], list[Count]]:
+    """The count a sentence gives per field, and the earlier figures it quotes beside them.
+
+    A stated toll or its rise ("has risen to 10") wins over a plain figure, and any figure over one
+    marked as earlier ("initially gave … six"); of equals, the larger (the "sought help" count over
+    the hospitalised). Other values are earlier
+    figures when marked so or when the chosen one is a rise; otherwise they are dropped.
+    """
+    current: dict[str, Count] = {}
+    earlier: list[Count] = []
+    for name in ("killed", "injured"):
+        found = [c for c in counts if c.field == name]
+        if not found:
+            continue
+        best = min(found, key=lambda c: (c.earlier, not c.rise, c.part, -c.value))
+        current[name] = best
+        seen = {best.value}
+        for c in found:
+            if c.value not in seen and (c.earlier or best.rise):
+                earlier.append(c)
+                seen.add(c.value)
+    return current, earlier
+
+
+
+_PATRONYMIC = ("ович", "евич", "івна", "ївна", "овна", "евна", "йович")
+_QUOTES = {"«": "»", "“": "”", "„": "“", '"': '"'}
+
+
+def _quoted_tokens(tokens: Sequence[Token]) -> set[int]:
+    """Indexes of the tokens inside quotation marks (a quote's words do not credit anyone)."""
+    inside: set[int] = set()
+    closing: str | None = None
+    for i, tok in enumerate(tokens):
+        if closing is not None:
+            if tok.text == closing or (closing == "“" and tok.text == "”"):
+                closing = None
+            else:
+                inside.add(i)
+        elif tok.text in _QUOTES:
+            closing = _QUOTES[tok.text]
+        elif tok.text in ("»", "”"):  # the end of a quote begun in an earlier sentence
+            inside.update(range(i))
+    if closing is not None:  # an unclosed quote: a passage that stops inside it; nothing is quoted
+        return set()
+    return inside
+
+
+def _claimant_key(label: str) -> str:
+    """One claimant's identity in a post: its surname's stem ("Коваленко", "Коваленка" → "ковал")."""
+    return label.split()[-1].strip("()").lower()[:5]
+
+
+def _paragraphs(text: str, sentences: Sequence[str]) -> list[int]:
+    """The paragraph (blank-line separated block) each sentence starts in."""
+    out: list[int] = []
+    at, paragraph = 0, 0
+    for sentence in sentences:
+        found = text.find(sentence, at)
+        if found < 0:
+            out.append(paragraph)
+            continue
+        if out and re.search(r"\n[ \t]*\n", text[at:found]):
+            paragraph += 1
+        out.append(paragraph)
+        at = found + len(sentence)
+    return out
+
+
+def _share_event_dates(drafts: Sequence[Draft]) -> None:
+    """A post tells of one event per place: its claims about a place that give no date of their own
+    take the one event date the post gives for that place ("collapsed on May 12 …; the governor
+    said 27 were injured")."""
+    dates: dict[str, set[date]] = {}
+    for draft in drafts:
+        if draft.date is not None:
+            dates.setdefault(draft.place.key, set()).add(draft.date)
+    for draft in drafts:
+        known = dates.get(draft.place.key, set())
+        if draft.date is None and len(known) == 1:
+            draft.date = next(iter(known))
 
 
 def _post_day(posted_at: datetime | None) -> date:

@@ -58,6 +58,86 @@ def test_military_boasts_are_not_civilian_casualties(extractor):  # type: ignore
     assert all(c.killed is None for c in claims)
 
 
+@pytest.mark.parametrize(("text", "killed", "q", "injured", "iq"), [
+    # tolls that rise or are stated as a total, the casualty word far before the number
+    ("Кількість загиблих внаслідок ракетного удару по Дніпру зросла до 12 осіб.", 12, "exact", None, None),
+    ("Количество пострадавших при обстреле Херсона увеличилось до 11 человек.", None, None, 11, "exact"),
+    ("A man died in hospital, raising the death toll from the attack on Odesa to 13.", 13, "exact", None, None),
+    ("Загальна кількість загиблих у Сумах становить 26 осіб.", 26, "exact", None, None),
+    ("Жертвами удара по Краматорску стали 15 человек, еще 40 получили ранения.", 15, "exact", 40, "exact"),
+    ("В Харькове подтверждена гибель 27 человек после ракетного удара.", 27, "exact", None, None),
+    # counts as subjects, number words in every form
+    ("Twenty-three people are dead after a missile strike on Dnipro.", 23, "exact", None, None),
+    ("Після удару по Києву відомо про одну загиблу.", 1, "exact", None, None),
+    ("Внаслідок обстрілу Херсона загинули восьмеро людей, поранені семеро.", 8, "exact", 7, "exact"),
+    ("Внаслідок удару по Чернігову загинули, за попередніми даними, 7 людей.", 7, "exact", None, None),
+    ("Russian missiles hit Kharkiv: 46 people, including 7 rescuers, suffered injuries.", None, None, 46, "exact"),
+    # qualifiers: more than -> at_least, about/some/майже -> approx, up to -> not encoded
+    ("В Одессе погибли около 15 человек, более 30 ранены.", 15, "approx", 30, "at_least"),
+    ("Russian shelling of Kherson killed some 12 people.", 12, "approx", None, None),
+    ("У Миколаєві внаслідок обстрілу загинули майже 30 людей.", 30, "approx", None, None),
+    ("Up to 50 people were injured in the attack on Dnipro, five were killed.", 5, "exact", None, None),
+    ("В Харькове при обстреле погибли два человека, пострадали до 20 человек.", 2, "exact", None, None),
+    # explicit zero, hospitalised and sought help (the larger count)
+    ("Ворог обстріляв Херсон, загиблих немає, поранені троє.", 0, "exact", 3, "exact"),
+    ("В Белгороде после обстрела погибших пока не обнаружено, пострадали 19 человек.", 0, "exact", 19, "exact"),
+    ("Russian drones hit Odesa: 8 people were hospitalised.", None, None, 8, "exact"),
+    ("В Сумах внаслідок обстрілу госпіталізовано 10 людей, 25 звернулися по медичну допомогу.", None, None, 25, "exact"),
+])
+def test_counts_in_ordinary_phrasings(extractor, text, killed, q, injured, iq):  # type: ignore[no-untyped-def]
+    claim = one(extractor, text)
+    assert (claim.killed, claim.qualifier and claim.qualifier.value) == (killed, q)
+    assert (claim.injured, claim.injured_qualifier and claim.injured_qualifier.value) == (injured, iq)
+
+
+@pytest.mark.parametrize(("text", "killed", "children"), [
+    ("Внаслідок обстрілу Херсона загинули восьмеро людей, серед них – троє дітей.", 8, 3),
+    ("У Харкові загинули 17 людей, з них 1 дитина.", 17, 1),
+    ("Seven people were killed in Zaporizhzhia; one of them is a child.", 7, 1),
+    ("Среди погибших в Белгороде под завалами были двое детей, всего погибли 12 человек.", 12, 2),
+    ("Внаслідок ракетного удару по Одесі загинув 12-річний хлопчик.", 1, 1),
+    ("A 14-year-old girl was killed in the shelling of Kherson.", 1, 1),
+    ("Внаслідок обстрілу Херсона поранено п'ятеро дітей, троє з них загинули.", 3, 3),
+])
+def test_children_inside_another_count(extractor, text, killed, children):  # type: ignore[no-untyped-def]
+    claim = one(extractor, text)
+    assert (claim.killed, claim.children_killed) == (killed, children)
+
+
+def test_a_child_among_the_injured_is_not_dead(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Внаслідок обстрілу Харкова загинула одна жінка, поранено 12-річного хлопчика.")
+    assert (claim.killed, claim.children_killed) == (1, None)
+
+
+def test_ordinal_toll_and_a_toll_in_a_later_sentence(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "У Києві помер ще один потерпілий. Це третя людина, яка загинула внаслідок атаки.")
+    assert (claim.killed, claim.qualifier.value, claim.injured) == (3, "exact", None)
+    claim = one(extractor, "A drone hit a house in Kyiv overnight.\n\nThis is the fifth victim of the attack, the mayor said.")
+    assert claim.killed == 5
+    claim = one(extractor, "Внаслідок обстрілу постраждало місто Херсон.\nЗа уточненими даними, загинули 4 людини.")
+    assert (claim.place.name, claim.killed) == ("Kherson", 4)
+
+
+def test_the_current_toll_wins_over_an_earlier_figure(extractor):  # type: ignore[no-untyped-def]
+    claims = extractor.extract_claims(
+        "A missile hit Dnipro. Rescuers initially gave a death toll of six, but later said it has risen to 10.",
+        posted_at=POSTED)
+    assert sorted(c.killed for c in claims) == [6, 10]  # the earlier figure is a claim of its own
+    claim = one(extractor, "У Харкові загинули 9 людей. Рятувальники дістали тіла ще двох загиблих.")
+    assert claim.killed == 9  # "two more bodies" is a part of the toll, not a toll
+    claim = one(extractor, "Doctors in Kyiv treat 16 injured after the missile attack. They hospitalized 15 of them.")
+    assert claim.injured == 16
+
+
+def test_soldiers_after_a_boast_are_not_counted(extractor):  # type: ignore[no-untyped-def]
+    claims = extractor.extract_claims("ЗСУ знищили в районі Бахмута 200 окупантів, ще 300 поранені.", posted_at=POSTED)
+    assert all(c.killed is None and c.injured is None for c in claims)
+    claims = extractor.extract_claims(
+        "Rescuers recovered the bodies of five people in Kyiv, but it is not yet clear whether the death toll has risen.",
+        posted_at=POSTED)
+    assert all(c.killed is None for c in claims)
+
+
 def test_renamed_and_inflected_places(extractor):  # type: ignore[no-untyped-def]
     assert one(extractor, "Обстрел Артёмовска продолжается, погибли два человека.").place.name == "Bakhmut"
     assert one(extractor, "Ракетний удар по Кривому Рогу: загинули 4 людини.").place.name == "Kryvyi Rih"

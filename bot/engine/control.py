@@ -1,0 +1,405 @@
+"""Control statements: who holds a town, as a sentence of a post claims it.
+
+A statement is one of five kinds, read from the phrase lists in the ``control`` section of
+``data/lexicon.json``:
+
+* ``capture``: a side took, liberated or holds (a share of) the town ("captured", "взятый под
+  контроль", "звільнили", "90 % of the town"); negated ("has not captured") it is a ``hold``;
+* ``entry``: troops entered the town; a claim only when nothing in the post contests it;
+* ``withdraw``: a side withdrew from the town or lost it ("withdrawal of troops from", "наши
+  военные отошли", "потеря контроля"): the other side holds it;
+* ``hold``: the town is still held, not encircled, fighting goes on in it ("remains under
+  Ukrainian control", "бої тривають у місті"): the defender holds it;
+* ``refute``: a capture claim is denied ("спростували", "не соответствуют действительности"):
+  the denier's side holds it.
+
+Silence ("did not confirm") and wording that is not about holding a town (aspirations,
+house-by-house advances, "temporarily occupied" as a description) give nothing. This module
+finds the statements and the side each names; which claimant a statement is credited to, and
+the side a statement that names none defaults to, are settled per post by the extractor with
+``resolve_controller``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from bot.engine.text import Token
+from bot.engine.types import Side
+
+# which phrase list wins where two overlap: the earlier in this order
+GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates", "withdraw", "cleared",
+          "capture", "share", "entry")
+WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
+              "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
+              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns")
+QUOTES = re.compile(r"[«»“”„\"'‘’]")
+
+
+def _phrases(patterns: Sequence[str]) -> re.Pattern[str]:
+    """Phrases as whole words; a space in a phrase matches any run of spaces."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(p.replace(" ", r"\s+") for p in patterns) + r")(?!\w)")
+
+
+def _words(patterns: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("(?:" + "|".join(patterns) + ")")
+
+
+def opposite(side: Side) -> Side:
+    return Side.UKRAINE if side is Side.RUSSIA else Side.RUSSIA
+
+
+def side_label(side: Side | None, suffix: str) -> str | None:
+    if side is None:
+        return None
+    return f"{'Russian' if side is Side.RUSSIA else 'Ukrainian'} side ({suffix})"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlHit:
+    """One control statement in one sentence."""
+
+    pos: int                   # token index of the statement
+    kind: str                  # capture | entry | withdraw | hold | refute
+    agent: Side | None         # the side the statement names (captor, side that left, holder, denier)
+    relative: str | None       # "own" | "enemy": the side is named relative to the speaker
+    flip: bool                 # the controller is the other side of the agent (a withdrawal, "has not captured")
+    claimant: str | None       # the party the sentence credits with it, next to the phrase
+    claimant_side: Side | None
+    reported: bool             # the post reports it as another party's claim
+    town_word: bool            # it refers to "the city" rather than naming it
+    default: Side | None       # the side its wording implies when nothing else decides ("звільнено", "occupied")
+    alleged: bool              # "allegedly", with nobody credited
+    fighting: bool             # a holding statement that is only "fighting goes on"
+    share: bool                # a claim to a share of the town (needs a named side)
+    speaker_unknown: bool = False  # the sentence names an official only as someone's superior ("an adviser to X")
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    start: int
+    end: int
+    group: str
+
+
+class ControlReader:
+    """Finds control statements in a sentence; built once from the lexicon's ``control`` section."""
+
+    def __init__(self, control: dict[str, Any], source: str = "lexicon.json") -> None:
+        missing = [k for k in (*GROUPS, *WORD_LISTS, "reported_sources", "holder_nouns", "default_sides")
+                   if k not in control]
+        if missing:
+            raise ValueError(f"{source}: the control section lacks {', '.join(missing)}")
+        try:
+            self._groups = [(name, _phrases(control[name])) for name in GROUPS]
+            self._fighting = _words(control["fighting"])
+            self._in_progress = _phrases(control["in_progress"])
+            self._progressive = _words(control["progressive_forms"])
+            self._negation = re.compile(r"(?:" + "|".join(control["negation"]) + r")(?:\s+[\w-]+){0,2}\s*$")
+            self._negation_exceptions = _phrases(control["negation_exceptions"])
+            self._speech = _words(control["speech_words"])
+            self._report = _words(control["report_words"])
+            self._own = _words(control["own_words"])
+            self._enemy = _words(control["enemy_words"])
+            self._party = _words(control["party_nouns"])
+            self._town = _words(control["town_words"])
+            self._civilian = _words(control["civilian_words"])
+            self._alleged = _phrases(control["alleged_words"])
+            self._locative = _words(control["locative_words"])
+            self._by = _words(control["by_words"])
+            self._openers = _phrases(control["attribution_openers"])
+            self._dependent = _words(control["dependent_words"])
+            self._pronoun = _words(control["pronouns"])
+            self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
+                             for row in control["reported_sources"]]
+            self._holders = [(_words(words), Side(side)) for side, words in control["holder_nouns"].items()]
+            self._defaults = [(re.compile("(?:" + "|".join(prefixes) + ")"), Side(side))
+                              for side, prefixes in control["default_sides"].items()]
+        except (re.error, ValueError, IndexError) as exc:
+            raise ValueError(f"{source}: bad control pattern: {exc}") from exc
+
+    # ------------------------------------------------------------------ matching
+
+    def matches(self, text: str) -> list[_Match]:
+        """Every phrase found in the quote-blanked text, overlaps settled by GROUPS order."""
+        found: list[_Match] = []
+        for name, pattern in self._groups:
+            for m in pattern.finditer(text):
+                if any(f.start < m.end() and m.start() < f.end for f in found):
+                    continue
+                found.append(_Match(m.start(), m.end(), name))
+        return sorted(found, key=lambda f: f.start)
+
+    def is_dependent(self, tokens: list[Token], pos: int) -> bool:
+        """An official named as someone's superior: "an adviser to President Zelensky", "радник Єрмака"."""
+        return any(t.is_word and self._dependent.fullmatch(t.lower) for t in tokens[max(0, pos - 5):pos])
+
+    def opens_with_attribution(self, sentence: str) -> bool:
+        """'Про це повідомив X', 'Об этом сообщил X': the sentence credits the one before it."""
+        return bool(self._openers.match(QUOTES.sub(" ", sentence.lower()).lstrip(" —–-")))
+
+    @staticmethod
+    def side_words(text: str) -> Side | None:
+        """A side named by an adjective or abbreviation in a short stretch of text."""
+        if re.search(r"(?<!\w)(?:russian|russia|russia's|російськ\w*|росії|россии|российск\w*|рф|росс?ия)(?!\w)", text):
+            return Side.RUSSIA
+        if re.search(r"(?<!\w)(?:ukrainian|ukraine|ukraine's|українськ\w*|україни|украинск\w*|украины|зсу|всу|afu)(?!\w)",
+                     text):
+            return Side.UKRAINE
+        return None
+
+    # ------------------------------------------------------------------ one sentence
+
+    def read(self, tokens: list[Token], lower: str, tok_at: Callable[[int], int],
+             actors: list[tuple[int, Side]], speakers: list[tuple[int, str, Side | None]],
+             speaker_unknown: bool = False) -> list[ControlHit]:
+        """The control statements of one sentence.
+
+        Args:
+            tokens: the sentence's tokens; lower: its lower-cased text (same offsets).
+            tok_at: the token index of a character offset.
+            actors: (token index, side) of parties named in the sentence ("Russian troops", "ЗСУ").
+            speakers: (token index, claimant, side) of officials and bodies named in the sentence.
+            speaker_unknown: the sentence names an official only as the superior of the one speaking.
+
+        Returns:
+            The statements in text order.
+        """
+        text = QUOTES.sub(" ", lower)
+        found = self.matches(text)
+        if not any(m.group not in ("not_control", "silence") for m in found):
+            return []
+        actors = self._parties(tokens, actors)
+        marks = [i for i, t in enumerate(tokens)
+                 if t.text in (",", ";", ":", "(", ")", "—", "–") or t.lower in (
+                     "but", "however", "while", "although", "але", "однак", "проте", "однако", "но", "а", "хотя")]
+        silences = [m for m in found if m.group == "silence"]
+        in_progress = bool(self._in_progress.search(text))
+        sources = [(tok_at(m.start()), label, side) for pattern, label, side in self._sources
+                   for m in pattern.finditer(text)]
+        voiced = self._voiced(tokens, actors, speakers)
+        # a speech verb with a subject we cannot name ("мэр города написал"): not the last speaker's words
+        unnamed_speaker = not voiced and any(
+            t.is_word and self._speech.fullmatch(t.lower) and not any(
+                u.is_word and self._pronoun.fullmatch(u.lower) for u in tokens[max(0, i - 2):i + 3])
+            for i, t in enumerate(tokens))
+        hits: list[ControlHit] = []
+        for m in found:
+            if m.group in ("not_control", "silence"):
+                continue
+            pos = tok_at(m.start)
+            phrase = text[m.start:m.end]
+            before = text[max(0, m.start - 40):m.start]
+            negated = bool(self._negation.search(before)) and not self._negation_exceptions.search(
+                text[max(0, m.start - 20):m.end])
+            if m.group in ("capture", "entry") and in_progress and self._progressive.fullmatch(phrase.split()[0]):
+                continue  # "освобождая город ... дом за домом": an advance, not a claim
+            agent, relative = self._agent(m, phrase, text, tokens, pos, actors, marks)
+            kind, flip = "capture", False
+            if m.group == "hold":
+                kind = "hold"
+                if self._fighting.search(phrase) or re.search(r"оточ|окруж|encircl|surround", phrase):
+                    agent, relative = self.side_words(phrase), None  # "fighting goes on", "not encircled": no holder named
+                elif relative is None and agent is None:
+                    relative = self._relative(tokens, max(0, pos - 4), pos + 4)
+            elif m.group == "refute_verbs":
+                kind = "refute"
+                agent, relative = self._refuter(m, text, tokens, pos, actors, marks)
+            elif m.group == "refute_predicates":
+                kind, agent, relative = "refute", None, None  # "the claims are untrue": the speaker denies
+            elif m.group == "withdraw":
+                if self._civilians_before(tokens, pos, marks) and agent is None:
+                    continue  # residents leaving: an evacuation
+                kind, flip = ("hold", False) if negated else ("withdraw", True)
+            elif m.group == "cleared":
+                flip = agent is not None or relative is not None  # "очищен от украинских войск"
+            elif m.group == "entry":
+                kind, flip = ("hold", True) if negated else ("entry", False)
+            elif negated:
+                kind, flip = "hold", True  # "has not captured", "не окупували повністю"
+            silenced = kind in ("capture", "entry", "withdraw") and any(
+                s.end <= m.start and pos - tok_at(s.end) <= 8 for s in silences)
+            label = self._reported(tokens, pos, sources, actors) if kind in ("capture", "entry", "withdraw") else None
+            if silenced and label is None:
+                continue  # "did not confirm the capture": silence is not a claim
+            if label is None:
+                others = [tok_at(o.start) for o in found if o is not m and o.group not in ("not_control", "silence")]
+                claimant, claimant_side = self._claimant_for(pos, voiced, marks, others)
+                reported = False
+            else:
+                claimant, claimant_side, reported = label[0], label[1], True
+            alleged = bool(self._alleged.search(before[-30:])) and agent is None and not speakers and label is None
+            default = next((side for pattern, side in self._defaults if pattern.match(phrase)), None)
+            hits.append(ControlHit(
+                pos=pos, kind=kind, agent=agent, relative=relative, flip=flip, claimant=claimant,
+                claimant_side=claimant_side, reported=reported,
+                town_word=bool(self._town_in(phrase)) or self._town_near(tokens, pos),
+                default=default, alleged=alleged,
+                fighting=m.group == "hold" and bool(self._fighting.search(phrase)),
+                share=m.group == "share", speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None)))
+        return hits
+
+    def _town_in(self, phrase: str) -> bool:
+        return any(self._town.fullmatch(w) for w in re.findall(r"\w+", phrase))
+
+    def _town_near(self, tokens: list[Token], pos: int) -> bool:
+        return any(t.is_word and self._town.fullmatch(t.lower) for t in tokens[max(0, pos - 4):pos + 6])
+
+    def _civilians_before(self, tokens: list[Token], pos: int, marks: list[int]) -> bool:
+        left = max((k for k in marks if k < pos), default=-1)
+        return any(t.is_word and self._civilian.fullmatch(t.lower) for t in tokens[left + 1:pos])
+
+    def _parties(self, tokens: list[Token], actors: list[tuple[int, Side]]) -> list[tuple[int, Side]]:
+        """Actors plus a side's people ("росіяни") and bodies ("російське Міноборони", "украинских
+        властей"); a bare country name in a place phrase ("in eastern Ukraine") is no party."""
+        kept = []
+        for pos, side in actors:
+            prev = tokens[pos - 1].lower if pos > 0 else ""
+            if tokens[pos].is_capitalized and self._locative.fullmatch(prev):
+                continue
+            kept.append((pos, side))
+        taken = {p for p, _ in kept}
+        for pos, tok in enumerate(tokens):
+            if pos in taken or not tok.is_word:
+                continue
+            side = next((s for pattern, s in self._holders if pattern.fullmatch(tok.lower)), None)
+            if side is None:
+                nxt = tokens[pos + 1] if pos + 1 < len(tokens) else None
+                if nxt is not None and nxt.is_word and self._party.fullmatch(nxt.lower):
+                    side = self.side_words(tok.lower)
+            if side is not None:
+                kept.append((pos, side))
+        return sorted(kept)
+
+    def _agent(self, m: _Match, phrase: str, text: str, tokens: list[Token], pos: int,
+               actors: list[tuple[int, Side]], marks: list[int]) -> tuple[Side | None, str | None]:
+        """The side a statement names: inside the phrase ("under Russian control", "вывод украинских
+        войск"), as the holder right after it ("под контролем украинских властей", "очищен от
+        украинских войск"), as the party in its clause, or relative to the speaker ("наши военные")."""
+        side = self.side_words(phrase)
+        if side is not None:
+            return side, None
+        after = text[m.end:m.end + 45]
+        holder = re.match(r"\s*(?:of\s+(?:the\s+)?|by\s+(?:the\s+)?|від\s+|от\s+)?([\w-]+(?:\s+[\w-]+){0,2})", after)
+        holder_follows = (re.match(r"(?:under|під|под)\b", phrase) and re.search(r"(?:control|контролем|контролі|контроле)$", phrase)) \
+            or m.group in ("cleared", "withdraw") or re.match(r"\s*by\s", after)
+        if holder is not None and holder_follows:
+            side = self.side_words(holder.group(1))
+            if side is not None:
+                return side, None
+        left = max((k for k in marks if k < pos), default=-1)
+        right = min((k for k in marks if k > pos), default=len(tokens))
+        before = [a for a in actors if left < a[0] < pos]
+        rel = self._relative(tokens, left + 1, pos)
+        if before:
+            if rel is None or before[-1][0] > self._relative_pos(tokens, left + 1, pos):
+                return before[-1][1], None
+        if rel is not None:
+            return None, rel
+        after_actors = [a for a in actors if pos < a[0] < right]
+        if after_actors:
+            return after_actors[0][1], None
+        return None, self._relative(tokens, pos + 1, min(right, pos + 5))
+
+    def _relative_pos(self, tokens: list[Token], start: int, end: int) -> int:
+        for j in range(end - 1, max(0, start) - 1, -1):
+            tok = tokens[j]
+            if tok.is_word and (self._own.fullmatch(tok.lower) or self._enemy.fullmatch(tok.lower)):
+                return j
+        return -1
+
+    def _relative(self, tokens: list[Token], start: int, end: int) -> str | None:
+        for tok in reversed(tokens[max(0, start):end]):
+            if not tok.is_word:
+                continue
+            if self._own.fullmatch(tok.lower):
+                return "own"
+            if self._enemy.fullmatch(tok.lower):
+                return "enemy"
+        return None
+
+    def _refuter(self, m: _Match, text: str, tokens: list[Token], pos: int, actors: list[tuple[int, Side]],
+                 marks: list[int]) -> tuple[Side | None, str | None]:
+        """Who denies: "refuted by the Ukrainian side", else the party before the verb in its clause."""
+        by = re.match(r"\s*(?:" + self._by.pattern + r")\s+(?:the\s+)?([\w-]+(?:\s+[\w-]+)?)", text[m.end:m.end + 40])
+        if by is not None:
+            side = self.side_words(by.group(1))
+            if side is not None:
+                return side, None
+        left = max((k for k in marks if k < pos), default=-1)
+        before = [a for a in actors if left < a[0] < pos] or [a for a in actors if 0 < pos - a[0] <= 8]
+        if before:
+            return before[0][1], None
+        return None, self._relative(tokens, max(0, pos - 4), pos)
+
+    def _voiced(self, tokens: list[Token], actors: list[tuple[int, Side]],
+                speakers: list[tuple[int, str, Side | None]]) -> list[tuple[int, str, Side | None]]:
+        """Officials, bodies and parties standing next to a speech verb ("the MoD claimed", "В ВСУ
+        признали", "российские силовики констатировали")."""
+        verbs = [i for i, t in enumerate(tokens) if t.is_word and self._speech.fullmatch(t.lower)]
+        if not verbs:
+            return []
+        near = [s for s in speakers if any(abs(s[0] - v) <= 5 for v in verbs)]
+        parties = [(pos, side_label(side, "as reported") or "", side) for pos, side in actors
+                   if any(0 < v - pos <= 3 or 0 < pos - v <= 2 for v in verbs)
+                   and not any(abs(pos - s[0]) <= 3 for s in speakers)]
+        return sorted(near + parties)
+
+    def _reported(self, tokens: list[Token], pos: int, sources: list[tuple[int, str, Side | None]],
+                  actors: list[tuple[int, Side]]) -> tuple[str, Side | None] | None:
+        """The party a reported claim is credited to: a reporter named in the sentence ("DeepState",
+        "Russian Telegram channels"), or the side of the reports it is the content of ("російські
+        повідомлення про захоплення", "statements of the Russian army about the capture")."""
+        if sources:
+            best = min(sources, key=lambda s: abs(s[0] - pos))
+            return best[1], best[2]
+        for j in range(pos - 1, max(-1, pos - 9), -1):
+            tok = tokens[j]
+            if tok.is_word and self._report.fullmatch(tok.lower):
+                side = self.side_words(" ".join(t.lower for t in tokens[max(0, j - 2):j + 1]))
+                if side is None:
+                    side = next((s for p, s in actors if j - 2 <= p < pos), None)
+                if side is not None:
+                    return side_label(side, "unnamed, as reported") or "", side
+                return None
+        return None
+
+    @staticmethod
+    def _claimant_for(pos: int, voiced: list[tuple[int, str, Side | None]], marks: list[int],
+                      others: list[int]) -> tuple[str | None, Side | None]:
+        """The voiced party of the statement's clause, else the nearest one before it, else one
+        after it with no other statement between ("X was captured, the ministry claimed")."""
+        if not voiced:
+            return None, None
+        left = max((k for k in marks if k < pos), default=-1)
+        right = min((k for k in marks if k > pos), default=10**9)
+        candidates = [s for s in voiced if left < s[0] < right] or [s for s in voiced if s[0] < pos] or [
+            s for s in voiced if not any(o > pos for o in others)]
+        if not candidates:
+            return None, None
+        best = min(candidates, key=lambda s: abs(s[0] - pos))
+        return best[1], best[2]
+
+
+def resolve_controller(hit: ControlHit, claimant_side: Side | None) -> Side | None:
+    """The controller a statement claims, given the side of the one who makes it.
+
+    A side named relative to the speaker ("наши военные отошли", "the enemy did not enter") or
+    not named at all takes the speaker's side: a withdrawal is the announcer's own, a denial or a
+    holding statement the denier's. Returns None for a capture that names no side (the post
+    decides, see ``Extractor._control_drafts``).
+    """
+    agent = hit.agent
+    if agent is None and hit.relative == "own":
+        agent = claimant_side
+    elif agent is None and hit.relative == "enemy":
+        agent = opposite(claimant_side) if claimant_side is not None else Side.RUSSIA
+    if agent is None:
+        if hit.kind in ("hold", "refute"):
+            return claimant_side or Side.UKRAINE  # "has not fallen", "the claims are untrue"
+        if hit.kind != "withdraw" or claimant_side is None:
+            return None
+        agent = claimant_side  # a withdrawal with no party named is the announcer's own
+    return opposite(agent) if hit.flip else agent
