@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.engine.names import table_names
 from bot.i18n import shorten
 from config.settings import Settings
 from store import queries
@@ -161,7 +162,9 @@ def list_oblasts() -> tuple[Oblast, ...]:
 
 
 def parse_oblast(value: str) -> str:
-    """``kharkiv``, ``Kharkiv Oblast`` or ``sub_kharkiv``'s slug → ``Kharkiv Oblast``.
+    """A region as a reader types it, in any of the bot's languages → its stored name:
+    ``kharkiv``, ``Kharkiv Oblast``, ``Харківська``, ``Харківщина``, ``харьковская область`` →
+    ``Kharkiv Oblast`` (also the slug of a ``sub_kharkiv`` deep link).
 
     Raises:
         InputError: no such oblast.
@@ -170,6 +173,9 @@ def parse_oblast(value: str) -> str:
     for oblast in list_oblasts():
         if key in (oblast.slug, oblast.slug.replace("_", "")):
             return oblast.name
+    found = table_names().find_oblast(value)
+    if found is not None and any(o.name == found for o in list_oblasts()):
+        return found
     raise InputError("bad_oblast", value)
 
 

@@ -12,6 +12,7 @@ from telegram.error import BadRequest
 
 from bot import subscriptions
 from bot.delivery import IngestStatus
+from bot.engine.names import sort_key, table_names
 from bot.i18n import t
 from bot.subscriptions import InputError, SubscriberView
 from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, reply, runtime
@@ -25,7 +26,8 @@ TZ_CHOICES = ("Europe/Kyiv", "Europe/Moscow", "Europe/Warsaw", "Europe/Berlin", 
 
 def settings_text(sub: SubscriberView) -> str:
     lang = sub.language
-    oblasts = ", ".join(sub.oblasts) if sub.oblasts else t(lang, "all_oblasts")
+    names = table_names()
+    oblasts = ", ".join(names.oblast(o, lang) or o for o in sub.oblasts) if sub.oblasts else t(lang, "all_oblasts")
     return t(lang, "settings_title", time=sub.digest_time, tz=sub.timezone, lang=t(lang, "lang_name"),
              oblasts=oblasts, alerts=t(lang, "on" if sub.instant_alerts else "off"))
 
@@ -51,8 +53,11 @@ def settings_keyboard(sub: SubscriberView, view: str = "main") -> InlineKeyboard
                                         callback_data=f"settings:lang:{code}") for code in subscriptions.LANGUAGES]
         return InlineKeyboardMarkup([buttons, back])
     if view == "obl":
-        buttons = [InlineKeyboardButton(("✓ " if o.name in sub.oblasts else "") + o.name.removesuffix(" Oblast"),
-                                        callback_data=f"settings:obl:{o.slug}") for o in subscriptions.list_oblasts()]
+        names = table_names()
+        labelled = sorted(((names.oblast_short(o.name, lang), o) for o in subscriptions.list_oblasts()),
+                          key=lambda pair: sort_key(pair[0], lang))
+        buttons = [InlineKeyboardButton(("✓ " if o.name in sub.oblasts else "") + label,
+                                        callback_data=f"settings:obl:{o.slug}") for label, o in labelled]
         clear = [InlineKeyboardButton(("✓ " if not sub.oblasts else "") + t(lang, "btn_all_oblasts"),
                                       callback_data="settings:obl:*")]
         return InlineKeyboardMarkup(_rows(buttons, 3) + [clear, back])

@@ -9,6 +9,7 @@ from telegram import Chat, Message, MessageEntity, Update
 from telegram.error import TelegramError
 
 from bot import subscriptions
+from bot.engine.names import table_names
 from bot.i18n import Raw, shorten, t
 from bot.subscriptions import InputError, SubscriberView
 from handlers import (
@@ -75,7 +76,8 @@ async def cmd_start(update: Update, context: Context) -> None:
         sub, _ = await asyncio.to_thread(rt.delivery.subscribe, context.job_queue, chat.id, chat_type=chat.type,
                                          language=subscriptions.pick_language(user.language_code if user else None),
                                          oblasts=[oblast])
-        await reply(update, context, t(sub.language, "welcome_subscribed", oblasts=", ".join(sub.oblasts), **_when(sub)))
+        shown = ", ".join(table_names().oblast(o, sub.language) or o for o in sub.oblasts)
+        await reply(update, context, t(sub.language, "welcome_subscribed", oblasts=shown, **_when(sub)))
         return
     await reply(update, context, t(lang, "welcome"))
 
