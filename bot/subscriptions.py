@@ -290,6 +290,25 @@ def set_language(session_factory: sessionmaker[Session], chat_id: int, language:
             row.language = lang
 
 
+def remember_language(session_factory: sessionmaker[Session], chat_id: int, language: str, *,
+                      chat_type: str = "private") -> str:
+    """A chat's language, subscribed or not (``/lang``): a chat that never subscribed is kept as an
+    inactive subscriber, so that its language is there when it subscribes. Returns the language.
+
+    Raises:
+        InputError: not a language the bot speaks.
+    """
+    lang = parse_language(language)
+    with session_factory.begin() as session:
+        row = queries.get_subscriber(session, chat_id)
+        if row is None:
+            session.add(Subscriber(chat_id=chat_id, chat_type=chat_type, language=lang, timezone="Europe/Kyiv",
+                                   digest_time=DEFAULT_DIGEST_TIME, oblasts=[], instant_alerts=False, active=False))
+        else:
+            row.language = lang
+    return lang
+
+
 def list_active_subscribers(session_factory: sessionmaker[Session]) -> list[SubscriberView]:
     with session_factory() as session:
         return [_view(r) for r in queries.list_subscribers(session, active_only=True)]

@@ -1,5 +1,6 @@
-"""Inline-button presses: the settings menu (``settings:<what>:<value>``), forward confirmations
-(``fwd:yes:<token>`` / ``fwd:no:<token>``), and buttons the bot does not know."""
+"""Inline-button presses: the settings menu (``settings:<what>:<value>``), the language of ``/lang``
+(``lang:<code>``), forward confirmations (``fwd:yes:<token>`` / ``fwd:no:<token>``), and buttons
+the bot does not know."""
 
 from __future__ import annotations
 
@@ -113,6 +114,33 @@ async def on_settings_callback(update: Update, context: Context) -> None:
         answer = t(sub.language, "saved")
     await _answer(query, answer or None)
     await _show(update, context, settings_text(sub), settings_keyboard(sub, view))
+
+
+def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    """One button per language (``lang:<code>``), for anyone, subscribed or not."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(("✓ " if code == current else "") + t(code, "lang_name"),
+                                                       callback_data=f"lang:{code}")
+                                  for code in subscriptions.LANGUAGES]])
+
+
+async def on_lang_callback(update: Update, context: Context) -> None:
+    """A language button of ``/lang``: remember it for this chat and answer in it."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None or query.data is None:
+        return
+    lang = subscriptions.pick_language(query.from_user.language_code)
+    if not await may_manage_chat(update, context):
+        await _answer(query, t(lang, "group_admin_only"), show_alert=True)
+        return
+    try:
+        chosen = await asyncio.to_thread(subscriptions.remember_language, runtime(context).session_factory,
+                                         chat.id, query.data.removeprefix("lang:"), chat_type=chat.type)
+    except InputError as exc:
+        await _answer(query, t(lang, exc.key, value=exc.value), show_alert=True)
+        return
+    await _answer(query, t(chosen, "saved"))
+    await _show(update, context, t(chosen, "lang_saved", lang=t(chosen, "lang_name")), language_keyboard(chosen))
 
 
 async def on_forward_callback(update: Update, context: Context) -> None:
