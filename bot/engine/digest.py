@@ -20,6 +20,8 @@ from typing import Any
 
 from babel.dates import format_date, format_skeleton
 
+from bot.engine.ledger import shown as shown_figure
+from bot.engine.ledger import trail, when
 from bot.engine.names import Names, load_names
 from bot.engine.plurals import plural
 from bot.engine.types import ClaimRecord, ConflictFinding, IncidentView, Kind
@@ -116,12 +118,15 @@ def _count_text(n: int | None, qualifier: str | None, s: dict[str, Any]) -> str:
     return str(n)
 
 
-def _figure(low: int | None, best: int | None, high: int | None) -> str | None:
+def _figure(low: int | None, best: int | None, high: int | None, disputed: bool = False,
+            s: dict[str, Any] | None = None) -> str | None:
+    """The latest figure with the range the claims give, marked when it is disputed."""
     if best is None:
         return None
+    mark = f", ⚠️ {s['disputed']}" if disputed and s else ""
     if low is not None and high is not None and low != high:
-        return f"{best} ({low}–{high})"
-    return str(best)
+        return f"{best} ({low}–{high}{mark})"
+    return f"{best} ({mark[2:]})" if mark else str(best)
 
 
 def _links(records: Sequence[ClaimRecord], f: _Fmt) -> str:
@@ -169,8 +174,9 @@ def _incident_line(view: IncidentView, f: _Fmt, s: dict[str, Any], names: Names,
     if dated:
         place = f.esc(format_day_month(summary.date, lang)) + " · " + place
     parts = [place + " — " + f.esc(s["kinds"].get(summary.kind.value, summary.kind.value))]
+    disputed = {c.field for c in view.conflicts}
     for key, figures in (("killed", summary.killed), ("injured", summary.injured)):
-        shown = _figure(figures.low, figures.best, figures.high)
+        shown = _figure(figures.low, figures.best, figures.high, key in disputed, s)
         if shown is not None and figures.best is not None:
             parts.append(f.esc(plural(s[key], figures.best, lang, n=shown)))
         if key == "killed":
@@ -180,6 +186,15 @@ def _incident_line(view: IncidentView, f: _Fmt, s: dict[str, Any], names: Names,
     parts.append(f.esc(plural(s["sources"], summary.sources, lang)))
     flag = "⚠️ " if view.conflicts else ""
     line = "• " + flag + ", ".join(parts) + "\n  " + _links(view.records, f)
+    for field in ("killed", "injured"):
+        steps = trail(view.ledger, field) if view.ledger else []
+        if len(steps) > 1:
+            last = steps[-1].record
+            line += "\n  " + s["trail"].format(
+                field=f.esc(s["fields"].get(field, field)),
+                values=f.esc(" → ".join(shown_figure(st.value, st.qualifier) for st in steps)),
+                who=f.link(shown_name(names.claimant(last.claim.claimant, lang) if last.claim.claimant
+                                      else last.source_name), last.url), when=f.esc(when(last)))
     for finding in view.conflicts:
         line += "\n  " + _conflict_line(finding, f, s, names, lang)
     return line

@@ -890,6 +890,8 @@ def build_state() -> dict[str, Any]:
         if region is None:
             continue
         if city["countrycode"] == "RU":
+            if city["name"].startswith("Gorod "):
+                continue  # "Gorod Shebekino": the town's municipal district, a duplicate of the town
             population = int(city.get("population") or 0)
             pid = builder.add_place(
                 Place(
@@ -992,6 +994,11 @@ def build_state() -> dict[str, Any]:
         target = builder.find(target_name, None if oblast == "-" else oblast)
         if target is None:
             logger.warning("aliases.tsv: no place %s (%s)", target_name, oblast)
+            continue
+        if kind == "rename":  # the registry's new name is not yet the one reports use
+            builder.places[target] = (surface, *builder.places[target][1:])
+            builder.by_name.setdefault(surface, []).append(target)
+            builder.add_name(surface, target, _NAME, ())
             continue
         via = {"alias": _ALIAS, "landmark": _LANDMARK, "capital": _CAPITAL}[kind]
         builder.add_name(surface, target, via)
