@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.engine.control import ControlHit, ControlReader, opposite, resolve_controller, side_label
+from bot.engine.control import ControlHit, ControlReader, is_side_label, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
@@ -30,8 +30,25 @@ logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 KYIV = ZoneInfo("Europe/Kyiv")
-MAX_TEXT = 20_000  # characters read per post; longer posts are cut at a sentence boundary
+MAX_TEXT = 20_000  # characters read per post; longer posts are cut at a sentence boundary, with a warning
 COUNT_WINDOW = 4
+
+
+def cut_point(clean: str) -> int:
+    """Where a normalized text longer than ``MAX_TEXT`` is cut: after the last sentence end (or
+    line break) in its last 2,000 characters before the limit, else at the limit."""
+    head = clean[:MAX_TEXT]
+    ends = [m.end() for m in re.finditer(r"[.!?…]\s|\n", head[MAX_TEXT - 2000:])]
+    return MAX_TEXT - 2000 + ends[-1] if ends else MAX_TEXT
+
+
+def _cut(clean: str, source: SourceInfo | None, posted_at: datetime | None) -> str:
+    """The first ``MAX_TEXT`` characters (to a sentence end) of a long post, said in the log."""
+    at = cut_point(clean)
+    logger.warning("a post%s%s is %d characters long: only the first %d were read for claims (cut at character %d)",
+                   f" of {source.ref}" if source else "", f" at {posted_at:%Y-%m-%d %H:%M}" if posted_at else "",
+                   len(clean), at, at)
+    return clean[:at]
 
 
 def _words(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -77,11 +94,13 @@ class SentenceFacts:
     counts: list[Count] = field(default_factory=list)
     children_killed: int | None = None
     children_pos: int = 0
+    children_only: bool = False  # children named among the dead of a toll not given here
     zero_killed: bool = False
     zero_injured: bool = False
     control: list[tuple[int, Side]] = field(default_factory=list)
     control_guessed: set[int] = field(default_factory=set)  # indexes into control whose side was a default
     control_hits: list[ControlHit] = field(default_factory=list)  # the control statements, with what they name
+    control_places: list[tuple[int, Place, bool]] = field(default_factory=list)  # towns they may be about (named "місто X")
     perpetrator: Side | None = None
     targets: set[str] = field(default_factory=set)
     weapons: set[str] = field(default_factory=set)
@@ -270,7 +289,9 @@ class Extractor:
             One claim per place and kind group (control claims: per controller), never raising on
             odd input: a post that asserts no incident gives an empty list.
         """
-        clean = normalize(text or "")[:MAX_TEXT]
+        clean = normalize(text or "")
+        if len(clean) > MAX_TEXT:
+            clean = _cut(clean, source, posted_at)
         if not any(ch.isalpha() for ch in clean):
             return []
         language = lang if lang in ("uk", "ru", "en") else guess_language(clean)
@@ -476,8 +497,8 @@ class Extractor:
         if word in self._units:
             value = self._units[word]
             if value == 1:
-                if nxt is not None and nxt.lower == "of":
-                    return None  # "one of the buildings"
+                if nxt is not None and nxt.lower in _OF_WORDS:
+                    return None  # "one of the buildings", "одним из погибших"
                 if prev is not None and prev.lower in ("no", "not", "ні", "ни", "жоден", "жодна"):
                     return None  # "no one", "ни один"
                 if prev is not None and prev.lower in self._increment:
@@ -539,10 +560,16 @@ class Extractor:
                 # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
                 rise = True
                 field_ = self._field_left(tokens, qstart)
+                if field_ is None and any(t.lower in _DEATH_TOLL for t in tokens[:qstart]):
+                    field_ = "killed"  # "the toll from Monday's strike rose to 26"
                 if field_ is None and self._toll_subject_before(tokens, qstart):
                     facts.pending.append(Count("", value, qualifier, pos, rise=True))
             elif field_ is not None and self._toll_verb_before(tokens, qstart):
                 rise = True
+            elif field_ is None and not children and (last + 1 == len(tokens) or tokens[last + 1].kind == "punct") \
+                    and any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens[:pos]):
+                # "Earlier reports had indicated 14.": an earlier figure of the toll named before
+                facts.pending.append(Count("", value, qualifier, pos, earlier=True, quoted_earlier=True))
             if children and field_ is None and self._clause_has(tokens, pos, "killed"):
                 field_ = "killed"  # "Росія вбила у Києві двох дітей"
                 facts.children_killed, facts.children_pos = value, pos
@@ -553,8 +580,14 @@ class Extractor:
                 military = True
             if field_ is not None and not military:
                 of_group = self._is_part(tokens, qstart, last, increment=False)
+                among = children and any(t.is_word and self._include.fullmatch(t.lower) for t in tokens[last + 1:last + 5])
                 if children and field_ == "killed":
                     facts.children_killed, facts.children_pos = value, pos
+                    if among:  # "7 children among the dead": a part of a toll given elsewhere or not at all
+                        facts.children_only = not any(c.field == "killed" for c in facts.counts)
+                        children_group = children
+                        pos = last + 1
+                        continue
                 elif field_ == "killed" and of_group and children_group:
                     facts.children_killed, facts.children_pos = value, pos
                 if not children or not any(c.field == field_ for c in facts.counts):
@@ -781,9 +814,10 @@ class Extractor:
         """'including two children' after a death count; 'the deaths included three children';
         'загинув 12-річний хлопчик' (one child named among the dead)."""
         for pos, tok in enumerate(tokens):
-            if not (tok.is_word and self._include.fullmatch(tok.lower)):
-                continue
-            window = tokens[pos + 1:pos + 8]
+            one_of = tok.lower in _OF_WORDS and pos > 0 and self._units.get(tokens[pos - 1].lower) == 1
+            if not (tok.is_word and (self._include.fullmatch(tok.lower) or one_of)):
+                continue  # "серед них", "including", "одним из погибших был несовершеннолетний"
+            window = tokens[pos + 1:pos + 17]
             n_children = None
             for k, item in enumerate(window):
                 if item.kind == "punct" and item.text in (",", ";", "."):
@@ -804,6 +838,7 @@ class Extractor:
             target = phrase_field or (before[-1].field if before else ("killed" if earlier_death else None))
             if target == "killed" and facts.children_killed is None:
                 facts.children_killed, facts.children_pos = n_children, pos
+                facts.children_only = not before  # "среди погибших есть ребенок" gives no toll
         if facts.children_killed is not None:
             return
         for pos, tok in enumerate(tokens):
@@ -811,13 +846,16 @@ class Extractor:
                 continue
             if pos > 0 and self._number_at(tokens, pos - 1) is not None:
                 continue
-            if self._child_killed(tokens, pos):
+            found = self._child_killed(tokens, pos)
+            if found:
                 facts.children_killed, facts.children_pos = 1, pos
+                facts.children_only = found == "among"  # "a child was among those killed": no toll
                 return
 
-    def _child_killed(self, tokens: list[Token], pos: int) -> bool:
+    def _child_killed(self, tokens: list[Token], pos: int) -> str | None:
         """A death word right before or after a child named alone ('загинув 12-річний хлопчик', 'a
-        14-year-old girl was killed'), past age words and fillers only."""
+        14-year-old girl was killed', 'a child was among those killed'), past age words and fillers
+        only: "alone", or "among" when the child is named as one of the dead."""
         for step in (-1, 1):
             j = pos + step
             while 0 <= j < len(tokens) and abs(j - pos) <= 5:
@@ -825,14 +863,16 @@ class Extractor:
                 field_ = self._field_of(tok)
                 if field_:
                     if field_ == "killed" and not self._clause_has(tokens, pos, "injured"):
-                        return True
+                        crossed = tokens[min(j, pos):max(j, pos)]
+                        return "among" if any(t.lower in ("among", "серед", "среди") for t in crossed) else "alone"
                     break
                 if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
-                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a")):
+                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
+                        or tok.lower in _CHILD_LINKS)):
                     j += step
                     continue
                 break
-        return False
+        return None
 
     def _actor_sides(self, tokens: list[Token]) -> list[Side]:
         sides = []
@@ -979,6 +1019,9 @@ class Extractor:
         hits = self._control.read(tokens, lower, tok_at, self._actors(tokens, agents_only=False), sorted(speakers),
                                   speaker_unknown=dependent and not speakers)
         facts.control_hits = hits
+        if hits:
+            facts.control_places = [(pos, place, self._control.named_town(tokens, pos)) for pos, place in facts.places
+                                    if not self._control.river_bank(tokens, pos)]
         for hit in hits:
             controller = resolve_controller(hit, hit.claimant_side)
             if controller is None:
@@ -1209,6 +1252,7 @@ class Extractor:
         current: Place | None = None
         targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
+        unplaced: list[SentenceFacts] = []
         for f in facts:
             sentence_places = [p for _, p in f.places] or [p for _, p in f.oblast_places]
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
@@ -1225,21 +1269,26 @@ class Extractor:
                     draft = self._draft_for(attack, place, f)
                     for earlier in self._merge_attack(draft, f):
                         self._spin_off(attack, draft, earlier)
+                elif f.counts or f.zero_killed or f.zero_injured:
+                    unplaced.append(f)  # a toll before any place is named ("12 killed overnight. … Odesa")
             if sentence_places and not (not f.places and current is not None and current.oblast is not None
                                         and all(p.name == current.oblast for _, p in f.oblast_places)):
                 current = sentence_places[0] if not f.places else self._nearest(f.places, anchor_positions) or f.places[0][1]
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
+        self._place_unplaced(attack, unplaced)
         self._settle_oblasts(facts, attack)
         _share_event_dates(attack)
-        control = self._control_drafts(facts, post_claimant_side, home_place)
+        source_side = source.side if source is not None and source.side in (Side.UKRAINE, Side.RUSSIA) else None
+        control = self._control_drafts(facts, post_claimant_side, source_side, home_place)
         self._credited_without_facts(facts, attack, control)
         self._reported_claims(facts, attack)
         self._blame_from_owner(facts, attack)
         claims: list[Claim] = []
         for draft in attack:
-            if draft.kind is None and draft.killed is None and draft.injured is None and not draft.credited_only:
+            if draft.kind is None and draft.killed is None and draft.injured is None and draft.children_killed is None \
+                    and not draft.credited_only:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
@@ -1385,7 +1434,8 @@ class Extractor:
                     draft.perpetrator = f.perpetrator
                     break
 
-    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, home_place: str | None) -> list[Draft]:
+    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, source_side: Side | None,
+                        home_place: str | None) -> list[Draft]:
         """One control claim per place, controller and credited claimant.
 
         A statement is about the town named in its clause; "the city" or a denial without a name
@@ -1404,7 +1454,7 @@ class Extractor:
             credit = (nxt.claimant, nxt.claimant_side) if nxt is not None and nxt.claimant \
                 and self._control.opens_with_attribution(nxt.text) else None
             for hit in f.control_hits:
-                place = self._nearest(f.places, [hit.pos], prefer_after=True)
+                place = self._control_place(f.control_places, hit.pos)
                 if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
                     place = current
                 if place is None and current is None and home_place:
@@ -1412,14 +1462,18 @@ class Extractor:
                 if place is None:
                     continue
                 claimant, side = hit.claimant, hit.claimant_side
-                if claimant is None and not hit.speaker_unknown:
-                    claimant, side = (f.claimant, f.claimant_side) if f.claimant else credit or speaker
+                named = credit or ((f.claimant, f.claimant_side) if f.claimant else None)
+                if not hit.reported and is_side_label(claimant) and named is not None and not hit.speaker_unknown:
+                    claimant, side = named  # "Сили оборони запевнили ..., заявив речник X": X
+                elif claimant is None and not hit.speaker_unknown:
+                    claimant, side = named or speaker
                 statements.append((f, hit, place, claimant, side))
                 current = place
             if f.claimant:
                 speaker = (f.claimant, f.claimant_side)
             if f.places and not f.control_hits:
                 current = f.places[0][1]
+        advancing = any(self._control.in_progress(f.text) for f in facts)
         contested = {place.key for _, hit, place, _, _ in statements if hit.kind in ("hold", "refute")}
         capture_at = {f.index for f, hit, _, _, _ in statements if hit.kind in ("capture", "entry")}
         resolved: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None, Side | None]] = []
@@ -1428,9 +1482,11 @@ class Extractor:
                 continue  # "entered the town", answered by "the town is under our control"
             if hit.kind == "refute" and not {f.index, f.index - 1} & capture_at:
                 continue  # a denial of something other than a capture
+            if hit.progressive and advancing:
+                continue  # "продвигаются ..., освобождая город": an advance, not a claim
             if hit.alleged and claimant is None:
                 continue  # "allegedly" with nobody credited
-            judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+            judge = side if side is not None or claimant is not None or hit.speaker_unknown else source_side
             if hit.fighting and judge is Side.RUSSIA:
                 continue  # the attacker reporting fighting in a town it has not taken
             resolved.append((f, hit, place, claimant, side, resolve_controller(hit, judge)))
@@ -1446,6 +1502,8 @@ class Extractor:
                     controller = Side.RUSSIA  # occupation is Russian in every voice
                 elif named:
                     controller = named[0]
+                elif hit.kind == "withdraw":
+                    continue  # a withdrawal by nobody we can tell
                 else:
                     controller = judge or hit.default or Side.RUSSIA
             if side is not None and controller is not side:
@@ -1455,7 +1513,7 @@ class Extractor:
                     # a denial is the denier's; a capture the speaker denies is the other side's, as reported
                     claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
                     side = controller
-            draft = self._control_draft_for(drafts, place, controller, claimant)
+            draft = self._control_draft_for(drafts, place, controller, claimant, side)
             if draft.claimant is None and claimant is not None:
                 draft.claimant, draft.claimant_side = claimant, side
             held = draft.claimant, draft.claimant_side
@@ -1463,14 +1521,31 @@ class Extractor:
             draft.claimant, draft.claimant_side = held  # the statement's claimant, not the sentence's first name
         return drafts
 
+    def _control_place(self, places: list[tuple[int, Place, bool]], pos: int) -> Place | None:
+        """The town a statement is about: one the sentence introduces as a town ("город Лисичанск в
+        Луганской Народной Республике") unless another stands right by the phrase, else the nearest."""
+        named = [(p, place) for p, place, is_named in places if is_named]
+        beside = [(p, place) for p, place, is_named in places if not is_named and abs(p - pos) <= 2]
+        if named and not beside:
+            return self._nearest(named, [pos], prefer_after=True)
+        return self._nearest([(p, place) for p, place, _ in places], [pos], prefer_after=True)
+
     @staticmethod
-    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None) -> Draft:
-        """The draft a statement adds to: one for its place and controller by the same claimant (a
-        statement credited to nobody joins the last one; a credited one may complete an uncredited one)."""
+    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None,
+                           side: Side | None) -> Draft:
+        """The draft a statement adds to: one for its place and controller by the same claimant. A
+        statement credited to nobody joins the last one; one credited to a side only ("Ukrainian
+        side") joins a named claimant of that side, and a named claimant completes such a draft."""
         same = [d for d in drafts if d.place.key == place.key and d.controller is controller]
         base = claimant.split(" (")[0] if claimant else None
         for d in reversed(same):
             if claimant is None or (d.claimant is not None and d.claimant.split(" (")[0] == base):
+                return d
+        for d in reversed(same):
+            if is_side_label(claimant) and d.claimant_side is side:
+                return d
+            if is_side_label(d.claimant) and (d.claimant_side is side or side is None):
+                d.claimant = claimant
                 return d
         for d in reversed(same):
             if d.claimant is None:
@@ -1530,10 +1605,13 @@ class Extractor:
                 draft.kind, draft.kind_tier = kind, tier
         current, earlier = _current_counts(f.counts)
         for count in current.values():
-            if count.field == "killed" and (draft.killed is None or draft.killed.implied):
-                draft.killed = count
-            elif count.field == "injured" and draft.injured is None:
-                draft.injured = count
+            held = draft.killed if count.field == "killed" else draft.injured
+            # the latest stated toll is the claim's: "… 16 killed. … the toll has risen to 19"
+            if held is None or held.implied or (count.rise and not count.earlier and count.value > held.value):
+                if count.field == "killed":
+                    draft.killed = count
+                else:
+                    draft.injured = count
         if f.zero_killed and draft.killed is None:
             draft.killed = Count("killed", 0, Qualifier.EXACT, 0)
         if f.zero_injured and draft.injured is None:
@@ -1548,7 +1626,7 @@ class Extractor:
                 children = None
         if children is not None and draft.children_killed is None:
             draft.children_killed = children
-            if draft.killed is None:
+            if draft.killed is None and not f.children_only:
                 draft.killed = Count("killed", children, Qualifier.EXACT, 0, implied=True)
         if f.perpetrator is not None and draft.perpetrator is None:
             draft.perpetrator = f.perpetrator
@@ -1557,11 +1635,25 @@ class Extractor:
         self._note(draft, f)
         return earlier
 
+    def _place_unplaced(self, drafts: list[Draft], unplaced: list[SentenceFacts]) -> None:
+        """Counts read before any place was named go to the incident the post is about: its first
+        attack claim, when that claim does not give other figures."""
+        if not drafts or not unplaced:
+            return
+        first = next((d for d in drafts if d.kind is not None), drafts[0])
+        for f in unplaced:
+            owner = f.owner[0] if f.owner else ""
+            main = next((d for d in drafts if (d.claimant or "") == owner), first)
+            if main.accepts_counts(f):
+                for earlier in self._merge_attack(main, f):
+                    self._spin_off(drafts, main, earlier)
+
     @staticmethod
     def _spin_off(drafts: list[Draft], draft: Draft, count: Count) -> None:
         """An earlier figure quoted beside the current one is a claim of its own (listed before the
         current claim, so that later sentences keep adding to the current one)."""
-        other = Draft(place=draft.place, kind=draft.kind, kind_tier=draft.kind_tier, claimant=draft.claimant,
+        label = f"{draft.claimant} (earlier figure)" if draft.claimant else None
+        other = Draft(place=draft.place, kind=draft.kind, kind_tier=draft.kind_tier, claimant=label,
                       claimant_side=draft.claimant_side, date=draft.date, evidence=list(draft.evidence[-1:]))
         if count.field == "killed":
             other.killed, other.children_killed = count, count.children
@@ -1608,6 +1700,9 @@ class Extractor:
         )
 
 
+_DEATH_TOLL = frozenset({"toll"})
+_CHILD_LINKS = frozenset({"among", "those", "the", "серед", "среди", "є", "есть", "був", "була", "был", "была"})
+_OF_WORDS = frozenset({"of", "из", "з", "із", "зі"})
 _AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 

@@ -71,6 +71,9 @@ def test_military_boasts_are_not_civilian_casualties(extractor):  # type: ignore
     ("Після удару по Києву відомо про одну загиблу.", 1, "exact", None, None),
     ("Внаслідок обстрілу Херсона загинули восьмеро людей, поранені семеро.", 8, "exact", 7, "exact"),
     ("Внаслідок удару по Чернігову загинули, за попередніми даними, 7 людей.", 7, "exact", None, None),
+    ("В Донецке погибли двадцать три человека, ранения получили около тридцати.", 23, "exact", 30, "approx"),
+    ("The death toll in Kryvyi Rih stands at 7, and the number of injured rises to 52.", 7, "exact", 52, "exact"),
+    ("Вночі ворог атакував Одесу. Без постраждалих.", 0, "exact", 0, "exact"),
     ("Russian missiles hit Kharkiv: 46 people, including 7 rescuers, suffered injuries.", None, None, 46, "exact"),
     # qualifiers: more than -> at_least, about/some/майже -> approx, up to -> not encoded
     ("В Одессе погибли около 15 человек, более 30 ранены.", 15, "approx", 30, "at_least"),
@@ -98,6 +101,10 @@ def test_counts_in_ordinary_phrasings(extractor, text, killed, q, injured, iq): 
     ("Внаслідок ракетного удару по Одесі загинув 12-річний хлопчик.", 1, 1),
     ("A 14-year-old girl was killed in the shelling of Kherson.", 1, 1),
     ("Внаслідок обстрілу Херсона поранено п'ятеро дітей, троє з них загинули.", 3, 3),
+    ("One of those killed in the strike on Kharkiv was a 12-year-old boy; five people died in total.", 5, 1),
+    ("Одним из погибших при обстреле Белгорода был несовершеннолетний.", None, 1),  # no toll given
+    ("A 5-year-old child was among those killed in Odesa.", None, 1),
+    ("The toll from Monday's strike on Ternopil rose to 26, with 7 children among the dead.", 26, 7),
 ])
 def test_children_inside_another_count(extractor, text, killed, children):  # type: ignore[no-untyped-def]
     claim = one(extractor, text)
@@ -123,6 +130,11 @@ def test_the_current_toll_wins_over_an_earlier_figure(extractor):  # type: ignor
         "A missile hit Dnipro. Rescuers initially gave a death toll of six, but later said it has risen to 10.",
         posted_at=POSTED)
     assert sorted(c.killed for c in claims) == [6, 10]  # the earlier figure is a claim of its own
+    claims = extractor.extract_claims("Ракета влучила в Дніпро, загинули 6 людей. Раніше повідомлялося про 4.",
+                                      posted_at=POSTED)
+    assert sorted(c.killed for c in claims) == [4, 6]
+    claim = one(extractor, "Внаслідок удару по Одесі загинули 16 людей, повідомив Кіпер. Кількість загиблих зросла до 19.")
+    assert claim.killed == 19  # the latest stated toll of one speaker
     claim = one(extractor, "У Харкові загинули 9 людей. Рятувальники дістали тіла ще двох загиблих.")
     assert claim.killed == 9  # "two more bodies" is a part of the toll, not a toll
     claim = one(extractor, "Doctors in Kyiv treat 16 injured after the missile attack. They hospitalized 15 of them.")
@@ -190,6 +202,13 @@ def test_markup_is_read_as_text(extractor):  # type: ignore[no-untyped-def]
 def test_claimant_is_the_quoted_speaker(extractor):  # type: ignore[no-untyped-def]
     claim = one(extractor, "Russian strikes on Mykolaiv killed two people, said Vitaliy Kim.")
     assert claim.claimant and "Kim" in claim.claimant
+
+
+def test_a_toll_before_the_place_is_named_goes_to_the_incident(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Twelve people were killed and 50 injured overnight. Russia attacked Odesa with missiles.")
+    assert (claim.place.name, claim.killed, claim.injured) == ("Odesa", 12, 50)
+    claim = one(extractor, "Кількість загиблих зросла до 20. Ворог атакував Дніпро ракетами вранці.")
+    assert (claim.place.name, claim.killed) == ("Dnipro", 20)
 
 
 # ---------------------------------------------------------------- blame, claimants, places
