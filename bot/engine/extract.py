@@ -1582,8 +1582,8 @@ class Extractor:
             if draft.place.key == place.key and (draft.claimant or "") == owner:
                 if draft.accepts_counts(facts):
                     return draft
-                if facts.earlier and owner:
-                    claimant = f"{owner} (earlier figure)"
+                if facts.earlier:
+                    claimant = f"{owner} (earlier figure)" if owner else "earlier reports (unnamed)"
                 else:
                     return draft
                 break
