@@ -1095,9 +1095,10 @@ class Extractor:
             if pos in taken or pos in place_starts or pos in bodies or pos == 0 or not self._is_name(tok):
                 continue
             prev = tokens[pos - 1]
-            nxt = [t for t in tokens[pos + 1:pos + 3] if t.is_word]
+            nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word]
             said_after = bool(nxt) and (self._attribution.fullmatch(nxt[0].lower) is not None or (
-                nxt[0].lower in ("has", "had", "have") and len(nxt) > 1 and self._attribution.fullmatch(nxt[1].lower) is not None))
+                nxt[0].lower in ("has", "had", "have", "also") and any(
+                    self._attribution.fullmatch(t.lower) for t in tokens[pos + 2:pos + 5] if t.is_word)))
             if prev.lower in ("словам", "словами") or (said_after and any(
                     t.is_word and self._role.fullmatch(t.lower) for t in tokens[max(0, pos - 7):pos])):
                 found.append((pos, "person:" + tok.lower[:5], tok.text, None, None, True))
@@ -1152,8 +1153,9 @@ class Extractor:
                         and not self._attribution.fullmatch(tokens[i + 1].lower) else None
                     facts.role_credit = tokens[i].lower + (f" {nxt.lower}" if nxt is not None else "")
                     break
-        if not candidates or any(t.is_word and self._pronouns.fullmatch(t.lower)
-                                 for a in attributions for t in tokens[max(0, a - 2):a + 3]):
+        adjacent = any(abs(c[0] - a) <= 2 for c in candidates for a in attributions)
+        if not candidates or (not adjacent and any(t.is_word and self._pronouns.fullmatch(t.lower)
+                                                   for a in attributions for t in tokens[max(0, a - 2):a + 3])):
             facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
             return  # "he said", "за його словами", "написав він": the last claimant named
         anchors = attributions + colons
