@@ -121,6 +121,7 @@ class SentenceFacts:
     role_credit: str | None = None  # "заявил глава региона", "the governor said": a title without a name
     person: bool = False  # the claimant is a person (an official), not a body
     role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
+    near_keys: set[str] = field(default_factory=set)  # places named as a landmark: "вибухи поряд із Бєлгородом"
     reported: list[tuple[Side, Side, Kind]] = field(default_factory=list)  # (accuser, accused, kind) of a blame reported
     blamed: bool = False  # blame laid for deaths or in so many words ("жертвы террора", "провокація росіян")
 
@@ -236,11 +237,13 @@ class Extractor:
         self._relay = _words(lexicon["relay_words"])
         self._near_regions = frozenset(lexicon["russian_regions_near_ukraine"])
         self._footage = _words(lexicon["footage_words"])
+        self._near = _words(lexicon["near_words"])
         self._street = _words(lexicon["street_words"])
         self._presence = _words(lexicon["presence_words"])
         self._habitual = _words(lexicon["habitual_words"])
         self._blame_verbs = _words(actors["blame_verbs"])
         self._accusation = _words(actors["accusation_words"])
+        self._location_words = _words(actors["location_words"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
@@ -398,6 +401,8 @@ class Extractor:
                     facts.role_places.append((mention.start, mention.place))
                 continue
             place = mention.place
+            if any(t.is_word and self._near.fullmatch(t.lower) for t in tokens[max(0, mention.start - 3):mention.start]):
+                facts.near_keys.add(place.key)
             if place.country == "RU" and place.oblast not in self._near_regions:
                 # a far Russian namesake of a Ukrainian town ("Дзержинск" = Toretsk in war news)
                 place = next((p for p in mention.candidates if p.country == "UA" and p.level != "oblast"), place)
@@ -984,12 +989,17 @@ class Extractor:
         if self._speaker_nouns.fullmatch(tokens[pos].lower):
             return True
         nxt = [t for t in tokens[pos + 1:pos + 5] if t.is_word and t.lower not in ("'s", "’s")][:3]
-        prev = [t for t in tokens[max(0, pos - 3):pos] if t.is_word][-2:]  # "Минобороны РФ"
+        prev = [t for t in tokens[max(0, pos - 3):pos] if t.is_word][-2:] if tokens[pos].lower in (
+            "рф", "россии", "росії", "russia", "украины", "україни", "ukraine") else []  # "Минобороны РФ"
         return any(self._speaker_nouns.fullmatch(t.lower) for t in nxt + prev)
 
     def _disowned(self, tokens: list[Token], pos: int) -> bool:
         """An actor under a negation or a hedge: "не авиаударом российской авиации", "allegedly by
-        Russian aircraft", "Russian forces do not work for civilian purposes"."""
+        Russian aircraft", "Russian forces do not work for civilian purposes"; a country as a place:
+        "на території РФ", "in Russia"."""
+        if pos > 0 and tokens[pos - 1].is_word and self._location_words.fullmatch(tokens[pos - 1].lower) \
+                and tokens[pos].lower in ("рф", "росії", "россии", "russia", "україни", "украины", "ukraine"):
+            return True
         for tok in tokens[max(0, pos - 3):pos]:
             if tok.is_word and (self._negations.fullmatch(tok.lower) or self._hedges.fullmatch(tok.lower)):
                 return True
@@ -1281,6 +1291,7 @@ class Extractor:
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
         self._place_unplaced(attack, unplaced)
         self._settle_oblasts(facts, attack)
+        self._settle_landmarks(facts, attack)
         _share_event_dates(attack)
         source_side = source.side if source is not None and source.side in (Side.UKRAINE, Side.RUSSIA) else None
         control = self._control_drafts(facts, post_claimant_side, source_side, home_place)
@@ -1348,6 +1359,29 @@ class Extractor:
                 f.owner = None
 
     @staticmethod
+    def _settle_landmarks(facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """A claim placed only by a town named as a landmark ("вибухи поряд із Бєлгородом") joins the
+        same claimant's claim at a town close by ("у Шебекіно")."""
+        near = {k for f in facts for k in f.near_keys}
+        for draft in list(attack):
+            if draft.place.key not in near or draft.place.lat is None:
+                continue
+            close = [d for d in attack if d is not draft and d.place.key != draft.place.key
+                     and d.place.lat is not None and d.place.lon is not None
+                     and abs(d.place.lat - draft.place.lat) + abs(d.place.lon - (draft.place.lon or 0)) < 1.0]
+            other = next((d for d in close if d.claimant == draft.claimant), None)
+            if other is None:
+                if close:
+                    draft.place = close[0].place
+                continue
+            for name in ("killed", "injured", "children_killed", "perpetrator", "date"):
+                if getattr(other, name) is None:
+                    setattr(other, name, getattr(draft, name))
+            other.targets |= draft.targets
+            other.weapons |= draft.weapons
+            attack.remove(draft)
+
+    @staticmethod
     def _settle_oblasts(facts: list[SentenceFacts], attack: list[Draft]) -> None:
         """A region's claim in a post that names a town of that region is the town's claim ("attacks
         in the Zaporizhzhia region ... missiles at Zaporizhzhia")."""
@@ -1392,7 +1426,10 @@ class Extractor:
             for accuser, accused, kind in f.reported:
                 own = f.owner is not None and f.owner[1] is accuser
                 if own and not any(t in ("не", "not", "ні", "нет") for t in f.text.lower().split()):
-                    continue  # the speaker's own accusation: already the speaker's claim
+                    for d in attack:  # the speaker's own accusation: the speaker's claim blames
+                        if f.index in d.sentences and d.perpetrator is None:
+                            d.perpetrator = accused
+                    continue
                 claimant = names[accuser]
                 if any(d.claimant == claimant for d in attack):
                     continue

@@ -335,3 +335,15 @@ def test_a_quote_over_several_sentences_credits_no_one_inside(extractor):  # typ
 def test_drones_that_film_do_not_strike(extractor):  # type: ignore[no-untyped-def]
     assert claims_of(extractor, "Дроны засняли, как бойцы подняли флаг в центре Курахово.") == [] or all(
         c.kind is not Kind.DRONE for c in claims_of(extractor, "Дроны засняли, как бойцы подняли флаг в центре Курахово."))
+
+
+def test_a_town_named_as_a_landmark_yields_to_the_town_it_happened_in(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "Вибухи поряд із Бєлгородом.\nУ Шебекіно на території РФ пролунала серія вибухів, "
+                                  "загинули двоє людей.")
+    assert {c.place.name for c in claims} == {"Shebekino"}
+    assert all(c.perpetrator is None for c in claims)  # "на території РФ" says where, not who
+
+
+def test_the_speakers_own_accusation_blames(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Российские власти обвинили ВСУ в обстреле Горловки, погибли три человека.")
+    assert claim.perpetrator is Side.UKRAINE
