@@ -22,7 +22,7 @@ from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.engine.control import ControlHit, ControlReader, is_side_label, resolve_controller, side_label
-from bot.engine.gazetteer import Gazetteer
+from bot.engine.gazetteer import Gazetteer, PlaceMention
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
 
@@ -238,6 +238,8 @@ class Extractor:
         self._near_regions = frozenset(lexicon["russian_regions_near_ukraine"])
         self._footage = _words(lexicon["footage_words"])
         self._near = _words(lexicon["near_words"])
+        self._latin_ru: list[tuple[str, str]] = [(a, b) for a, b in lexicon["latin_to_russian"]]
+        self._settlement_en = frozenset(lexicon["settlement_words_en"])
         self._street = _words(lexicon["street_words"])
         self._presence = _words(lexicon["presence_words"])
         self._habitual = _words(lexicon["habitual_words"])
@@ -386,6 +388,8 @@ class Extractor:
                 if m.place.country == "RU" and m.via == "name" and not covered & set(range(m.start, m.end)):
                     mentions.append(m)
             mentions.sort(key=lambda m: m.start)
+        if lang == "en":
+            mentions = self._russian_romanized(tokens, mentions)
         for mention in mentions:
             if index == 0 and mention.start == 0 and tokens[0].text.isupper() and len(tokens) > 1 \
                     and tokens[1].text in ("—", "–", "-", ","):
@@ -410,6 +414,32 @@ class Extractor:
                 facts.oblast_places.append((mention.start, place))
             else:
                 facts.places.append((mention.start, place))
+
+    def _russian_romanized(self, tokens: list[Token], mentions: list[Any]) -> list[Any]:
+        """A Ukrainian village written in English from its Russian name ("the village of Sergeevka"):
+        read back into Cyrillic when a settlement word comes right before it."""
+        covered = {i for m in mentions for i in range(m.start, m.end)}
+        extra = []
+        for pos, tok in enumerate(tokens):
+            if pos in covered or not tok.is_capitalized or pos == 0 or not tok.text.isascii():
+                continue
+            before = [t.lower for t in tokens[max(0, pos - 2):pos] if t.is_word]
+            if not any(w in self._settlement_en for w in before):
+                continue
+            word, out = tok.lower, ""
+            while word:
+                for latin, cyrillic in self._latin_ru:
+                    if word.startswith(latin):
+                        out, word = out + cyrillic, word[len(latin):]
+                        break
+                else:
+                    word = word[1:]
+            towns = [p for p in self.gazetteer.lookup(out.capitalize(), "ru") if p.country == "UA" and p.level != "oblast"]
+            regions = {m.place.oblast for m in mentions if m.place.level == "oblast"}
+            towns = [p for p in towns if p.oblast in regions] or (towns if len({p.oblast for p in towns}) == 1 else [])
+            if towns:
+                extra.append(PlaceMention(pos, pos + 1, tok.text, tuple(towns), "alias"))
+        return sorted(mentions + extra, key=lambda m: m.start)
 
     def _not_event_place(self, tokens: list[Token], start: int, end: int, via: str) -> bool:
         """A place word that does not say where it happened: a street ("улица Щорса"), the office in a

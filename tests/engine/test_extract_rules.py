@@ -347,3 +347,8 @@ def test_a_town_named_as_a_landmark_yields_to_the_town_it_happened_in(extractor)
 def test_the_speakers_own_accusation_blames(extractor):  # type: ignore[no-untyped-def]
     claim = one(extractor, "Российские власти обвинили ВСУ в обстреле Горловки, погибли три человека.")
     assert claim.perpetrator is Side.UKRAINE
+
+
+def test_a_village_written_in_english_from_its_russian_name(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "In the village of Sergeevka in the Odessa region, a missile hit a house; 19 people were killed.")
+    assert (claim.place.name, claim.place.oblast) == ("Serhiivka", "Odesa Oblast")
