@@ -4,6 +4,10 @@ The extractor reads a post sentence by sentence. In each sentence it finds place
 (through the gazetteer), kind cues, casualty counts with their qualifiers, control statements,
 the attacker named, targets, weapons, the speaker and a date. It then assembles claims per
 place: attack claims gather kind, counts and targets; control claims carry one controller each.
+Each sentence belongs to a claimant: the one its attribution credits ("said X", "Про це повідомив
+X", "Source: X"), else the last one credited; an attack post gives one claim per credited claimant
+(an earlier differing figure apart), and blame a post reports of the other side ("accusing Russian
+troops of attacking") is that side's claim.
 All word lists live in ``data/lexicon.json``, ``data/numbers.json``, ``data/officials.tsv`` and
 ``data/institutions.tsv``.
 """
