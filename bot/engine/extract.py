@@ -181,6 +181,10 @@ class Extractor:
         self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
         self._vague = frozenset(lexicon["vague_words"])
         self._civilian = _words(lexicon["civilian_words"])
+        self._death_toll = frozenset(lexicon["death_toll_words"])
+        self._child_links = frozenset(lexicon["child_links"])
+        self._of_words = frozenset(lexicon["one_of_words"])
+        self._age_word = _words(lexicon["age_words"])
         self._more_words = frozenset(lexicon["more_words"])
         self._part_before = [tuple(p.split()) for p in lexicon["part_before"]]
         self._part_after = [tuple(p.split()) for p in lexicon["part_after"]]
@@ -442,7 +446,7 @@ class Extractor:
         if word in self._units:
             value = self._units[word]
             if value == 1:
-                if nxt is not None and nxt.lower in _OF_WORDS:
+                if nxt is not None and nxt.lower in self._of_words:
                     return None  # "one of the buildings", "одним из погибших"
                 if prev is not None and prev.lower in ("no", "not", "ні", "ни", "жоден", "жодна"):
                     return None  # "no one", "ни один"
@@ -505,7 +509,7 @@ class Extractor:
                 # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
                 rise = True
                 field_ = self._field_left(tokens, qstart)
-                if field_ is None and any(t.lower in _DEATH_TOLL for t in tokens[:qstart]):
+                if field_ is None and any(t.lower in self._death_toll for t in tokens[:qstart]):
                     field_ = "killed"  # "the toll from Monday's strike rose to 26"
                 if field_ is None and self._toll_subject_before(tokens, qstart):
                     facts.pending.append(Count("", value, qualifier, pos, rise=True))
@@ -759,7 +763,7 @@ class Extractor:
         """'including two children' after a death count; 'the deaths included three children';
         'загинув 12-річний хлопчик' (one child named among the dead)."""
         for pos, tok in enumerate(tokens):
-            one_of = tok.lower in _OF_WORDS and pos > 0 and self._units.get(tokens[pos - 1].lower) == 1
+            one_of = tok.lower in self._of_words and pos > 0 and self._units.get(tokens[pos - 1].lower) == 1
             if not (tok.is_word and (self._include.fullmatch(tok.lower) or one_of)):
                 continue  # "серед них", "including", "одним из погибших был несовершеннолетний"
             window = tokens[pos + 1:pos + 17]
@@ -812,8 +816,8 @@ class Extractor:
                         return "among" if any(t.lower in ("among", "серед", "среди") for t in crossed) else "alone"
                     break
                 if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
-                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
-                        or tok.lower in _CHILD_LINKS)):
+                        self._age_word.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
+                        or tok.lower in self._child_links)):
                     j += step
                     continue
                 break
@@ -1462,10 +1466,6 @@ class Extractor:
         )
 
 
-_DEATH_TOLL = frozenset({"toll"})
-_CHILD_LINKS = frozenset({"among", "those", "the", "серед", "среди", "є", "есть", "був", "була", "был", "была"})
-_OF_WORDS = frozenset({"of", "из", "з", "із", "зі"})
-_AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
 
