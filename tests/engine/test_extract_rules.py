@@ -209,3 +209,94 @@ def test_a_toll_before_the_place_is_named_goes_to_the_incident(extractor):  # ty
     assert (claim.place.name, claim.killed, claim.injured) == ("Odesa", 12, 50)
     claim = one(extractor, "Кількість загиблих зросла до 20. Ворог атакував Дніпро ракетами вранці.")
     assert (claim.place.name, claim.killed) == ("Dnipro", 20)
+
+
+# ---------------------------------------------------------------- blame, claimants, places
+
+
+def claims_of(extractor, text, lang=None):  # type: ignore[no-untyped-def]
+    return extractor.extract_claims(text, posted_at=POSTED, lang=lang)
+
+
+@pytest.mark.parametrize(("text", "perpetrator"), [
+    ("Внаслідок російського удару по Дніпру загинули троє людей.", Side.RUSSIA),
+    ("The enemy launched a missile attack on Odesa, killing two people.", Side.RUSSIA),
+    ("Вибух у будинку в Бєлгороді схожий на провокацію росіян, заявив керівник центру Андрій Коваленко.", Side.RUSSIA),
+    ("В результате обстрела со стороны ВСУ в Белгороде пострадали пять человек.", Side.UKRAINE),
+    ("Войска киевского режима обстреляли Донецк, погибли двое мирных жителей.", Side.UKRAINE),
+    ("Five people were injured in Belgorod by shelling by the Armed Forces of Ukraine, the governor said.", Side.UKRAINE),
+    # blame that is denied, hedged or only a speaking body's name: nobody is blamed
+    ("Авиаудар, который якобы нанесли российские самолеты по больнице в Мариуполе, — постановка.", None),
+    ("Russia's Emergency Situations Ministry said three people were killed in Belgorod.", None),
+])
+def test_perpetrator_is_the_party_blamed(extractor, text, perpetrator):  # type: ignore[no-untyped-def]
+    assert one(extractor, text).perpetrator is perpetrator
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Внаслідок обстрілу Сум загинули двоє людей. Про це повідомив голова Сумської ОВА Олег Петренко.", "Петренко"),
+    ("Two people were killed in a Russian strike on Kherson, said Roman Mrochko, head of the city administration.",
+     "Mrochko"),
+    ("При обстреле Шебекино погибли два человека. Об этом сообщил в Telegram глава округа Владимир Жданов.",
+     "Жданов"),
+    # a body named inside the quote is what the speaker cites, not who speaks
+    ("«За даними ДСНС, загинули двоє людей», — написав мер Харкова Ігор Терехов про удар по Харкову.", "Terekhov"),
+])
+def test_claimant_is_the_official_credited_not_a_name_in_the_text(extractor, text, name):  # type: ignore[no-untyped-def]
+    claim = one(extractor, text)
+    assert claim.claimant and name in claim.claimant
+
+
+def test_one_claim_per_credited_claimant(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "Russian missiles hit Dnipro, killing four people, regional governor Serhiy Lysak "
+                                  "said. The State Emergency Service said 12 people were injured.")
+    by_count = {(c.killed, c.injured): c.claimant for c in claims}
+    assert set(by_count) == {(4, None), (None, 12)}, by_count
+    assert "Lysak" in by_count[(4, None)]
+
+
+def test_a_claimant_credited_without_figures_still_has_a_claim(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "Удар по Дніпру. Загинули двоє людей, повідомив мер Борис Філатов. "
+                                  "Голова ОВА Сергій Лисак додав, що пошкоджено школу.")
+    assert sorted((c.killed or 0) for c in claims) == [0, 2]
+    assert len({c.claimant for c in claims}) == 2
+
+
+def test_a_joint_source_line_is_one_claim(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Унаслідок атаки на Київ загинули дев'ятеро людей.\n"
+                           "Джерело: мер Києва Віталій Кличко, голова КМВА Тимур Ткаченко")
+    assert claim.killed == 9 and "Klitschko" in (claim.claimant or "") and "Ткаченко" in (claim.claimant or "")
+
+
+def test_an_earlier_figure_quoted_again_is_a_claim_of_its_own(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "Ten people were killed in the strike on Kyiv, Mayor Vitali Klitschko said.\n\n"
+                                  "Earlier reports had indicated that 14 people had been killed.")
+    assert sorted(c.killed for c in claims) == [10, 14]
+
+
+@pytest.mark.parametrize(("text", "accuser", "accused"), [
+    ("The maternity hospital in Mariupol, which the Ukrainian side is accusing Russian troops of attacking, "
+     "was a militants' base, Foreign Minister Sergei Lavrov said.", Side.UKRAINE, Side.RUSSIA),
+    ("Будинок у Бєлгороді підірвали, а звинувачення росіян в обстрілі Силами оборони не відповідають "
+     "дійсності, написав керівник центру Андрій Коваленко.", Side.RUSSIA, Side.UKRAINE),
+    ("Конашенков разоблачил фейк о «российской бомбёжке роддома» в Мариуполе.", Side.UKRAINE, Side.RUSSIA),
+])
+def test_the_other_sides_reported_blame_is_its_claim(extractor, text, accuser, accused):  # type: ignore[no-untyped-def]
+    reported = [c for c in claims_of(extractor, text) if c.claimant_side is accuser and c.perpetrator is accused
+                and "as reported" in (c.claimant or "")]
+    assert len(reported) == 1, [c.as_dict() for c in claims_of(extractor, text)]
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    ("Тела двух погибших достали из-под завалов на улице Щорса в Белгороде.", "Belgorod"),
+    ("Губернатор Белгородской области сообщил, что при обстреле Шебекино погибли два человека.", "Shebekino"),
+    ("Губернатор, который находился в селе Муром, сообщил, что при обстреле Шебекино погибли двое.", "Shebekino"),
+    ("Kyiv Mayor Vitali Klitschko said two people were killed in a drone attack on Odesa.", "Odesa"),
+    ("Під час нічної атаки на столицю Росія вбила у Києві двох людей.", "Kyiv"),
+])
+def test_places_that_are_not_where_it_happened(extractor, text, place):  # type: ignore[no-untyped-def]
+    assert [c.place.name for c in claims_of(extractor, text)] == [place]
+
+
+def test_habitual_shelling_is_not_an_incident(extractor):  # type: ignore[no-untyped-def]
+    assert claims_of(extractor, "Місто під постійними обстрілами, але евакуація триває, написав голова ОВА.") == []
