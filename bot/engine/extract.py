@@ -848,7 +848,7 @@ class Extractor:
         only: "alone", or "among" when the child is named as one of the dead."""
         for step in (-1, 1):
             j = pos + step
-            while 0 <= j < len(tokens) and abs(j - pos) <= 5:
+            while 0 <= j < len(tokens) and abs(j - pos) <= 10:
                 tok = tokens[j]
                 field_ = self._field_of(tok)
                 if field_:
@@ -858,7 +858,9 @@ class Extractor:
                     break
                 if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
                         self._age_word.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
-                        or tok.lower in self._child_links)):
+                        or tok.lower in self._child_links or self._person.fullmatch(tok.lower)
+                        or tok.lower in self._units)) \
+                        or tok.text in self._child_links:  # "двое погибших – мужчина и 16-летний подросток"
                     j += step
                     continue
                 break

@@ -104,6 +104,8 @@ def test_counts_in_ordinary_phrasings(extractor, text, killed, q, injured, iq): 
     ("One of those killed in the strike on Kharkiv was a 12-year-old boy; five people died in total.", 5, 1),
     ("Одним из погибших при обстреле Белгорода был несовершеннолетний.", None, 1),  # no toll given
     ("A 5-year-old child was among those killed in Odesa.", None, 1),
+    ("У Харкові загинули двоє людей: чоловік та 10-річна дівчинка.", 2, 1),
+    ("В Шебекино двое погибших – мужчина и 16-летний подросток.", 2, 1),
     ("The toll from Monday's strike on Ternopil rose to 26, with 7 children among the dead.", 26, 7),
 ])
 def test_children_inside_another_count(extractor, text, killed, children):  # type: ignore[no-untyped-def]
