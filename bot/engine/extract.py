@@ -560,6 +560,10 @@ class Extractor:
                     and any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens[:pos]):
                 # "Earlier reports had indicated 14.": an earlier figure of the toll named before
                 facts.pending.append(Count("", value, qualifier, pos, earlier=True, quoted_earlier=True))
+            if children and field_ is None:
+                left_field, _ = self._bind_left(tokens, qstart)
+                if left_field == "injured":
+                    field_ = "injured"  # "постраждали п'ятеро дітей"
             if children and field_ is None and self._clause_has(tokens, pos, "killed"):
                 field_ = "killed"  # "Росія вбила у Києві двох дітей"
                 facts.children_killed, facts.children_pos = value, pos
@@ -578,7 +582,8 @@ class Extractor:
                         children_group = children
                         pos = last + 1
                         continue
-                elif field_ == "killed" and of_group and children_group:
+                elif field_ == "killed" and children_group and (of_group or self._bare_before_field(tokens, last)):
+                    # "поранено п'ятеро дітей, троє з них загинули", "постраждали п'ятеро дітей, троє – загинули"
                     facts.children_killed, facts.children_pos = value, pos
                 if not children or not any(c.field == field_ for c in facts.counts):
                     increment = not any(c.field != field_ for c in facts.counts)
@@ -616,6 +621,15 @@ class Extractor:
         if increment and after[:1] and after[0] in self._more_words:
             return True
         return any(before[-len(w):] == w for w in self._part_before) or any(after[:len(w)] == w for w in self._part_after)
+
+    def _bare_before_field(self, tokens: list[Token], last: int) -> bool:
+        """A number followed by its casualty word with no noun of its own ("троє – загинули")."""
+        for tok in tokens[last + 1:last + 4]:
+            if self._field_of(tok):
+                return True
+            if tok.is_word and tok.lower not in ("were", "was", "have", "has", "had", "later", "згодом", "потім", "позже"):
+                return False
+        return False
 
     def _civilian_near(self, tokens: list[Token], start: int, last: int) -> bool:
         """A civilian noun beside the number ("12 мирних жителів", "civilians")."""

@@ -106,6 +106,7 @@ def test_counts_in_ordinary_phrasings(extractor, text, killed, q, injured, iq): 
     ("A 5-year-old child was among those killed in Odesa.", None, 1),
     ("У Харкові загинули двоє людей: чоловік та 10-річна дівчинка.", 2, 1),
     ("В Шебекино двое погибших – мужчина и 16-летний подросток.", 2, 1),
+    ("Внаслідок удару по Кривому Рогу постраждали п'ятеро дітей, троє – загинули.", 3, 3),
     ("The toll from Monday's strike on Ternopil rose to 26, with 7 children among the dead.", 26, 7),
 ])
 def test_children_inside_another_count(extractor, text, killed, children):  # type: ignore[no-untyped-def]
