@@ -250,6 +250,7 @@ class Extractor:
         self._tens: dict[str, int] = numbers["tens"]
         self._approx_words: dict[str, int] = numbers["approx_words"]
         self._ordinals: dict[str, int] = numbers["ordinals"]
+        self._ordinal_suffixes = frozenset(numbers["ordinal_suffixes"])
         self._scale: dict[str, int] = numbers["scale"]
         self._months: dict[str, int] = numbers["months"]
         self._weekdays: dict[str, int] = numbers["weekdays"]
@@ -804,15 +805,28 @@ class Extractor:
         if any(c.field == "killed" for c in facts.counts):
             return
         for pos, tok in enumerate(tokens):
-            value = self._ordinals.get(tok.lower) if tok.is_word else None
+            value, end = (self._ordinals.get(tok.lower), pos) if tok.is_word else self._digit_ordinal(tokens, pos)
             if value is None:
                 continue
-            for j in range(pos + 1, min(len(tokens), pos + 3)):
+            for j in range(end + 1, min(len(tokens), end + 3)):
                 word = tokens[j].lower
                 if self._victim.fullmatch(word) or (self._person.fullmatch(word) and any(
                         self._field_of(t) == "killed" for t in tokens[j + 1:j + 6])):
                     facts.counts.append(Count("killed", value, Qualifier.EXACT, pos))
                     return
+
+    def _digit_ordinal(self, tokens: list[Token], pos: int) -> tuple[int | None, int]:
+        """'13th', '13-та', '13-я': an ordinal in digits, and its last token."""
+        tok = tokens[pos]
+        if tok.kind != "num" or not tok.text.isdigit():
+            return None, pos
+        nxt = tokens[pos + 1] if pos + 1 < len(tokens) else None
+        if nxt is not None and nxt.start == tok.end and nxt.lower in self._ordinal_suffixes:
+            return int(tok.text), pos + 1
+        if nxt is not None and nxt.text == "-" and nxt.start == tok.end and pos + 2 < len(tokens) \
+                and tokens[pos + 2].lower in self._ordinal_suffixes:
+            return int(tok.text), pos + 2
+        return None, pos
 
     def _find_children(self, facts: SentenceFacts, tokens: list[Token]) -> None:
         """'including two children' after a death count; 'the deaths included three children';

@@ -124,6 +124,10 @@ def test_ordinal_toll_and_a_toll_in_a_later_sentence(extractor):  # type: ignore
     assert (claim.killed, claim.qualifier.value, claim.injured) == (3, "exact", None)
     claim = one(extractor, "A drone hit a house in Kyiv overnight.\n\nThis is the fifth victim of the attack, the mayor said.")
     assert claim.killed == 5
+    claim = one(extractor, "У Тернополі помер ще один поранений. Це 27-ма жертва ракетного удару.")
+    assert claim.killed == 27
+    claim = one(extractor, "In Kyiv, another woman died in hospital; she is the 13th victim of the attack.")
+    assert claim.killed == 13
     claim = one(extractor, "Внаслідок обстрілу постраждало місто Херсон.\nЗа уточненими даними, загинули 4 людини.")
     assert (claim.place.name, claim.killed) == ("Kherson", 4)
 
