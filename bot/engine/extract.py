@@ -79,6 +79,7 @@ class Count:
     implied: bool = False  # only implied by the children named among the dead
     children: int | None = None  # children among these dead, when they belong to this figure only
     quoted_earlier: bool = False  # its sentence reports an earlier statement ("Ранее ГСЧС сообщила, что …")
+    subarea: bool = False  # its clause names a district ("у Шевченківському районі загинули 2")
     part: bool = False  # "ще двоє", "two more bodies", "15 of them": a part of another figure, not a toll
 
 
@@ -204,6 +205,7 @@ class Extractor:
         self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
         self._vague = frozenset(lexicon["vague_words"])
         self._civilian = _words(lexicon["civilian_words"])
+        self._subarea = _words(lexicon["subarea_words"])
         self._death_toll = frozenset(lexicon["death_toll_words"])
         self._child_links = frozenset(lexicon["child_links"])
         self._of_words = frozenset(lexicon["one_of_words"])
@@ -372,6 +374,14 @@ class Extractor:
             whole = seen | {c.field for c in f.counts if not c.part}
             f.counts = [c for c in f.counts if not (c.part and c.field in whole)]
             seen |= {c.field for c in f.counts}
+        for name in ("killed", "injured"):
+            found = [c for f in facts for c in f.counts if c.field == name]
+            tallies = [c for c in found if c.subarea and not c.rise]
+            if len({c.value for c in tallies}) >= 2 and len(tallies) == len(found):
+                # district by district with no total ("у Шевченківському районі – 2, у Солом'янському – 1"):
+                # the post gives no toll for the incident
+                for f in facts:
+                    f.counts = [c for c in f.counts if c.field != name]
 
     def _find_places(self, facts: SentenceFacts, tokens: list[Token], lang: str, index: int) -> None:
         words = [t.text for t in tokens]
@@ -591,7 +601,8 @@ class Extractor:
                     facts.counts.append(Count(field_, value, qualifier, pos, earlier=self._earlier_before(tokens, pos),
                                               rise=rise, part=of_group or self._is_part(tokens, qstart, last, increment),
                                               quoted_earlier=any(t.is_word and self._earlier.fullmatch(t.lower)
-                                                                 for t in tokens[:pos])))
+                                                                 for t in tokens[:pos]),
+                                              subarea=self._clause_names_subarea(tokens, pos)))
             children_group = children
             pos = last + 1
         self._find_ordinal_toll(facts, tokens)
@@ -631,6 +642,16 @@ class Extractor:
             if tok.is_word and tok.lower not in ("were", "was", "have", "has", "had", "later", "згодом", "потім", "позже"):
                 return False
         return False
+
+    def _clause_names_subarea(self, tokens: list[Token], pos: int) -> bool:
+        """The part of the sentence around the number (up to a semicolon) names a district."""
+        left = pos
+        while left > 0 and tokens[left - 1].text != ";":
+            left -= 1
+        right = pos
+        while right + 1 < len(tokens) and tokens[right + 1].text != ";":
+            right += 1
+        return any(t.is_word and self._subarea.fullmatch(t.lower) for t in tokens[left:right + 1])
 
     def _civilian_near(self, tokens: list[Token], start: int, last: int) -> bool:
         """A civilian noun beside the number ("12 мирних жителів", "civilians")."""

@@ -307,3 +307,13 @@ def test_places_that_are_not_where_it_happened(extractor, text, place):  # type:
 
 def test_habitual_shelling_is_not_an_incident(extractor):  # type: ignore[no-untyped-def]
     assert claims_of(extractor, "Місто під постійними обстрілами, але евакуація триває, написав голова ОВА.") == []
+
+
+def test_district_tallies_without_a_total_give_no_toll(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Масована атака на Київ. У Шевченківському районі загинули 2 людини. "
+                           "У Солом'янському районі загинула 1 людина.")
+    assert claim.killed is None  # tallies by district with no single total (not encoded)
+    claim = one(extractor, "Атака на Київ: загалом 3 загиблих. У Шевченківському районі загинули 2 людини.")
+    assert claim.killed == 3
+    claim = one(extractor, "Russia attacked Kyiv overnight. In the Shevchenkivskyi district, 2 people were killed.")
+    assert claim.killed == 2
