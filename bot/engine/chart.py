@@ -7,14 +7,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from bot.engine.digest import format_day, load_strings  # noqa: E402
-from bot.engine.names import Names, load_names  # noqa: E402
-from bot.engine.types import IncidentView, Kind  # noqa: E402
+from bot.engine.digest import format_day, load_strings
+from bot.engine.names import Names, load_names
+from bot.engine.types import IncidentView, Kind
 
 
 def render_chart(views: Sequence[IncidentView], *, day: date, lang: str = "en", names: Names | None = None) -> bytes:
@@ -31,30 +29,29 @@ def render_chart(views: Sequence[IncidentView], *, day: date, lang: str = "en", 
         row[0] += view.summary.killed.best or 0
         row[1] += view.summary.injured.best or 0
         row[2] += 1
-    names = sorted(totals, key=lambda k: (totals[k][0], totals[k][1], totals[k][2]))
-    height = max(2.5, 0.5 * len(names) + 1.5)
-    fig, ax = plt.subplots(figsize=(8, height), dpi=110)
-    try:
-        y = range(len(names))
-        killed = [totals[n][0] for n in names]
-        injured = [totals[n][1] for n in names]
-        ax.barh([i + 0.2 for i in y], killed, height=0.4, color="#b2182b", label=s["chart_killed"])
-        ax.barh([i - 0.2 for i in y], injured, height=0.4, color="#ef8a62", label=s["chart_injured"])
-        ax.set_yticks(list(y))
-        ax.set_yticklabels([f"{n} ({totals[n][2]})" for n in names])
-        for i, (k, j) in enumerate(zip(killed, injured)):
-            if k:
-                ax.text(k, i + 0.2, f" {k}", va="center", fontsize=8)
-            if j:
-                ax.text(j, i - 0.2, f" {j}", va="center", fontsize=8)
-        ax.set_title(s["chart_title"].format(day=format_day(day, lang)))
-        ax.legend(loc="lower right")
-        ax.spines[["top", "right"]].set_visible(False)
-        if not names:
-            ax.text(0.5, 0.5, s["nothing"].format(day=format_day(day, lang)), ha="center", transform=ax.transAxes)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(fig)
+    rows = sorted(totals, key=lambda k: (totals[k][0], totals[k][1], totals[k][2]))
+    height = max(2.5, 0.5 * len(rows) + 1.5)
+    fig = Figure(figsize=(8, height), dpi=110)  # no pyplot: a figure of its own is safe in a thread
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    y = range(len(rows))
+    killed = [totals[n][0] for n in rows]
+    injured = [totals[n][1] for n in rows]
+    ax.barh([i + 0.2 for i in y], killed, height=0.4, color="#b2182b", label=s["chart_killed"])
+    ax.barh([i - 0.2 for i in y], injured, height=0.4, color="#ef8a62", label=s["chart_injured"])
+    ax.set_yticks(list(y))
+    ax.set_yticklabels([f"{n} ({totals[n][2]})" for n in rows])
+    for i, (k, j) in enumerate(zip(killed, injured)):
+        if k:
+            ax.text(k, i + 0.2, f" {k}", va="center", fontsize=8)
+        if j:
+            ax.text(j, i - 0.2, f" {j}", va="center", fontsize=8)
+    ax.set_title(s["chart_title"].format(day=format_day(day, lang)))
+    ax.legend(loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    if not rows:
+        ax.text(0.5, 0.5, s["nothing"].format(day=format_day(day, lang)), ha="center", transform=ax.transAxes)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
