@@ -158,6 +158,8 @@ def _conflict_line(finding: ConflictFinding, f: _Fmt, s: dict[str, Any], names: 
         shown = value.value
         if finding.field in ("controller", "perpetrator"):
             shown = s["sides"].get(str(value.value), value.value)
+        elif finding.field == "target" and isinstance(value.value, str):
+            shown = ", ".join(s["targets"].get(part.strip(), part.strip()) for part in value.value.split(","))
         elif isinstance(value.value, int):
             shown = _count_text(value.value, value.qualifier, s)
         values.append(s["says"].format(value=f.name(shown), who=_who(value.records, f, names, lang)))
