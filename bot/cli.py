@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", "start the Telegram bot")
     p.add_argument("--webhook", metavar="URL", help="serve a webhook at this public URL instead of long polling")
     p.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT")
+    p.add_argument("--standby", action="store_true",
+                   help="when another bot runs on this database, wait and take over when it stops")
     return parser
 
 
@@ -98,12 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("claimwatch: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last guard: one line for a person, details in the log
-        from store.db import DatabaseError
+        from store.db import DatabaseError, explain
 
         from telegram.error import InvalidToken
 
         if isinstance(exc, DatabaseError):
             print(f"claimwatch: {exc}", file=sys.stderr)
+            return 1
+        explained = explain(exc, settings.database_url if "settings" in locals() else None)
+        if explained:
+            logger.debug("storage error", exc_info=True)
+            print(TokenFilter().mask(f"claimwatch: {explained}"), file=sys.stderr)
             return 1
         if isinstance(exc, InvalidToken):
             print("claimwatch: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)", file=sys.stderr)

@@ -30,8 +30,25 @@ logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 KYIV = ZoneInfo("Europe/Kyiv")
-MAX_TEXT = 20_000  # characters read per post; longer posts are cut at a sentence boundary
+MAX_TEXT = 20_000  # characters read per post; longer posts are cut at a sentence boundary, with a warning
 COUNT_WINDOW = 4
+
+
+def cut_point(clean: str) -> int:
+    """Where a normalized text longer than ``MAX_TEXT`` is cut: after the last sentence end (or
+    line break) in its last 2,000 characters before the limit, else at the limit."""
+    head = clean[:MAX_TEXT]
+    ends = [m.end() for m in re.finditer(r"[.!?…]\s|\n", head[MAX_TEXT - 2000:])]
+    return MAX_TEXT - 2000 + ends[-1] if ends else MAX_TEXT
+
+
+def _cut(clean: str, source: SourceInfo | None, posted_at: datetime | None) -> str:
+    """The first ``MAX_TEXT`` characters (to a sentence end) of a long post, said in the log."""
+    at = cut_point(clean)
+    logger.warning("a post%s%s is %d characters long: only the first %d were read for claims (cut at character %d)",
+                   f" of {source.ref}" if source else "", f" at {posted_at:%Y-%m-%d %H:%M}" if posted_at else "",
+                   len(clean), at, at)
+    return clean[:at]
 
 
 def _words(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -270,7 +287,9 @@ class Extractor:
             One claim per place and kind group (control claims: per controller), never raising on
             odd input: a post that asserts no incident gives an empty list.
         """
-        clean = normalize(text or "")[:MAX_TEXT]
+        clean = normalize(text or "")
+        if len(clean) > MAX_TEXT:
+            clean = _cut(clean, source, posted_at)
         if not any(ch.isalpha() for ch in clean):
             return []
         language = lang if lang in ("uk", "ru", "en") else guess_language(clean)
