@@ -118,13 +118,12 @@ def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode
     bot's /digest sends. An empty day says which day last had incidents."""
     day = day or today or date.today()
     views = services.list_incident_views(session_factory, since=day, until=day)
-    latest = None if views else _latest_day(session_factory)
-    if latest is not None:
-        print(f"claimwatch: no incidents on {day.isoformat()}; the latest day with incidents is "
-              f"{latest.isoformat()} (--date {latest.isoformat()})", file=sys.stderr)
     for message in render_digest(views, day=day, lang=lang, html_mode=html_mode):
         print(message)
         print()
+    latest = None if views else _latest_day(session_factory)
+    if latest is not None:  # not an error (stderr stays empty): a pointer, after the digest
+        print(f"The latest day with incidents is {latest.isoformat()}: claimwatch digest --date {latest.isoformat()}")
     if chart is not None:
         from bot.engine.chart import render_chart
 

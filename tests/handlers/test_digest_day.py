@@ -36,6 +36,6 @@ def test_the_cli_digest_is_of_today_by_default(demo_db, capsys) -> None:  # type
 def test_an_empty_day_names_the_latest_day_with_incidents(demo_db, capsys) -> None:  # type: ignore[no-untyped-def]
     print_digest(demo_db, None, "en", today=date(2022, 3, 9))
     captured = capsys.readouterr()
-    assert captured.out.strip() == "No incidents reported for 9 March 2022."
-    assert captured.err.strip() == ("claimwatch: no incidents on 2022-03-09; the latest day with incidents is "
-                                    "2022-03-02 (--date 2022-03-02)")
+    assert captured.out.split("\n\n") == ["No incidents reported for 9 March 2022.",
+                                          "The latest day with incidents is 2022-03-02: claimwatch digest --date 2022-03-02\n"]
+    assert captured.err == ""
