@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("extract", "read a post's text on stdin and print its claims as JSON")
     p.add_argument("--lang", choices=("uk", "ru", "en"))
     p.add_argument("--date", type=_date, metavar="DATE", help="the post's date (default: today)")
+    p.add_argument("--explain", nargs="?", const="json", choices=("json", "text"),
+                   help="say which component, rule and words gave each field of each claim "
+                        "(json: an 'explain' key per claim; text: one line per field)")
 
     p = add("digest", "print the digest subscribers would get")
     p.add_argument("--date", type=_date, metavar="DATE", help="the day (default: today in CLAIMWATCH_TIMEZONE, as the bot's /digest)")

@@ -86,6 +86,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     text = sys.stdin.read()
     posted = datetime.combine(args.date or date.today(), datetime.min.time().replace(hour=12), tzinfo=settings.zone)
+    explain = getattr(args, "explain", None)
+    if explain:
+        return _print_explained(text, posted, args.lang, explain)
     claims = _extractor().extract_claims(text, posted_at=posted, lang=args.lang)
     document: dict[str, Any] = {"claims": [c.as_dict() for c in claims]}
     cut = _cut_at(text)
@@ -94,6 +97,30 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
         print(f"claimwatch: the text is {cut[1]:,} characters long; claims were read from the first {cut[0]:,} only",
               file=sys.stderr)
     json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _print_explained(text: str, posted: datetime, lang: str | None, form: str) -> int:
+    """``extract --explain``: each claim with where each of its fields came from (component, rule,
+    words, sentence); as JSON (an ``explain`` key per claim) or as text (the claim's JSON on one line,
+    then one line per field)."""
+    from bot.engine.extract import explain_lines
+
+    explained = _extractor().explain_claims(text, posted_at=posted, lang=lang)
+    if form == "text":
+        for claim, trace in explained:
+            print(json.dumps(claim.as_dict(), ensure_ascii=False))
+            for line in explain_lines(claim, trace).values():
+                print(f"  {line}")
+        return 0
+    claims = []
+    for claim, trace in explained:
+        item = claim.as_dict()
+        lines = explain_lines(claim, trace)
+        item["explain"] = {name: {**trace[name].as_dict(), "line": line} for name, line in lines.items()}
+        claims.append(item)
+    json.dump({"claims": claims}, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return 0
 

@@ -85,6 +85,8 @@ class ControlHit:
     share: bool                # a claim to a share of the town (needs a named side)
     progressive: bool = False      # "освобождая", "liberating": an advance when the post says troops are advancing
     speaker_unknown: bool = False  # the sentence names an official only as someone's superior ("an adviser to X")
+    group: str = ""                # the phrase list that matched (GROUPS), and its characters in the sentence: for --explain
+    span: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +270,7 @@ class ControlReader:
             default = next((side for pattern, side in self._defaults if pattern.match(phrase)), None)
             hits.append(ControlHit(
                 pos=pos, kind=kind, agent=agent, relative=relative, flip=flip, claimant=claimant,
+                group=m.group, span=(m.start, m.end),
                 claimant_side=claimant_side, reported=reported,
                 town_word=bool(self._town_in(phrase)) or self._town_near(tokens, pos),
                 default=default, alleged=alleged,

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from bot.engine.control import ControlHit, ControlReader, is_side_label, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer, PlaceMention
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
-from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
+from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo, Why
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ class Count:
     quoted_earlier: bool = False  # its sentence reports an earlier statement ("Ранее ГСЧС сообщила, что …")
     subarea: bool = False  # its clause names a district ("у Шевченківському районі загинули 2")
     part: bool = False  # "ще двоє", "two more bodies", "15 of them": a part of another figure, not a toll
+    why: Why | None = None  # the rule and words that read it (--explain)
+    qualifier_why: Why | None = None
 
 
 @dataclass(slots=True)
@@ -129,6 +131,7 @@ class SentenceFacts:
     near_keys: set[str] = field(default_factory=set)  # places named as a landmark: "вибухи поряд із Бєлгородом"
     reported: list[tuple[Side, Side, Kind]] = field(default_factory=list)  # (accuser, accused, kind) of a blame reported
     blamed: bool = False  # blame laid for deaths or in so many words ("жертвы террора", "провокація росіян")
+    why: dict[Any, Why] = field(default_factory=dict)  # what read each fact, for --explain: ("cue", pos), "claimant", ...
 
     @property
     def has_attack(self) -> bool:
@@ -155,6 +158,7 @@ class Draft:
     evidence: list[str] = field(default_factory=list)
     sentences: set[int] = field(default_factory=set)
     credited_only: bool = False  # a claimant credited with no figure of its own
+    why: dict[str, Any] = field(default_factory=dict)  # "controller": (facts, hit) of the statement that made it
 
     def accepts_counts(self, facts: SentenceFacts) -> bool:
         """False when the sentence gives another value for a count this draft already holds."""
@@ -178,11 +182,14 @@ class Extractor:
         self.institutions = institutions
         kinds = lexicon["kinds"]
         self._cue_words: list[tuple[re.Pattern[str], Kind, int]] = []
+        self._cue_keys: list[str] = []  # each cue list's lexicon key, for --explain
         for name, patterns in kinds["specific"].items():
             kind = Kind.EXPLOSION if name == "explosion_claimed" else Kind(name)
             self._cue_words.append((_words(patterns), kind, 0))
+            self._cue_keys.append(f"lexicon.kinds.specific.{name}")
         for name, patterns in kinds["generic"].items():
             self._cue_words.append((_words(patterns), Kind(name), 1))
+            self._cue_keys.append(f"lexicon.kinds.generic.{name}")
         self._kill = _words(lexicon["kill_words"])
         self._injure = _words(lexicon["injure_words"])
         self._military = _words(lexicon["military_people"])
@@ -305,6 +312,20 @@ class Extractor:
             One claim per place and kind group (control claims: per controller), never raising on
             odd input: a post that asserts no incident gives an empty list.
         """
+        return self._extract(text, posted_at, source, lang, None)
+
+    def explain_claims(self, text: str, *, posted_at: datetime | None = None, source: SourceInfo | None = None,
+                       lang: str | None = None) -> list[tuple[Claim, dict[str, Why]]]:
+        """The claims of ``extract_claims`` (the same ones), each with where its fields came from:
+        field name → ``Why`` (component, rule or word list, the words as written, sentence index)
+        for each of place, kind, killed, injured, children_killed, qualifier, controller,
+        perpetrator, claimant and date that has a value."""
+        traces: list[dict[str, Why]] = []
+        claims = self._extract(text, posted_at, source, lang, traces)
+        return list(zip(claims, traces))
+
+    def _extract(self, text: str, posted_at: datetime | None, source: SourceInfo | None, lang: str | None,
+                 traces: list[dict[str, Why]] | None) -> list[Claim]:
         clean = normalize(text or "")
         if len(clean) > MAX_TEXT:
             clean = _cut(clean, source, posted_at)
@@ -317,7 +338,7 @@ class Extractor:
         self._resolve_post_counts(facts)
         for f, paragraph in zip(facts, _paragraphs(clean, sentences)):
             f.paragraph = paragraph
-        return self._assemble(facts, language, post_day, source)
+        return self._assemble(facts, language, post_day, source, traces)
 
     # ------------------------------------------------------------------ one sentence
 
@@ -337,9 +358,10 @@ class Extractor:
             if not tok.is_word:
                 continue
             parts = [tok.lower] + (tok.lower.split("-") if "-" in tok.lower else [])
-            for pattern, kind, tier in self._cue_words:
+            for k, (pattern, kind, tier) in enumerate(self._cue_words):
                 if any(pattern.fullmatch(part) for part in parts):  # "дронами-камікадзе"
                     facts.cues.append((pos, kind, tier))
+                    facts.why[("cue", pos)] = Why("kinds", self._cue_keys[k], tok.text, index)
                     break
             for name, pattern in self._weapons:
                 if pattern.fullmatch(tok.lower):
@@ -356,16 +378,23 @@ class Extractor:
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
         kills = [i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)]
-        facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + kills)
+        blamed = self._perpetrator_at(tokens, [p for p, _, _ in facts.cues] + kills)
+        facts.perpetrator = blamed[1] if blamed else None
+        if blamed:
+            facts.why["perpetrator"] = Why("blame", "lexicon.actors: the party nearest an attack or blame word",
+                                           _span(sentence, tokens, blamed[0], blamed[0] + (
+                                               blamed[0] + 1 < len(tokens) and tokens[blamed[0] + 1].is_word)), index)
         facts.blamed = facts.perpetrator is not None and any(t.is_word and self._blame.fullmatch(t.lower) for t in tokens)
         if facts.perpetrator is None and facts.cues:
             sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
             if len(sides) == 1:
                 facts.perpetrator = sides.pop()
+                facts.why["perpetrator"] = Why("blame", "lexicon.actors.weapon_sides",
+                                               ", ".join(sorted(w for w in facts.weapons if w in self._weapon_side)), index)
         self._find_reported(facts, tokens)
         self._find_claimant(facts, tokens, lower)
         try:
-            facts.date = self._find_date(tokens, lower, post_day)
+            facts.date = self._find_date(tokens, lower, post_day, facts.why, sentence, index)
         except (OverflowError, ValueError):  # a post dated at the very edge of the calendar
             facts.date = None
         return facts
@@ -422,6 +451,8 @@ class Extractor:
             if self._not_event_place(tokens, mention.start, mention.end, mention.via):
                 if self._role_place(tokens, mention.start, mention.end):
                     facts.role_places.append((mention.start, mention.place))
+                    facts.why.setdefault(("role_place", mention.place.key), Why(
+                        "places", f"gazetteer ({mention.via}): the office's place (lexicon.role_words)", mention.surface, index))
                 continue
             place = mention.place
             if any(t.is_word and self._near.fullmatch(t.lower) for t in tokens[max(0, mention.start - 3):mention.start]):
@@ -433,6 +464,9 @@ class Extractor:
                 facts.oblast_places.append((mention.start, place))
             else:
                 facts.places.append((mention.start, place))
+            facts.why.setdefault(("place", place.key), Why(
+                "places", f"gazetteer ({mention.via}{', a Ukrainian namesake' if place is not mention.place else ''})",
+                mention.surface, index))
 
     def _russian_romanized(self, tokens: list[Token], mentions: list[Any]) -> list[Any]:
         """A Ukrainian village written in English from its Russian name ("the village of Sergeevka"):
@@ -603,36 +637,52 @@ class Extractor:
             if qualifier is None:  # "up to N": no figure
                 pos = last + 1
                 continue
-            field_, military, children = self._bind_right(tokens, last)
+            field_, military, children, at = self._bind_right(tokens, last)
+            rule = f"lexicon.{'kill' if field_ == 'killed' else 'injure'}_words (after the number)"
             if field_ == "injured" and not children and self._dies_after(tokens, last):
                 field_ = "killed"  # "одна постраждала … померла": an injured person who died
+                rule = "lexicon.injure_words + lexicon.die_verbs (an injured person who died)"
             rise = False
             if field_ is None and not children:
-                field_, left_military = self._bind_left(tokens, qstart)
+                field_, left_military, at = self._bind_left(tokens, qstart)
                 military = military or left_military
-            if field_ is None and not children and self._toll_verb_before(tokens, qstart):
+                rule = f"lexicon.{'kill' if field_ == 'killed' else 'injure'}_words (before the number)"
+            verb_at = self._toll_verb_at(tokens, qstart)
+            if field_ is None and not children and verb_at is not None:
                 # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
                 rise = True
+                at, rule = verb_at, "lexicon.toll_verbs (field: the casualty word before it)"
                 field_ = self._field_left(tokens, qstart)
                 if field_ is None and any(t.lower in self._death_toll for t in tokens[:qstart]):
                     field_ = "killed"  # "the toll from Monday's strike rose to 26"
+                    rule = "lexicon.toll_verbs + lexicon.death_toll_words"
                 if field_ is None and self._toll_subject_before(tokens, qstart):
-                    facts.pending.append(Count("", value, qualifier, pos, rise=True))
-            elif field_ is not None and self._toll_verb_before(tokens, qstart):
+                    facts.pending.append(Count("", value, qualifier, pos, rise=True, why=Why(
+                        "counts", "lexicon.toll_verbs + lexicon.toll_subjects (field: an earlier sentence's casualty word)",
+                        _span(facts.text, tokens, verb_at, last), facts.index)))
+            elif field_ is not None and verb_at is not None:
                 rise = True
+                rule, at = "lexicon.toll_verbs + " + rule, min(at if at is not None else verb_at, verb_at)
             elif field_ is None and not children and (last + 1 == len(tokens) or tokens[last + 1].kind == "punct") \
                     and any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens[:pos]):
                 # "Earlier reports had indicated 14.": an earlier figure of the toll named before
-                facts.pending.append(Count("", value, qualifier, pos, earlier=True, quoted_earlier=True))
+                facts.pending.append(Count("", value, qualifier, pos, earlier=True, quoted_earlier=True, why=Why(
+                    "counts", "lexicon.earlier_words (an earlier figure of a toll named before)",
+                    _span(facts.text, tokens, qstart, last), facts.index)))
             if children and field_ is None:
-                left_field, _ = self._bind_left(tokens, qstart)
+                left_field, _, left_at = self._bind_left(tokens, qstart)
                 if left_field == "injured":
                     field_ = "injured"  # "постраждали п'ятеро дітей"
+                    at, rule = left_at, "lexicon.injure_words + lexicon.child_words"
             if children and field_ is None and self._clause_has(tokens, pos, "killed"):
                 field_ = "killed"  # "Росія вбила у Києві двох дітей"
                 facts.children_killed, facts.children_pos = value, pos
+                facts.why["children"] = Why("counts", "lexicon.child_words + lexicon.kill_words in the clause",
+                                            _span(facts.text, tokens, qstart, min(last + 1, len(tokens) - 1)), facts.index)
                 pos = last + 1
                 continue
+            words = _span(facts.text, tokens, min(qstart, at if at is not None else qstart),
+                          max(last, at if at is not None else last))
             military_seen = military_seen or military
             if military_seen and not military and not self._civilian_near(tokens, qstart, last):
                 military = True
@@ -641,6 +691,7 @@ class Extractor:
                 among = children and any(t.is_word and self._include.fullmatch(t.lower) for t in tokens[last + 1:last + 5])
                 if children and field_ == "killed":
                     facts.children_killed, facts.children_pos = value, pos
+                    facts.why["children"] = Why("counts", "lexicon.child_words + " + rule, words, facts.index)
                     if among:  # "7 children among the dead": a part of a toll given elsewhere or not at all
                         facts.children_only = not any(c.field == "killed" for c in facts.counts)
                         children_group = children
@@ -649,13 +700,16 @@ class Extractor:
                 elif field_ == "killed" and children_group and (of_group or self._bare_before_field(tokens, last)):
                     # "поранено п'ятеро дітей, троє з них загинули", "постраждали п'ятеро дітей, троє – загинули"
                     facts.children_killed, facts.children_pos = value, pos
+                    facts.why["children"] = Why("counts", "the children just counted + " + rule, words, facts.index)
                 if not children or not any(c.field == field_ for c in facts.counts):
                     increment = not any(c.field != field_ for c in facts.counts)
                     facts.counts.append(Count(field_, value, qualifier, pos, earlier=self._earlier_before(tokens, pos),
                                               rise=rise, part=of_group or self._is_part(tokens, qstart, last, increment),
                                               quoted_earlier=any(t.is_word and self._earlier.fullmatch(t.lower)
                                                                  for t in tokens[:pos]),
-                                              subarea=self._clause_names_subarea(tokens, pos)))
+                                              subarea=self._clause_names_subarea(tokens, pos),
+                                              why=Why("counts", rule, words, facts.index),
+                                              qualifier_why=self._qualifier_why(facts, tokens, qualifier, qstart, pos)))
             children_group = children
             pos = last + 1
         self._find_ordinal_toll(facts, tokens)
@@ -665,13 +719,29 @@ class Extractor:
             # "bodies recovered, but it is not yet clear whether the death toll has risen": no toll
             # (a figure after it still counts: "число жертв устанавливается, но известно о 20 погибших")
             facts.counts = [c for c in facts.counts if c.field != "killed" or tokens[c.pos].start > unclear.start()]
-        if self._zero_both.search(lower):
+        zero = self._zero_both.search(lower)
+        if zero:
             facts.zero_killed = facts.zero_injured = True
-        elif self._zero_killed.search(lower):
+            facts.why["zero_killed"] = facts.why["zero_injured"] = Why(
+                "counts", "lexicon.zero_phrases.both", facts.text[zero.start():zero.end()], facts.index)
+        elif zero := self._zero_killed.search(lower):
             facts.zero_killed = True
-        if self._zero_injured.search(lower):
+            facts.why["zero_killed"] = Why("counts", "lexicon.zero_phrases.killed", facts.text[zero.start():zero.end()],
+                                           facts.index)
+        if zero := self._zero_injured.search(lower):
             facts.zero_injured = True
+            facts.why["zero_injured"] = Why("counts", "lexicon.zero_phrases.injured", facts.text[zero.start():zero.end()],
+                                            facts.index)
         facts.fields_named = [f for f in (self._field_of(t) for t in tokens) if f]
+
+    @staticmethod
+    def _qualifier_why(facts: SentenceFacts, tokens: list[Token], qualifier: Qualifier, qstart: int, pos: int) -> Why:
+        """Where a count's qualifier came from: the words before the number, or none (exact)."""
+        if qstart == pos:
+            return Why("counts", "no qualifier word before the number: exact", "", facts.index)
+        rule = "lexicon.upper_bounds after a toll verb: exact" if qualifier is Qualifier.EXACT \
+            else f"lexicon.qualifiers.{qualifier.value}"
+        return Why("counts", rule, _span(facts.text, tokens, qstart, pos - 1), facts.index)
 
     def _is_part(self, tokens: list[Token], start: int, last: int, increment: bool = True) -> bool:
         """'ще двоє', 'another 3', 'two more', '15 of them', 'з них 4': a part of another figure.
@@ -713,23 +783,27 @@ class Extractor:
     def _toll_verb_before(self, tokens: list[Token], start: int) -> bool:
         """A toll verb before the number: right before it ("достигло 24", "стали 23"), or before the
         preposition in front of it, up to a dozen words back ("raising the death toll … to 13")."""
+        return self._toll_verb_at(tokens, start) is not None
+
+    def _toll_verb_at(self, tokens: list[Token], start: int) -> int | None:
+        """Where the toll verb of ``_toll_verb_before`` is, or None."""
         j = start - 1
         while j >= 0 and tokens[j].is_word and self._left_fillers.fullmatch(tokens[j].lower) \
                 and tokens[j].lower not in self._toll_preps and not self._toll_verbs.fullmatch(tokens[j].lower):
             j -= 1
         if j < 0:
-            return False
+            return None
         if tokens[j].is_word and self._toll_verbs.fullmatch(tokens[j].lower):
-            return True
+            return j
         if tokens[j].lower not in self._toll_preps:
-            return False
+            return None
         for k in range(j - 1, max(-1, j - 13), -1):
             tok = tokens[k]
             if tok.kind == "punct" and tok.text not in (",", "'", '"', "«", "»"):
-                return False
+                return None
             if tok.is_word and self._toll_verbs.fullmatch(tok.lower):
-                return True
-        return False
+                return k
+        return None
 
     def _toll_subject_before(self, tokens: list[Token], start: int) -> bool:
         """'it has risen to 10', 'цифра зросла до 10': a toll named by a pronoun or a bare noun."""
@@ -779,8 +853,9 @@ class Extractor:
         fields = {self._field_of(t) for t in tokens[left:right + 1]}
         return field_ in fields and len(fields - {None}) == 1
 
-    def _bind_right(self, tokens: list[Token], last: int) -> tuple[str | None, bool, bool]:
-        """Field of a cue following the number (``5 people were killed``), military, children.
+    def _bind_right(self, tokens: list[Token], last: int) -> tuple[str | None, bool, bool, int | None]:
+        """Field of a cue following the number (``5 people were killed``), military, children, and
+        where the cue is.
 
         An inserted phrase is skipped: "46 people, including 7 rescuers, suffered injuries".
         """
@@ -793,7 +868,7 @@ class Extractor:
             steps += 1
             field_ = self._field_of(tok)
             if field_:
-                return field_, military, children
+                return field_, military, children, j
             if tok.kind == "punct":
                 if tok.text in ("–", "—", "-"):
                     j += 1
@@ -802,9 +877,9 @@ class Extractor:
                 if inserted is not None:
                     j = inserted + 1
                     continue
-                return None, military, children
+                return None, military, children, None
             if tok.kind == "num" or self._stop.fullmatch(tok.lower):
-                return None, military, children
+                return None, military, children, None
             if self._military.fullmatch(tok.lower):
                 military = True
             elif self._child.fullmatch(tok.lower):
@@ -812,9 +887,9 @@ class Extractor:
             elif not self._fillers.fullmatch(tok.lower):
                 skipped += 1
                 if skipped > 2:
-                    return None, military, children
+                    return None, military, children, None
             j += 1
-        return None, military, children
+        return None, military, children, None
 
     def _inserted_phrase_end(self, tokens: list[Token], j: int) -> int | None:
         """At a comma or bracket that opens an inserted phrase (", including …,", "(…)"), the index of
@@ -833,8 +908,9 @@ class Extractor:
                 return None
         return None
 
-    def _bind_left(self, tokens: list[Token], start: int) -> tuple[str | None, bool]:
-        """Field of a cue before the number (``загинули 10 людей``, ``death toll rose to 10``).
+    def _bind_left(self, tokens: list[Token], start: int) -> tuple[str | None, bool, int | None]:
+        """Field of a cue before the number (``загинули 10 людей``, ``death toll rose to 10``), and
+        where the cue is.
 
         A parenthetical between them is skipped: "погибли, по последним данным, 19 человек".
         """
@@ -850,15 +926,15 @@ class Extractor:
             field_ = self._field_of(tok)
             if field_:
                 # "killing 7 people ... injuring 24": the cue must not belong to an earlier number
-                return field_, self._military_after(tokens, start)
+                return field_, self._military_after(tokens, start), j
             if tok.kind == "punct" and tok.text not in (",", "–", "—", "-", ":"):
-                return None, False
+                return None, False, None
             if tok.kind == "num":
-                return None, False
+                return None, False, None
             if tok.is_word and not (self._left_fillers.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower)):
-                return None, False
+                return None, False, None
             j -= 1
-        return None, False
+        return None, False, None
 
     def _parenthetical_ending(self, tokens: list[Token], j: int) -> int | None:
         """Start index of a parenthetical phrase ("по последним данным") ending at ``j``."""
@@ -886,7 +962,9 @@ class Extractor:
                 word = tokens[j].lower
                 if self._victim.fullmatch(word) or (self._person.fullmatch(word) and any(
                         self._field_of(t) == "killed" for t in tokens[j + 1:j + 6])):
-                    facts.counts.append(Count("killed", value, Qualifier.EXACT, pos))
+                    facts.counts.append(Count("killed", value, Qualifier.EXACT, pos, why=Why(
+                        "counts", "numbers.ordinals + lexicon.victim_words/person_words (the Nth victim)",
+                        _span(facts.text, tokens, pos, j), facts.index)))
                     return
 
     def _digit_ordinal(self, tokens: list[Token], pos: int) -> tuple[int | None, int]:
@@ -930,6 +1008,8 @@ class Extractor:
             target = phrase_field or (before[-1].field if before else ("killed" if earlier_death else None))
             if target == "killed" and facts.children_killed is None:
                 facts.children_killed, facts.children_pos = n_children, pos
+                facts.why["children"] = Why("counts", "lexicon.include_words + lexicon.child_words",
+                                            _span(facts.text, tokens, pos, pos + 1 + k), facts.index)
                 facts.children_only = not before  # "среди погибших есть ребенок" gives no toll
         if facts.children_killed is not None:
             return
@@ -941,6 +1021,7 @@ class Extractor:
             found = self._child_killed(tokens, pos)
             if found:
                 facts.children_killed, facts.children_pos = 1, pos
+                facts.why["children"] = Why("counts", "lexicon.child_singular + lexicon.kill_words", tok.text, facts.index)
                 facts.children_only = found == "among"  # "a child was among those killed": no toll
                 return
 
@@ -1025,6 +1106,10 @@ class Extractor:
         return any(pattern.fullmatch(word) for pattern, _, _ in self._cue_words)
 
     def _perpetrator(self, tokens: list[Token], cue_positions: list[int]) -> Side | None:
+        found = self._perpetrator_at(tokens, cue_positions)
+        return found[1] if found else None
+
+    def _perpetrator_at(self, tokens: list[Token], cue_positions: list[int]) -> tuple[int, Side] | None:
         """The party the sentence says carried out the attack: the actor nearest an attack or blame
         word, leaving out actors that are denied ("российских военных не было") or hedged ("якобы")."""
         anchors = list(cue_positions) + [i for i, t in enumerate(tokens) if t.is_word and self._blame.fullmatch(t.lower)]
@@ -1038,8 +1123,7 @@ class Extractor:
             anchors, actors = verbs, subjects
         if not actors:
             return None
-        best = min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
-        return best[1]
+        return min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
 
     def _find_reported(self, facts: SentenceFacts, tokens: list[Token]) -> None:
         """Blame the sentence reports of a party: "the Ukrainian side is accusing Russian troops of
@@ -1069,6 +1153,9 @@ class Extractor:
                 continue  # blamed for something that is not an attack ("обвинил ... в том, что войска оставили")
             kind = min((c for c in facts.cues if c[0] > pos), key=lambda c: (c[2], c[0]), default=None)
             facts.reported.append((accuser, accused, kind[1] if kind else Kind.STRIKE))
+            facts.why["reported"] = Why("blame", "lexicon.actors.accusation_words (blame reported of a party)",
+                                        _span(facts.text, tokens, pos, after[-1][0] if len(after) > 1 else after[0][0]),
+                                        facts.index)
             facts.perpetrator = None  # the blame is the other party's word, not the speaker's
             return
 
@@ -1147,17 +1234,18 @@ class Extractor:
         return self._official(tokens[pos])
 
     def _claimant_candidates(self, facts: SentenceFacts, tokens: list[Token],
-                             lower: str) -> list[tuple[int, str, str, Side | None, str | None, bool]]:
-        """Who the sentence may credit: (position, key, label, side, home place) of known officials,
-        of people named with a role ("голова ОВА Іван Петренко", "Ivan Petrenko, the governor"),
-        and of bodies (institutions.tsv)."""
-        found: list[tuple[int, str, str, Side | None, str | None, bool]] = []
+                             lower: str) -> list[tuple[int, str, str, Side | None, str | None, bool, Why]]:
+        """Who the sentence may credit: (position, key, label, side, home place, person, what matched)
+        of known officials, of people named with a role ("голова ОВА Іван Петренко", "Ivan Petrenko,
+        the governor"), and of bodies (institutions.tsv)."""
+        found: list[tuple[int, str, str, Side | None, str | None, bool, Why]] = []
         taken: set[int] = set()
         for pos, tok in enumerate(tokens):
             if tok.is_capitalized:
                 off = self._official_at(tokens, pos)
                 if off is not None:
-                    found.append((pos, off.claimant, off.claimant, off.side, off.place, True))
+                    found.append((pos, off.claimant, off.claimant, off.side, off.place, True,
+                                  Why("claimant", f"officials.tsv row '{off.claimant}'", tok.text, facts.index)))
                     taken.update((pos - 1, pos, pos + 1))
         place_starts = {p for p, _ in facts.places} | {p for p, _ in facts.oblast_places}
         starts = [t.start for t in tokens]
@@ -1188,7 +1276,9 @@ class Extractor:
             said = (pos > 0 and tokens[pos - 1].is_word and self._attribution.fullmatch(tokens[pos - 1].lower)) or (
                 bool(after) and after[0].is_word and self._attribution.fullmatch(after[0].lower))
             if role or said:
-                found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True))
+                found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True, Why(
+                    "claimant", "a name " + ("with lexicon.role_words" if role else "next to lexicon.attribution_words"),
+                    f"{first.text} {last.text}", facts.index)))
                 taken.update((pos, pos + 1))
         for pos, tok in enumerate(tokens):  # a surname alone: "said Peskov", "По словам Балицкого", "Lavrov has stated"
             if pos in taken or pos in place_starts or pos in bodies or pos == 0 or not self._is_name(tok):
@@ -1200,7 +1290,8 @@ class Extractor:
                     self._attribution.fullmatch(t.lower) for t in tokens[pos + 2:pos + 5] if t.is_word)))
             if prev.lower in ("словам", "словами") or (said_after and any(
                     t.is_word and self._role.fullmatch(t.lower) for t in tokens[max(0, pos - 7):pos])):
-                found.append((pos, "person:" + tok.lower[:5], tok.text, None, None, True))
+                found.append((pos, "person:" + tok.lower[:5], tok.text, None, None, True, Why(
+                    "claimant", "a surname alone, after «словам» or with a role and a speech verb", tok.text, facts.index)))
                 taken.add(pos)
         for pattern, claimant, side in self.institutions:
             for m in pattern.finditer(lower):
@@ -1215,7 +1306,8 @@ class Extractor:
                     body_side = said_side
                     if said_side is not None and claimant != "*":
                         label = f"{'Russian' if said_side is Side.RUSSIA else 'Ukrainian'} {claimant}"
-                found.append((pos, label, label, body_side, None, False))
+                found.append((pos, label, label, body_side, None, False, Why(
+                    "claimant", f"institutions.tsv row '{claimant}'", facts.text[m.start():m.end()], facts.index)))
                 break
         return sorted(found)
 
@@ -1236,6 +1328,7 @@ class Extractor:
         if candidates:
             first = candidates[0]
             facts.mention = (first[2], first[3])
+            facts.why["mention"] = first[6]
         colons = [c[0] for c in candidates if any(t.text == ":" for t in tokens[c[0] + 1:c[0] + 3])]
         if not (attributions or label or colons):
             # a mention, not a credit: its side still tells whose wording a bare "captured" is
@@ -1251,6 +1344,9 @@ class Extractor:
                     nxt = tokens[i + 1] if i + 1 < len(tokens) and tokens[i + 1].is_word \
                         and not self._attribution.fullmatch(tokens[i + 1].lower) else None
                     facts.role_credit = tokens[i].lower + (f" {nxt.lower}" if nxt is not None else "")
+                    facts.why["role_credit"] = Why("claimant", "lexicon.role_words next to lexicon.attribution_words",
+                                                   _span(facts.text, tokens, min(i, a), max(i + (nxt is not None), a)),
+                                                   facts.index)
                     break
         adjacent = any(abs(c[0] - a) <= 2 for c in candidates for a in attributions)
         if not candidates or (not adjacent and any(t.is_word and self._pronouns.fullmatch(t.lower)
@@ -1284,6 +1380,11 @@ class Extractor:
                 keys.append(c[1])
                 labels.append(c[2])
         facts.claimant = " and ".join(labels)
+        credit = "lexicon.source_labels" if label else "lexicon.attribution_words" if attributions else "a colon after the name"
+        said = tokens[0].text if label else tokens[min(attributions, key=lambda a: abs(a - chosen[0][0]))].text \
+            if attributions else ":"
+        facts.why["claimant"] = Why("claimant", " + ".join([c[6].rule for c in chosen] + [credit]),
+                                    " / ".join(c[6].words for c in chosen) + f" … {said}", facts.index)
         facts.person = all(c[5] for c in chosen)
         sides = {c[3] for c in chosen if c[3] is not None}
         facts.claimant_side = sides.pop() if len(sides) == 1 else None
@@ -1291,7 +1392,8 @@ class Extractor:
         facts.back_credit = label or bool(self._attribution_back.search(lower))
         facts.source_line = label
 
-    def _find_date(self, tokens: list[Token], lower: str, post_day: date) -> date | None:
+    def _find_date(self, tokens: list[Token], lower: str, post_day: date, why: dict[Any, Why] | None = None,
+                   sentence: str = "", index: int = 0) -> date | None:
         """The event date a sentence gives: a day and month, a numeric date, a weekday or a relative
         day. A date right after a speech verb ("officials said Sunday", "claimed on May 14") dates the
         statement, not the event, and is passed over."""
@@ -1307,6 +1409,9 @@ class Extractor:
             if day and 1 <= day <= 31 and not self._dates_statement(tokens, first):
                 found = _closest_past(post_day, month, day)
                 if found is not None:
+                    if why is not None:
+                        why["date"] = Why("dates", "numbers.months: a day and month",
+                                          _span(sentence, tokens, min(first, pos), max(first, pos + (first == pos))), index)
                     return found
         numeric = re.search(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})\b", lower)
         if numeric:
@@ -1314,6 +1419,8 @@ class Extractor:
             try:
                 found_date = date(y + 2000 if y < 100 else y, m, d)
                 if found_date <= post_day + timedelta(days=1):
+                    if why is not None:
+                        why["date"] = Why("dates", "a numeric date (dd.mm.yyyy)", sentence[numeric.start():numeric.end()], index)
                     return found_date
             except ValueError:
                 pass
@@ -1321,9 +1428,13 @@ class Extractor:
             weekday = self._weekdays.get(tok.lower.replace("’", "'").replace("ʼ", "'"))
             if weekday is not None and not self._dates_statement(tokens, pos):
                 back = (post_day.weekday() - weekday) % 7
+                if why is not None:
+                    why["date"] = Why("dates", "numbers.weekdays: the last such day", tok.text, index)
                 return post_day - timedelta(days=back)
         rel = self._relative.search(lower)
         if rel:
+            if why is not None:
+                why["date"] = Why("dates", "numbers.relative_days", sentence[rel.start():rel.end()], index)
             return post_day + timedelta(days=self._relative_days[rel.group()])
         return None
 
@@ -1338,7 +1449,8 @@ class Extractor:
 
     # ------------------------------------------------------------------ assembling claims
 
-    def _assemble(self, facts: list[SentenceFacts], lang: str, post_day: date, source: SourceInfo | None) -> list[Claim]:
+    def _assemble(self, facts: list[SentenceFacts], lang: str, post_day: date, source: SourceInfo | None,
+                  traces: list[dict[str, Why]] | None = None) -> list[Claim]:
         self._assign_owners(facts)
         post_claimant = None  # a sentence nobody is credited with is the outlet's
         post_claimant_side = next((f.claimant_side for f in facts if f.claimant_side), None)
@@ -1394,8 +1506,12 @@ class Extractor:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
+            if traces is not None:
+                traces.append(explain_draft(draft, claims[-1], facts))
         for draft in control:
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
+            if traces is not None:
+                traces.append(explain_draft(draft, claims[-1], facts))
         return claims
 
     def _assign_owners(self, facts: list[SentenceFacts]) -> None:
@@ -1410,9 +1526,12 @@ class Extractor:
                 f.claimant = joint or canon.setdefault(key, f.claimant)
         for i, f in enumerate(facts):
             if f.credited and not f.claimant and not any(g.claimant for g in facts[:i]):
-                mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
-                if mention is not None:  # "Gladkov on Oct." / "22 claimed that ...": the name just before
-                    f.claimant, f.claimant_side = mention
+                named_in = next((g for g in (f, facts[i - 1] if i else f) if g.mention), None)
+                if named_in is not None and named_in.mention is not None:
+                    # "Gladkov on Oct." / "22 claimed that ...": the name just before
+                    f.claimant, f.claimant_side = named_in.mention
+                    if "mention" in named_in.why:
+                        f.why["claimant"] = named_in.why["mention"]
         open_quote = False
         for f in facts:  # a quote running over several sentences credits no one inside it
             text = f.text
@@ -1430,6 +1549,8 @@ class Extractor:
                 last_person = f.person
             elif f.role_credit and last_person is False:
                 f.claimant = f.role_credit
+                if "role_credit" in f.why:
+                    f.why["claimant"] = f.why["role_credit"]
                 last_person = True
         named = [i for i, f in enumerate(facts) if f.claimant]
         for i, f in enumerate(facts):
@@ -1642,6 +1763,7 @@ class Extractor:
                     claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
                     side = controller
             draft = self._control_draft_for(drafts, place, controller, claimant, side)
+            draft.why.setdefault("controller", (f, hit))  # --explain: the statement that made the claim
             if draft.claimant is None and claimant is not None:
                 draft.claimant, draft.claimant_side = claimant, side
             held = draft.claimant, draft.claimant_side
@@ -1741,9 +1863,9 @@ class Extractor:
                 else:
                     draft.injured = count
         if f.zero_killed and draft.killed is None:
-            draft.killed = Count("killed", 0, Qualifier.EXACT, 0)
+            draft.killed = Count("killed", 0, Qualifier.EXACT, 0, why=f.why.get("zero_killed"))
         if f.zero_injured and draft.injured is None:
-            draft.injured = Count("injured", 0, Qualifier.EXACT, 0)
+            draft.injured = Count("injured", 0, Qualifier.EXACT, 0, why=f.why.get("zero_injured"))
         children = f.children_killed
         killed_before = [c for c in [current.get("killed"), *earlier] if c is not None and c.field == "killed"
                          and c.pos <= f.children_pos]
@@ -1755,7 +1877,9 @@ class Extractor:
         if children is not None and draft.children_killed is None:
             draft.children_killed = children
             if draft.killed is None and not f.children_only:
-                draft.killed = Count("killed", children, Qualifier.EXACT, 0, implied=True)
+                draft.killed = Count("killed", children, Qualifier.EXACT, 0, implied=True, why=Why(
+                    "assembly", "implied by the children killed: " + (c.rule if (c := f.why.get("children")) else "?"),
+                    c.words if c else "", f.index))
         if f.perpetrator is not None and draft.perpetrator is None:
             draft.perpetrator = f.perpetrator
         draft.targets |= f.targets
@@ -1828,6 +1952,94 @@ class Extractor:
         )
 
 
+EXPLAINED = ("place", "kind", "killed", "injured", "children_killed", "qualifier", "controller", "perpetrator",
+             "claimant", "date")
+
+
+def explain_draft(draft: Draft, claim: Claim, facts: Sequence[SentenceFacts]) -> dict[str, Why]:
+    """Where each field of ``claim`` (made from ``draft``) came from, read from what the sentences
+    recorded when they matched (nothing is matched again). A field with no value is left out."""
+    own = [f for f in facts if f.index in draft.sentences]
+    ordered = own + [f for f in facts if f.index not in draft.sentences]  # the claim's sentences first
+    out: dict[str, Why] = {}
+    statement = draft.why.get("controller")
+    place = next((f.why[k] for k in (("place", draft.place.key), ("role_place", draft.place.key))
+                  for f in ordered if k in f.why), None)
+    out["place"] = place or Why("assembly", "the claimant's home place (officials.tsv) or the post's last place")
+    if statement is not None:
+        f, hit = statement
+        out["kind"] = Why("control", f"control.{hit.group}: a control statement", f.text[hit.span[0]:hit.span[1]], f.index)
+    else:
+        cue = next((f.why.get(("cue", pos)) for f in ordered for pos, kind, tier in f.cues
+                    if kind is draft.kind and tier == draft.kind_tier), None)
+        out["kind"] = cue or Why("assembly", "no kind word: strike" if draft.kind_tier == 9 else "the kind of a related claim")
+    for name in ("killed", "injured"):
+        count = getattr(draft, name)
+        if count is not None:
+            out[name] = count.why or Why("counts", "?")
+    if claim.children_killed is not None:
+        children = draft.killed.why if draft.killed is not None and draft.killed.children == claim.children_killed \
+            and draft.killed.children is not None else None
+        out["children_killed"] = children or next(
+            (f.why["children"] for f in ordered if f.children_killed == claim.children_killed and "children" in f.why),
+            Why("counts", "?"))
+    if draft.killed is not None:
+        out["qualifier"] = draft.killed.qualifier_why or Why("counts", "exact (a figure given by a phrase)")
+    if statement is not None:
+        f, hit = statement
+        how = [f"control.{hit.group} → {hit.kind}"]
+        if hit.agent is not None:
+            how.append(f"names {hit.agent.value}")
+        elif hit.relative is not None:
+            how.append(f"names the {'speaker' if hit.relative == 'own' else 'enemy'}'s side")
+        elif hit.default is not None:
+            how.append(f"wording implies {hit.default.value} (control.default_sides)")
+        else:
+            how.append("side from the claimant or the post")
+        if hit.flip:
+            how.append("the other side holds it")
+        out["controller"] = Why("control", ", ".join(how), f.text[hit.span[0]:hit.span[1]], f.index)
+    if claim.perpetrator is not None:
+        out["perpetrator"] = next((f.why["perpetrator"] for f in ordered if f.perpetrator is claim.perpetrator
+                                   and "perpetrator" in f.why), None) or next(
+            (f.why["reported"] for f in ordered for _, accused, _ in f.reported if accused is claim.perpetrator
+             and "reported" in f.why), Why("blame", "?"))
+    if claim.claimant:
+        out["claimant"] = _claimant_why(draft, claim, ordered, statement)
+    if claim.date is not None:
+        out["date"] = next((f.why["date"] for f in ordered if f.date == claim.date and "date" in f.why),
+                           Why("dates", "no date in the text: the post's day"))
+    return out
+
+
+def explain_lines(claim: Claim, trace: dict[str, Why]) -> dict[str, str]:
+    """The trace as text, field → "killed = 20  ← counts · lexicon.toll_verbs «зросла до 20» · sentence 0"."""
+    values = claim.as_dict()
+    return {name: f"{name} = {values[name]}  ← {trace[name].line()}" for name in EXPLAINED if name in trace}
+
+
+def _claimant_why(draft: Draft, claim: Claim, ordered: Sequence[SentenceFacts], statement: Any) -> Why:
+    label = claim.claimant or ""
+    if not draft.claimant:
+        return Why("assembly", "nobody credited: the source channel")
+    base = label.removesuffix(" (earlier figure)")
+    if base.startswith(("Russian side", "Ukrainian side")):
+        if statement is not None:
+            f, hit = statement
+            return Why("control", f"the other side's claim (control.{hit.group}, reported or denied)",
+                       f.text[hit.span[0]:hit.span[1]], f.index)
+        return next((f.why["reported"] for f in ordered if f.reported and "reported" in f.why), Why("blame", "?"))
+    found = next((f.why["claimant"] for f in ordered if f.claimant == base and "claimant" in f.why), None)
+    if found is None and statement is not None:
+        f, hit = statement
+        found = Why("control", "official or body named next to the control phrase (officials.tsv / institutions.tsv)",
+                    base, f.index)
+    found = found or Why("assembly", "the claimant of an earlier sentence")
+    if base != label:
+        found = Why(found.component, found.rule + " · an earlier figure it quoted", found.words, found.sentence)
+    return found
+
+
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
 
@@ -1882,6 +2094,14 @@ def _quoted_tokens(tokens: Sequence[Token], is_attribution: Any) -> set[int]:
             inside.update(range(i))
     inside.update(opened)  # an unclosed quote runs on into the next sentence
     return inside
+
+
+def _span(sentence: str, tokens: Sequence[Token], first: int, last: int) -> str:
+    """The sentence's text from token ``first`` to token ``last`` (inclusive), as written."""
+    if not tokens:
+        return ""
+    first, last = max(0, min(first, len(tokens) - 1)), max(0, min(last, len(tokens) - 1))
+    return sentence[tokens[first].start:tokens[max(first, last)].end]
 
 
 def _claimant_key(label: str) -> str:

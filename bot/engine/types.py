@@ -133,6 +133,31 @@ class Claim:
         }
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Why:
+    """Where one field of a claim came from (``Extractor.explain_claims``): the component that
+    read it (places, kinds, counts, control, blame, claimant, dates, assembly), the rule or word
+    list that matched, the words as written in the post, and the sentence's index (None when the
+    value was not read from the text, e.g. the post's day)."""
+
+    component: str
+    rule: str
+    words: str = ""
+    sentence: int | None = None
+
+    def line(self) -> str:
+        """'counts · lexicon.toll_verbs «зросла до» · sentence 2'."""
+        parts = [self.component, self.rule]
+        if self.words:
+            parts[-1] += f" «{self.words}»"
+        if self.sentence is not None:
+            parts.append(f"sentence {self.sentence}")
+        return " · ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"component": self.component, "rule": self.rule, "words": self.words, "sentence": self.sentence}
+
+
 # The times a post may carry: a post from before 1970 or after 2100 is a broken file or page, and
 # dates at the calendar's edges cannot be moved between time zones.
 EARLIEST_POST = datetime(1970, 1, 2, tzinfo=UTC)
