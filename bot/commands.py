@@ -88,41 +88,39 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     posted = datetime.combine(args.date or date.today(), datetime.min.time().replace(hour=12), tzinfo=settings.zone)
     explain = getattr(args, "explain", None)
     if explain:
-        return _print_explained(text, posted, args.lang, explain)
-    claims = _extractor().extract_claims(text, posted_at=posted, lang=args.lang)
-    document: dict[str, Any] = {"claims": [c.as_dict() for c in claims]}
+        document: dict[str, Any] = {"claims": _explained(text, posted, args.lang, explain)}
+    else:
+        claims = _extractor().extract_claims(text, posted_at=posted, lang=args.lang)
+        document = {"claims": [c.as_dict() for c in claims]}
     cut = _cut_at(text)
     if cut is not None:  # the engine reads a bounded prefix of a very long post: say so, and where
         document["truncated"] = {"read_characters": cut[0], "total_characters": cut[1]}
         print(f"claimwatch: the text is {cut[1]:,} characters long; claims were read from the first {cut[0]:,} only",
               file=sys.stderr)
+    if explain == "text":
+        return 0
     json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return 0
 
 
-def _print_explained(text: str, posted: datetime, lang: str | None, form: str) -> int:
+def _explained(text: str, posted: datetime, lang: str | None, form: str) -> list[dict[str, Any]]:
     """``extract --explain``: each claim with where each of its fields came from (component, rule,
-    words, sentence); as JSON (an ``explain`` key per claim) or as text (the claim's JSON on one line,
-    then one line per field)."""
+    words, sentence), as an ``explain`` key per claim; with ``form`` "text" the claims are printed
+    here instead, each as one JSON line followed by one line per field."""
     from bot.engine.extract import explain_lines
 
-    explained = _extractor().explain_claims(text, posted_at=posted, lang=lang)
-    if form == "text":
-        for claim, trace in explained:
-            print(json.dumps(claim.as_dict(), ensure_ascii=False))
-            for line in explain_lines(claim, trace).values():
-                print(f"  {line}")
-        return 0
     claims = []
-    for claim, trace in explained:
+    for claim, trace in _extractor().explain_claims(text, posted_at=posted, lang=lang):
         item = claim.as_dict()
         lines = explain_lines(claim, trace)
+        if form == "text":
+            print(json.dumps(item, ensure_ascii=False))
+            for line in lines.values():
+                print(f"  {line}")
         item["explain"] = {name: {**trace[name].as_dict(), "line": line} for name, line in lines.items()}
         claims.append(item)
-    json.dump({"claims": claims}, sys.stdout, ensure_ascii=False, indent=1)
-    sys.stdout.write("\n")
-    return 0
+    return claims
 
 
 def _cut_at(text: str) -> tuple[int, int] | None:

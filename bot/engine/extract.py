@@ -1199,9 +1199,14 @@ class Extractor:
                         dependent = True  # "an adviser to President Zelensky said": not Zelensky
                         continue
                     speakers.append((pos, off.claimant, off.side))
+                    facts.why.setdefault(("speaker", off.claimant, pos), Why(
+                        "claimant", f"officials.tsv row '{off.claimant}', named by a control statement", tok.text, facts.index))
         for pattern, claimant, side in self.institutions:
             for m in pattern.finditer(lower):
                 speakers.append((tok_at(m.start()), claimant, side))
+                facts.why.setdefault(("speaker", claimant, tok_at(m.start())), Why(
+                    "claimant", f"institutions.tsv row '{claimant}', named by a control statement",
+                    facts.text[m.start():m.end()], facts.index))
         hits = self._control.read(tokens, lower, tok_at, self._actors(tokens, agents_only=False), sorted(speakers),
                                   speaker_unknown=dependent and not speakers)
         facts.control_hits = hits
@@ -1952,8 +1957,8 @@ class Extractor:
         )
 
 
-EXPLAINED = ("place", "kind", "killed", "injured", "children_killed", "qualifier", "controller", "perpetrator",
-             "claimant", "date")
+EXPLAINED = ("place", "kind", "killed", "injured", "children_killed", "qualifier", "injured_qualifier", "controller",
+             "perpetrator", "claimant", "date")
 
 
 def explain_draft(draft: Draft, claim: Claim, facts: Sequence[SentenceFacts]) -> dict[str, Why]:
@@ -2004,8 +2009,9 @@ def explain_draft(draft: Draft, claim: Claim, facts: Sequence[SentenceFacts]) ->
                                    and "perpetrator" in f.why), None) or next(
             (f.why["reported"] for f in ordered for _, accused, _ in f.reported if accused is claim.perpetrator
              and "reported" in f.why), Why("blame", "?"))
-    if claim.claimant:
-        out["claimant"] = _claimant_why(draft, claim, ordered, statement)
+    if draft.injured is not None:
+        out["injured_qualifier"] = draft.injured.qualifier_why or Why("counts", "exact (a figure given by a phrase)")
+    out["claimant"] = _claimant_why(draft, claim, ordered, statement)
     if claim.date is not None:
         out["date"] = next((f.why["date"] for f in ordered if f.date == claim.date and "date" in f.why),
                            Why("dates", "no date in the text: the post's day"))
@@ -2021,7 +2027,7 @@ def explain_lines(claim: Claim, trace: dict[str, Why]) -> dict[str, str]:
 def _claimant_why(draft: Draft, claim: Claim, ordered: Sequence[SentenceFacts], statement: Any) -> Why:
     label = claim.claimant or ""
     if not draft.claimant:
-        return Why("assembly", "nobody credited: the source channel")
+        return Why("assembly", "nobody credited: the source channel" if label else "nobody credited")
     base = label.removesuffix(" (earlier figure)")
     if base.startswith(("Russian side", "Ukrainian side")):
         if statement is not None:
@@ -2030,6 +2036,11 @@ def _claimant_why(draft: Draft, claim: Claim, ordered: Sequence[SentenceFacts], 
                        f.text[hit.span[0]:hit.span[1]], f.index)
         return next((f.why["reported"] for f in ordered if f.reported and "reported" in f.why), Why("blame", "?"))
     found = next((f.why["claimant"] for f in ordered if f.claimant == base and "claimant" in f.why), None)
+    if found is None and statement is not None:
+        f, hit = statement  # the one named nearest the statement, as ControlReader credits it
+        named = [(abs(k[2] - hit.pos) if g is f else 999 + abs(g.index - f.index), w) for g in ordered
+                 for k, w in g.why.items() if isinstance(k, tuple) and k[0] == "speaker" and k[1] == base]
+        found = min(named, key=lambda item: item[0])[1] if named else None
     if found is None and statement is not None:
         f, hit = statement
         found = Why("control", "official or body named next to the control phrase (officials.tsv / institutions.tsv)",
