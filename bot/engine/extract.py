@@ -1153,6 +1153,8 @@ class Extractor:
                 continue  # blamed for something that is not an attack ("обвинил ... в том, что войска оставили")
             kind = min((c for c in facts.cues if c[0] > pos), key=lambda c: (c[2], c[0]), default=None)
             facts.reported.append((accuser, accused, kind[1] if kind else Kind.STRIKE))
+            facts.why["reported_kind"] = facts.why.get(("cue", kind[0]), Why("kinds", "?")) if kind else Why(
+                "blame", "an accusation naming no attack word: strike", tok.text, facts.index)
             facts.why["reported"] = Why("blame", "lexicon.actors.accusation_words (blame reported of a party)",
                                         _span(facts.text, tokens, pos, after[-1][0] if len(after) > 1 else after[0][0]),
                                         facts.index)
@@ -1977,6 +1979,8 @@ def explain_draft(draft: Draft, claim: Claim, facts: Sequence[SentenceFacts]) ->
     else:
         cue = next((f.why.get(("cue", pos)) for f in ordered for pos, kind, tier in f.cues
                     if kind is draft.kind and tier == draft.kind_tier), None)
+        if cue is None and draft.credited_only and draft.kind_tier == 0:  # a blame the post reports
+            cue = next((f.why["reported_kind"] for f in ordered if f.reported and "reported_kind" in f.why), None)
         out["kind"] = cue or Why("assembly", "no kind word: strike" if draft.kind_tier == 9 else "the kind of a related claim")
     for name in ("killed", "injured"):
         count = getattr(draft, name)
