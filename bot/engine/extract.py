@@ -1105,10 +1105,6 @@ class Extractor:
     def _is_cue(self, word: str) -> bool:
         return any(pattern.fullmatch(word) for pattern, _, _ in self._cue_words)
 
-    def _perpetrator(self, tokens: list[Token], cue_positions: list[int]) -> Side | None:
-        found = self._perpetrator_at(tokens, cue_positions)
-        return found[1] if found else None
-
     def _perpetrator_at(self, tokens: list[Token], cue_positions: list[int]) -> tuple[int, Side] | None:
         """The party the sentence says carried out the attack: the actor nearest an attack or blame
         word, leaving out actors that are denied ("российских военных не было") or hedged ("якобы")."""
