@@ -1221,6 +1221,8 @@ class Extractor:
         """
         statements: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None]] = []
         current: Place | None = None
+        topic = next((place for f in facts for _, place, _ in f.control_places), None) or next(
+            (place for f in facts for _, place in f.places), None)
         speaker: tuple[str | None, Side | None] = (None, None)
         for i, f in enumerate(facts):
             nxt = facts[i + 1] if i + 1 < len(facts) else None
@@ -1230,6 +1232,8 @@ class Extractor:
                 place = self._control_place(f.control_places, hit.pos)
                 if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
                     place = current
+                if place is None and current is None and hit.kind in ("withdraw", "hold", "refute"):
+                    place = topic  # "withdrew from the right bank. Kherson ...": the post's town
                 if place is None and current is None and home_place:
                     place = self._home(home_place)
                 if place is None:
@@ -1264,6 +1268,7 @@ class Extractor:
                 continue  # the attacker reporting fighting in a town it has not taken
             resolved.append((f, hit, place, claimant, side, resolve_controller(hit, judge)))
         drafts: list[Draft] = []
+        unnamed: set[int] = set()
         for f, hit, place, claimant, side, controller in resolved:
             if controller is None:
                 if hit.share:
@@ -1286,7 +1291,9 @@ class Extractor:
                     # a denial is the denier's; a capture the speaker denies is the other side's, as reported
                     claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
                     side = controller
-            draft = self._control_draft_for(drafts, place, controller, claimant, side)
+            draft = self._control_draft_for(drafts, place, controller, claimant, side, unnamed)
+            if claimant is None and hit.speaker_unknown:
+                unnamed.add(id(draft))  # someone the post does not name yet said it
             if draft.claimant is None and claimant is not None:
                 draft.claimant, draft.claimant_side = claimant, side
             held = draft.claimant, draft.claimant_side
@@ -1305,10 +1312,12 @@ class Extractor:
 
     @staticmethod
     def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None,
-                           side: Side | None) -> Draft:
+                           side: Side | None, unnamed: set[int]) -> Draft:
         """The draft a statement adds to: one for its place and controller by the same claimant. A
         statement credited to nobody joins the last one; one credited to a side only ("Ukrainian
-        side") joins a named claimant of that side, and a named claimant completes such a draft."""
+        side") joins a named claimant of that side, and a named claimant completes such a draft. A
+        statement the post credits to nobody stays the outlet's own claim ("Ukrainian forces entered
+        Lyman"; "the Russian MoD confirmed the withdrawal" is another claim)."""
         same = [d for d in drafts if d.place.key == place.key and d.controller is controller]
         base = claimant.split(" (")[0] if claimant else None
         for d in reversed(same):
@@ -1321,7 +1330,8 @@ class Extractor:
                 d.claimant = claimant
                 return d
         for d in reversed(same):
-            if d.claimant is None:
+            if d.claimant is None and id(d) in unnamed and side is controller:
+                # "an adviser said the city has not fallen ... our side continues to defend, Arestovych said"
                 return d
         draft = Draft(place=place, kind=Kind.CONTROL, controller=controller)
         drafts.append(draft)
