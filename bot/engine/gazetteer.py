@@ -804,7 +804,10 @@ def build_state() -> dict[str, Any]:
     by_admin1 = {(r.country, r.admin1): r for r in regions}
     builder = _Builder()
 
-    # Ukrainian settlements from the codifier.
+    # Ukrainian settlements from the codifier, under the name the KMU 2010 form is known by
+    # (aliases.tsv "name" rows: the codifier's newer "Сіверськодонецьк" is still Sievierodonetsk).
+    aliases = list(_read_tsv(DATA_DIR / "aliases.tsv"))
+    display = {surface: target for kind, surface, target, _ in aliases if kind == "name"}
     katottg_pids: dict[tuple[str, str], list[int]] = {}
     remote: set[int] = set()  # Russian towns far from the war: they need a cue like villages
     categories: list[str] = []
@@ -813,7 +816,8 @@ def build_state() -> dict[str, Any]:
         if region is None:
             continue
         pid = builder.add_place(
-            Place(name=romanize_uk(name), oblast=region.name, country="UA", code=code), _CATEGORY_RANK[category]
+            Place(name=display.get(romanize_uk(name), romanize_uk(name)), oblast=region.name, country="UA", code=code),
+            _CATEGORY_RANK[category]
         )
         categories.append(category)
         katottg_pids.setdefault((region.key, _norm(name)), []).append(pid)
@@ -822,7 +826,6 @@ def build_state() -> dict[str, Any]:
         builder.add_name(builder.places[pid][0], pid, _NAME, ())
 
     # Old names link GeoNames records that still carry them ("Новомосковськ") to the codifier.
-    aliases = list(_read_tsv(DATA_DIR / "aliases.tsv"))
     region_keys = {r.name: r.key for r in regions if r.country == "UA"}
     link_names = {key: list(pids) for key, pids in katottg_pids.items()}
     for kind, surface, target_name, oblast in aliases:
@@ -932,6 +935,8 @@ def build_state() -> dict[str, Any]:
 
     # Aliases, landmarks, capitals.
     for kind, surface, target_name, oblast in aliases:
+        if kind == "name":
+            continue
         target = builder.find(target_name, None if oblast == "-" else oblast)
         if target is None:
             logger.warning("aliases.tsv: no place %s (%s)", target_name, oblast)
