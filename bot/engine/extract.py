@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.engine.control import ControlHit, ControlReader, is_side_label, resolve_controller, side_label
+from bot.engine.control import ControlHit, ControlReader, is_side_label, opposite, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
@@ -1486,6 +1486,12 @@ class Extractor:
                     continue  # a withdrawal by nobody we can tell
                 else:
                     controller = judge or hit.default or Side.RUSSIA
+            denier = side if side is not None else next(
+                (c for g, h, _, _, _, c in resolved if g is f and h.kind in ("hold", "refute") and c is not None), None)
+            if hit.refuted and hit.agent is None and hit.relative is None and not hit.reported and denier is not None:
+                # "reports of the capture of X are a lie, the ZSU said": the capture is the other side's
+                controller = opposite(denier)
+                claimant, side = side_label(controller, "unnamed, as reported"), controller
             if side is not None and controller is not side:
                 denied = any(c is side and p.key == place.key and h.kind in ("hold", "refute")
                              for _, h, p, _, _, c in resolved)

@@ -325,6 +325,12 @@ def test_habitual_shelling_is_not_an_incident(extractor):  # type: ignore[no-unt
     ("Українські військові спростували російські повідомлення про захоплення Бахмута.", {Side.RUSSIA, Side.UKRAINE}),
     ("Заявления российских военных о захвате Авдеевки не соответствуют действительности, сообщили в Генштабе ВСУ.",
      {Side.RUSSIA, Side.UKRAINE}),
+    ("Информация о захвате Соледара — ложь, заявили в ВСУ.", {Side.RUSSIA, Side.UKRAINE}),
+    ("Russia claimed its forces had seized Soledar, but Kyiv said fighting was still raging there.",
+     {Side.RUSSIA, Side.UKRAINE}),
+    ("Министерство обороны России объявило о взятии Соледара.", {Side.RUSSIA}),
+    ("Українські захисники відбили Кремінну.", {Side.UKRAINE}),
+    ("Ukrainian flag raised over Kreminna.", {Side.UKRAINE}),
     # a share of the town is a claim to it
     ("Russian forces control about 90% of Avdiivka, the Russian defence ministry said.", {Side.RUSSIA}),
     # not control: silence, aspirations, advances, encirclement, evacuation, temporarily occupied land
