@@ -268,6 +268,13 @@ class ControlReader:
             else:
                 claimant, claimant_side, reported = label[0], label[1], True
             refuted = kind in ("capture", "entry") and not negated and any(r is not m for r in refutes)
+            denied_at = max((tok_at(r.start) for r in refutes if r.start < m.start), default=None)
+            if refuted and label is None and denied_at is not None:
+                # "ВСУ отрицают захват X российскими войсками": the party before the denial is the denier
+                right = min((k for k in marks if k > pos), default=len(tokens))
+                captors = [a for a in actors if denied_at < a[0] < pos] or [a for a in actors if pos < a[0] < right]
+                agent, relative = (captors[-1][1] if captors and captors[-1][0] < pos else
+                                   captors[0][1] if captors else None), None
             alleged = bool(self._alleged.search(before[-30:])) and agent is None and not speakers and label is None
             default = next((side for pattern, side in self._defaults if pattern.match(phrase)), None)
             hits.append(ControlHit(

@@ -331,6 +331,10 @@ def test_habitual_shelling_is_not_an_incident(extractor):  # type: ignore[no-unt
     ("Министерство обороны России объявило о взятии Соледара.", {Side.RUSSIA}),
     ("Українські захисники відбили Кремінну.", {Side.UKRAINE}),
     ("Ukrainian flag raised over Kreminna.", {Side.UKRAINE}),
+    ("ВСУ отрицают захват Великой Новоселки российскими войсками.", {Side.RUSSIA, Side.UKRAINE}),
+    ("Российские СМИ утверждают, что российские войска по-прежнему контролируют Купянск.", {Side.RUSSIA}),
+    ("Ukrainian troops entered Kherson on Friday, hours after Moscow announced its forces had left the city.",
+     {Side.UKRAINE}),
     # a share of the town is a claim to it
     ("Russian forces control about 90% of Avdiivka, the Russian defence ministry said.", {Side.RUSSIA}),
     # not control: silence, aspirations, advances, encirclement, evacuation, temporarily occupied land
