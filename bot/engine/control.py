@@ -34,7 +34,8 @@ GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates",
           "capture", "share", "entry")
 WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
               "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
-              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns", "cleared_needs_side", "bank_words")
+              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns",
+              "cleared_needs_side", "bank_words")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
 # "під контроль України", "под контроль российских войск": a holder in the genitive, not the object
 _GENITIVE_HOLDER = re.compile(r"\s*(?:україни|украины|росії|россии|рф|зсу|всу|\w+ськ(?:их|ої)\s|\w+ск(?:их|ой)\s)")
