@@ -1516,6 +1516,9 @@ class Extractor:
                 continue  # "entered the town", answered by "the town is under our control"
             if hit.kind == "refute" and not {f.index, f.index - 1} & capture_at:
                 continue  # a denial of something other than a capture
+            if hit.kind == "withdraw" and any(h.kind == "hold" and p.key == place.key and cl == claimant
+                                              for _, h, p, cl, _ in statements):
+                continue  # "withdrew to better positions ... fighting goes on in the town": still held
             if hit.progressive and advancing:
                 continue  # "продвигаются ..., освобождая город": an advance, not a claim
             if hit.alleged and claimant is None:
