@@ -352,6 +352,10 @@ def test_district_tallies_without_a_total_give_no_toll(extractor):  # type: igno
     ("Российские СМИ утверждают, что российские войска по-прежнему контролируют Купянск.", {Side.RUSSIA}),
     ("Ukrainian troops entered Kherson on Friday, hours after Moscow announced its forces had left the city.",
      {Side.UKRAINE}),
+    ("Российские войска завершили отход на левый берег Днепра, Херсон оставлен, сообщили в Минобороны.", {Side.UKRAINE}),
+    ("Спикер Трегубов заявил, что ВСУ ушли только из южной части Великой Новоселки, а бои в городе продолжаются.",
+     {Side.UKRAINE}),
+    ("Russian media reported that Russian troops remained in control of Kupiansk.", {Side.RUSSIA}),
     # a share of the town is a claim to it
     ("Russian forces control about 90% of Avdiivka, the Russian defence ministry said.", {Side.RUSSIA}),
     # not control: silence, aspirations, advances, encirclement, evacuation, temporarily occupied land
