@@ -3,7 +3,7 @@
 A lease is one ``instance_leases`` row per role naming its owner (host, pid, a random tag), when
 it was taken and its last heartbeat. It is held while the heartbeat is younger than the time to
 live; a process that stops beating (killed, frozen, cut off) loses it after that long, and another
-may take it over. Taking and taking over are compare-and-set updates, so two processes never both
+may take it over (at once, when the holder is a process of the same host that no longer runs). Taking and taking over are compare-and-set updates, so two processes never both
 win. Times are the hosts' clocks (UTC): hosts sharing a database should keep them in sync (NTP);
 a skew shorter than the time to live does no harm.
 """
@@ -59,6 +59,23 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _gone(host: str, pid: int) -> bool:
+    """Whether the holder is a process of this host that no longer runs (killed, crashed): its
+    lease is then over at once, so a restart after ``kill -9`` need not wait for it to lapse.
+    (The same pid as ours is a previous incarnation, e.g. pid 1 of a restarted container.)"""
+    if host != socket.gethostname()[:60]:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by someone else
+        return False
+    return False
+
+
 def _holder(row: InstanceLease) -> LeaseHolder:
     return LeaseHolder(row.owner, row.host, row.pid, row.since, row.heartbeat_at)
 
@@ -82,7 +99,7 @@ def acquire_lease(session_factory: sessionmaker[Session], owner: str, role: str 
                 session.add(InstanceLease(role=role, owner=owner, host=host, pid=pid, since=now, heartbeat_at=now))
                 session.flush()
                 return LeaseHolder(owner, host, pid, now, now)
-            if row.owner != owner and row.heartbeat_at > now - ttl:
+            if row.owner != owner and row.heartbeat_at > now - ttl and not _gone(row.host, row.pid):
                 raise LeaseHeld(_holder(row))
             since = row.since if row.owner == owner else now
             taken = session.execute(

@@ -45,3 +45,35 @@ def test_interrupted_deliveries_are_released_only_by_the_lease_holder(db_url: st
     assert release_interrupted(session_factory, "web-2:200:bbbb") == []  # another bot may be sending it
     assert release_interrupted(session_factory, "web-1:100:aaaa") == [(42, "digest:2026-12-01")]
     engine.dispose()
+
+
+def test_a_dead_holder_on_this_host_gives_the_lease_up_at_once(db_url: str) -> None:
+    """A restart right after ``kill -9``: the killed bot's heartbeat is fresh, but it is gone."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    engine, session_factory = open_database(db_url)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    host = socket.gethostname()[:60]
+    from store.models import InstanceLease
+
+    now = datetime.now(UTC)
+    with session_factory.begin() as session:
+        session.add(InstanceLease(role="bot", owner=f"{host}:{child.pid}:dead", host=host, pid=child.pid,
+                                  since=now, heartbeat_at=now))
+    assert acquire_lease(session_factory, f"{host}:{os.getpid()}:live").pid == os.getpid()
+
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with session_factory.begin() as session:
+            row = session.get(InstanceLease, "bot")
+            row.owner, row.pid = f"{host}:{alive.pid}:alive", alive.pid
+        with pytest.raises(LeaseHeld):  # a live holder on this host keeps it
+            acquire_lease(session_factory, f"{host}:{os.getpid()}:again")
+    finally:
+        alive.kill()
+        alive.wait()
+    engine.dispose()
