@@ -10,9 +10,12 @@ a skew shorter than the time to live does no harm.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.models import InstanceLease
+
+logger = logging.getLogger(__name__)
 
 BOT_ROLE = "bot"
 LEASE_TTL = timedelta(seconds=30)
@@ -146,3 +151,45 @@ def release_lease(session_factory: sessionmaker[Session], owner: str, role: str 
 def holds_lease(session: Session, owner: str, role: str = BOT_ROLE) -> bool:
     """Whether ``owner`` holds the role's lease now (inside the caller's transaction)."""
     return session.scalar(select(InstanceLease.owner).where(InstanceLease.role == role)) == owner
+
+
+class LeaseKeeper:
+    """The heartbeat: a thread that renews a held lease every ``interval`` seconds.
+
+    A thread, not a job on the bot's event loop, so that slow start-up work (loading the engine,
+    a busy loop) never lets the lease lapse while the process is alive. When the lease turns out
+    to be taken over (this process was frozen longer than the lease lasts) ``on_lost`` is called
+    once and the thread ends; a database that cannot be reached is retried at the next beat.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], owner: str, *, role: str = BOT_ROLE,
+                 interval: float = HEARTBEAT_INTERVAL, on_lost: Callable[[], None] | None = None) -> None:
+        self.session_factory, self.owner, self.role = session_factory, owner, role
+        self.interval, self.on_lost = interval, on_lost
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="claimwatch-lease", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                held = renew_lease(self.session_factory, self.owner, self.role)
+            except Exception as exc:  # the database is away: the next beat tries again
+                logger.warning("could not renew the %s lease: %s", self.role,
+                               str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                continue
+            if not held:
+                self.lost = True
+                logger.error("another claimwatch instance took over the %s lease (this one was stalled longer "
+                             "than the lease lasts); stopping", self.role)
+                if self.on_lost is not None:
+                    self.on_lost()
+                return

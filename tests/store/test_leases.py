@@ -77,3 +77,27 @@ def test_a_dead_holder_on_this_host_gives_the_lease_up_at_once(db_url: str) -> N
         alive.kill()
         alive.wait()
     engine.dispose()
+
+
+def test_the_keeper_beats_and_hears_of_a_takeover(db_url: str) -> None:
+    import threading
+
+    from store.leases import LeaseKeeper
+
+    engine, session_factory = open_database(db_url)
+    start = datetime.now(UTC)
+    acquire_lease(session_factory, "web-1:100:aaaa", now=start - timedelta(seconds=25))
+    lost = threading.Event()
+    keeper = LeaseKeeper(session_factory, "web-1:100:aaaa", interval=0.1, on_lost=lost.set)
+    keeper.start()
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=20)
+        while get_lease(session_factory).heartbeat_at < start and datetime.now(UTC) < deadline:  # type: ignore[union-attr]
+            threading.Event().wait(0.05)
+        with pytest.raises(LeaseHeld):  # kept fresh by the heartbeat, though taken 25 s ago
+            acquire_lease(session_factory, "web-2:200:bbbb", now=start + timedelta(seconds=10))
+        acquire_lease(session_factory, "web-2:200:bbbb", now=datetime.now(UTC) + LEASE_TTL * 2)  # lapsed
+        assert lost.wait(10) and keeper.lost
+    finally:
+        keeper.stop()
+    engine.dispose()
