@@ -253,13 +253,13 @@ def measure_ingest(factory: sessionmaker[Session], posts: Sequence[PostIn], extr
     blocks: list[float] = []
     candidates: list[int] = []
     loaded: list[int] = []
-    original = queries.list_link_candidates
+    original = queries.list_block_claims
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        found = original(*args, **kwargs)
-        candidates.append(len(found))
-        loaded.append(sum(len(c.records) for c, _ in found))
-        return found
+        found, truncated = original(*args, **kwargs)
+        candidates.append(len({incident for _, incident in found if incident is not None}))
+        loaded.append(len(found))
+        return found, truncated
 
     session = factory()
     try:
@@ -274,13 +274,13 @@ def measure_ingest(factory: sessionmaker[Session], posts: Sequence[PostIn], extr
             per_post.append(now - last[0])
             last[0] = now
 
-        queries.list_link_candidates = counting  # type: ignore[assignment]
+        queries.list_block_claims = counting  # type: ignore[assignment]
         try:
-            with timed(services, "_link", links), timed(queries, "list_link_candidates", blocks):
+            with timed(services, "_link", links), timed(queries, "list_block_claims", blocks):
                 last[0] = time.perf_counter()
                 touched = services.ingest_posts(session, source, posts, extractor, stats, progress)
         finally:
-            queries.list_link_candidates = original  # type: ignore[assignment]
+            queries.list_block_claims = original  # type: ignore[assignment]
         start = time.perf_counter()
         services.refresh_incidents(session, touched)
         refresh = time.perf_counter() - start
@@ -308,7 +308,7 @@ def candidates_plan(engine: Engine, factory: sessionmaker[Session]) -> str:
     """How the database runs the candidates query of one dense block (indexes used or not)."""
     from sqlalchemy import event
 
-    from bot.engine.linking import CANDIDATE_INCIDENTS, CLAIMS_PER_INCIDENT
+    from bot.engine.linking import BLOCK_CLAIMS, block_dates
     from store import queries
 
     seen: list[tuple[str, Any]] = []
@@ -319,9 +319,9 @@ def candidates_plan(engine: Engine, factory: sessionmaker[Session]) -> str:
     event.listen(engine, "before_cursor_execute", capture)
     try:
         with factory() as session:
-            queries.list_link_candidates(session, "attack", "UA63120270010096107", date(2022, 6, 2),
-                                         date(2022, 6, 1), date(2022, 6, 3), incidents=CANDIDATE_INCIDENTS,
-                                         per_incident=CLAIMS_PER_INCIDENT)
+            first, last = block_dates(date(2022, 6, 2))
+            queries.list_block_claims(session, ("attack", "other"), "UA63120270010096107", date(2022, 6, 2),
+                                      first, last, limit=BLOCK_CLAIMS)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     statement, parameters = seen[-1]

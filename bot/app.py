@@ -35,11 +35,11 @@ from bot.tracked_request import TrackedRequest
 from bot.i18n import LANGUAGES, command_descriptions
 from config.settings import Settings
 from handlers import RUNTIME_KEY, BotRuntime
-from handlers import admin, callbacks, channel, errors, user
+from handlers import admin, callbacks, channel, errors, profile, user
 
 logger = logging.getLogger(__name__)
 
-USER_COMMANDS = ("start", "help", "subscribe", "unsubscribe", "settings", "digest", "incidents", "sources")
+USER_COMMANDS = ("start", "help", "subscribe", "unsubscribe", "settings", "digest", "incidents", "lang", "sources")
 ADMIN_COMMANDS = ("addsource", "removesource", "pausesource", "resumesource", "sourceinfo", "admins", "stats")
 
 
@@ -100,7 +100,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     commands = {
         "start": user.cmd_start, "help": user.cmd_help, "subscribe": user.cmd_subscribe,
         "unsubscribe": user.cmd_unsubscribe, "settings": user.cmd_settings, "digest": user.cmd_digest,
-        "incidents": user.cmd_incidents, "sources": user.cmd_sources,
+        "incidents": user.cmd_incidents, "lang": user.cmd_lang, "sources": user.cmd_sources,
         "addsource": admin.cmd_addsource, "removesource": admin.cmd_removesource,
         "pausesource": admin.cmd_pausesource, "resumesource": admin.cmd_resumesource,
         "sourceinfo": admin.cmd_sourceinfo, "admins": admin.cmd_admins, "stats": admin.cmd_stats,
@@ -113,9 +113,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
                                            channel.on_forwarded_post))
     application.add_handler(CallbackQueryHandler(callbacks.on_settings_callback, pattern=r"^settings:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_forward_callback, pattern=r"^fwd:"))
+    application.add_handler(CallbackQueryHandler(callbacks.on_lang_callback, pattern=r"^lang:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_unknown_callback))
     application.add_handler(ChatMemberHandler(channel.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(only_messages & filters.COMMAND, user.on_unknown_command))
+    application.add_handler(MessageHandler(only_messages & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+                                           & ~filters.FORWARDED, user.on_text))
     application.add_error_handler(errors.on_error)
 
 
@@ -165,6 +168,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         await set_command_menus(application)
     except TelegramError as exc:
         logger.warning("could not set the command menus: %s", exc)
+    await profile.set_descriptions(application.bot)
     job_queue = application.job_queue
     if job_queue is not None:
         await asyncio.to_thread(rt.delivery.rebuild_schedules, job_queue)

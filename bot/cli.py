@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, metavar="DATE", help="the post's date (default: today)")
 
     p = add("digest", "print the digest subscribers would get")
-    p.add_argument("--date", type=_date, metavar="DATE", help="the day (default: the latest day with incidents)")
+    p.add_argument("--date", type=_date, metavar="DATE", help="the day (default: today in CLAIMWATCH_TIMEZONE, as the bot's /digest)")
     p.add_argument("--lang", choices=("en", "uk", "ru"), default="en")
     p.add_argument("--chart", type=Path, metavar="FILE.png", help="also render the day's chart to this file")
     p.add_argument("--html", action="store_true", help="print the Telegram HTML instead of plain text")

@@ -113,9 +113,15 @@ def _latest_day(session_factory: Any) -> date | None:
 
 
 def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode: bool = False,
-                 chart: Path | None = None) -> None:
-    day = day or _latest_day(session_factory) or date.today()
+                 chart: Path | None = None, today: date | None = None) -> None:
+    """The digest of ``day``; by default of today (``today``: in CLAIMWATCH_TIMEZONE), the day the
+    bot's /digest sends. An empty day says which day last had incidents."""
+    day = day or today or date.today()
     views = services.list_incident_views(session_factory, since=day, until=day)
+    latest = None if views else _latest_day(session_factory)
+    if latest is not None:
+        print(f"claimwatch: no incidents on {day.isoformat()}; the latest day with incidents is "
+              f"{latest.isoformat()} (--date {latest.isoformat()})", file=sys.stderr)
     for message in render_digest(views, day=day, lang=lang, html_mode=html_mode):
         print(message)
         print()
@@ -128,7 +134,8 @@ def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     session_factory = _open(settings, readonly=True)
-    print_digest(session_factory, args.date, args.lang, html_mode=args.html, chart=args.chart)
+    print_digest(session_factory, args.date, args.lang, html_mode=args.html, chart=args.chart,
+                 today=datetime.now(settings.zone).date())
     return 0
 
 

@@ -16,13 +16,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.extract import Extractor
+from bot.engine.gazetteer import Gazetteer
+from bot.engine.ledger import build_ledger, step_json
 from bot.engine.linking import (
-    CANDIDATE_INCIDENTS,
-    CLAIMS_PER_INCIDENT,
-    COPY_CANDIDATES,
+    BLOCK_CLAIMS,
+    assign_incidents,
     block_dates,
-    find_copy,
-    link_claim,
+    cluster_block,
+    at_centre,
+    event_day,
+    find_copies,
+    link_key,
+    block_keys,
 )
 from bot.engine.types import (
     ClaimRecord,
@@ -88,7 +93,7 @@ def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extr
         rows = queries.add_claims(session, post, claims)
         stats.claims += len(rows)
         for row in rows:
-            touched.add(_link(session, row))
+            touched |= _link(session, row, getattr(extractor, "gazetteer", None))
         if progress:
             progress(1)
         if post_in.message_id > (source.last_message_id or 0):
@@ -96,30 +101,61 @@ def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extr
     return touched
 
 
-def _link(session: Session, row: Claim) -> int:
-    """Attach one new claim to its incident (creating one if needed); returns the incident id."""
+def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> set[int]:
+    """Re-cluster the block of one new claim (its place and kind, the days around its event) and
+    move the claims whose incident changed; returns the incidents touched.
+
+    The block is clustered whole, so the incidents do not depend on the order posts arrived in;
+    what changes is the new claim's cluster and the clusters that share an incident with it (a
+    merge or a split around the new claim). When the block holds more claims than
+    ``BLOCK_CLAIMS`` around the day, only the new claim is placed (in the incident its cluster
+    holds), so the work per claim stays bounded. With the ``gazetteer``, claims made of an oblast
+    named after its centre ("the Zaporizhzhia region") are weighed with the centre's.
+    """
     record = queries.to_record(row)
-    claim = record.claim
-    day = claim.date or record.posted_at.date()
-    lock_block(session, claim.kind.group.value, claim.place.key)  # before the candidates are read
-    first, last = block_dates(day)
-    found = queries.list_link_candidates(session, claim.kind.group.value, claim.place.key, day, first, last,
-                                         incidents=CANDIDATE_INCIDENTS, per_incident=CLAIMS_PER_INCIDENT)
-    incident_id = link_claim(record, [candidate for candidate, _ in found])
-    if incident_id is None:
-        incident = Incident(kind=claim.kind.value, kind_group=claim.kind.group.value, place_key=claim.place.key,
-                            place=claim.place.name, oblast=claim.place.oblast, country=claim.place.country,
-                            lat=claim.place.lat, lon=claim.place.lon, date=day)
-        session.add(incident)
-        session.flush()
-        incident_id = incident.id
-    else:
-        siblings, held = next((c.records, n) for c, n in found if c.id == incident_id)
-        if held > len(siblings):  # only the nearest claims were loaded: ask for the ones a copy could repeat
-            siblings = tuple(queries.list_copy_candidates(session, incident_id, record, limit=COPY_CANDIDATES))
-        row.copy_of = find_copy(record, siblings)
-    row.incident_id = incident_id
-    return incident_id
+    group = record.claim.kind.group
+    day = event_day(record)
+    first, last = block_dates(day, group)
+    key, keys = block_keys(record.claim.place, gazetteer)
+    lock_block(session, "+".join(link_key(group)), key)  # before the block's claims are read
+    loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, first, last,
+                                                  limit=BLOCK_CLAIMS)
+    current = {r.id: incident for r, incident in loaded}
+    records = {r.id: at_centre(r, key) for r, _ in loaded}
+    records[record.id] = at_centre(record, key)
+    current.setdefault(record.id, None)
+    clusters = cluster_block(records.values())
+    own = next(c for c in clusters if any(r.id == record.id for r in c))
+    affected = {current[r.id] for r in own} - {None}
+    touched: set[int] = set()
+    for cluster, incident_id in zip(clusters, assign_incidents(clusters, current)):
+        mine = cluster is own
+        near = mine or any(current.get(r.id) in affected for r in cluster)
+        moved = incident_id is None or any(current.get(r.id) != incident_id for r in cluster)
+        if not near or truncated and not mine or not moved:
+            continue
+        if incident_id is None:
+            first_claim = cluster[0].claim
+            incident = Incident(kind=first_claim.kind.value, kind_group=first_claim.kind.group.value,
+                                place_key=first_claim.place.key, place=first_claim.place.name,
+                                oblast=first_claim.place.oblast, country=first_claim.place.country,
+                                lat=first_claim.place.lat, lon=first_claim.place.lon, date=event_day(cluster[0]))
+            session.add(incident)
+            session.flush()
+            incident_id = incident.id
+        touched.add(incident_id)
+        copies = find_copies(cluster)
+        for r in cluster:
+            if truncated and r.id != record.id:
+                continue
+            claim_row = row if r.id == row.id else session.get(Claim, r.id)
+            if claim_row is None:
+                continue
+            if claim_row.incident_id is not None:
+                touched.add(claim_row.incident_id)
+            claim_row.incident_id = incident_id
+            claim_row.copy_of = copies.get(r.id)
+    return touched
 
 
 def refresh_incidents(session: Session, incident_ids: Iterable[int]) -> None:
@@ -248,7 +284,8 @@ def list_incident_views(session_factory: sessionmaker[Session], *, since: date |
                 )
                 for c in sorted(incident.conflicts, key=lambda c: c.id)
             )
-            views.append(IncidentView(incident.id, summarize(records), records, findings))
+            views.append(IncidentView(incident.id, summarize(records), records, findings,
+                                      build_ledger(records, findings)))
         return views
 
 
@@ -287,6 +324,8 @@ def build_report(session_factory: sessionmaker[Session], *, since: date | None =
                  "note": f.note}
                 for f in view.conflicts
             ],
+            "ledger": {"steps": [step_json(step) for step in view.ledger.steps] if view.ledger else [],
+                       "lines": list(view.ledger.lines) if view.ledger else []},
         })
     return {"incidents": incidents}
 

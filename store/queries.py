@@ -109,8 +109,10 @@ def to_record(row: Claim) -> ClaimRecord:
 def _link_columns(*extra: Any) -> Select[*tuple[Any, ...]]:
     """The columns linking and copy detection read, from claims joined to their posts and sources."""
     return (
-        select(Claim.id, Claim.kind, Claim.place_key, Claim.place, Claim.oblast, Claim.country, Claim.date,
+        select(Claim.id, Claim.kind, Claim.place_key, Claim.place, Claim.oblast, Claim.country, Claim.place_level,
+               Claim.date,
                Claim.evidence, Claim.killed, Claim.injured, Claim.controller, Claim.targets, Claim.copy_of,
+               Claim.qualifier, Claim.injured_qualifier, Claim.perpetrator, Claim.claimant, Claim.claimant_side,
                Post.message_id, Post.posted_at, Post.url, Source.ref, Source.name, *extra)
         .join(Post, Post.id == Claim.post_id)
         .join(Source, Source.id == Post.source_id)
@@ -119,11 +121,15 @@ def _link_columns(*extra: Any) -> Select[*tuple[Any, ...]]:
 
 def _link_record(row: Row[Any]) -> ClaimRecord:
     """A row of ``_link_columns`` as a record; claim fields linking does not read keep their defaults."""
-    place = Place(name=row.place, oblast=row.oblast, country=row.country, code=row.place_key)
+    place = Place(name=row.place, oblast=row.oblast, country=row.country, level=row.place_level, code=row.place_key)
     claim = ClaimValue(
         kind=Kind(row.kind), place=place, date=row.date, evidence=row.evidence, killed=row.killed,
         injured=row.injured, controller=Side(row.controller) if row.controller else None,
         targets=tuple(row.targets or ()),
+        qualifier=Qualifier(row.qualifier) if row.qualifier else None,
+        injured_qualifier=Qualifier(row.injured_qualifier) if row.injured_qualifier else None,
+        perpetrator=Side(row.perpetrator) if row.perpetrator else None,
+        claimant=row.claimant, claimant_side=Side(row.claimant_side) if row.claimant_side else None,
     )
     return ClaimRecord(id=row.id, claim=claim, source_ref=row.ref, source_name=row.name,
                        message_id=row.message_id, posted_at=row.posted_at, url=row.url, copy_of=row.copy_of)
@@ -194,6 +200,34 @@ def list_link_candidates(session: Session, kind_group: str, place_key: str, day:
         records.setdefault(row.incident_id, []).append(_link_record(row))
         totals[row.incident_id] = row.total
     return [(IncidentCandidate(i, tuple(rs)), totals[i]) for i, rs in records.items()]
+
+
+def list_block_claims(session: Session, kind_groups: Sequence[str], place_keys: Sequence[str], day: date,
+                      first: date, last: date, *, limit: int) -> tuple[list[tuple[ClaimRecord, int | None]], bool]:
+    """The claims of one block dated in [first, last], the nearest to ``day`` first, with their incidents.
+
+    For each kind group and place key, at most ``limit // 2`` claims on or before ``day`` (the
+    latest first) and as many after it (the earliest first) are loaded, each by one index range
+    that stops at its limit, so the work stays bounded however dense the block.
+
+    Returns:
+        (record, incident id) pairs, and whether the block held more claims than were loaded.
+    """
+    half = max(limit // 2, 1)
+    out: list[tuple[ClaimRecord, int | None]] = []
+    truncated = False
+    for group in kind_groups:
+        for key in dict.fromkeys(place_keys):
+            where = (Claim.kind_group == group, Claim.place_key == key)
+            before = (_link_columns(Claim.incident_id).where(*where, Claim.date <= day, Claim.date >= first)
+                      .order_by(Claim.date.desc(), Claim.id.desc()).limit(half))
+            after = (_link_columns(Claim.incident_id).where(*where, Claim.date > day, Claim.date <= last)
+                     .order_by(Claim.date, Claim.id).limit(half))
+            for stmt in (before, after):
+                rows = session.execute(stmt).all()
+                truncated = truncated or len(rows) >= half
+                out.extend((_link_record(row), row.incident_id) for row in rows)
+    return out, truncated
 
 
 def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord, *, limit: int) -> list[ClaimRecord]:

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 settings.register_profile("repeatable", derandomize=True, deadline=None, database=None)
 settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("CLAIMWATCH_SHARED") or REPO.parent / "shared")  # ../shared, or where it is
 
 
 def require_shared(*parts: str) -> Path:

@@ -1,41 +1,56 @@
 """Updates versus conflicts, and an incident's figures as low / best / high.
 
-Following conflict-data practice (UCDP keeps low / best / high per event; ACLED records the
-dispute and keeps the most conservative figure):
+The policy is the shared one of the gold corpora (``corpus/*/NOTES.md``), in the spirit of
+conflict-data practice (UCDP keeps low / best / high per event; ACLED records the dispute and keeps
+the most conservative figure):
 
-- a rising toll is an update, whoever gives it;
-- a conflict is opposite claims of control or of who did it, disjoint civilian and military
-  targets, exact counts from different claimants at about the same time that differ, or a later
-  figure lower than an earlier one's lower bound.
+- a rising toll is an update, whoever gives it; one claimant is never in conflict with itself,
+  and claims of one post never conflict with each other (a post that tells how a toll grew);
+- counts conflict when different claimants give figures that cannot both hold at about the same
+  time (``SAME_TIME``), or when a later figure within ``ABOUT_SAME_TIME`` is lower than an
+  earlier one's lower bound; two snapshots of a rising toll (one figure higher on both counts) do
+  not conflict;
+- opposite claims of control made within about two days conflict, unless they record a handover
+  in sequence (one side holds the town, then the other takes it and nobody denies it);
+- opposite claims of who carried out the attack conflict;
+- a civilian target against a military one: a claim naming a military target, or the attacker
+  admitting the strike, against the other side's civilian target.
 
-Claims from one post never conflict with each other (a post that tells how a toll grew), and
-copies of a report stand with their original.
+Each side of a conflict lists each claimant once, on the side that claimant took. Copies of a
+report stand with their original.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from itertools import combinations
-from typing import Iterable, Sequence
 
+from bot.engine.linking import canonical, event_day, is_denial, names_military_target
 from bot.engine.types import (
     ClaimRecord,
     ConflictFinding,
     ConflictValue,
     IncidentSummary,
     Kind,
+    KindGroup,
     Qualifier,
     Range,
     Side,
 )
 
 SAME_TIME = timedelta(hours=3)
+ABOUT_SAME_TIME = timedelta(hours=10)
+CONTROL_WINDOW = timedelta(days=2)
 CIVILIAN_TARGETS = frozenset(
     "tv_tower administration central_square residential hospital school mall station energy memorial theatre police".split()
 )
 MILITARY_TARGETS = frozenset({"military"})
 SPECIFIC_KINDS = (Kind.MISSILE, Kind.DRONE, Kind.AIRSTRIKE, Kind.ASSASSINATION_ATTEMPT, Kind.EXPLOSION)
+SIDES = (Side.UKRAINE, Side.RUSSIA)
+_BRACKETS = re.compile(r"\([^)]*\)")
 
 
 def _bounds(value: int, qualifier: Qualifier | None) -> tuple[float, float]:
@@ -53,29 +68,46 @@ def _count(record: ClaimRecord, field: str) -> tuple[int, Qualifier | None] | No
     return (claim.injured, claim.injured_qualifier) if claim.injured is not None else None
 
 
-def _speaker(record: ClaimRecord) -> str:
-    return (record.claim.claimant or record.source_name).casefold()
+def who(record: ClaimRecord) -> str:
+    """The claimant as shown: the credited person or body, else the channel."""
+    return record.claim.claimant or record.source_name
+
+
+def speaker(record: ClaimRecord) -> str:
+    """The claimant as compared: case and bracketed details ("(EN)", "(Klitschko)", "(as reported)")
+    do not make another claimant."""
+    return " ".join(_BRACKETS.sub(" ", who(record)).casefold().split())
+
+
+def _snapshots(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
+    """Two figures of a rising toll: one claim is higher on both counts (a later snapshot)."""
+    other = "injured" if field == "killed" else "killed"
+    ca, cb = _count(a, field), _count(b, field)
+    oa, ob = _count(a, other), _count(b, other)
+    if ca is None or cb is None or oa is None or ob is None:
+        return False
+    return (ca[0] - cb[0]) * (oa[0] - ob[0]) > 0
 
 
 def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFinding | None:
     rows = [(r, c) for r in records if (c := _count(r, field)) is not None]
     involved: set[int] = set()
     reasons: list[str] = []
-    for (a, ca), (b, cb) in combinations(sorted(rows, key=lambda x: x[0].posted_at), 2):
-        if a.post_key == b.post_key or ca[0] == cb[0]:
+    for (a, ca), (b, cb) in combinations(sorted(rows, key=lambda x: (x[0].posted_at, canonical(x[0]))), 2):
+        if a.post_key == b.post_key or ca[0] == cb[0] or speaker(a) == speaker(b):
             continue
         gap = b.posted_at - a.posted_at
-        a_low, _ = _bounds(*ca)
-        _, b_high = _bounds(*cb)
-        if gap >= SAME_TIME and b_high < a_low:
+        if gap > ABOUT_SAME_TIME:
+            continue
+        a_low, a_high = _bounds(*ca)
+        b_low, b_high = _bounds(*cb)
+        if gap >= SAME_TIME:
+            if b_high < a_low:
+                involved |= {a.id, b.id}
+                reasons.append(f"{who(b)} later gave {cb[0]}, lower than {who(a)}'s {ca[0]}")
+        elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and not _snapshots(a, b, field):
             involved |= {a.id, b.id}
-            reasons.append(f"{b.claim.claimant or b.source_name} later gave {cb[0]}, "
-                           f"lower than {a.claim.claimant or a.source_name}'s {ca[0]}")
-        elif gap < SAME_TIME and ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) \
-                and _speaker(a) != _speaker(b):
-            involved |= {a.id, b.id}
-            reasons.append(f"{a.claim.claimant or a.source_name} said {ca[0]} while "
-                           f"{b.claim.claimant or b.source_name} said {cb[0]}")
+            reasons.append(f"{who(a)} said {ca[0]} while {who(b)} said {cb[0]}")
     if not involved:
         return None
     by_value: dict[tuple[int, str | None], list[ClaimRecord]] = {}
@@ -86,31 +118,99 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
     return ConflictFinding(field, values, "; ".join(dict.fromkeys(reasons)))
 
 
-def _side_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFinding | None:
-    by_side: dict[Side, list[ClaimRecord]] = {}
-    for record in records:
-        side = getattr(record.claim, field)
-        if side in (Side.UKRAINE, Side.RUSSIA):
-            by_side.setdefault(side, []).append(record)
+def _sides_by_claimant(records: Sequence[ClaimRecord], field: str) -> dict[Side, list[ClaimRecord]]:
+    """The claims behind each side, each claimant on one side only: the side it takes itself when
+    it belongs to one, else the side most of its claims state, else its first claim's."""
+    by_speaker: dict[str, list[ClaimRecord]] = {}
+    for record in sorted(records, key=canonical):
+        if getattr(record.claim, field) in SIDES:
+            by_speaker.setdefault(speaker(record), []).append(record)
+    out: dict[Side, list[ClaimRecord]] = {}
+    for claims in by_speaker.values():
+        stated = Counter(getattr(r.claim, field) for r in claims)
+        own = claims[0].claim.claimant_side
+        if own in stated:
+            side = own
+        else:
+            side = max(stated, key=lambda s: (stated[s], -next(i for i, r in enumerate(claims)
+                                                                if getattr(r.claim, field) == s)))
+        out.setdefault(side, []).extend(r for r in claims if getattr(r.claim, field) == side)
+    return out
+
+
+def _side_finding(field: str, by_side: dict[Side, list[ClaimRecord]], what: str) -> ConflictFinding | None:
     if len(by_side) < 2:
         return None
     values = tuple(ConflictValue(side.value, None, tuple(rs)) for side, rs in sorted(by_side.items()))
-    who = {side: sorted({r.claim.claimant or r.source_name for r in rs}) for side, rs in by_side.items()}
-    what = "controls" if field == "controller" else "carried out the attack"
-    note = "; ".join(f"{', '.join(names)}: {side.value} {what}" for side, names in sorted(who.items()))
+    names = {side: sorted({who(r) for r in rs}) for side, rs in by_side.items()}
+    note = "; ".join(f"{', '.join(n)}: {side.value} {what}" for side, n in sorted(names.items()))
     return ConflictFinding(field, values, note)
 
 
-def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
-    civilian = [r for r in records if r.claim.targets and set(r.claim.targets) <= CIVILIAN_TARGETS]
-    military = [r for r in records if r.claim.targets and set(r.claim.targets) <= MILITARY_TARGETS]
-    if not civilian or not military:
+def _perpetrator_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
+    return _side_finding("perpetrator", _sides_by_claimant(records, "perpetrator"), "carried out the attack")
+
+
+def _disputed_control(records: Sequence[ClaimRecord]) -> set[int]:
+    """The control claims that dispute each other: opposite controllers from different claimants
+    within ``CONTROL_WINDOW``, on the same day, or where the later one denies the earlier or
+    restates a controller claimed before it (a handover in sequence is not a dispute)."""
+    rows = sorted((r for r in records if r.claim.controller in SIDES), key=canonical)
+    disputed: set[int] = set()
+    for i, a in enumerate(rows):
+        for b in rows[i + 1:]:
+            if b.claim.controller == a.claim.controller or speaker(a) == speaker(b):
+                continue
+            if event_day(b) - event_day(a) > CONTROL_WINDOW:
+                break
+            before = (r for r in rows[:i] if event_day(r) < event_day(a))
+            if (event_day(a) == event_day(b) or is_denial(b)
+                    or any(r.claim.controller == b.claim.controller for r in before)):
+                disputed |= {a.id, b.id}
+    return disputed
+
+
+def _controller_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
+    disputed = _disputed_control(records)
+    if not disputed:
         return None
+    return _side_finding("controller", _sides_by_claimant([r for r in records if r.id in disputed], "controller"),
+                         "controls")
+
+
+def _opposed(a: ClaimRecord, b: ClaimRecord) -> bool:
+    """Two claimants who may dispute a target: different ones, not known to be of one side."""
+    return speaker(a) != speaker(b) and (a.claim.claimant_side != b.claim.claimant_side or b.claim.claimant_side is None)
+
+
+def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
+    """A civilian target against a military one: a claim naming a military target, or a side's
+    words calling what was struck military (an admitted "high-precision" strike, "we do not strike
+    civilian targets"), against a civilian target the other side names (for the same attacker,
+    when the military claim names one)."""
+    military = [r for r in records if set(r.claim.targets) & MILITARY_TARGETS
+                or (r.claim.claimant_side in SIDES and r.claim.perpetrator in (None, r.claim.claimant_side)
+                    and r.claim.kind.group is KindGroup.ATTACK and not set(r.claim.targets) & CIVILIAN_TARGETS
+                    and names_military_target(r))]
+    if not military:
+        return None
+    civilian = [
+        c for c in records
+        if set(c.claim.targets) & CIVILIAN_TARGETS and not set(c.claim.targets) & MILITARY_TARGETS
+        and any(_opposed(c, m) and (m.claim.perpetrator is None or c.claim.perpetrator in (None, m.claim.perpetrator))
+                for m in military)
+    ]
+    if not civilian:
+        return None
+    military = [m for m in military if any(_opposed(c, m) for c in civilian)]
     values = (
-        ConflictValue(", ".join(sorted({t for r in civilian for t in r.claim.targets})), None, tuple(civilian)),
+        ConflictValue(", ".join(sorted({t for r in civilian for t in r.claim.targets} & CIVILIAN_TARGETS)), None,
+                      tuple(civilian)),
         ConflictValue("military", None, tuple(military)),
     )
-    return ConflictFinding("target", values, "civilian target against a claimed military one")
+    note = (f"{', '.join(sorted({who(r) for r in civilian}))}: a civilian target; "
+            f"{', '.join(sorted({who(r) for r in military}))}: a military one")
+    return ConflictFinding("target", values, note)
 
 
 def detect_conflicts(records: Iterable[ClaimRecord]) -> list[ConflictFinding]:
@@ -119,8 +219,8 @@ def detect_conflicts(records: Iterable[ClaimRecord]) -> list[ConflictFinding]:
     findings = [
         _count_conflict(originals, "killed"),
         _count_conflict(originals, "injured"),
-        _side_conflict(originals, "controller"),
-        _side_conflict(originals, "perpetrator"),
+        _controller_conflict(originals),
+        _perpetrator_conflict(originals),
         _target_conflict(originals),
     ]
     return [f for f in findings if f is not None]
@@ -140,8 +240,7 @@ def summarize(records: Sequence[ClaimRecord]) -> IncidentSummary:
     kinds = Counter(r.claim.kind for r in records)
     specific = [k for k in SPECIFIC_KINDS if kinds[k]]
     kind = max(specific, key=lambda k: kinds[k]) if specific else kinds.most_common(1)[0][0]
-    dates = Counter(r.claim.date for r in records if r.claim.date)
-    day = min(dates, key=lambda d: (-dates[d], d)) if dates else records[0].posted_at.date()
+    day = min(event_day(r) for r in records)
     places = Counter(r.claim.place for r in records)
     controllers = [r for r in records if r.claim.controller]
     controller = max(controllers, key=lambda r: r.posted_at).claim.controller if controllers else None

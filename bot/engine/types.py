@@ -267,3 +267,31 @@ class IncidentView:
     summary: IncidentSummary
     records: tuple[ClaimRecord, ...]
     conflicts: tuple[ConflictFinding, ...]
+    ledger: Ledger | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerStep:
+    """One claim's figure in an incident's ledger, and how it stands to the figures before it.
+
+    ``change`` is "first" (the first figure), "update" (higher: a rising toll, or another side
+    taking a town), "same" (confirms the latest), "lower" (below the latest, not disputed: an
+    earlier count quoted later, or a narrower count), "conflict" (one side of a conflict) or "copy"
+    (a repeat of another channel's report).
+    """
+
+    record: ClaimRecord
+    field: str
+    value: object
+    qualifier: str | None
+    change: str
+    previous: object | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """An incident's claims in time order with what each changed, and one line per figure
+    ("killed 2 → 5 → 9 (DSNS, 19:40)"; "killed 8 (Klymenko) vs 9 (Klitschko)")."""
+
+    steps: tuple[LedgerStep, ...]
+    lines: tuple[str, ...]

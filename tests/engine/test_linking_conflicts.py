@@ -126,3 +126,146 @@ def test_chart_is_a_png_of_the_day() -> None:
     view = IncidentView(1, summarize([a, b]), (a, b), ())
     png = render_chart([view], day=date(2022, 3, 1), lang="uk")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
+
+
+# ---------------------------------------------------------------- linking by event day, order-free
+
+import random  # noqa: E402
+
+from bot.engine.linking import cluster_block  # noqa: E402
+
+
+def groups(records) -> list[set[int]]:  # type: ignore[no-untyped-def]
+    return sorted(({r.id for r in c} for c in cluster_block(records)), key=min)
+
+
+def test_daily_strikes_with_their_own_tolls_do_not_chain() -> None:
+    daily = [rec(24 * n, killed=n + 2, day=date(2022, 3, 1) + timedelta(days=n), source=f"s{n}") for n in range(7)]
+    assert len(groups(daily)) == 7
+
+
+def test_a_toll_rising_over_days_stays_one_incident() -> None:
+    first = rec(0, killed=10, evidence="Russian rockets hit Kharkiv, killing 10")
+    later = [rec(24 * n, killed=10 + 8 * n, day=date(2022, 3, 1) + timedelta(days=n),
+                 evidence=f"The death toll in Kharkiv rose to {10 + 8 * n}") for n in (1, 2, 3)]
+    bodies = rec(24 * 9, killed=47, day=date(2022, 3, 10),
+                 evidence="Rescuers recovered the bodies of two more victims from the rubble in Kharkiv")
+    assert groups([first, *later, bodies]) == [{first.id, *(r.id for r in later), bodies.id}]
+
+
+def test_a_next_day_report_without_a_toll_of_its_own_joins_the_strike() -> None:
+    strike = rec(0, killed=4)
+    reaction = rec(26, day=date(2022, 3, 2), perpetrator=Side.RUSSIA, claimant="president")
+    same_toll = rec(27, killed=4, day=date(2022, 3, 2), source="b", claimant="police")
+    own_toll = rec(28, killed=2, day=date(2022, 3, 2), source="c", claimant="mayor")
+    assert groups([strike, reaction, same_toll, own_toll]) == [{strike.id, reaction.id, same_toll.id}, {own_toll.id}]
+
+
+def test_a_contested_town_is_one_episode_until_the_change_of_hands_is_acknowledged() -> None:
+    town = Place("Krasnohorivka", "Donetsk Oblast", code="UA14")
+
+    def control(day: date, side: Side, said_by: Side, who: str) -> ClaimRecord:
+        r = rec(0, kind=Kind.CONTROL, controller=side, place=town, claimant=who, day=day)
+        claim = r.claim.__class__(**{**{f: getattr(r.claim, f) for f in r.claim.__slots__}, "claimant_side": said_by})
+        return ClaimRecord(r.id, claim, r.source_ref, r.source_name, r.message_id,
+                           datetime.combine(day, datetime.min.time(), KYIV), r.url)
+
+    may = control(date(2024, 5, 6), Side.UKRAINE, Side.UKRAINE, "spokesman")
+    september = control(date(2024, 9, 10), Side.RUSSIA, Side.RUSSIA, "Russian MoD")
+    withdrawal = control(date(2024, 9, 12), Side.RUSSIA, Side.UKRAINE, "General Staff")
+    after = control(date(2024, 9, 20), Side.RUSSIA, Side.RUSSIA, "Russian MoD")
+    next_fight = control(date(2025, 2, 1), Side.UKRAINE, Side.UKRAINE, "spokesman")
+    assert groups([may, september, withdrawal, after, next_fight]) == [
+        {may.id, september.id, withdrawal.id, after.id}, {next_fight.id}]
+
+
+def test_clusters_do_not_depend_on_arrival_order() -> None:
+    records = [rec(3 * n, killed=(n % 4) or None, day=date(2022, 3, 1) + timedelta(days=n // 3), source=f"s{n % 5}",
+                   evidence="The death toll rose" if n % 7 == 0 else "strike on Kharkiv") for n in range(30)]
+    expected = groups(records)
+    for seed in range(5):
+        shuffled = records[:]
+        random.Random(seed).shuffle(shuffled)
+        assert groups(shuffled) == expected
+
+
+# ---------------------------------------------------------------- conflicts by the shared policy
+
+
+def test_one_claimant_never_conflicts_with_itself() -> None:
+    assert fields([rec(0, killed=9, claimant="Kyiv mayor (Klitschko)"),
+                   rec(20, killed=3, claimant="Kyiv mayor (Klitschko)", source="b")]) == set()
+
+
+def test_a_lower_figure_a_day_later_is_not_about_the_same_time() -> None:
+    assert fields([rec(0, killed=15, claimant="governor"), rec(14, killed=12, claimant="emergency ministry")]) == set()
+
+
+def test_two_snapshots_of_a_rising_toll_at_the_same_time_are_updates() -> None:
+    assert fields([rec(0, killed=14, injured=46, claimant="governor"),
+                   rec(1, killed=16, injured=53, claimant="rescuers", source="b")]) == set()
+    assert fields([rec(0, killed=16, injured=55, claimant="governor"),
+                   rec(1, killed=16, injured=53, claimant="rescuers", source="b")]) == {"injured"}
+
+
+def test_a_handover_in_sequence_is_not_a_control_conflict() -> None:
+    town = Place("Kupiansk", "Kharkiv Oblast", code="UA63")
+    holds = rec(0, kind=Kind.CONTROL, controller=Side.RUSSIA, place=town, claimant="Russian media")
+    entry = rec(24, kind=Kind.CONTROL, controller=Side.UKRAINE, place=town, claimant="General Staff",
+                day=date(2022, 3, 2))
+    assert fields([holds, entry]) == set()
+    denial = rec(30, kind=Kind.CONTROL, controller=Side.RUSSIA, place=town, claimant="Russian MoD",
+                 day=date(2022, 3, 2), evidence="The MoD called the reports fake")
+    assert fields([holds, entry, denial]) == {"controller"}
+    same_day = rec(2, kind=Kind.CONTROL, controller=Side.UKRAINE, place=town, claimant="mayor")
+    assert fields([holds, same_day]) == {"controller"}
+
+
+def test_an_admitted_strike_on_military_sites_against_civilian_targets() -> None:
+    mod = rec(2, claimant="Russian MoD", perpetrator=Side.RUSSIA, source="mod",
+              evidence="The MoD said the high-precision strike targeted military-industrial sites")
+    mod = ClaimRecord(mod.id, mod.claim.__class__(**{**{f: getattr(mod.claim, f) for f in mod.claim.__slots__},
+                                                    "claimant_side": Side.RUSSIA}),
+                      mod.source_ref, mod.source_name, mod.message_id, mod.posted_at, mod.url)
+    homes = rec(0, claimant="mayor", targets=("residential",), killed=8)
+    (finding,) = detect_conflicts([homes, mod])
+    assert finding.field == "target"
+    assert {v.value for v in finding.values} == {"residential", "military"}
+
+
+def test_each_claimant_is_listed_once_on_the_side_it_took() -> None:
+    blame = [rec(0, perpetrator=Side.RUSSIA, claimant="governor"),
+             rec(1, perpetrator=Side.UKRAINE, claimant="Russian MoD", source="mod"),
+             rec(2, perpetrator=Side.UKRAINE, claimant="governor", source="wire"),  # the governor reports the MoD
+             rec(3, perpetrator=Side.RUSSIA, claimant="governor", source="tv")]
+    (finding,) = detect_conflicts(blame)
+    owners = {v.value: {r.claim.claimant for r in v.records} for v in finding.values}
+    assert owners == {"russia": {"governor"}, "ukraine": {"Russian MoD"}}
+
+
+# ---------------------------------------------------------------- the ledger
+
+from bot.engine.ledger import build_ledger  # noqa: E402
+
+
+def test_the_ledger_tells_updates_from_conflicts() -> None:
+    rising = [rec(0, killed=2, claimant="DSNS"), rec(3, killed=5, claimant="DSNS"),
+              rec(10.67, killed=9, claimant="DSNS")]
+    ledger = build_ledger(rising, detect_conflicts(rising))
+    assert [s.change for s in ledger.steps] == ["first", "update", "update"]
+    assert ledger.lines == ("killed 2 → 5 → 9 (DSNS, 01.03 19:40)",)
+
+    dispute = [rec(0, killed=8, claimant="police"), rec(1, killed=5, claimant="mayor", source="b")]
+    ledger = build_ledger(dispute, detect_conflicts(dispute))
+    assert [s.change for s in ledger.steps] == ["conflict", "conflict"]
+    assert ledger.lines[-1] == "⚠️ killed 8 (police, 01.03 09:00) vs 5 (mayor, 01.03 10:00)"
+
+
+def test_the_digest_shows_the_latest_figure_its_range_and_what_is_disputed() -> None:
+    records = [rec(0, killed=2, claimant="DSNS"), rec(5, killed=9, claimant="DSNS"),
+               rec(6, injured=30, claimant="police", source="b"), rec(6.5, injured=12, claimant="mayor", source="c")]
+    findings = tuple(detect_conflicts(records))
+    view = IncidentView(1, summarize(records), tuple(records), findings, build_ledger(records, findings))
+    (message,) = render_digest([view], day=date(2022, 3, 1), lang="en", html_mode=False)
+    assert "9 (2–9) killed" in message and "killed: 2 → 9 (DSNS" in message and ", 01.03 14:00)" in message
+    assert "12 (12–30, ⚠️ disputed) injured" in message

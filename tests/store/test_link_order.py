@@ -1,0 +1,103 @@
+"""Incidents and conflicts do not depend on the order posts arrive in, and daily strikes do not chain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.engine.types import ImportStats, PostIn
+from bot.exports import ChannelExport
+from bot.services import build_report, ingest_posts, read_exports, refresh_incidents
+from store import queries
+from store.db import open_database
+from tests.conftest import require_shared
+
+KYIV = ZoneInfo("Europe/Kyiv")
+
+
+def _ingest(url: str, extractor, posts: Iterable[tuple[ChannelExport, PostIn]]) -> dict:  # type: ignore[no-untyped-def]
+    """Each post in its own transaction, in the order given; returns the report."""
+    engine, factory = open_database(url)
+    try:
+        for export, post in posts:
+            with factory.begin() as session:
+                source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
+                touched = ingest_posts(session, source, [post], extractor, ImportStats())
+                refresh_incidents(session, touched)
+        return build_report(factory)
+    finally:
+        engine.dispose()
+
+
+def _shape(report: dict) -> list:
+    """The incidents as sets of posts' claims with their conflicts, without ids or arrival traces."""
+    return sorted(repr(x) for x in (
+        (tuple(sorted(repr((c["source_ref"], c["message_id"], c["kind"], c["killed"], c["injured"], c["controller"]))
+                      for c in i["claims"])),
+         tuple(sorted((f["field"], tuple(sorted((str(v["value"]), tuple(sorted(map(tuple, v["claims"]))))
+                                                for v in f["values"])))
+                      for f in i["conflicts"])),
+         i["date"], i["killed"]["best"], i["injured"]["best"], i["sources"])
+        for i in report["incidents"]
+    ))
+
+
+@pytest.mark.corpus
+def test_dev2_in_three_orders_gives_the_same_incidents_and_conflicts(tmp_path, extractor):  # type: ignore[no-untyped-def]
+    corpus = require_shared("corpus", "dev2")
+    paths = [p for p in sorted(corpus.glob("*.json")) if p.name not in ("gold.json", "conflicts.json")]
+    exports, errors = read_exports(paths, KYIV)
+    assert not errors
+    in_files = [(e, p) for e in exports for p in e.posts]
+    interleaved = [(e, e.posts[n]) for n in range(max(len(e.posts) for e in exports)) for e in exports
+                   if n < len(e.posts)]
+    reports = [_ingest(f"sqlite:///{tmp_path / f'{name}.db'}", extractor, order)
+               for name, order in (("sorted", in_files), ("reversed", in_files[::-1]),
+                                   ("interleaved", interleaved))]
+    shapes = [_shape(r) for r in reports]
+    assert shapes[0] == shapes[1] == shapes[2]
+    assert any(i["conflicts"] for i in reports[0]["incidents"])
+
+
+DAILY = [
+    "Russian missiles hit Kharkiv overnight, killing {k} people, the governor said.",
+    "A Russian strike on Kharkiv killed {k} civilians, regional governor Oleh Syniehubov said.",
+]
+
+
+def test_seven_daily_strikes_on_one_city_stay_seven_incidents(db_url, tmp_path, extractor):  # type: ignore[no-untyped-def]
+    start = datetime(2024, 5, 1, 9, tzinfo=KYIV)
+    export = ChannelExport(path=tmp_path / "x.json", ref="4242", name="Kharkiv news", handle=None, posts=(),
+                           skipped=0)
+    posts = []
+    for day in range(7):
+        for n, text in enumerate(DAILY):  # two channels' reports of each day's strike, its own toll
+            posts.append((export, PostIn(message_id=day * 10 + n + 1, posted_at=start + timedelta(days=day, hours=n),
+                                         text=text.format(k=day + 2))))
+    # a week later the toll of the first strike rises: the follow-up joins the first incident
+    posts.append((export, PostIn(message_id=100, posted_at=start + timedelta(days=9),
+                                 text="The death toll from the Russian missile strike on Kharkiv on 1 May has risen: "
+                                      "4 people were killed, the governor said.")))
+    report = _ingest(db_url, extractor, posts)
+    kharkiv = sorted((i for i in report["incidents"] if i["place"] == "Kharkiv"), key=lambda i: i["date"])
+    assert [i["date"] for i in kharkiv] == [f"2024-05-0{d}" for d in range(1, 8)]
+    assert [len(i["claims"]) for i in kharkiv] == [3, 2, 2, 2, 2, 2, 2]
+    assert kharkiv[0]["killed"]["best"] == 4 and kharkiv[0]["conflicts"] == []
+    assert all(i["conflicts"] == [] for i in kharkiv)
+
+
+def test_a_report_of_the_region_named_after_the_city_joins_the_strike_on_the_city(db_url, tmp_path, extractor):  # type: ignore[no-untyped-def]
+    export = ChannelExport(path=tmp_path / "x.json", ref="4343", name="Zaporizhzhia news", handle=None, posts=(),
+                           skipped=0)
+    start = datetime(2024, 4, 5, 10, tzinfo=KYIV)
+    city = PostIn(1, start, "A Russian missile strike on Zaporizhzhia killed 4 people and injured 20, the governor said.")
+    region = PostIn(2, start + timedelta(hours=20), "As a result of Russian missile attacks in the Zaporizhzhia region, "
+                                                    "4 people were killed and 23 were injured, Ivan Fedorov reported.")
+    for order in ([city, region], [region, city]):
+        report = _ingest(db_url if order[0] is city else f"sqlite:///{tmp_path / 'r.db'}", extractor,
+                         [(export, p) for p in order])
+        (incident,) = report["incidents"]
+        assert {c["place"] for c in incident["claims"]} == {"Zaporizhzhia", "Zaporizhzhia Oblast"}
