@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, metavar="DATE", help="the day (default: today in CLAIMWATCH_TIMEZONE, as the bot's /digest)")
     p.add_argument("--lang", choices=("en", "uk", "ru"), default="en")
     p.add_argument("--chart", type=Path, metavar="FILE.png", help="also render the day's chart to this file")
+    p.add_argument("--map", type=Path, metavar="FILE.png", help="also draw the day's map to this file")
     p.add_argument("--html", action="store_true", help="print the Telegram HTML instead of plain text")
 
     p = add("db", "database maintenance")

@@ -113,29 +113,34 @@ def _latest_day(session_factory: Any) -> date | None:
 
 
 def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode: bool = False,
-                 chart: Path | None = None, today: date | None = None) -> None:
+                 chart: Path | None = None, today: date | None = None, day_map: Path | None = None) -> None:
     """The digest of ``day``; by default of today (``today``: in CLAIMWATCH_TIMEZONE), the day the
     bot's /digest sends. An empty day says which day last had incidents."""
     day = day or today or date.today()
     views = services.list_incident_views(session_factory, since=day, until=day)
-    latest = None if views else _latest_day(session_factory)
-    if latest is not None:
-        print(f"claimwatch: no incidents on {day.isoformat()}; the latest day with incidents is "
-              f"{latest.isoformat()} (--date {latest.isoformat()})", file=sys.stderr)
     for message in render_digest(views, day=day, lang=lang, html_mode=html_mode):
         print(message)
         print()
+    latest = None if views else _latest_day(session_factory)
+    if latest is not None:  # not an error (stderr stays empty): a pointer, after the digest
+        print(f"The latest day with incidents is {latest.isoformat()}: claimwatch digest --date {latest.isoformat()}")
     if chart is not None:
         from bot.engine.chart import render_chart
 
         chart.write_bytes(render_chart(views, day=day, lang=lang))
         print(f"chart written to {chart}")
+    if day_map is not None:
+        from bot.engine.map import render_map
+
+        drawn = render_map(views, day=day, lang=lang)
+        day_map.write_bytes(drawn.png)
+        print(f"map written to {day_map} ({len(drawn.points)} incidents drawn, {drawn.left_out} without coordinates)")
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     session_factory = _open(settings, readonly=True)
     print_digest(session_factory, args.date, args.lang, html_mode=args.html, chart=args.chart,
-                 today=datetime.now(settings.zone).date())
+                 today=datetime.now(settings.zone).date(), day_map=args.map)
     return 0
 
 

@@ -15,8 +15,10 @@ from datetime import date
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import services
+from bot.engine.chart import render_chart
 from bot.engine.digest import render_digest, render_incidents
 from bot.engine.gazetteer import Gazetteer
+from bot.engine.map import render_map
 from bot.engine.names import Names
 from bot.engine.questions import parse_question
 from bot.engine.types import IncidentView, Place
@@ -24,6 +26,14 @@ from bot.engine.types import IncidentView, Place
 logger = logging.getLogger(__name__)
 
 LATEST = 10  # incidents /incidents shows
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A PNG to send after the digest's text: the chart or the map of the day."""
+
+    kind: str  # chart | map
+    png: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +95,25 @@ def answer_question(session_factory: sessionmaker[Session], names: Names, gazett
     views = find_incidents(session_factory, question.place, day=question.day)
     messages = render_incidents(views, lang=lang, place=shown, names=names) if views else []
     return Reading(tuple(messages), shown, question.day)
+
+
+def day_pictures(session_factory: sessionmaker[Session], names: Names, day: date, lang: str, *,
+                 oblasts: Sequence[str] = ()) -> list[Picture]:
+    """The chart and the map of a day's incidents (the digest's: same day, same regions).
+
+    An empty day has none (the text says so, once). A picture that fails to render is left out
+    and logged: the digest's text does not depend on it.
+    """
+    views = services.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None)
+    if not views:
+        return []
+    pictures = []
+    for kind in ("chart", "map"):
+        try:
+            png = (render_chart(views, day=day, lang=lang, names=names) if kind == "chart"
+                   else render_map(views, day=day, lang=lang, names=names).png)
+        except Exception:  # noqa: BLE001 - a picture is an extra: log it and send the rest
+            logger.exception("could not render the %s of %s", kind, day)
+            continue
+        pictures.append(Picture(kind, png))
+    return pictures

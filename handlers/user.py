@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.error import TelegramError
 
 from bot import reading, subscriptions
+from bot.delivery import GaveUp, Part, send_parts
 from bot.engine.digest import format_day
 from bot.engine.names import table_names
 from bot.i18n import Raw, shorten, t
@@ -151,12 +154,32 @@ async def cmd_settings(update: Update, context: Context) -> None:
 
 
 async def cmd_digest(update: Update, context: Context) -> None:
-    """Send today's digest now."""
+    """Send today's digest now (today in the chat's time zone): the text, then its chart and map.
+
+    The pictures go after the text and on their own: one that cannot be rendered or sent leaves
+    the text delivered, and the reader is told only that the picture is missing.
+    """
     chat = update.effective_chat
     if chat is None:
         return
+    rt = runtime(context)
     lang = await language_of(update, context)
-    await runtime(context).delivery.send_digest_now(context.bot, chat.id, lang)
+    sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
+    zone = sub.zone if sub is not None else ZoneInfo(rt.delivery.default_timezone)
+    oblasts = sub.oblasts if sub is not None and sub.active else ()
+    day = datetime.now(zone).date()
+    texts = await rt.delivery.digest_parts(day, lang, oblasts, chart=False)
+    await send_parts(context.bot, chat.id, texts, rt.delivery.pace)
+    pictures = await asyncio.to_thread(reading.day_pictures, rt.session_factory, rt.reader_names(), day, lang,
+                                       oblasts=oblasts)
+    for picture in pictures:
+        caption = t(lang, f"{picture.kind}_caption", day=format_day(day, lang))
+        try:
+            await send_parts(context.bot, chat.id, [Part(text=caption, photo=picture.png)], rt.delivery.pace)
+        except (TelegramError, GaveUp) as exc:
+            logger.warning("the %s of %s did not reach chat %s: %s", picture.kind, day, chat.id, exc)
+            with contextlib.suppress(TelegramError, GaveUp):
+                await send_parts(context.bot, chat.id, [Part(text=t(lang, "picture_not_sent"))], 0)
 
 
 async def cmd_incidents(update: Update, context: Context) -> None:

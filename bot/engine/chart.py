@@ -7,54 +7,71 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from bot.engine.digest import format_day, load_strings
+from bot.engine.names import Names, load_names
+from bot.engine.types import IncidentView, Kind
 
-from bot.engine.digest import format_day, load_strings  # noqa: E402
-from bot.engine.names import Names, load_names  # noqa: E402
-from bot.engine.types import IncidentView, Kind  # noqa: E402
+
+def _low_high(low: int | None, best: int | None, high: int | None) -> tuple[int, int]:
+    value = best or 0
+    return (value if low is None else min(low, value)), (value if high is None else max(high, value))
 
 
 def render_chart(views: Sequence[IncidentView], *, day: date, lang: str = "en", names: Names | None = None) -> bytes:
-    """A horizontal bar chart per oblast (named in ``lang``): killed and injured (best figures), with incident counts."""
+    """A horizontal bar chart per oblast (named in ``lang``): killed and injured (best figures), with
+    incident counts. Where the claims give a range, a whisker spans it; an oblast with a disputed
+    incident is marked ⚠, so that a contested figure is not drawn as plain fact."""
     s = load_strings().get(lang, load_strings()["en"])
     names = names or load_names()
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0, 0])
     for view in views:
         if view.summary.kind is Kind.CONTROL:
             continue
         place = view.summary.place
         oblast = names.oblast(place.oblast, lang) or names.place(place, lang)
         row = totals[oblast]
-        row[0] += view.summary.killed.best or 0
-        row[1] += view.summary.injured.best or 0
+        summary = view.summary
+        row[0] += summary.killed.best or 0
+        row[1] += summary.injured.best or 0
         row[2] += 1
-    names = sorted(totals, key=lambda k: (totals[k][0], totals[k][1], totals[k][2]))
-    height = max(2.5, 0.5 * len(names) + 1.5)
-    fig, ax = plt.subplots(figsize=(8, height), dpi=110)
-    try:
-        y = range(len(names))
-        killed = [totals[n][0] for n in names]
-        injured = [totals[n][1] for n in names]
-        ax.barh([i + 0.2 for i in y], killed, height=0.4, color="#b2182b", label=s["chart_killed"])
-        ax.barh([i - 0.2 for i in y], injured, height=0.4, color="#ef8a62", label=s["chart_injured"])
-        ax.set_yticks(list(y))
-        ax.set_yticklabels([f"{n} ({totals[n][2]})" for n in names])
-        for i, (k, j) in enumerate(zip(killed, injured)):
-            if k:
-                ax.text(k, i + 0.2, f" {k}", va="center", fontsize=8)
-            if j:
-                ax.text(j, i - 0.2, f" {j}", va="center", fontsize=8)
-        ax.set_title(s["chart_title"].format(day=format_day(day, lang)))
-        ax.legend(loc="lower right")
-        ax.spines[["top", "right"]].set_visible(False)
-        if not names:
-            ax.text(0.5, 0.5, s["nothing"].format(day=format_day(day, lang)), ha="center", transform=ax.transAxes)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(fig)
+        row[3] += 1 if view.conflicts else 0
+        for offset, figures in ((4, summary.killed), (6, summary.injured)):
+            low, high = _low_high(figures.low, figures.best, figures.high)
+            row[offset] += low
+            row[offset + 1] += high
+    rows = sorted(totals, key=lambda k: (totals[k][0], totals[k][1], totals[k][2]))
+    height = max(2.5, 0.5 * len(rows) + 1.5)
+    fig = Figure(figsize=(8, height), dpi=110)  # no pyplot: a figure of its own is safe in a thread
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    y = range(len(rows))
+    for key, offset, shift, colour, index in (("chart_killed", 4, 0.2, "#b2182b", 0),
+                                              ("chart_injured", 6, -0.2, "#ef8a62", 1)):
+        values = [totals[n][index] for n in rows]
+        spread = [[v - totals[n][offset] for v, n in zip(values, rows)],
+                  [totals[n][offset + 1] - v for v, n in zip(values, rows)]]
+        ranged = any(a or b for a, b in zip(*spread))
+        ax.barh([i + shift for i in y], values, height=0.4, color=colour, label=s[key],
+                xerr=spread if ranged else None, error_kw={"ecolor": "#555555", "capsize": 3, "lw": 1})
+        for i, (value, n) in enumerate(zip(values, rows)):
+            if value:
+                low, high = totals[n][offset], totals[n][offset + 1]
+                shown = f" {value}" if low == high else f" {value} ({low}–{high})"
+                ax.text(max(value, high), i + shift, shown, va="center", fontsize=8)
+    ax.set_yticks(list(y))
+    ax.set_yticklabels([("⚠ " if totals[n][3] else "") + f"{n} ({totals[n][2]})" for n in rows])
+    ax.set_title(s["chart_title"].format(day=format_day(day, lang)))
+    ax.legend(loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    if any(totals[n][3] for n in rows):
+        ax.annotate("⚠ " + s["chart_disputed"], (0, 0), xycoords="figure fraction", xytext=(6, 4),
+                    textcoords="offset points", fontsize=8, color="#555555")
+    if not rows:
+        ax.text(0.5, 0.5, s["nothing"].format(day=format_day(day, lang)), ha="center", transform=ax.transAxes)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

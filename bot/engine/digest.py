@@ -13,7 +13,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -158,6 +158,8 @@ def _conflict_line(finding: ConflictFinding, f: _Fmt, s: dict[str, Any], names: 
         shown = value.value
         if finding.field in ("controller", "perpetrator"):
             shown = s["sides"].get(str(value.value), value.value)
+        elif finding.field == "target" and isinstance(value.value, str):
+            shown = ", ".join(s["targets"].get(part.strip(), part.strip()) for part in value.value.split(","))
         elif isinstance(value.value, int):
             shown = _count_text(value.value, value.qualifier, s)
         values.append(s["says"].format(value=f.name(shown), who=_who(value.records, f, names, lang)))
@@ -303,6 +305,31 @@ def render_incidents(views: Sequence[IncidentView], *, lang: str = "en", place: 
                + _totals(newest_first, f, s, lang))
     lines = [_incident_line(v, f, s, names, lang, dated=True) for v in newest_first]
     return split_messages([heading, *lines], html_mode=html_mode)
+
+
+def render_alert(view: IncidentView, *, lang: str = "en", zone: tzinfo | None = None, html_mode: bool = True,
+                 names: Names | None = None) -> list[str]:
+    """An instant alert for one incident: "🚨 Харків — ракетний удар, 3 загиблих, …", then the
+    region and the time of the latest report in the reader's time zone, the posts and conflicts.
+
+    Args:
+        view: the incident.
+        lang: 'en', 'uk' or 'ru'.
+        zone: the reader's time zone (the reports' own when None).
+        html_mode: Telegram HTML when True, plain text when False.
+        names: names in the reader's language; by default the process's `load_names()`.
+    """
+    lang, s = _lang_and_strings(lang)
+    names = names or load_names()
+    f = _Fmt(html_mode)
+    line = _incident_line(view, f, s, names, lang)
+    latest = max(r.posted_at for r in view.records).astimezone(zone) if view.records else None
+    region = names.oblast(view.summary.place.oblast, lang)
+    when = (format_day(latest.date(), lang) + ", " + latest.strftime("%H:%M")) if latest else format_day(
+        view.summary.date, lang)
+    first, _, rest = line.removeprefix("• ").partition("\n")
+    heading = "🚨 " + first + "\n" + f.esc(" · ".join(part for part in (region, when) if part))
+    return split_messages([heading + ("\n" + rest if rest else "")], html_mode=html_mode)
 
 
 def split_messages(paragraphs: Sequence[str], limit: int = TELEGRAM_LIMIT, *, html_mode: bool = True) -> list[str]:

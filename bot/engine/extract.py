@@ -4,6 +4,10 @@ The extractor reads a post sentence by sentence. In each sentence it finds place
 (through the gazetteer), kind cues, casualty counts with their qualifiers, control statements,
 the attacker named, targets, weapons, the speaker and a date. It then assembles claims per
 place: attack claims gather kind, counts and targets; control claims carry one controller each.
+Each sentence belongs to a claimant: the one its attribution credits ("said X", "Про це повідомив
+X", "Source: X"), else the last one credited; an attack post gives one claim per credited claimant
+(an earlier differing figure apart), and blame a post reports of the other side ("accusing Russian
+troops of attacking") is that side's claim.
 All word lists live in ``data/lexicon.json``, ``data/numbers.json``, ``data/officials.tsv`` and
 ``data/institutions.tsv``.
 """
@@ -22,7 +26,7 @@ from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.engine.control import ControlHit, ControlReader, is_side_label, opposite, resolve_controller, side_label
-from bot.engine.gazetteer import Gazetteer
+from bot.engine.gazetteer import Gazetteer, PlaceMention
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
 
@@ -122,6 +126,7 @@ class SentenceFacts:
     role_credit: str | None = None  # "заявил глава региона", "the governor said": a title without a name
     person: bool = False  # the claimant is a person (an official), not a body
     role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
+    near_keys: set[str] = field(default_factory=set)  # places named as a landmark: "вибухи поряд із Бєлгородом"
     reported: list[tuple[Side, Side, Kind]] = field(default_factory=list)  # (accuser, accused, kind) of a blame reported
     blamed: bool = False  # blame laid for deaths or in so many words ("жертвы террора", "провокація росіян")
 
@@ -240,11 +245,17 @@ class Extractor:
         self._not_names = _words(lexicon["not_names"])
         self._pronouns = _words(lexicon["pronouns"])
         self._relay = _words(lexicon["relay_words"])
+        self._near_regions = frozenset(lexicon["russian_regions_near_ukraine"])
+        self._footage = _words(lexicon["footage_words"])
+        self._near = _words(lexicon["near_words"])
+        self._latin_ru: list[tuple[str, str]] = [(a, b) for a, b in lexicon["latin_to_russian"]]
+        self._settlement_en = frozenset(lexicon["settlement_words_en"])
         self._street = _words(lexicon["street_words"])
         self._presence = _words(lexicon["presence_words"])
         self._habitual = _words(lexicon["habitual_words"])
         self._blame_verbs = _words(actors["blame_verbs"])
         self._accusation = _words(actors["accusation_words"])
+        self._location_words = _words(actors["location_words"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
@@ -339,12 +350,14 @@ class Extractor:
         self._find_counts(facts, tokens, lower)
         if facts.cues and not facts.counts and any(t.is_word and self._habitual.fullmatch(t.lower) for t in tokens):
             facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
+        if any(k is Kind.DRONE for _, k, _ in facts.cues) and any(
+                t.is_word and self._footage.fullmatch(t.lower) for t in tokens):
+            facts.cues = [c for c in facts.cues if c[1] is not Kind.DRONE]  # "дроны засняли", "video taken from a drone"
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
         kills = [i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)]
         facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + kills)
-        facts.blamed = facts.perpetrator is not None and bool(
-            kills or any(t.is_word and self._blame.fullmatch(t.lower) for t in tokens))
+        facts.blamed = facts.perpetrator is not None and any(t.is_word and self._blame.fullmatch(t.lower) for t in tokens)
         if facts.perpetrator is None and facts.cues:
             sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
             if len(sides) == 1:
@@ -394,6 +407,8 @@ class Extractor:
                 if m.place.country == "RU" and m.via == "name" and not covered & set(range(m.start, m.end)):
                     mentions.append(m)
             mentions.sort(key=lambda m: m.start)
+        if lang == "en":
+            mentions = self._russian_romanized(tokens, mentions)
         for mention in mentions:
             if index == 0 and mention.start == 0 and tokens[0].text.isupper() and len(tokens) > 1 \
                     and tokens[1].text in ("—", "–", "-", ","):
@@ -409,10 +424,41 @@ class Extractor:
                     facts.role_places.append((mention.start, mention.place))
                 continue
             place = mention.place
+            if any(t.is_word and self._near.fullmatch(t.lower) for t in tokens[max(0, mention.start - 3):mention.start]):
+                facts.near_keys.add(place.key)
+            if place.country == "RU" and place.oblast not in self._near_regions:
+                # a far Russian namesake of a Ukrainian town ("Дзержинск" = Toretsk in war news)
+                place = next((p for p in mention.candidates if p.country == "UA" and p.level != "oblast"), place)
             if place.level == "oblast":
                 facts.oblast_places.append((mention.start, place))
             else:
                 facts.places.append((mention.start, place))
+
+    def _russian_romanized(self, tokens: list[Token], mentions: list[Any]) -> list[Any]:
+        """A Ukrainian village written in English from its Russian name ("the village of Sergeevka"):
+        read back into Cyrillic when a settlement word comes right before it."""
+        covered = {i for m in mentions for i in range(m.start, m.end)}
+        extra = []
+        for pos, tok in enumerate(tokens):
+            if pos in covered or not tok.is_capitalized or pos == 0 or not tok.text.isascii():
+                continue
+            before = [t.lower for t in tokens[max(0, pos - 2):pos] if t.is_word]
+            if not any(w in self._settlement_en for w in before):
+                continue
+            word, out = tok.lower, ""
+            while word:
+                for latin, cyrillic in self._latin_ru:
+                    if word.startswith(latin):
+                        out, word = out + cyrillic, word[len(latin):]
+                        break
+                else:
+                    word = word[1:]
+            towns = [p for p in self.gazetteer.lookup(out.capitalize(), "ru") if p.country == "UA" and p.level != "oblast"]
+            regions = {m.place.oblast for m in mentions if m.place.level == "oblast"}
+            towns = [p for p in towns if p.oblast in regions] or (towns if len({p.oblast for p in towns}) == 1 else [])
+            if towns:
+                extra.append(PlaceMention(pos, pos + 1, tok.text, tuple(towns), "alias"))
+        return sorted(mentions + extra, key=lambda m: m.start)
 
     def _not_event_place(self, tokens: list[Token], start: int, end: int, via: str) -> bool:
         """A place word that does not say where it happened: a street ("улица Щорса"), the office in a
@@ -425,6 +471,13 @@ class Extractor:
             return True
         if any(self._presence.fullmatch(t.lower) for t in tokens[max(0, start - 4):start] if t.is_word):
             return True
+        at = end
+        if at < len(tokens) and tokens[at].text == "(":  # "Lugansk (Luhansk) People's Republic"
+            at = next((i + 1 for i in range(at, min(len(tokens), at + 5)) if tokens[i].text == ")"), at)
+        after = [t.lower for t in tokens[at:at + 4] if t.is_word]
+        if after and (after[0] in ("people", "people's") or after[0].startswith("народн")) \
+                and any(w.startswith(("republic", "республик", "республік")) for w in after):
+            return True  # "Донецкой Народной Республики", "Lugansk (Luhansk) People's Republic": a region
         last = tokens[end - 1].lower if end - 1 < len(tokens) else ""
         return via == "capital" and last in ("росія", "россия", "україна", "украина", "russia", "ukraine")
 
@@ -1011,7 +1064,8 @@ class Extractor:
             if accuser is accused:
                 continue
             if not any(c[0] > pos for c in facts.cues) and not any(
-                    t.is_word and self._kill.fullmatch(t.lower) for t in tokens[pos + 1:]):
+                    t.is_word and (self._kill.fullmatch(t.lower) or self._blame_verbs.fullmatch(t.lower))
+                    for t in tokens[pos + 1:]):
                 continue  # blamed for something that is not an attack ("обвинил ... в том, что войска оставили")
             kind = min((c for c in facts.cues if c[0] > pos), key=lambda c: (c[2], c[0]), default=None)
             facts.reported.append((accuser, accused, kind[1] if kind else Kind.STRIKE))
@@ -1024,12 +1078,17 @@ class Extractor:
         if self._speaker_nouns.fullmatch(tokens[pos].lower):
             return True
         nxt = [t for t in tokens[pos + 1:pos + 5] if t.is_word and t.lower not in ("'s", "’s")][:3]
-        prev = [t for t in tokens[max(0, pos - 3):pos] if t.is_word][-2:]  # "Минобороны РФ"
+        prev = [t for t in tokens[max(0, pos - 3):pos] if t.is_word][-2:] if tokens[pos].lower in (
+            "рф", "россии", "росії", "russia", "украины", "україни", "ukraine") else []  # "Минобороны РФ"
         return any(self._speaker_nouns.fullmatch(t.lower) for t in nxt + prev)
 
     def _disowned(self, tokens: list[Token], pos: int) -> bool:
         """An actor under a negation or a hedge: "не авиаударом российской авиации", "allegedly by
-        Russian aircraft", "Russian forces do not work for civilian purposes"."""
+        Russian aircraft", "Russian forces do not work for civilian purposes"; a country as a place:
+        "на території РФ", "in Russia"."""
+        if pos > 0 and tokens[pos - 1].is_word and self._location_words.fullmatch(tokens[pos - 1].lower) \
+                and tokens[pos].lower in ("рф", "росії", "россии", "russia", "україни", "украины", "ukraine"):
+            return True
         for tok in tokens[max(0, pos - 3):pos]:
             if tok.is_word and (self._negations.fullmatch(tok.lower) or self._hedges.fullmatch(tok.lower)):
                 return True
@@ -1101,9 +1160,17 @@ class Extractor:
                     found.append((pos, off.claimant, off.claimant, off.side, off.place, True))
                     taken.update((pos - 1, pos, pos + 1))
         place_starts = {p for p, _ in facts.places} | {p for p, _ in facts.oblast_places}
+        starts = [t.start for t in tokens]
+        bodies: set[int] = set()  # tokens inside a body's name ("Минобороны России") are no person's
+        for pattern, _, _ in self.institutions:
+            for m in pattern.finditer(lower):
+                first_tok = max(0, bisect.bisect_right(starts, m.start()) - 1)
+                last_tok = max(0, bisect.bisect_right(starts, m.end() - 1) - 1)
+                bodies.update(range(first_tok, last_tok + 1))
         for pos in range(len(tokens) - 1):
             first, last = tokens[pos], tokens[pos + 1]
-            if pos in taken or pos + 1 in taken or pos in place_starts or pos + 1 in place_starts:
+            if pos in taken or pos + 1 in taken or pos in place_starts or pos + 1 in place_starts \
+                    or pos in bodies or pos + 1 in bodies:
                 continue
             if not (self._is_name(first) and self._is_name(last)) or last.lower.endswith(_PATRONYMIC):
                 continue
@@ -1124,17 +1191,17 @@ class Extractor:
                 found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True))
                 taken.update((pos, pos + 1))
         for pos, tok in enumerate(tokens):  # a surname alone: "said Peskov", "По словам Балицкого", "Lavrov has stated"
-            if pos in taken or pos in place_starts or pos == 0 or not self._is_name(tok):
+            if pos in taken or pos in place_starts or pos in bodies or pos == 0 or not self._is_name(tok):
                 continue
             prev = tokens[pos - 1]
-            nxt = [t for t in tokens[pos + 1:pos + 3] if t.is_word]
+            nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word]
             said_after = bool(nxt) and (self._attribution.fullmatch(nxt[0].lower) is not None or (
-                nxt[0].lower in ("has", "had", "have") and len(nxt) > 1 and self._attribution.fullmatch(nxt[1].lower) is not None))
+                nxt[0].lower in ("has", "had", "have", "also") and any(
+                    self._attribution.fullmatch(t.lower) for t in tokens[pos + 2:pos + 5] if t.is_word)))
             if prev.lower in ("словам", "словами") or (said_after and any(
                     t.is_word and self._role.fullmatch(t.lower) for t in tokens[max(0, pos - 7):pos])):
                 found.append((pos, "person:" + tok.lower[:5], tok.text, None, None, True))
                 taken.add(pos)
-        starts = [t.start for t in tokens]
         for pattern, claimant, side in self.institutions:
             for m in pattern.finditer(lower):
                 pos = max(0, bisect.bisect_right(starts, m.start()) - 1)
@@ -1147,7 +1214,7 @@ class Extractor:
                                  else Side.UKRAINE if any(self._ua_adj.fullmatch(w) for w in words) else None)
                     body_side = said_side
                     if said_side is not None and claimant != "*":
-                        label = f"{said_side.value.capitalize()} {claimant}"
+                        label = f"{'Russian' if said_side is Side.RUSSIA else 'Ukrainian'} {claimant}"
                 found.append((pos, label, label, body_side, None, False))
                 break
         return sorted(found)
@@ -1185,14 +1252,18 @@ class Extractor:
                         and not self._attribution.fullmatch(tokens[i + 1].lower) else None
                     facts.role_credit = tokens[i].lower + (f" {nxt.lower}" if nxt is not None else "")
                     break
-        if not candidates or any(t.is_word and self._pronouns.fullmatch(t.lower)
-                                 for a in attributions for t in tokens[max(0, a - 2):a + 3]):
+        adjacent = any(abs(c[0] - a) <= 2 for c in candidates for a in attributions)
+        if not candidates or (not adjacent and any(t.is_word and self._pronouns.fullmatch(t.lower)
+                                                   for a in attributions for t in tokens[max(0, a - 2):a + 3])):
             facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
             return  # "he said", "за його словами", "написав він": the last claimant named
         anchors = attributions + colons
         if label:
             chosen = candidates
         else:
+            candidates = [c for c in candidates if c[5] or min(abs(c[0] - a) for a in anchors) <= 8]
+            if not candidates:  # a body named far from the credit is what the sentence is about
+                return
             best = min(candidates, key=lambda c: (min(abs(c[0] - a) for a in anchors), c[0]))
             if not best[5]:  # a body, and the person who speaks for it: "представитель Минобороны Игорь Конашенков"
                 best = next((c for c in candidates if c[5] and 0 < c[0] - best[0] <= 8), best)
@@ -1309,6 +1380,7 @@ class Extractor:
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
         self._place_unplaced(attack, unplaced)
         self._settle_oblasts(facts, attack)
+        self._settle_landmarks(facts, attack)
         _share_event_dates(attack)
         source_side = source.side if source is not None and source.side in (Side.UKRAINE, Side.RUSSIA) else None
         control = self._control_drafts(facts, post_claimant_side, source_side, home_place)
@@ -1376,6 +1448,29 @@ class Extractor:
                 f.owner = None
 
     @staticmethod
+    def _settle_landmarks(facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """A claim placed only by a town named as a landmark ("вибухи поряд із Бєлгородом") joins the
+        same claimant's claim at a town close by ("у Шебекіно")."""
+        near = {k for f in facts for k in f.near_keys}
+        for draft in list(attack):
+            if draft.place.key not in near or draft.place.lat is None:
+                continue
+            close = [d for d in attack if d is not draft and d.place.key != draft.place.key
+                     and d.place.lat is not None and d.place.lon is not None
+                     and abs(d.place.lat - draft.place.lat) + abs(d.place.lon - (draft.place.lon or 0)) < 1.0]
+            other = next((d for d in close if d.claimant == draft.claimant), None)
+            if other is None:
+                if close:
+                    draft.place = close[0].place
+                continue
+            for name in ("killed", "injured", "children_killed", "perpetrator", "date"):
+                if getattr(other, name) is None:
+                    setattr(other, name, getattr(draft, name))
+            other.targets |= draft.targets
+            other.weapons |= draft.weapons
+            attack.remove(draft)
+
+    @staticmethod
     def _settle_oblasts(facts: list[SentenceFacts], attack: list[Draft]) -> None:
         """A region's claim in a post that names a town of that region is the town's claim ("attacks
         in the Zaporizhzhia region ... missiles at Zaporizhzhia")."""
@@ -1420,7 +1515,10 @@ class Extractor:
             for accuser, accused, kind in f.reported:
                 own = f.owner is not None and f.owner[1] is accuser
                 if own and not any(t in ("не", "not", "ні", "нет") for t in f.text.lower().split()):
-                    continue  # the speaker's own accusation: already the speaker's claim
+                    for d in attack:  # the speaker's own accusation: the speaker's claim blames
+                        if f.index in d.sentences and d.perpetrator is None:
+                            d.perpetrator = accused
+                    continue
                 claimant = names[accuser]
                 if any(d.claimant == claimant for d in attack):
                     continue
@@ -1629,16 +1727,21 @@ class Extractor:
         claimant = owner
         for draft in reversed(drafts):
             if draft.place.key == place.key and (draft.claimant or "") == owner:
-                if draft.accepts_counts(facts) or (facts.owner is not None and not facts.earlier):
+                if draft.accepts_counts(facts):
                     return draft
-                claimant = f"{owner} (earlier figure)" if facts.earlier and owner else owner
+                if facts.earlier:
+                    claimant = f"{owner} (earlier figure)" if owner else "earlier reports (unnamed)"
+                else:
+                    return draft
                 break
         for draft in reversed(drafts):
-            if claimant != owner and draft.place.key == place.key and draft.claimant == claimant:
+            if claimant != owner and draft.place.key == place.key and (draft.claimant or "") == claimant:
                 return draft
         draft = Draft(place=place)
-        if facts.owner is not None:
+        if facts.owner is not None and claimant:
             draft.claimant, draft.claimant_side = claimant, facts.owner[1]
+        elif facts.owner is not None:
+            draft.claimant = ""
         drafts.append(draft)
         return draft
 

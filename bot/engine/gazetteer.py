@@ -30,10 +30,11 @@ import pickle
 import re
 import tempfile
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from bot.engine.types import Place
@@ -383,6 +384,11 @@ class Gazetteer:
                 if via != _BLOCK:
                     return [self._places[pid] for pid in pids]
         return []
+
+    @property
+    def local_names(self) -> Mapping[str, tuple[str, str]]:
+        """Place code -> (Ukrainian name, Russian name), "" where a registry gives none (read-only)."""
+        return MappingProxyType(self._local_names)
 
     def local_name(self, place: Place, lang: str) -> str | None:
         """A settlement's own name in Ukrainian ("uk") or Russian ("ru"), as a reader of that

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
-
-from bot.engine.digest import format_day, load_strings  # noqa: E402
-from bot.engine.names import Names, load_names  # noqa: E402
-from bot.engine.types import IncidentView  # noqa: E402
+from bot.engine.digest import format_day, load_strings
+from bot.engine.names import Names, load_names
+from bot.engine.types import IncidentView
 
 OUTLINES_PACKAGE = "pygal_maps_ua"
 OUTLINES_FILE = "UKR-ADM1_simplified.Svg"
@@ -180,61 +179,60 @@ def render_map(views: Sequence[IncidentView], *, day: date, lang: str = "en", na
     outlines = load_outlines()
     wanted = [v for v in views if _drawable(v.summary.place.lon, v.summary.place.lat)]
     left_out = len(views) - len(wanted)
-    fig, ax = plt.subplots(figsize=(9, 6.3), dpi=DPI)
-    try:
-        shapes = [shape for region in outlines.regions.values() for shape in region]
-        ax.add_collection(PolyCollection(shapes, facecolors=COLOURS["land"], edgecolors=COLOURS["edge"],
-                                         linewidths=0.6))
-        placed: list[tuple[IncidentView, float, float]] = []
-        for view in wanted:
-            x, y = project(view.summary.place.lon, view.summary.place.lat, outlines)  # type: ignore[arg-type]
-            placed.append((view, x, y))
-        xs = [outlines.left, outlines.right] + [x for _, x, _ in placed]
-        ys = [outlines.top, outlines.bottom] + [y for _, _, y in placed]
-        pad = 20.0
-        ax.set_xlim(min(xs) - pad, max(xs) + pad)
-        ax.set_ylim(max(ys) + pad, min(ys) - pad)  # the SVG's y grows downwards
-        ax.set_aspect("equal")
-        ax.axis("off")
-        for view, x, y in sorted(placed, key=lambda item: item[0].summary.killed.best or 0, reverse=True):
-            killed = view.summary.killed.best or 0
-            size = 40 + 25 * math.sqrt(killed)
-            if view.conflicts:
-                ax.scatter([x], [y], s=size * 1.6, facecolors="none", edgecolors=COLOURS["disputed"],
-                           linewidths=2.2, zorder=4)
-                ax.scatter([x], [y], s=12, color=COLOURS["disputed"], zorder=5)
-            else:
-                ax.scatter([x], [y], s=size, color=COLOURS["incident"], alpha=0.85, edgecolors="white",
-                           linewidths=0.8, zorder=4)
-        for view, x, y in sorted(placed, key=lambda item: (-(item[0].summary.killed.best or 0),
-                                                           -len(item[0].conflicts)))[:8]:
-            label = names.place(view.summary.place, lang)
-            killed = view.summary.killed
-            if killed.low is not None and killed.high is not None and killed.low != killed.high:
-                label += f" ({killed.low}–{killed.high}{' ⚠' if view.conflicts else ''})"
-            elif killed.best:
-                label += f" ({killed.best})"
-            ax.annotate(label, (x, y), xytext=(7, 5), textcoords="offset points", fontsize=8,
-                        color=COLOURS["label"], zorder=6)
-        ax.set_title(s["map_title"].format(day=format_day(day, lang)))
-        if not views:
-            ax.text(0.5, 0.5, s["nothing"].format(day=format_day(day, lang)), ha="center", va="center",
-                    transform=ax.transAxes, fontsize=12)
-        legend = [] if not placed else [plt.Line2D([], [], marker="o", linestyle="", color=COLOURS["incident"], label=s["map_incident"]),
-                  plt.Line2D([], [], marker="o", linestyle="", markerfacecolor="none",
-                             markeredgecolor=COLOURS["disputed"], markeredgewidth=2, label=s["map_disputed"])]
-        if legend:
-            ax.legend(handles=legend, loc="lower left", fontsize=8, frameon=False)
-        fig.tight_layout()
-        fig.canvas.draw()
-        height = fig.canvas.get_width_height()[1]
-        points = []
-        for view, x, y in placed:
-            px, py = ax.transData.transform((x, y))
-            points.append(MapPoint(view.id, view.summary.place.name, float(px), float(height - py),
-                                   bool(view.conflicts), view.summary.killed.best or 0))
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=DPI)
-        return DayMap(buffer.getvalue(), tuple(points), left_out)
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(9, 6.3), dpi=DPI)  # no pyplot: figures of their own are safe in threads
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    shapes = [shape for region in outlines.regions.values() for shape in region]
+    ax.add_collection(PolyCollection(shapes, facecolors=COLOURS["land"], edgecolors=COLOURS["edge"],
+                                     linewidths=0.6))
+    placed: list[tuple[IncidentView, float, float]] = []
+    for view in wanted:
+        x, y = project(view.summary.place.lon, view.summary.place.lat, outlines)  # type: ignore[arg-type]
+        placed.append((view, x, y))
+    xs = [outlines.left, outlines.right] + [x for _, x, _ in placed]
+    ys = [outlines.top, outlines.bottom] + [y for _, _, y in placed]
+    pad = 20.0
+    ax.set_xlim(min(xs) - pad, max(xs) + pad)
+    ax.set_ylim(max(ys) + pad, min(ys) - pad)  # the SVG's y grows downwards
+    ax.set_aspect("equal")
+    ax.axis("off")
+    for view, x, y in sorted(placed, key=lambda item: item[0].summary.killed.best or 0, reverse=True):
+        killed = view.summary.killed.best or 0
+        size = 40 + 25 * math.sqrt(killed)
+        if view.conflicts:
+            ax.scatter([x], [y], s=size * 1.6, facecolors="none", edgecolors=COLOURS["disputed"],
+                       linewidths=2.2, zorder=4)
+            ax.scatter([x], [y], s=12, color=COLOURS["disputed"], zorder=5)
+        else:
+            ax.scatter([x], [y], s=size, color=COLOURS["incident"], alpha=0.85, edgecolors="white",
+                       linewidths=0.8, zorder=4)
+    for view, x, y in sorted(placed, key=lambda item: (-(item[0].summary.killed.best or 0),
+                                                       -len(item[0].conflicts)))[:8]:
+        label = names.place(view.summary.place, lang)
+        killed = view.summary.killed
+        if killed.low is not None and killed.high is not None and killed.low != killed.high:
+            label += f" ({killed.low}–{killed.high}{' ⚠' if view.conflicts else ''})"
+        elif killed.best:
+            label += f" ({killed.best})"
+        ax.annotate(label, (x, y), xytext=(7, 5), textcoords="offset points", fontsize=8,
+                    color=COLOURS["label"], zorder=6)
+    ax.set_title(s["map_title"].format(day=format_day(day, lang)))
+    if not views:
+        ax.text(0.5, 0.5, s["nothing"].format(day=format_day(day, lang)), ha="center", va="center",
+                transform=ax.transAxes, fontsize=12)
+    legend = [] if not placed else [Line2D([], [], marker="o", linestyle="", color=COLOURS["incident"], label=s["map_incident"]),
+              Line2D([], [], marker="o", linestyle="", markerfacecolor="none",
+                         markeredgecolor=COLOURS["disputed"], markeredgewidth=2, label=s["map_disputed"])]
+    if legend:
+        ax.legend(handles=legend, loc="lower left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    canvas.draw()  # lays the axes out (the equal aspect included) before points are placed in pixels
+    height = canvas.get_width_height()[1]
+    points = []
+    for view, x, y in placed:
+        px, py = ax.transData.transform((x, y))
+        points.append(MapPoint(view.id, view.summary.place.name, float(px), float(height - py),
+                               bool(view.conflicts), view.summary.killed.best or 0))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return DayMap(buffer.getvalue(), tuple(points), left_out)

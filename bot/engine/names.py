@@ -12,7 +12,7 @@ import csv
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +88,8 @@ class Names:
         Raises:
             ValueError: a data file is malformed (the message names it).
         """
-        self._gazetteer = gazetteer
+        # Only the table of names is kept: a `Names` of its own costs a few MB, not a gazetteer.
+        self._local: Mapping[str, tuple[str, str]] = gazetteer.local_names if gazetteer is not None else {}
         self._regions: dict[str, dict[str, RegionName]] = {}
         self._region_keys: dict[str, str] = {}
         for row in _rows(data_dir / "oblasts.tsv"):
@@ -114,13 +115,11 @@ class Names:
         fixed = self._places.get(place.code or "")
         if fixed and fixed[index]:
             return fixed[index]
-        if self._gazetteer is not None:
+        local = self._local.get(place.code or "")
+        if local:
             # A Russian reader is better served by the Ukrainian spelling of a village GeoNames
             # does not know than by its Latin transliteration.
-            for other in (lang, "uk" if lang == "ru" else "ru"):
-                local = self._gazetteer.local_name(place, other)
-                if local:
-                    return local
+            return local[index] or local[1 - index] or place.name
         return place.name
 
     def oblast(self, name: str | None, lang: str) -> str | None:
@@ -157,7 +156,8 @@ class Names:
 
 @functools.lru_cache(maxsize=1)
 def load_names() -> Names:
-    """The process's `Names`, with the gazetteer loaded from its cache (built on first use)."""
+    """The process's `Names`, with settlement names read from the gazetteer's cache (built on first
+    use); the rest of the gazetteer is not kept."""
     return Names(Gazetteer.load())
 
 

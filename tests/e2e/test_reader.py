@@ -4,6 +4,8 @@ the bot's description per language."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot import subscriptions
@@ -112,3 +114,35 @@ async def test_the_bot_describes_itself_in_each_language_at_start_up(bot: Bot) -
     assert all(0 < len(text) <= 120 for text in short.values()) and set(short) == set(descriptions)
     menu = bot.server.commands("default", "uk")
     assert menu is not None and {"command": "lang", "description": "Мова бота"} in menu
+
+
+@pytest.mark.asyncio
+async def test_digest_sends_its_chart_and_its_map_after_the_text(bot: Bot) -> None:
+    await _post(bot, KHARKIV_POST)
+    replies = await say(bot, "/digest", user_id=101, language_code="uk", count=3)
+    assert replies[0]["method"] == "sendMessage" and "Харків —" in replies[0]["plain_text"]
+    photos = [r for r in replies if r["method"] == "sendPhoto"]
+    assert len(photos) == 2 and all(p["photo_is_png"] for p in photos)
+    assert photos[0]["caption"].startswith("📊") and photos[1]["caption"].startswith("🗺 Мапа дня")
+
+
+@pytest.mark.asyncio
+async def test_a_picture_that_cannot_be_sent_leaves_the_digest_delivered_and_says_only_that(bot: Bot) -> None:
+    await _post(bot, KHARKIV_POST)
+    bot.server.fail_next("sendPhoto", 400, "Bad Request: IMAGE_PROCESS_FAILED", chat_id=102)
+    replies = await say(bot, "/digest", user_id=102, count=3)
+    texts = [r.get("plain_text") or "" for r in replies]
+    assert "Kharkiv Oblast" in texts[0]
+    assert texts[1] == "The digest above is complete; its picture could not be sent this time."
+    assert replies[2]["method"] == "sendPhoto" and replies[2]["caption"].startswith("🗺")
+    await asyncio.sleep(0.3)
+    assert not any("went wrong" in (r.get("plain_text") or "") for r in bot.server.messages_to(102))
+
+
+@pytest.mark.asyncio
+async def test_an_empty_day_says_so_once_without_pictures(bot: Bot) -> None:
+    replies = await say(bot, "/digest", user_id=103)
+    await asyncio.sleep(0.5)
+    sent = bot.server.messages_to(103)
+    assert len(sent) == 1 and sent[0]["method"] == "sendMessage"
+    assert replies[0]["plain_text"].startswith("No incidents reported for ")

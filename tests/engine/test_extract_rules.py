@@ -309,6 +309,58 @@ def test_habitual_shelling_is_not_an_incident(extractor):  # type: ignore[no-unt
     assert claims_of(extractor, "Місто під постійними обстрілами, але евакуація триває, написав голова ОВА.") == []
 
 
+@pytest.mark.parametrize(("text", "place"), [
+    ("Генштаб повідомив про відхід з Сєвєродонецька після обстрілу, загинули двоє людей.", "Sievierodonetsk"),
+    ("При обстреле Северодонецка погибли три человека.", "Sievierodonetsk"),
+    ("Унаслідок вибуху в Шебекіно на території РФ загинули двоє людей.", "Shebekino"),
+    ("Удар по Великой Новоселке: погибли два человека.", "Velyka Novosilka"),
+])
+def test_town_names_as_reports_write_them(extractor, text, place):  # type: ignore[no-untyped-def]
+    assert place in [c.place.name for c in claims_of(extractor, text)]
+
+
+def test_a_peoples_republic_is_not_its_capital(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "The Russian MoD said its forces struck a depot near Lysychansk in the "
+                                  "Lugansk (Luhansk) People's Republic, killing 20 soldiers.")
+    assert "Luhansk" not in [c.place.name for c in claims]
+
+
+def test_a_title_without_a_name_after_a_body_is_another_claimant(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "Минобороны России заявило, что над Белгородом сбиты ракеты «Точка-У». "
+                                  "В Белгороде пострадали 19 человек, заявил глава региона.")
+    by_injured = {c.injured: c for c in claims}
+    assert set(by_injured) == {None, 19}, [c.as_dict() for c in claims]
+    assert by_injured[None].perpetrator is Side.UKRAINE and by_injured[19].claimant != by_injured[None].claimant
+
+
+def test_a_quote_over_several_sentences_credits_no_one_inside(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Про удар по Харкову повідомив мер Ігор Терехов: «Загинули двоє людей. "
+                           "Рятувальники працюють, повідомили у поліції. Ще 12 поранені», — написав він.")
+    assert (claim.killed, claim.injured) == (2, 12) and "Terekhov" in (claim.claimant or "")
+
+
+def test_drones_that_film_do_not_strike(extractor):  # type: ignore[no-untyped-def]
+    assert claims_of(extractor, "Дроны засняли, как бойцы подняли флаг в центре Курахово.") == [] or all(
+        c.kind is not Kind.DRONE for c in claims_of(extractor, "Дроны засняли, как бойцы подняли флаг в центре Курахово."))
+
+
+def test_a_town_named_as_a_landmark_yields_to_the_town_it_happened_in(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "Вибухи поряд із Бєлгородом.\nУ Шебекіно на території РФ пролунала серія вибухів, "
+                                  "загинули двоє людей.")
+    assert {c.place.name for c in claims} == {"Shebekino"}
+    assert all(c.perpetrator is None for c in claims)  # "на території РФ" says where, not who
+
+
+def test_the_speakers_own_accusation_blames(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Российские власти обвинили ВСУ в обстреле Горловки, погибли три человека.")
+    assert claim.perpetrator is Side.UKRAINE
+
+
+def test_a_village_written_in_english_from_its_russian_name(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "In the village of Sergeevka in the Odessa region, a missile hit a house; 19 people were killed.")
+    assert (claim.place.name, claim.place.oblast) == ("Serhiivka", "Odesa Oblast")
+
+
 def test_district_tallies_without_a_total_give_no_toll(extractor):  # type: ignore[no-untyped-def]
     claim = one(extractor, "Масована атака на Київ. У Шевченківському районі загинули 2 людини. "
                            "У Солом'янському районі загинула 1 людина.")

@@ -176,3 +176,17 @@ def test_every_ukrainian_region_and_default_source_has_names_in_three_languages(
     seeds = Path(__file__).resolve().parents[2] / "seeds" / "sources.tsv"
     for row in read_seed_sources(seeds):
         assert names.claimant(row["role"], "uk") != row["role"], row["role"]
+
+
+def test_an_alert_looks_like_an_alert_in_the_readers_time_zone(gazetteer: Gazetteer, names: Names) -> None:
+    from bot.engine.digest import render_alert
+
+    kharkiv = place(gazetteer, "Kharkiv")
+    alert = view(record(kharkiv, killed=3, injured=5, claimant="Kharkiv regional governor (Synehubov)"))
+    text = render_alert(alert, lang="uk", zone=ZoneInfo("Europe/Kyiv"), html_mode=False, names=names)[0]
+    lines = text.replace("\u202f", " ").splitlines()
+    assert lines[0] == "🚨 Харків — обстріл, 3 загиблих, 5 поранених, 1 джерело"
+    assert lines[1] == "Харківська область · 1 березня 2022 р., 09:00"
+    london = render_alert(alert, lang="en", zone=ZoneInfo("Europe/London"), html_mode=False, names=names)[0]
+    assert london.splitlines()[1] == "Kharkiv Oblast · 1 March 2022, 07:00"
+    assert "<b>Харків</b>" in render_alert(alert, lang="uk", names=names)[0]
