@@ -1585,7 +1585,7 @@ class Extractor:
                 and self._control.opens_with_attribution(nxt.text) else None
             for hit in f.control_hits:
                 place = self._control_place(f.control_places, hit.pos)
-                if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
+                if place is None and (hit.town_word or hit.kind in ("hold", "refute", "withdraw")):
                     place = current
                 if place is None and current is None and hit.kind in ("withdraw", "hold", "refute"):
                     place = topic  # "withdrew from the right bank. Kherson ...": the post's town
