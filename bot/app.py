@@ -20,7 +20,6 @@ from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    CallbackContext,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -53,8 +52,8 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
     """The bot, wired to the database, the extraction engine and the Bot API at ``telegram_api_url``.
 
     Sends go through ``TrackedRequest``, so the delivery log knows which message is on the wire.
-    With ``lease_owner`` (the bot lease this process took, see ``store.leases``) a heartbeat job
-    keeps the lease, and the bot stops if another process has taken it over.
+    ``lease_owner`` is the bot lease this process holds (see ``store.leases``; ``run_bot`` keeps
+    it with a heartbeat): only its holder resumes interrupted deliveries, and it is released at stop.
 
     Raises:
         ValueError: no bot token is configured.
@@ -163,34 +162,8 @@ async def notify_admins(application: Application[Any, Any, Any, Any, Any, Any], 
             logger.warning("could not notify admin %s: %s", admin_id, exc)
 
 
-async def job_lease_heartbeat(context: CallbackContext[Any, Any, Any, Any]) -> None:
-    """Renew the bot lease; stop the bot if another process has taken it over."""
-    from store.leases import renew_lease
-
-    application = context.application
-    owner = application.bot_data.get("lease_owner")
-    if not owner:
-        return
-    try:
-        held = await asyncio.to_thread(renew_lease, _runtime(application).session_factory, owner)
-    except Exception as exc:  # the database is away: keep going, the next beat tries again
-        logger.warning("could not renew the bot lease: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return
-    if not held:
-        logger.error("another claimwatch instance took over the bot lease (this one stalled longer than the "
-                     "lease lasts); stopping")
-        application.bot_data["lease_owner"] = None  # it is not ours to release
-        application.stop_running()
-
-
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     rt = _runtime(application)
-    if application.bot_data.get("lease_owner") and application.job_queue is not None:
-        from store.leases import HEARTBEAT_INTERVAL
-
-        application.job_queue.run_repeating(job_lease_heartbeat, interval=HEARTBEAT_INTERVAL, first=0.01,
-                                            name="lease:heartbeat",
-                                            job_kwargs={"max_instances": 1, "coalesce": True})
     try:
         await set_command_menus(application)
     except TelegramError as exc:
@@ -218,6 +191,9 @@ async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     if owner:  # after the deliveries stopped: a standby may take over at once
         from store.leases import release_lease
 
+        keeper = application.bot_data.get("lease_keeper")
+        if keeper is not None:  # no heartbeat after the release (it would read as a takeover)
+            await asyncio.to_thread(keeper.stop)
         try:
             await asyncio.to_thread(release_lease, rt.session_factory, owner)
             application.bot_data["lease_owner"] = None
@@ -294,9 +270,18 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     owner = take_bot_lease(session_factory, standby=standby)
     if owner is None:
         return 1
+    import os
+    import signal
+
+    from store.leases import LeaseKeeper
+
+    # taken over while this process was frozen: stop as on SIGTERM (run_polling handles it)
+    keeper = LeaseKeeper(session_factory, owner, on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
+    keeper.start()
     try:
         extractor = Extractor.load()
         application = build_application(settings, session_factory, extractor, lease_owner=owner)
+        application.bot_data["lease_keeper"] = keeper
         if webhook_url:
             application.run_webhook(listen=host, port=int(port), url_path=urlsplit(webhook_url).path.lstrip("/"),
                                     webhook_url=webhook_url, secret_token=secret,
@@ -306,7 +291,8 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     finally:
         from store.leases import release_lease
 
-        try:  # a no-op when post_stop released it already
+        keeper.stop()
+        try:  # a no-op when post_stop released it already, or when another process took it over
             release_lease(session_factory, owner)
         except Exception:
             logger.warning("could not release the bot lease; it lapses by itself")

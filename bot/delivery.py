@@ -63,7 +63,7 @@ from telegram.ext import CallbackContext, JobQueue
 
 from bot import services
 from bot.engine.chart import render_chart
-from bot.engine.digest import format_day, render_digest
+from bot.engine.digest import format_day, render_alert, render_digest
 from bot.engine.extract import Extractor
 from bot.engine.types import IncidentView, PostIn
 from bot.i18n import t
@@ -558,9 +558,8 @@ class DeliveryService:
         results: dict[int, list[Outcome]] = {}
         for incident_id, (views, subscribers) in wanted.items():
             for subscriber in subscribers:
-                parts = tuple(Part(text=m) for m in render_digest(views, day=views[0].summary.date,
-                                                                   lang=subscriber.language,
-                                                                   header=t(subscriber.language, "alert_title")))
+                parts = tuple(Part(text=m) for m in render_alert(views[0], lang=subscriber.language,
+                                                                  zone=subscriber.zone))
                 outcome = await self.deliver(bot, subscriber, alert_key(views[0]), parts)
                 results.setdefault(incident_id, []).append(outcome)
         return results

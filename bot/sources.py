@@ -787,6 +787,10 @@ async def _poll_many(session_factory: sessionmaker[Session], settings: Settings,
                 return await _poll(session_factory, settings, extractor, snapshot, client_fetcher,
                                    backoff, generator, now, store_lock)
             except Exception as exc:  # last guard: recording the failure itself failed
+                if is_contention(exc) or is_disconnect(exc):
+                    logger.warning("poll of %s: the database is busy or away; polled again later", snapshot.label)
+                    return PollResult(snapshot.ref, 0, 0, label=snapshot.label,
+                                      error="the database is busy or unavailable; polled again later")
                 logger.exception("poll of %s failed", snapshot.label)
                 return PollResult(snapshot.ref, 0, 0, error=_error_line(exc), label=snapshot.label)
 

@@ -3,16 +3,19 @@
 A lease is one ``instance_leases`` row per role naming its owner (host, pid, a random tag), when
 it was taken and its last heartbeat. It is held while the heartbeat is younger than the time to
 live; a process that stops beating (killed, frozen, cut off) loses it after that long, and another
-may take it over. Taking and taking over are compare-and-set updates, so two processes never both
+may take it over (at once, when the holder is a process of the same host that no longer runs). Taking and taking over are compare-and-set updates, so two processes never both
 win. Times are the hosts' clocks (UTC): hosts sharing a database should keep them in sync (NTP);
 a skew shorter than the time to live does no harm.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.models import InstanceLease
+
+logger = logging.getLogger(__name__)
 
 BOT_ROLE = "bot"
 LEASE_TTL = timedelta(seconds=30)
@@ -59,6 +64,23 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _gone(host: str, pid: int) -> bool:
+    """Whether the holder is a process of this host that no longer runs (killed, crashed): its
+    lease is then over at once, so a restart after ``kill -9`` need not wait for it to lapse.
+    (The same pid as ours is a previous incarnation, e.g. pid 1 of a restarted container.)"""
+    if host != socket.gethostname()[:60]:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by someone else
+        return False
+    return False
+
+
 def _holder(row: InstanceLease) -> LeaseHolder:
     return LeaseHolder(row.owner, row.host, row.pid, row.since, row.heartbeat_at)
 
@@ -82,7 +104,7 @@ def acquire_lease(session_factory: sessionmaker[Session], owner: str, role: str 
                 session.add(InstanceLease(role=role, owner=owner, host=host, pid=pid, since=now, heartbeat_at=now))
                 session.flush()
                 return LeaseHolder(owner, host, pid, now, now)
-            if row.owner != owner and row.heartbeat_at > now - ttl:
+            if row.owner != owner and row.heartbeat_at > now - ttl and not _gone(row.host, row.pid):
                 raise LeaseHeld(_holder(row))
             since = row.since if row.owner == owner else now
             taken = session.execute(
@@ -129,3 +151,45 @@ def release_lease(session_factory: sessionmaker[Session], owner: str, role: str 
 def holds_lease(session: Session, owner: str, role: str = BOT_ROLE) -> bool:
     """Whether ``owner`` holds the role's lease now (inside the caller's transaction)."""
     return session.scalar(select(InstanceLease.owner).where(InstanceLease.role == role)) == owner
+
+
+class LeaseKeeper:
+    """The heartbeat: a thread that renews a held lease every ``interval`` seconds.
+
+    A thread, not a job on the bot's event loop, so that slow start-up work (loading the engine,
+    a busy loop) never lets the lease lapse while the process is alive. When the lease turns out
+    to be taken over (this process was frozen longer than the lease lasts) ``on_lost`` is called
+    once and the thread ends; a database that cannot be reached is retried at the next beat.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], owner: str, *, role: str = BOT_ROLE,
+                 interval: float = HEARTBEAT_INTERVAL, on_lost: Callable[[], None] | None = None) -> None:
+        self.session_factory, self.owner, self.role = session_factory, owner, role
+        self.interval, self.on_lost = interval, on_lost
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="claimwatch-lease", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                held = renew_lease(self.session_factory, self.owner, self.role)
+            except Exception as exc:  # the database is away: the next beat tries again
+                logger.warning("could not renew the %s lease: %s", self.role,
+                               str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                continue
+            if not held:
+                self.lost = True
+                logger.error("another claimwatch instance took over the %s lease (this one was stalled longer "
+                             "than the lease lasts); stopping", self.role)
+                if self.on_lost is not None:
+                    self.on_lost()
+                return

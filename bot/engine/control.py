@@ -34,7 +34,8 @@ GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates",
           "capture", "share", "entry")
 WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
               "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
-              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns", "cleared_needs_side", "bank_words")
+              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns",
+              "cleared_needs_side", "bank_words")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
 # "під контроль України", "под контроль российских войск": a holder in the genitive, not the object
 _GENITIVE_HOLDER = re.compile(r"\s*(?:україни|украины|росії|россии|рф|зсу|всу|\w+ськ(?:их|ої)\s|\w+ск(?:их|ой)\s)")
@@ -83,6 +84,7 @@ class ControlHit:
     alleged: bool              # "allegedly", with nobody credited
     fighting: bool             # a holding statement that is only "fighting goes on"
     share: bool                # a claim to a share of the town (needs a named side)
+    refuted: bool = False          # a capture the same sentence denies ("reports of the capture of X are false")
     progressive: bool = False      # "освобождая", "liberating": an advance when the post says troops are advancing
     speaker_unknown: bool = False  # the sentence names an official only as someone's superior ("an adviser to X")
     group: str = ""                # the phrase list that matched (GROUPS), and its characters in the sentence: for --explain
@@ -204,6 +206,7 @@ class ControlReader:
                  if t.text in (",", ";", ":", "(", ")", "—", "–") or t.lower in (
                      "but", "however", "while", "although", "але", "однак", "проте", "однако", "но", "а", "хотя")]
         silences = [m for m in found if m.group == "silence"]
+        refutes = [m for m in found if m.group.startswith("refute")]
         sources = [(tok_at(m.start()), label, side) for pattern, label, side in self._sources
                    for m in pattern.finditer(text)]
         voiced = self._voiced(tokens, actors, speakers)
@@ -262,10 +265,19 @@ class ControlReader:
                 continue  # "did not confirm the capture": silence is not a claim
             if label is None:
                 others = [tok_at(o.start) for o in found if o is not m and o.group not in ("not_control", "silence")]
-                claimant, claimant_side = self._claimant_for(pos, voiced, marks, others)
+                claimant, claimant_side = self._claimant_for(pos, voiced, marks, others, self._turns(tokens),
+                                                             self._verbs(tokens))
                 reported = False
             else:
                 claimant, claimant_side, reported = label[0], label[1], True
+            refuted = kind in ("capture", "entry") and not negated and any(r is not m for r in refutes)
+            denied_at = max((tok_at(r.start) for r in refutes if r.start < m.start), default=None)
+            if refuted and label is None and denied_at is not None:
+                # "ВСУ отрицают захват X российскими войсками": the party before the denial is the denier
+                right = min((k for k in marks if k > pos), default=len(tokens))
+                captors = [a for a in actors if denied_at < a[0] < pos] or [a for a in actors if pos < a[0] < right]
+                agent, relative = (captors[-1][1] if captors and captors[-1][0] < pos else
+                                   captors[0][1] if captors else None), None
             alleged = bool(self._alleged.search(before[-30:])) and agent is None and not speakers and label is None
             default = next((side for pattern, side in self._defaults if pattern.match(phrase)), None)
             hits.append(ControlHit(
@@ -275,7 +287,7 @@ class ControlReader:
                 town_word=bool(self._town_in(phrase)) or self._town_near(tokens, pos),
                 default=default, alleged=alleged,
                 fighting=m.group == "hold" and bool(self._fighting.search(phrase)),
-                share=m.group == "share", progressive=progressive, speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None)))
+                share=m.group == "share", refuted=refuted, progressive=progressive, speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None)))
         return hits
 
     def _town_in(self, phrase: str) -> bool:
@@ -421,16 +433,28 @@ class ControlReader:
                 return None
         return None
 
+    def _verbs(self, tokens: list[Token]) -> list[int]:
+        return [i for i, t in enumerate(tokens) if t.is_word and self._speech.fullmatch(t.lower)]
+
+    @staticmethod
+    def _turns(tokens: list[Token]) -> list[int]:
+        """Where the sentence turns to another voice: "but", "however", "але", "однако"."""
+        return [i for i, t in enumerate(tokens) if t.lower in ("but", "however", "while", "whereas", "але", "однак",
+                                                               "проте", "однако", "но")]
+
     @staticmethod
     def _claimant_for(pos: int, voiced: list[tuple[int, str, Side | None]], marks: list[int],
-                      others: list[int]) -> tuple[str | None, Side | None]:
-        """The voiced party of the statement's clause, else the nearest one before it, else one
-        after it with no other statement between ("X was captured, the ministry claimed")."""
+                      others: list[int], turns: list[int], verbs: list[int]) -> tuple[str | None, Side | None]:
+        """The voiced party of the statement's clause, else the nearest one before it (not across a
+        "but", nor when the clause has a speech verb of its own: "but Kyiv said ..."), else one after
+        it with no other statement between ("X was captured, the ministry claimed")."""
         if not voiced:
             return None, None
         left = max((k for k in marks if k < pos), default=-1)
         right = min((k for k in marks if k > pos), default=10**9)
-        candidates = [s for s in voiced if left < s[0] < right] or [s for s in voiced if s[0] < pos] or [
+        own_verb = any(left < v < right for v in verbs)
+        earlier = [] if own_verb else [s for s in voiced if s[0] < pos and not any(s[0] < t < pos for t in turns)]
+        candidates = [s for s in voiced if left < s[0] < right] or earlier or [
             s for s in voiced if not any(o > pos for o in others)]
         if not candidates:
             return None, None

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.engine.control import ControlHit, ControlReader, is_side_label, resolve_controller, side_label
+from bot.engine.control import ControlHit, ControlReader, is_side_label, opposite, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer, PlaceMention
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo, Why
@@ -1700,6 +1700,8 @@ class Extractor:
         """
         statements: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None]] = []
         current: Place | None = None
+        topic = next((place for f in facts for _, place, _ in f.control_places), None) or next(
+            (place for f in facts for _, place in f.places), None)
         speaker: tuple[str | None, Side | None] = (None, None)
         for i, f in enumerate(facts):
             nxt = facts[i + 1] if i + 1 < len(facts) else None
@@ -1707,8 +1709,10 @@ class Extractor:
                 and self._control.opens_with_attribution(nxt.text) else None
             for hit in f.control_hits:
                 place = self._control_place(f.control_places, hit.pos)
-                if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
+                if place is None and (hit.town_word or hit.kind in ("hold", "refute", "withdraw")):
                     place = current
+                if place is None and current is None and hit.kind in ("withdraw", "hold", "refute"):
+                    place = topic  # "withdrew from the right bank. Kherson ...": the post's town
                 if place is None and current is None and home_place:
                     place = self._home(home_place)
                 if place is None:
@@ -1734,6 +1738,9 @@ class Extractor:
                 continue  # "entered the town", answered by "the town is under our control"
             if hit.kind == "refute" and not {f.index, f.index - 1} & capture_at:
                 continue  # a denial of something other than a capture
+            if hit.kind == "withdraw" and any(h.kind == "hold" and p.key == place.key and cl == claimant
+                                              for _, h, p, cl, _ in statements):
+                continue  # "withdrew to better positions ... fighting goes on in the town": still held
             if hit.progressive and advancing:
                 continue  # "продвигаются ..., освобождая город": an advance, not a claim
             if hit.alleged and claimant is None:
@@ -1743,6 +1750,7 @@ class Extractor:
                 continue  # the attacker reporting fighting in a town it has not taken
             resolved.append((f, hit, place, claimant, side, resolve_controller(hit, judge)))
         drafts: list[Draft] = []
+        unnamed: set[int] = set()
         for f, hit, place, claimant, side, controller in resolved:
             if controller is None:
                 if hit.share:
@@ -1758,6 +1766,12 @@ class Extractor:
                     continue  # a withdrawal by nobody we can tell
                 else:
                     controller = judge or hit.default or Side.RUSSIA
+            denier = side if side is not None else next(
+                (c for g, h, _, _, _, c in resolved if g is f and h.kind in ("hold", "refute") and c is not None), None)
+            if hit.refuted and hit.agent is None and hit.relative is None and not hit.reported and denier is not None:
+                # "reports of the capture of X are a lie, the ZSU said": the capture is the other side's
+                controller = opposite(denier)
+                claimant, side = side_label(controller, "unnamed, as reported"), controller
             if side is not None and controller is not side:
                 denied = any(c is side and p.key == place.key and h.kind in ("hold", "refute")
                              for _, h, p, _, _, c in resolved)
@@ -1765,8 +1779,10 @@ class Extractor:
                     # a denial is the denier's; a capture the speaker denies is the other side's, as reported
                     claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
                     side = controller
-            draft = self._control_draft_for(drafts, place, controller, claimant, side)
+            draft = self._control_draft_for(drafts, place, controller, claimant, side, unnamed)
             draft.why.setdefault("controller", (f, hit))  # --explain: the statement that made the claim
+            if claimant is None and hit.speaker_unknown:
+                unnamed.add(id(draft))  # someone the post does not name yet said it
             if draft.claimant is None and claimant is not None:
                 draft.claimant, draft.claimant_side = claimant, side
             held = draft.claimant, draft.claimant_side
@@ -1785,10 +1801,12 @@ class Extractor:
 
     @staticmethod
     def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None,
-                           side: Side | None) -> Draft:
+                           side: Side | None, unnamed: set[int]) -> Draft:
         """The draft a statement adds to: one for its place and controller by the same claimant. A
         statement credited to nobody joins the last one; one credited to a side only ("Ukrainian
-        side") joins a named claimant of that side, and a named claimant completes such a draft."""
+        side") joins a named claimant of that side, and a named claimant completes such a draft. A
+        statement the post credits to nobody stays the outlet's own claim ("Ukrainian forces entered
+        Lyman"; "the Russian MoD confirmed the withdrawal" is another claim)."""
         same = [d for d in drafts if d.place.key == place.key and d.controller is controller]
         base = claimant.split(" (")[0] if claimant else None
         for d in reversed(same):
@@ -1801,7 +1819,8 @@ class Extractor:
                 d.claimant = claimant
                 return d
         for d in reversed(same):
-            if d.claimant is None:
+            if d.claimant is None and id(d) in unnamed and side is controller:
+                # "an adviser said the city has not fallen ... our side continues to defend, Arestovych said"
                 return d
         draft = Draft(place=place, kind=Kind.CONTROL, controller=controller)
         drafts.append(draft)
@@ -2003,6 +2022,8 @@ def explain_draft(draft: Draft, claim: Claim, facts: Sequence[SentenceFacts]) ->
             how.append("side from the claimant or the post")
         if hit.flip:
             how.append("the other side holds it")
+        if hit.refuted:
+            how.append("a capture the sentence denies")
         out["controller"] = Why("control", ", ".join(how), f.text[hit.span[0]:hit.span[1]], f.index)
     if claim.perpetrator is not None:
         out["perpetrator"] = next((f.why["perpetrator"] for f in ordered if f.perpetrator is claim.perpetrator

@@ -105,7 +105,7 @@ async def test_instant_alert_once_per_incident(bot: Bot) -> None:
     assert len(views) == 1 and views[0].conflicts
     await asyncio.sleep(0.2)
     alerts = bot.server.messages_to(90)[before[90]:]
-    assert len(alerts) == 1 and "Alert" in alerts[0]["plain_text"]
+    assert len(alerts) == 1 and alerts[0]["plain_text"].startswith("🚨 Kharkiv — shelling, 2 killed")
     assert len(bot.server.messages_to(91)) == before[91]
     assert len(bot.server.messages_to(92)) == before[92]
 

@@ -369,3 +369,63 @@ def test_district_tallies_without_a_total_give_no_toll(extractor):  # type: igno
     assert claim.killed == 3
     claim = one(extractor, "Russia attacked Kyiv overnight. In the Shevchenkivskyi district, 2 people were killed.")
     assert claim.killed == 2
+
+
+@pytest.mark.parametrize(("text", "controllers"), [
+    # captures and liberations, in verbs, nouns and participles
+    ("Міноборони РФ заявило про нібито «звільнення» Вугледара.", {Side.RUSSIA}),
+    ("Глава ДНР приехал во взятый под контроль город Авдеевка.", {Side.RUSSIA}),
+    ("Russian forces took control of Avdiivka, the Russian defence ministry said.", {Side.RUSSIA}),
+    ("Місто Снігурівка повернулося під контроль України.", {Side.UKRAINE}),
+    ("ВСУ вошли в Снигиревку, освобождая город.", {Side.UKRAINE}),
+    ("Українські військові зайшли в Балаклію та підняли прапор України.", {Side.UKRAINE}),
+    ("Аналітики DeepState позначили Вугледар як окупований.", {Side.RUSSIA}),
+    # a withdrawal is a claim that the other side holds the town
+    ("Russia's defence ministry announced the withdrawal of troops from Balakliia.", {Side.UKRAINE}),
+    ("Генштаб ЗСУ повідомив, що Сили оборони відійшли з Соледара.", {Side.RUSSIA}),
+    ("Гайдай сообщил, что наши военные отошли из Попасной на более подготовленные позиции.", {Side.RUSSIA}),
+    ("В Минобороны России сообщили, что союзные войска были отведены из населенного пункта Балаклея.", {Side.UKRAINE}),
+    # holding statements and denials: the denier's side
+    ("Fighting in Bakhmut continues, the General Staff said.", {Side.UKRAINE}),
+    ("Withdrawing from some positions does not mean we have completely left Avdiivka, the brigade said.", {Side.UKRAINE}),
+    ("Гайдай заявив, що Попасна не оточена, бої тривають на околицях міста.", {Side.UKRAINE}),
+    # a claim of the other side reported together with its denial: both
+    ("Russia's MoD claimed it captured Avdiivka; the General Staff denied it.", {Side.RUSSIA, Side.UKRAINE}),
+    ("Українські військові спростували російські повідомлення про захоплення Бахмута.", {Side.RUSSIA, Side.UKRAINE}),
+    ("Заявления российских военных о захвате Авдеевки не соответствуют действительности, сообщили в Генштабе ВСУ.",
+     {Side.RUSSIA, Side.UKRAINE}),
+    ("Информация о захвате Соледара — ложь, заявили в ВСУ.", {Side.RUSSIA, Side.UKRAINE}),
+    ("Russia claimed its forces had seized Soledar, but Kyiv said fighting was still raging there.",
+     {Side.RUSSIA, Side.UKRAINE}),
+    ("Министерство обороны России объявило о взятии Соледара.", {Side.RUSSIA}),
+    ("Українські захисники відбили Кремінну.", {Side.UKRAINE}),
+    ("Ukrainian flag raised over Kreminna.", {Side.UKRAINE}),
+    ("ВСУ отрицают захват Великой Новоселки российскими войсками.", {Side.RUSSIA, Side.UKRAINE}),
+    ("Российские СМИ утверждают, что российские войска по-прежнему контролируют Купянск.", {Side.RUSSIA}),
+    ("Ukrainian troops entered Kherson on Friday, hours after Moscow announced its forces had left the city.",
+     {Side.UKRAINE}),
+    ("Российские войска завершили отход на левый берег Днепра, Херсон оставлен, сообщили в Минобороны.", {Side.UKRAINE}),
+    ("Спикер Трегубов заявил, что ВСУ ушли только из южной части Великой Новоселки, а бои в городе продолжаются.",
+     {Side.UKRAINE}),
+    ("Russian media reported that Russian troops remained in control of Kupiansk.", {Side.RUSSIA}),
+    # a share of the town is a claim to it
+    ("Russian forces control about 90% of Avdiivka, the Russian defence ministry said.", {Side.RUSSIA}),
+    # not control: silence, aspirations, advances, encirclement, evacuation, temporarily occupied land
+    ("The General Staff did not confirm the capture of Soledar.", set()),
+    ("Пушилин заявил, что пришло время освобождать Одессу.", set()),
+    ("Российские войска продвигаются в Авдеевке дом за домом, освобождая город.", set()),
+    ("Separatists claimed that Bakhmut was encircled.", set()),
+    ("Жителі залишили Вугледар через постійні обстріли.", set()),
+    ("Люди стояли в черзі для виїзду на тимчасово окуповану територію із Запоріжжя.", set()),
+])
+def test_control_classes(extractor, text, controllers):  # type: ignore[no-untyped-def]
+    claims = [c for c in extractor.extract_claims(text, posted_at=POSTED) if c.kind is Kind.CONTROL]
+    assert {c.controller for c in claims} == controllers, [c.as_dict() for c in claims]
+
+
+def test_control_one_claim_per_credited_claimant(extractor):  # type: ignore[no-untyped-def]
+    claims = [c for c in extractor.extract_claims(
+        "В ВСУ признали потерю контроля над Авдеевкой, а российские силовики констатировали, "
+        "что подразделения ВСУ полностью оставили город.", posted_at=POSTED) if c.kind is Kind.CONTROL]
+    assert [c.controller for c in claims] == [Side.RUSSIA, Side.RUSSIA], [c.as_dict() for c in claims]
+    assert len({c.claimant for c in claims}) == 2

@@ -107,7 +107,12 @@ def test_second_run_exits_with_one_line_and_no_digest_is_sent_twice(
             assert count_deliveries(session_factory, key).get("sending")  # a delivery is on its way
 
             second = _start(server, db_url, tmp_path / "second.log", capture=True)
-            _, err = second.communicate(timeout=60)
+            try:
+                _, err = second.communicate(timeout=180)
+            except subprocess.TimeoutExpired:
+                second.kill()
+                _, err = second.communicate()
+                raise AssertionError(f"the second bot did not exit: {err[-3000:]}") from None
             assert second.returncode == 1
             lines = err.strip().splitlines()
             assert len(lines) == 1, err

@@ -93,3 +93,44 @@ def test_two_imports_at_once_give_the_incidents_of_a_sequential_import(tmp_path:
                 out, err = r.communicate(timeout=300)
                 assert r.returncode == 0, err
             assert _incidents(url) == sequential
+
+
+def test_ingestion_paths_in_one_process_do_not_race(tmp_path: Path, db_url: str, extractor: object) -> None:
+    """A bot's channel posts and polls and an import in one process: two threads storing reports of
+    the same strikes at once give the incidents of one after the other."""
+    import threading
+    from zoneinfo import ZoneInfo
+
+    from bot.engine.types import ImportStats, PostIn
+    from bot.exports import read_export
+    from store import queries
+
+    export = read_export(_export(tmp_path / "a.json", 1100000501, "Oblast one"), ZoneInfo("Europe/Kyiv"))
+    engine, session_factory = open_database(db_url)
+    with session_factory.begin() as session:
+        queries.upsert_source(session, "-100600", "Oblast two", transport="telegram")
+    posts = [PostIn(message_id=p.message_id, text=p.text, posted_at=p.posted_at) for p in export.posts]
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(work: object) -> None:
+        try:
+            start.wait()
+            work()  # type: ignore[operator]
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(lambda: services.import_export(session_factory, export, extractor,
+                                                                          ImportStats()),)),
+        threading.Thread(target=run, args=(lambda: services.ingest_for_source(session_factory, "-100600", posts,
+                                                                             extractor),)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    incidents = sorted((v.summary.place.name, len(v.records)) for v in services.list_incident_views(session_factory))
+    assert len(incidents) == len(CITIES) and all(claims == 2 for _, claims in incidents), incidents
+    engine.dispose()
