@@ -100,10 +100,14 @@ def write_split(corpus: Path, target: Path, *, held_back: bool, exports_too: boo
     return target
 
 
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
 def line(name: str, res: dict[str, Any]) -> str:
     head = " ".join(f"{k} {res[k]:.2f}" for k in FIGURES)
-    langs = "  ".join(f"{lg}: r {v['claim_r']:.2f} p {v['claim_p']:.2f} counts {v['count_acc']:.2f}"
-                      for lg, v in res["by_language"].items())
+    langs = "  ".join(f"{lg}: f1 {_f1(v['claim_p'], v['claim_r']):.2f} (r {v['claim_r']:.2f} p {v['claim_p']:.2f})"
+                      f" counts {v['count_acc']:.2f}" for lg, v in res["by_language"].items())
     return f"{name:<16} {head}\n{'':<16} {langs}"
 
 
