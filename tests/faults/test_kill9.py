@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,6 +72,27 @@ def _afternoon_zone(now: datetime) -> ZoneInfo:
     raise AssertionError("no afternoon zone")
 
 
+def digest_due_store(session_factory: Any, extractor: Any, subscribers: list[int]) -> date:
+    """A store with today's Kharkiv strike and ``subscribers`` (since yesterday) whose digest fell
+    due five minutes ago, in a zone where it is afternoon; returns that local day."""
+    now = datetime.now(UTC)
+    zone = _afternoon_zone(now)
+    local = now.astimezone(zone)
+    day = local.date()
+    with session_factory.begin() as session:
+        queries.upsert_source(session, "-100777", "Kharkiv RMA", transport="telegram")
+    services.ingest_for_source(session_factory, "-100777", [
+        PostIn(message_id=1, text=POST, posted_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC)),
+    ], extractor)
+    for chat_id in subscribers:
+        subscriptions.subscribe(session_factory, chat_id, chat_type="private", language="en", timezone=zone.key)
+    with session_factory.begin() as session:
+        for row in session.query(Subscriber):
+            row.digest_time = (local - timedelta(minutes=5)).strftime("%H:%M")
+            row.created_at = now - timedelta(days=1)
+    return day
+
+
 def _bot_env(server: BotApiServer, db_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(TELEGRAM_BOT_TOKEN=server.token, CLAIMWATCH_TELEGRAM_API_URL=server.url,
@@ -98,23 +119,8 @@ def _wait(predicate: Any, timeout: float, what: str, log: Path | None = None) ->
 def test_kill_9_during_fanout_then_restart_gives_each_subscriber_one_digest(tmp_path: Path, extractor: Any) -> None:
     db_url = f"sqlite:///{tmp_path / 'bot.db'}"
     _, session_factory = open_database(db_url)
-    now = datetime.now(UTC)
-    zone = _afternoon_zone(now)
-    local = now.astimezone(zone)
-    day = local.date()
     # a day with an incident, so each digest is two messages: the text and the chart
-    with session_factory.begin() as session:
-        queries.upsert_source(session, "-100777", "Kharkiv RMA", transport="telegram")
-    services.ingest_for_source(session_factory, "-100777", [
-        PostIn(message_id=1, text=POST, posted_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC)),
-    ], extractor)
-    for chat_id in SUBSCRIBERS:
-        subscriptions.subscribe(session_factory, chat_id, chat_type="private", language="en",
-                                timezone=zone.key)
-    with session_factory.begin() as session:  # subscribed yesterday; the digest was due 5 minutes ago
-        for row in session.query(Subscriber):
-            row.digest_time = (local - timedelta(minutes=5)).strftime("%H:%M")
-            row.created_at = now - timedelta(days=1)
+    day = digest_due_store(session_factory, extractor, SUBSCRIBERS)
     key = f"digest:{day.isoformat()}"
     log = tmp_path / "bot.log"
 

@@ -15,25 +15,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot import services, subscriptions
 from bot.delivery import count_deliveries
-from bot.engine.types import PostIn
-from store import queries
 from store.db import open_database
 from store.leases import get_lease
-from store.models import Subscriber
+from tests.faults.test_kill9 import digest_due_store
 from tests.support.botapi import ApiError, BotApiServer
 
 REPO = Path(__file__).resolve().parents[2]
 SUBSCRIBERS = list(range(60_001, 60_006))
-POST = ("Внаслідок обстрілу Харкова сьогодні загинули 3 людини, ще 5 поранено. "
-        "Ворог знову бив по житлових кварталах.")
-
 
 class ConflictCountingServer(BotApiServer):
     """Counts getUpdates calls answered 409 Conflict (two bots polling one token)."""
@@ -47,14 +39,6 @@ class ConflictCountingServer(BotApiServer):
             if exc.error_code == 409:
                 self.conflicts += 1
             raise
-
-
-def _afternoon_zone(now: datetime) -> ZoneInfo:
-    for offset in range(-12, 15):
-        zone = ZoneInfo(f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT")
-        if 13 <= now.astimezone(zone).hour <= 22:
-            return zone
-    raise AssertionError("no afternoon zone")
 
 
 def _start(server: BotApiServer, db_url: str, log: Path, *extra: str, capture: bool = False) -> subprocess.Popen[str]:
@@ -80,21 +64,7 @@ def test_second_run_exits_with_one_line_and_no_digest_is_sent_twice(
 ) -> None:
     db_url = pg_schema_url
     engine, session_factory = open_database(db_url)
-    now = datetime.now(UTC)
-    zone = _afternoon_zone(now)
-    local = now.astimezone(zone)
-    day = local.date()
-    with session_factory.begin() as session:
-        queries.upsert_source(session, "-100777", "Kharkiv RMA", transport="telegram")
-    services.ingest_for_source(session_factory, "-100777", [
-        PostIn(message_id=1, text=POST, posted_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC)),
-    ], extractor)
-    for chat_id in SUBSCRIBERS:
-        subscriptions.subscribe(session_factory, chat_id, chat_type="private", language="en", timezone=zone.key)
-    with session_factory.begin() as session:  # subscribed yesterday; the digest was due 5 minutes ago
-        for row in session.query(Subscriber):
-            row.digest_time = (local - timedelta(minutes=5)).strftime("%H:%M")
-            row.created_at = now - timedelta(days=1)
+    day = digest_due_store(session_factory, extractor, SUBSCRIBERS)
     key = f"digest:{day.isoformat()}"
 
     with ConflictCountingServer() as server:
