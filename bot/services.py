@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.conflicts import detect_conflicts, summarize
@@ -143,16 +144,16 @@ def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> s
             incident_id = incident.id
         touched.add(incident_id)
         copies = find_copies(cluster)
+        changes: dict[int | None, list[int]] = {}
         for r in cluster:
-            if truncated and r.id != record.id:
-                continue
-            claim_row = row if r.id == row.id else session.get(Claim, r.id)
-            if claim_row is None:
-                continue
-            if claim_row.incident_id is not None:
-                touched.add(claim_row.incident_id)
-            claim_row.incident_id = incident_id
-            claim_row.copy_of = copies.get(r.id)
+            if r.id == row.id:
+                row.incident_id, row.copy_of = incident_id, copies.get(r.id)
+            elif not truncated and (current.get(r.id) != incident_id or r.copy_of != copies.get(r.id)):
+                if current.get(r.id) is not None:
+                    touched.add(current[r.id])
+                changes.setdefault(copies.get(r.id), []).append(r.id)
+        for copy_of, ids in changes.items():  # one statement per value; loaded objects are kept in step
+            session.execute(update(Claim).where(Claim.id.in_(ids)).values(incident_id=incident_id, copy_of=copy_of))
     return touched
 
 

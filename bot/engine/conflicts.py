@@ -6,10 +6,11 @@ the most conservative figure):
 
 - a rising toll is an update, whoever gives it; one claimant is never in conflict with itself,
   and claims of one post never conflict with each other (a post that tells how a toll grew);
-- counts conflict when different claimants give figures that cannot both hold at about the same
-  time (``SAME_TIME``), or when a later figure within ``ABOUT_SAME_TIME`` is lower than an
-  earlier one's lower bound; two snapshots of a rising toll (one figure higher on both counts) do
-  not conflict;
+- counts conflict when a figure published ``SAME_TIME`` to ``ABOUT_SAME_TIME`` later is lower than
+  another claimant's earlier figure allows; of figures published together (within ``SAME_TIME``,
+  often only the day is known), only different exact figures of one snapshot (they agree on the
+  other count) conflict, the others being stages of a rising toll that cannot be ordered; an
+  earlier figure quoted in a later post is never one side;
 - opposite claims of control made within about two days conflict, unless they record a handover
   in sequence (one side holds the town, then the other takes it and nobody denies it);
 - opposite claims of who carried out the attack conflict;
@@ -43,6 +44,8 @@ from bot.engine.types import (
 
 SAME_TIME = timedelta(hours=3)
 ABOUT_SAME_TIME = timedelta(hours=10)
+# a claimant label the extractor gives a figure a later post quotes ("(earlier figure)", "initial")
+_QUOTED_EARLIER = re.compile(r"\b(?:earlier|initial|previous)\b", re.IGNORECASE)
 CONTROL_WINDOW = timedelta(days=2)
 CIVILIAN_TARGETS = frozenset(
     "tv_tower administration central_square residential hospital school mall station energy memorial theatre police".split()
@@ -79,18 +82,18 @@ def speaker(record: ClaimRecord) -> str:
     return " ".join(_BRACKETS.sub(" ", who(record)).casefold().split())
 
 
-def _snapshots(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
-    """Two figures of a rising toll: one claim is higher on both counts (a later snapshot)."""
+def _same_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
+    """Whether two claims give the figures of one moment: they agree on the other count. Without
+    that, two differing figures published at about the same time are read as two stages of a
+    rising toll (publication times are often only the day)."""
     other = "injured" if field == "killed" else "killed"
-    ca, cb = _count(a, field), _count(b, field)
     oa, ob = _count(a, other), _count(b, other)
-    if ca is None or cb is None or oa is None or ob is None:
-        return False
-    return (ca[0] - cb[0]) * (oa[0] - ob[0]) > 0
+    return oa is not None and ob is not None and oa[0] == ob[0]
 
 
 def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFinding | None:
-    rows = [(r, c) for r in records if (c := _count(r, field)) is not None]
+    rows = [(r, c) for r in records if (c := _count(r, field)) is not None
+            and not _QUOTED_EARLIER.search(r.claim.claimant or "")]
     involved: set[int] = set()
     reasons: list[str] = []
     for (a, ca), (b, cb) in combinations(sorted(rows, key=lambda x: (x[0].posted_at, canonical(x[0]))), 2):
@@ -105,7 +108,7 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
             if b_high < a_low:
                 involved |= {a.id, b.id}
                 reasons.append(f"{who(b)} later gave {cb[0]}, lower than {who(a)}'s {ca[0]}")
-        elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and not _snapshots(a, b, field):
+        elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and _same_snapshot(a, b, field):
             involved |= {a.id, b.id}
             reasons.append(f"{who(a)} said {ca[0]} while {who(b)} said {cb[0]}")
     if not involved:

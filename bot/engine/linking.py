@@ -47,7 +47,7 @@ CONTROL_TAIL = timedelta(days=14)
 COPY_SIMILARITY = 88.0
 # Bounds on the work per new claim: the claims of a block loaded around its day (the nearest
 # first), and, for the older streaming interface, the candidates weighed.
-BLOCK_CLAIMS = 60
+BLOCK_CLAIMS = 80
 CANDIDATE_INCIDENTS = 32
 CLAIMS_PER_INCIDENT = 20
 # Copy detection looks at most at this many claims of one incident.
