@@ -14,6 +14,7 @@ the most conservative figure):
 - opposite claims of control made within about two days conflict, unless they record a handover
   in sequence (one side holds the town, then the other takes it and nobody denies it);
 - opposite claims of who carried out the attack conflict;
+- opposite causes: blown up (an explosion) against struck (shelling, a missile, a bomb);
 - a civilian target against a military one: a claim naming a military target, or the attacker
   admitting the strike, against the other side's civilian target.
 
@@ -193,13 +194,13 @@ def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     when the military claim names one)."""
     military = [r for r in records if set(r.claim.targets) & MILITARY_TARGETS
                 or (r.claim.claimant_side in SIDES and r.claim.perpetrator in (None, r.claim.claimant_side)
-                    and r.claim.kind.group is KindGroup.ATTACK and not set(r.claim.targets) & CIVILIAN_TARGETS
-                    and names_military_target(r))]
+                    and r.claim.kind.group is KindGroup.ATTACK and names_military_target(r))]
     if not military:
         return None
+    called_military = {m.id for m in military}
     civilian = [
         c for c in records
-        if set(c.claim.targets) & CIVILIAN_TARGETS and not set(c.claim.targets) & MILITARY_TARGETS
+        if set(c.claim.targets) & CIVILIAN_TARGETS and c.id not in called_military
         and any(_opposed(c, m) and (m.claim.perpetrator is None or c.claim.perpetrator in (None, m.claim.perpetrator))
                 for m in military)
     ]
@@ -216,6 +217,22 @@ def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     return ConflictFinding("target", values, note)
 
 
+def _cause_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
+    """Opposite causes: one side says the building was blown up (an explosion), the other side that
+    it was struck (shelling, a missile, a bomb, a drone)."""
+    blown = [r for r in records if r.claim.kind is Kind.EXPLOSION]
+    struck = [s for s in records if s.claim.kind not in (Kind.EXPLOSION, Kind.STRIKE, Kind.OTHER, Kind.CONTROL)
+              and any(_opposed(s, b) and s.claim.claimant_side is not None for b in blown)]
+    if not blown or not struck:
+        return None
+    blown = [b for b in blown if any(_opposed(s, b) for s in struck)]
+    values = (ConflictValue("explosion", None, tuple(blown)),
+              ConflictValue(", ".join(sorted({s.claim.kind.value for s in struck})), None, tuple(struck)))
+    note = (f"{', '.join(sorted({who(r) for r in blown}))}: blown up; "
+            f"{', '.join(sorted({who(r) for r in struck}))}: struck")
+    return ConflictFinding("cause", values, note)
+
+
 def detect_conflicts(records: Iterable[ClaimRecord]) -> list[ConflictFinding]:
     """The conflicts among an incident's claims (copies of a report are left out)."""
     originals = [r for r in records if r.copy_of is None]
@@ -225,6 +242,7 @@ def detect_conflicts(records: Iterable[ClaimRecord]) -> list[ConflictFinding]:
         _controller_conflict(originals),
         _perpetrator_conflict(originals),
         _target_conflict(originals),
+        _cause_conflict(originals),
     ]
     return [f for f in findings if f is not None]
 
