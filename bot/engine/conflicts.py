@@ -6,11 +6,12 @@ the most conservative figure):
 
 - a rising toll is an update, whoever gives it; one claimant is never in conflict with itself,
   and claims of one post never conflict with each other (a post that tells how a toll grew);
-- counts conflict when a figure published ``SAME_TIME`` to ``ABOUT_SAME_TIME`` later is lower than
-  another claimant's earlier figure allows; of figures published together (within ``SAME_TIME``,
-  often only the day is known), only different exact figures of one snapshot (they agree on the
-  other count) conflict, the others being stages of a rising toll that cannot be ordered; an
-  earlier figure quoted in a later post is never one side;
+- counts conflict when different claimants give different exact figures within ``SAME_TIME`` of
+  each other (unless one is higher on both counts: a later stage), or when a figure published
+  ``SAME_TIME`` to ``ABOUT_SAME_TIME`` later is lower than another claimant's earlier figure allows;
+  figures published at the very same moment (often only the day is known) cannot be ordered, so
+  only different figures of one snapshot (they agree on the other count) conflict; an earlier
+  figure quoted in a later post is never one side;
 - opposite claims of control made within about two days conflict, unless they record a handover
   in sequence (one side holds the town, then the other takes it and nobody denies it);
 - opposite claims of who carried out the attack conflict;
@@ -92,6 +93,15 @@ def _same_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
     return oa is not None and ob is not None and oa[0] == ob[0]
 
 
+def _later_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
+    """Whether one claim is a later stage of the other's toll: higher on both counts."""
+    other = "injured" if field == "killed" else "killed"
+    ca, cb, oa, ob = _count(a, field), _count(b, field), _count(a, other), _count(b, other)
+    if ca is None or cb is None or oa is None or ob is None:
+        return False
+    return (ca[0] - cb[0]) * (oa[0] - ob[0]) > 0
+
+
 def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFinding | None:
     rows = [(r, c) for r in records if (c := _count(r, field)) is not None
             and not _QUOTED_EARLIER.search(r.claim.claimant or "")]
@@ -109,7 +119,8 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
             if b_high < a_low:
                 involved |= {a.id, b.id}
                 reasons.append(f"{who(b)} later gave {cb[0]}, lower than {who(a)}'s {ca[0]}")
-        elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and _same_snapshot(a, b, field):
+        elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and (
+                _same_snapshot(a, b, field) if gap == timedelta(0) else not _later_snapshot(a, b, field)):
             involved |= {a.id, b.id}
             reasons.append(f"{who(a)} said {ca[0]} while {who(b)} said {cb[0]}")
     if not involved:
