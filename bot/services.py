@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,10 @@ from bot.engine.linking import (
     at_centre,
     event_day,
     find_copies,
+    is_follow_up_text,
     link_key,
+    near_dates,
+    needs_far,
     block_keys,
 )
 from bot.engine.types import (
@@ -35,6 +38,7 @@ from bot.engine.types import (
     ConflictFinding,
     ImportStats,
     IncidentView,
+    KindGroup,
     PostIn,
     Side,
     SourceInfo,
@@ -117,8 +121,20 @@ def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> s
     day = event_day(record)
     first, last = block_dates(day, group)
     key, keys = block_keys(record.claim.place, gazetteer)
-    loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, first, last,
-                                                  limit=BLOCK_CLAIMS)
+    if group is KindGroup.CONTROL:
+        loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, first, last,
+                                                      limit=BLOCK_CLAIMS)
+    else:  # the near days always; the far ones only where a follow-up can be involved
+        near_first, near_last = near_dates(day)
+        loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, near_first, near_last,
+                                                      limit=BLOCK_CLAIMS)
+        back, forward = needs_far(at_centre(record, key), [at_centre(r, key) for r, _ in loaded],
+                                  is_follow_up_text(row.post.text))
+        for wanted, lo, hi in ((back, first, near_first - timedelta(days=1)), (forward, near_last + timedelta(days=1), last)):
+            if wanted:
+                far, cut = queries.list_block_claims(session, link_key(group), keys, day, lo, hi, limit=BLOCK_CLAIMS)
+                loaded += far
+                truncated = truncated or cut
     current = {r.id: incident for r, incident in loaded}
     records = {r.id: at_centre(r, key) for r, _ in loaded}
     records[record.id] = at_centre(record, key)
