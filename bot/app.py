@@ -20,6 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    CallbackContext,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -35,11 +36,11 @@ from bot.tracked_request import TrackedRequest
 from bot.i18n import LANGUAGES, command_descriptions
 from config.settings import Settings
 from handlers import RUNTIME_KEY, BotRuntime
-from handlers import admin, callbacks, channel, errors, user
+from handlers import admin, callbacks, channel, errors, profile, user
 
 logger = logging.getLogger(__name__)
 
-USER_COMMANDS = ("start", "help", "subscribe", "unsubscribe", "settings", "digest", "incidents", "sources")
+USER_COMMANDS = ("start", "help", "subscribe", "unsubscribe", "settings", "digest", "incidents", "lang", "sources")
 ADMIN_COMMANDS = ("addsource", "removesource", "pausesource", "resumesource", "sourceinfo", "admins", "stats")
 
 
@@ -47,10 +48,13 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
                       pace: float = DEFAULT_PACE, stale_after: timedelta = DEFAULT_STALE_AFTER,
                       poll_sources: bool = True, shutdown_grace: float = 10.0,
                       sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
-                      retry_delay: timedelta = DEFAULT_RETRY_DELAY) -> Application[Any, Any, Any, Any, Any, Any]:
+                      retry_delay: timedelta = DEFAULT_RETRY_DELAY,
+                      lease_owner: str | None = None) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot, wired to the database, the extraction engine and the Bot API at ``telegram_api_url``.
 
     Sends go through ``TrackedRequest``, so the delivery log knows which message is on the wire.
+    With ``lease_owner`` (the bot lease this process took, see ``store.leases``) a heartbeat job
+    keeps the lease, and the bot stops if another process has taken it over.
 
     Raises:
         ValueError: no bot token is configured.
@@ -71,7 +75,9 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
         .build()
     )
     delivery = DeliveryService(session_factory, extractor, pace=pace, stale_after=stale_after,
-                               default_timezone=settings.timezone, retry_delay=retry_delay)
+                               default_timezone=settings.timezone, retry_delay=retry_delay,
+                               lease_owner=lease_owner)
+    application.bot_data["lease_owner"] = lease_owner
     application.bot_data[RUNTIME_KEY] = BotRuntime(settings, session_factory, extractor, delivery)
     application.bot_data["poll_sources"] = poll_sources
     application.bot_data["shutdown_grace"] = shutdown_grace
@@ -95,7 +101,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     commands = {
         "start": user.cmd_start, "help": user.cmd_help, "subscribe": user.cmd_subscribe,
         "unsubscribe": user.cmd_unsubscribe, "settings": user.cmd_settings, "digest": user.cmd_digest,
-        "incidents": user.cmd_incidents, "sources": user.cmd_sources,
+        "incidents": user.cmd_incidents, "lang": user.cmd_lang, "sources": user.cmd_sources,
         "addsource": admin.cmd_addsource, "removesource": admin.cmd_removesource,
         "pausesource": admin.cmd_pausesource, "resumesource": admin.cmd_resumesource,
         "sourceinfo": admin.cmd_sourceinfo, "admins": admin.cmd_admins, "stats": admin.cmd_stats,
@@ -108,9 +114,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
                                            channel.on_forwarded_post))
     application.add_handler(CallbackQueryHandler(callbacks.on_settings_callback, pattern=r"^settings:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_forward_callback, pattern=r"^fwd:"))
+    application.add_handler(CallbackQueryHandler(callbacks.on_lang_callback, pattern=r"^lang:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_unknown_callback))
     application.add_handler(ChatMemberHandler(channel.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(only_messages & filters.COMMAND, user.on_unknown_command))
+    application.add_handler(MessageHandler(only_messages & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+                                           & ~filters.FORWARDED, user.on_text))
     application.add_error_handler(errors.on_error)
 
 
@@ -154,12 +163,39 @@ async def notify_admins(application: Application[Any, Any, Any, Any, Any, Any], 
             logger.warning("could not notify admin %s: %s", admin_id, exc)
 
 
+async def job_lease_heartbeat(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Renew the bot lease; stop the bot if another process has taken it over."""
+    from store.leases import renew_lease
+
+    application = context.application
+    owner = application.bot_data.get("lease_owner")
+    if not owner:
+        return
+    try:
+        held = await asyncio.to_thread(renew_lease, _runtime(application).session_factory, owner)
+    except Exception as exc:  # the database is away: keep going, the next beat tries again
+        logger.warning("could not renew the bot lease: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return
+    if not held:
+        logger.error("another claimwatch instance took over the bot lease (this one stalled longer than the "
+                     "lease lasts); stopping")
+        application.bot_data["lease_owner"] = None  # it is not ours to release
+        application.stop_running()
+
+
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     rt = _runtime(application)
+    if application.bot_data.get("lease_owner") and application.job_queue is not None:
+        from store.leases import HEARTBEAT_INTERVAL
+
+        application.job_queue.run_repeating(job_lease_heartbeat, interval=HEARTBEAT_INTERVAL, first=0.01,
+                                            name="lease:heartbeat",
+                                            job_kwargs={"max_instances": 1, "coalesce": True})
     try:
         await set_command_menus(application)
     except TelegramError as exc:
         logger.warning("could not set the command menus: %s", exc)
+    await profile.set_descriptions(application.bot)
     job_queue = application.job_queue
     if job_queue is not None:
         await asyncio.to_thread(rt.delivery.rebuild_schedules, job_queue)
@@ -176,7 +212,17 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    await _runtime(application).delivery.shutdown(float(application.bot_data.get("shutdown_grace", 10.0)))
+    rt = _runtime(application)
+    await rt.delivery.shutdown(float(application.bot_data.get("shutdown_grace", 10.0)))
+    owner = application.bot_data.get("lease_owner")
+    if owner:  # after the deliveries stopped: a standby may take over at once
+        from store.leases import release_lease
+
+        try:
+            await asyncio.to_thread(release_lease, rt.session_factory, owner)
+            application.bot_data["lease_owner"] = None
+        except Exception:
+            logger.warning("could not release the bot lease; it lapses by itself", exc_info=True)
 
 
 async def stop_application(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -190,8 +236,41 @@ async def stop_application(application: Application[Any, Any, Any, Any, Any, Any
             await application.post_stop(application)
     await application.shutdown()
 
-def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1:8443") -> int:
-    """``claimwatch run``: long polling by default, a webhook when ``webhook_url`` is given."""
+def take_bot_lease(session_factory: sessionmaker[Session], *, standby: bool,
+                   sleep: float | None = None) -> str | None:
+    """The bot lease for this process, or None (with one line printed) when another bot holds it.
+
+    With ``standby`` wait until the holder's lease lapses or is released, then take it.
+    """
+    import time
+
+    from store.leases import HEARTBEAT_INTERVAL, LeaseHeld, acquire_lease, new_owner
+
+    owner = new_owner()
+    announced = False
+    while True:
+        try:
+            acquire_lease(session_factory, owner)
+            if announced:
+                logger.info("the bot lease is free: taking over")
+            return owner
+        except LeaseHeld as held:
+            if not standby:
+                print(f"claimwatch: {held}; stop it first, or start this one with --standby to take over "
+                      f"when it stops", file=sys.stderr)
+                return None
+            if not announced:
+                logger.info("standing by: %s", held)
+                announced = True
+        time.sleep(sleep if sleep is not None else HEARTBEAT_INTERVAL / 2)
+
+
+def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1:8443", *,
+            standby: bool = False) -> int:
+    """``claimwatch run``: long polling by default, a webhook when ``webhook_url`` is given.
+
+    Only one bot runs per database: the bot lease is taken first (or, with ``standby``, waited
+    for), before anything talks to Telegram."""
     if settings.telegram_bot_token is None:
         print("claimwatch: TELEGRAM_BOT_TOKEN is not set (get a token from @BotFather)", file=sys.stderr)
         return 1
@@ -212,14 +291,25 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     except DatabaseError as exc:
         print(f"claimwatch: {exc}", file=sys.stderr)
         return 1
-    extractor = Extractor.load()
-    application = build_application(settings, session_factory, extractor)
-    if webhook_url:
-        application.run_webhook(listen=host, port=int(port), url_path=urlsplit(webhook_url).path.lstrip("/"),
-                                webhook_url=webhook_url, secret_token=secret,
-                                allowed_updates=Update.ALL_TYPES)
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    owner = take_bot_lease(session_factory, standby=standby)
+    if owner is None:
+        return 1
+    try:
+        extractor = Extractor.load()
+        application = build_application(settings, session_factory, extractor, lease_owner=owner)
+        if webhook_url:
+            application.run_webhook(listen=host, port=int(port), url_path=urlsplit(webhook_url).path.lstrip("/"),
+                                    webhook_url=webhook_url, secret_token=secret,
+                                    allowed_updates=Update.ALL_TYPES)
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    finally:
+        from store.leases import release_lease
+
+        try:  # a no-op when post_stop released it already
+            release_lease(session_factory, owner)
+        except Exception:
+            logger.warning("could not release the bot lease; it lapses by itself")
     return 0
 
 

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, metavar="DATE", help="the post's date (default: today)")
 
     p = add("digest", "print the digest subscribers would get")
-    p.add_argument("--date", type=_date, metavar="DATE", help="the day (default: the latest day with incidents)")
+    p.add_argument("--date", type=_date, metavar="DATE", help="the day (default: today in CLAIMWATCH_TIMEZONE, as the bot's /digest)")
     p.add_argument("--lang", choices=("en", "uk", "ru"), default="en")
     p.add_argument("--chart", type=Path, metavar="FILE.png", help="also render the day's chart to this file")
     p.add_argument("--html", action="store_true", help="print the Telegram HTML instead of plain text")
@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", "start the Telegram bot")
     p.add_argument("--webhook", metavar="URL", help="serve a webhook at this public URL instead of long polling")
     p.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT")
+    p.add_argument("--standby", action="store_true",
+                   help="when another bot runs on this database, wait and take over when it stops")
     return parser
 
 
@@ -97,12 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("claimwatch: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last guard: one line for a person, details in the log
-        from store.db import DatabaseError
+        from store.db import DatabaseError, explain
 
         from telegram.error import InvalidToken
 
         if isinstance(exc, DatabaseError):
             print(f"claimwatch: {exc}", file=sys.stderr)
+            return 1
+        explained = explain(exc, settings.database_url if "settings" in locals() else None)
+        if explained:
+            logger.debug("storage error", exc_info=True)
+            print(TokenFilter().mask(f"claimwatch: {explained}"), file=sys.stderr)
             return 1
         if isinstance(exc, InvalidToken):
             print("claimwatch: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)", file=sys.stderr)

@@ -24,10 +24,10 @@ def _extractor() -> Any:
     return Extractor.load()
 
 
-def _open(settings: Settings) -> Any:
+def _open(settings: Settings, *, readonly: bool = False) -> Any:
     from store.db import open_database
 
-    _, session_factory = open_database(settings.database_url)
+    _, session_factory = open_database(settings.database_url, readonly=readonly)
     return session_factory
 
 
@@ -64,7 +64,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    session_factory = _open(settings)
+    session_factory = _open(settings, readonly=True)
     report = services.build_report(session_factory, since=args.since, until=args.until)
     if args.json:
         json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
@@ -87,9 +87,24 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     text = sys.stdin.read()
     posted = datetime.combine(args.date or date.today(), datetime.min.time().replace(hour=12), tzinfo=settings.zone)
     claims = _extractor().extract_claims(text, posted_at=posted, lang=args.lang)
-    json.dump({"claims": [c.as_dict() for c in claims]}, sys.stdout, ensure_ascii=False, indent=1)
+    document: dict[str, Any] = {"claims": [c.as_dict() for c in claims]}
+    cut = _cut_at(text)
+    if cut is not None:  # the engine reads a bounded prefix of a very long post: say so, and where
+        document["truncated"] = {"read_characters": cut[0], "total_characters": cut[1]}
+        print(f"claimwatch: the text is {cut[1]:,} characters long; claims were read from the first {cut[0]:,} only",
+              file=sys.stderr)
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return 0
+
+
+def _cut_at(text: str) -> tuple[int, int] | None:
+    """(characters read, characters in all) when extraction reads only a prefix of ``text``."""
+    from bot.engine.extract import MAX_TEXT, cut_point
+    from bot.engine.text import normalize
+
+    clean = normalize(text or "")
+    return (cut_point(clean), len(clean)) if len(clean) > MAX_TEXT else None
 
 
 def _latest_day(session_factory: Any) -> date | None:
@@ -98,9 +113,15 @@ def _latest_day(session_factory: Any) -> date | None:
 
 
 def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode: bool = False,
-                 chart: Path | None = None) -> None:
-    day = day or _latest_day(session_factory) or date.today()
+                 chart: Path | None = None, today: date | None = None) -> None:
+    """The digest of ``day``; by default of today (``today``: in CLAIMWATCH_TIMEZONE), the day the
+    bot's /digest sends. An empty day says which day last had incidents."""
+    day = day or today or date.today()
     views = services.list_incident_views(session_factory, since=day, until=day)
+    latest = None if views else _latest_day(session_factory)
+    if latest is not None:
+        print(f"claimwatch: no incidents on {day.isoformat()}; the latest day with incidents is "
+              f"{latest.isoformat()} (--date {latest.isoformat()})", file=sys.stderr)
     for message in render_digest(views, day=day, lang=lang, html_mode=html_mode):
         print(message)
         print()
@@ -112,8 +133,9 @@ def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
-    session_factory = _open(settings)
-    print_digest(session_factory, args.date, args.lang, html_mode=args.html, chart=args.chart)
+    session_factory = _open(settings, readonly=True)
+    print_digest(session_factory, args.date, args.lang, html_mode=args.html, chart=args.chart,
+                 today=datetime.now(settings.zone).date())
     return 0
 
 
@@ -143,17 +165,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from store.db import describe
+    from store.db import check_integrity, describe, open_database
 
-    _open(settings)
-    print(f"database {describe(settings.database_url)} is at the latest schema")
+    engine, _ = open_database(settings.database_url)
+    check_integrity(engine)  # damaged pages are said now, not found by the next command
+    print(f"database {describe(settings.database_url)} is at the latest schema and passed its integrity check")
     return 0
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from bot import sources as source_service
 
-    session_factory = _open(settings)
+    session_factory = _open(settings, readonly=args.action == "list")
     return source_service.cli_sources(session_factory, settings, args)
 
 
@@ -167,4 +190,4 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot
 
-    return run_bot(settings, webhook_url=args.webhook, listen=args.listen)
+    return run_bot(settings, webhook_url=args.webhook, listen=args.listen, standby=args.standby)

@@ -20,7 +20,8 @@ sweep (a repeating job) resumes it after ``retry_delay``; the same sweep sends a
 time passed while the bot was down (within ``CATCH_UP_WINDOW``).
 
 If the process dies mid-way, the row stays ``sending``. At start-up (one bot process per
-token, as Telegram's getUpdates enforces) every ``sending`` row is released to ``pending``;
+database, held by the bot lease of ``store.leases``; the lease is taken only after the previous
+holder's lapsed) every ``sending`` row is released to ``pending``;
 at run time a ``sending`` row older than ``stale_after`` counts as orphaned too. Resuming
 such a row sends only the parts after the last one started: parts with a recorded message id
 were delivered, and a part that was on the wire when the process died is *unknown*: Telegram
@@ -217,12 +218,21 @@ def _finish(session_factory: sessionmaker[Session], delivery_id: int, status: St
                 subscriber.last_digest_at = row.sent_at
 
 
-def release_interrupted(session_factory: sessionmaker[Session]) -> list[tuple[int, str]]:
-    """At start-up: every ``sending`` row belongs to a process that is gone; make it resumable.
+def release_interrupted(session_factory: sessionmaker[Session], lease_owner: str | None = None) -> list[tuple[int, str]]:
+    """At start-up: make the ``sending`` rows of a process that is gone resumable.
+
+    With ``lease_owner`` (``claimwatch run``), only while that owner holds the bot lease: the
+    lease was taken after the previous holder's lapsed or was released, so its ``sending`` rows
+    are orphans; without the lease nothing is released (another bot may be sending them now).
 
     Returns (chat id, key) of each released delivery.
     """
+    from store.leases import holds_lease
+
     with session_factory.begin() as session:
+        if lease_owner is not None and not holds_lease(session, lease_owner):
+            logger.warning("not releasing interrupted deliveries: this process does not hold the bot lease")
+            return []
         rows = session.execute(
             select(Delivery, Subscriber.chat_id).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
             .where(Delivery.status == Status.SENDING)
@@ -458,6 +468,7 @@ class DeliveryService:
     default_timezone: str = "Europe/Kyiv"
     retry_delay: timedelta = DEFAULT_RETRY_DELAY
     network_retries: int = MAX_NETWORK_RETRIES  # per message, before the delivery is postponed
+    lease_owner: str | None = None  # the bot lease this process holds (``claimwatch run``)
     _cache: dict[tuple[object, ...], _Rendered] = field(default_factory=dict)
     _locks: dict[tuple[object, ...], asyncio.Lock] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -717,7 +728,7 @@ class DeliveryService:
 
     async def resume_interrupted(self, bot: Bot) -> int:
         """At start-up: release deliveries a stopped process left ``sending`` and finish them."""
-        released = await asyncio.to_thread(release_interrupted, self.session_factory)
+        released = await asyncio.to_thread(release_interrupted, self.session_factory, self.lease_owner)
         for chat_id, key in released:
             self._background(self._resume(bot, chat_id, key))
         return len(released)

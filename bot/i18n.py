@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.engine.plurals import plural_category
+
 logger = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
@@ -29,13 +31,29 @@ class Raw(str):
     """A value that is already Telegram HTML and must not be escaped again."""
 
 
-def t(lang: str, key: str, /, **values: object) -> str:
-    """The string ``key`` in ``lang`` (English when missing) with escaped ``values`` filled in."""
-    lang = lang if lang in LANGUAGES else FALLBACK
+def _entry(lang: str, key: str, values: dict[str, object]) -> str | None:
+    """The template of ``key``: a string, or the plural form a counted entry takes for its count.
+
+    A counted entry is ``{"count": "<value name>", "one": ..., "few": ..., "many": ..., "other": ...}``
+    (CLDR's categories, chosen by Babel's rules for ``lang``).
+    """
     text = _catalog(lang).get(key)
-    if not isinstance(text, str):
-        text = _catalog(FALLBACK).get(key)
-    if not isinstance(text, str):
+    if isinstance(text, dict) and "other" in text:
+        count = values.get(str(text.get("count", "n")))
+        category = plural_category(count, lang) if isinstance(count, int) else "other"
+        return str(text.get(category, text["other"]))
+    return text if isinstance(text, str) else None
+
+
+def t(lang: str, key: str, /, **values: object) -> str:
+    """The string ``key`` in ``lang`` (English when missing) with escaped ``values`` filled in;
+    a counted entry takes the plural form of its count ("1 claim", "2 заяви", "5 заявлений")."""
+    lang = lang if lang in LANGUAGES else FALLBACK
+    text = _entry(lang, key, values)
+    if text is None:
+        lang = FALLBACK
+        text = _entry(lang, key, values)
+    if text is None:
         logger.warning("missing UI string %r", key)
         return key
     if not values:

@@ -46,6 +46,7 @@ from bot.engine.types import (
 from bot.exports import ChannelExport, ExportError, read_export
 from store import queries
 from store.db import retry_on_disconnect
+from store.locks import ingest_lock, lock_block
 from store.models import Claim, Conflict, Incident, Post, Source
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> s
     day = event_day(record)
     first, last = block_dates(day, group)
     key, keys = block_keys(record.claim.place, gazetteer)
+    lock_block(session, "+".join(link_key(group)), key)  # before the block's claims are read
     if group is KindGroup.CONTROL:
         loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, first, last,
                                                       limit=BLOCK_CLAIMS)
@@ -213,7 +215,7 @@ def ingest_for_source(session_factory: sessionmaker[Session], source_ref: str, p
                       extractor: Extractor) -> ImportStats:
     """One transaction: ingest posts of an already stored source (bot updates, pollers)."""
     stats = ImportStats()
-    with session_factory.begin() as session:
+    with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, source_ref)
         if source is None:
             raise LookupError(f"unknown source {source_ref!r}")
@@ -240,7 +242,7 @@ def import_export(session_factory: sessionmaker[Session], export: ChannelExport,
 
         def work(part: Sequence[PostIn] = part) -> ImportStats:
             part_stats = ImportStats()
-            with session_factory.begin() as session:
+            with ingest_lock(), session_factory.begin() as session:
                 source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
                 touched = ingest_posts(session, source, part, extractor, part_stats, progress)
                 refresh_incidents(session, touched)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import random
 import sys
@@ -45,9 +46,10 @@ from bot.pollers import (
 )
 from bot.pollers.tme import normalize_channel
 from bot.services import ingest_posts, refresh_incidents
-from config.settings import Settings
+from config.settings import Settings, redact_url, redact_urls
 from store import queries
-from store.db import is_disconnect
+from store.db import is_contention, is_disconnect, retry_on_disconnect
+from store.locks import ingest_lock
 from store.models import Post, Source
 
 if TYPE_CHECKING:
@@ -78,7 +80,11 @@ POLLED_TRANSPORTS = frozenset({Transport.TME.value, Transport.FEED.value})
 
 
 class SourceError(Exception):
-    """A source cannot be added, found or changed; the message is one line for a person."""
+    """A source cannot be added, found or changed; the message is one line for a person (with the
+    secrets of any URL in it masked)."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(redact_urls(str(message)), *args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +101,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        return f"@{self.handle}" if self.handle else self.url
+        return f"@{self.handle}" if self.handle else redact_url(self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +202,7 @@ class _Snapshot:
     def label(self) -> str:
         if self.transport == Transport.TME and self.handle:
             return f"@{self.handle}"
-        return self.url or self.ref
+        return redact_url(self.url or self.ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +270,7 @@ def _now() -> datetime:
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
+    line = redact_urls(" ".join(str(text).split()))
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -288,8 +294,8 @@ def _label(source: Source) -> str:
     if source.transport == Transport.TME and source.handle:
         return f"@{source.handle}"
     if source.transport == Transport.FEED and source.url:
-        return source.url
-    return f"@{source.handle}" if source.handle else source.ref
+        return redact_url(source.url)
+    return f"@{source.handle}" if source.handle else redact_url(source.ref)
 
 
 def _find_source(session: Session, key: str) -> Source | None:
@@ -442,7 +448,7 @@ def _store_added(session_factory: sessionmaker[Session], target: Target, role: s
                  extractor: Extractor | None, rng: random.Random) -> AddResult:
     """One transaction: create or update the source, then ingest the backfilled posts."""
     stats = ImportStats()
-    with session_factory.begin() as session:
+    with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, target.ref)
         if source is None and target.handle:
             # The same channel already known through an export or as an admin channel: reuse it,
@@ -546,7 +552,7 @@ def list_sources_info(session_factory: sessionmaker[Session], key: str | None = 
         sources = [_require_source(session, key)] if key else list(queries.list_sources(session))
         newest = _newest_post_times(session, [s.id for s in sources])
         return [
-            SourceStatus(ref=s.ref, name=s.name, transport=s.transport, label=_label(s), role=s.role,
+            SourceStatus(ref=s.ref, name=redact_urls(s.name), transport=s.transport, label=_label(s), role=s.role,
                          side=s.side, active=s.active, last_message_id=s.last_message_id,
                          last_post_at=newest.get(s.id), failures=s.failures or 0,
                          last_error=s.last_error, last_polled_at=s.last_polled_at,
@@ -626,10 +632,16 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
         async with store_lock:
             return await asyncio.to_thread(_store_failure, session_factory, snapshot, error, backoff,
                                            rng, now or _now())
+    def store() -> PollResult:
+        # another process storing the same posts at the same moment (a second `poll --once`, the
+        # bot beside a CLI) makes this transaction lose a race; run it again: what the other
+        # stored is then seen as unchanged
+        return retry_on_disconnect(functools.partial(_store_success, session_factory, snapshot, fetched,
+                                                     extractor, rng, now or _now()), contention=True)
+
     try:
         async with store_lock:
-            return await asyncio.to_thread(_store_success, session_factory, snapshot, fetched,
-                                           extractor, rng, now or _now())
+            return await asyncio.to_thread(store)
     except LookupError:
         return PollResult(snapshot.ref, 0, 0, error="the source was removed during the poll",
                           label=snapshot.label)
@@ -639,6 +651,12 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
             # did not move, so the next poll fetches the same posts again
             logger.warning("storing the poll of %s failed: the database is unavailable", snapshot.label)
             return PollResult(snapshot.ref, 0, 0, error="the database is unavailable", label=snapshot.label)
+        if is_contention(exc):
+            # busy with another claimwatch process, not the source's fault: no failure is counted
+            logger.warning("storing the poll of %s waited too long for the database: another claimwatch "
+                           "process is writing", snapshot.label)
+            return PollResult(snapshot.ref, 0, 0, label=snapshot.label,
+                              error="the database is busy (another claimwatch process is writing); polled again later")
         logger.exception("storing the poll of %s failed", snapshot.label)
         error = _error_line(exc)
         async with store_lock:
@@ -649,7 +667,7 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
 def _store_success(session_factory: sessionmaker[Session], snapshot: _Snapshot, fetched: _Fetched,
                    extractor: Extractor, rng: random.Random, now: datetime) -> PollResult:
     stats = ImportStats()
-    with session_factory.begin() as session:
+    with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, snapshot.ref)
         if source is None:
             raise LookupError(snapshot.ref)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.engine.names import table_names
 from bot.i18n import shorten
 from config.settings import Settings
 from store import queries
@@ -161,7 +162,9 @@ def list_oblasts() -> tuple[Oblast, ...]:
 
 
 def parse_oblast(value: str) -> str:
-    """``kharkiv``, ``Kharkiv Oblast`` or ``sub_kharkiv``'s slug → ``Kharkiv Oblast``.
+    """A region as a reader types it, in any of the bot's languages → its stored name:
+    ``kharkiv``, ``Kharkiv Oblast``, ``Харківська``, ``Харківщина``, ``харьковская область`` →
+    ``Kharkiv Oblast`` (also the slug of a ``sub_kharkiv`` deep link).
 
     Raises:
         InputError: no such oblast.
@@ -170,6 +173,9 @@ def parse_oblast(value: str) -> str:
     for oblast in list_oblasts():
         if key in (oblast.slug, oblast.slug.replace("_", "")):
             return oblast.name
+    found = table_names().find_oblast(value)
+    if found is not None and any(o.name == found for o in list_oblasts()):
+        return found
     raise InputError("bad_oblast", value)
 
 
@@ -282,6 +288,25 @@ def set_language(session_factory: sessionmaker[Session], chat_id: int, language:
         row = queries.get_subscriber(session, chat_id)
         if row is not None:
             row.language = lang
+
+
+def remember_language(session_factory: sessionmaker[Session], chat_id: int, language: str, *,
+                      chat_type: str = "private") -> str:
+    """A chat's language, subscribed or not (``/lang``): a chat that never subscribed is kept as an
+    inactive subscriber, so that its language is there when it subscribes. Returns the language.
+
+    Raises:
+        InputError: not a language the bot speaks.
+    """
+    lang = parse_language(language)
+    with session_factory.begin() as session:
+        row = queries.get_subscriber(session, chat_id)
+        if row is None:
+            session.add(Subscriber(chat_id=chat_id, chat_type=chat_type, language=lang, timezone="Europe/Kyiv",
+                                   digest_time=DEFAULT_DIGEST_TIME, oblasts=[], instant_alerts=False, active=False))
+        else:
+            row.language = lang
+    return lang
 
 
 def list_active_subscribers(session_factory: sessionmaker[Session]) -> list[SubscriberView]:

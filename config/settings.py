@@ -126,7 +126,7 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     the tracebacks logged with them.
     """
     logging.basicConfig(level=level, format=LOG_FORMAT)
-    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     secrets = tuple(secrets)
     token_filter = TokenFilter(secrets)
@@ -135,8 +135,51 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
             handler.addFilter(token_filter)
 
 
+_SECRET_PARAM = re.compile(r"key|token|secret|pass|pwd|auth|sig|session|credential|hash|sid", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+MASK = "***"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its credentials and key-like query parameters masked, for showing and logging.
+
+    ``http://user:pw@host/feed?api_key=abc&page=2`` becomes
+    ``http://***@host/feed?api_key=***&page=2``. A text that is not a URL comes back unchanged.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _URL_IN_TEXT.sub(lambda m: m.group(0).split("://", 1)[0] + "://" + MASK, url)
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{MASK}@{netloc.rpartition('@')[2]}"
+    query = parts.query
+    if query:
+        pieces = []
+        for piece in query.split("&"):
+            name, eq, value = piece.partition("=")
+            pieces.append(f"{name}={MASK}" if eq and value and _SECRET_PARAM.search(name) else piece)
+        query = "&".join(pieces)
+    fragment = parts.fragment
+    if fragment and "=" in fragment:  # tokens travel in fragments too (#access_token=...)
+        fragment = "&".join(f"{n}={MASK}" if e and v and _SECRET_PARAM.search(n) else f"{n}{e}{v}"
+                            for n, e, v in (p.partition("=") for p in fragment.split("&")))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
+def redact_urls(text: str) -> str:
+    """Every URL inside ``text`` passed through ``redact_url``."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
 class TokenFilter(logging.Filter):
-    """Masks bot tokens in log records: in the message, in the traceback of an exception logged
+    """Masks bot tokens (and secrets in URLs) in log records: in the message, in the traceback of an exception logged
     with it (``InvalidToken`` quotes the token it was given) and in the stack.
 
     A token is anything shaped like one (the shape ``Settings`` accepts: digits, a colon, ten or
@@ -158,10 +201,11 @@ class TokenFilter(logging.Filter):
         self._secrets = sorted(words, key=len, reverse=True)
 
     def mask(self, text: str) -> str:
-        """``text`` with every token in it replaced by ``<token>``."""
+        """``text`` with every token in it replaced by ``<token>``, and URL credentials and key-like
+        query parameters masked (``redact_urls``)."""
         for secret in self._secrets:
             text = text.replace(secret, "<token>")
-        return self._pattern.sub("<token>", text)
+        return redact_urls(self._pattern.sub("<token>", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

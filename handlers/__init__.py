@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from bot import subscriptions
 from bot.delivery import DeliveryService
 from bot.engine.extract import Extractor
+from bot.engine.names import Names, load_names
 from bot.engine.types import PostIn
 from config.settings import Settings
 
@@ -36,6 +37,13 @@ class BotRuntime:
     extractor: Extractor | None
     delivery: DeliveryService
     pending_forwards: dict[str, tuple[int, str, str | None, PostIn]] = field(default_factory=dict)
+    names: Names | None = None  # built on first use, from the extractor's gazetteer
+
+    def reader_names(self) -> Names:
+        """Names in the reader's language, sharing the extractor's gazetteer when there is one."""
+        if self.names is None:
+            self.names = Names(self.extractor.gazetteer) if self.extractor is not None else load_names()
+        return self.names
 
 
 def runtime(context: Context) -> BotRuntime:

@@ -1,5 +1,6 @@
-"""Inline-button presses: the settings menu (``settings:<what>:<value>``), forward confirmations
-(``fwd:yes:<token>`` / ``fwd:no:<token>``), and buttons the bot does not know."""
+"""Inline-button presses: the settings menu (``settings:<what>:<value>``), the language of ``/lang``
+(``lang:<code>``), forward confirmations (``fwd:yes:<token>`` / ``fwd:no:<token>``), and buttons
+the bot does not know."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from telegram.error import BadRequest
 
 from bot import subscriptions
 from bot.delivery import IngestStatus
+from bot.engine.names import sort_key, table_names
 from bot.i18n import t
 from bot.subscriptions import InputError, SubscriberView
 from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, reply, runtime
@@ -25,7 +27,8 @@ TZ_CHOICES = ("Europe/Kyiv", "Europe/Moscow", "Europe/Warsaw", "Europe/Berlin", 
 
 def settings_text(sub: SubscriberView) -> str:
     lang = sub.language
-    oblasts = ", ".join(sub.oblasts) if sub.oblasts else t(lang, "all_oblasts")
+    names = table_names()
+    oblasts = ", ".join(names.oblast(o, lang) or o for o in sub.oblasts) if sub.oblasts else t(lang, "all_oblasts")
     return t(lang, "settings_title", time=sub.digest_time, tz=sub.timezone, lang=t(lang, "lang_name"),
              oblasts=oblasts, alerts=t(lang, "on" if sub.instant_alerts else "off"))
 
@@ -51,8 +54,11 @@ def settings_keyboard(sub: SubscriberView, view: str = "main") -> InlineKeyboard
                                         callback_data=f"settings:lang:{code}") for code in subscriptions.LANGUAGES]
         return InlineKeyboardMarkup([buttons, back])
     if view == "obl":
-        buttons = [InlineKeyboardButton(("✓ " if o.name in sub.oblasts else "") + o.name.removesuffix(" Oblast"),
-                                        callback_data=f"settings:obl:{o.slug}") for o in subscriptions.list_oblasts()]
+        names = table_names()
+        labelled = sorted(((names.oblast_short(o.name, lang), o) for o in subscriptions.list_oblasts()),
+                          key=lambda pair: sort_key(pair[0], lang))
+        buttons = [InlineKeyboardButton(("✓ " if o.name in sub.oblasts else "") + label,
+                                        callback_data=f"settings:obl:{o.slug}") for label, o in labelled]
         clear = [InlineKeyboardButton(("✓ " if not sub.oblasts else "") + t(lang, "btn_all_oblasts"),
                                       callback_data="settings:obl:*")]
         return InlineKeyboardMarkup(_rows(buttons, 3) + [clear, back])
@@ -108,6 +114,33 @@ async def on_settings_callback(update: Update, context: Context) -> None:
         answer = t(sub.language, "saved")
     await _answer(query, answer or None)
     await _show(update, context, settings_text(sub), settings_keyboard(sub, view))
+
+
+def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    """One button per language (``lang:<code>``), for anyone, subscribed or not."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(("✓ " if code == current else "") + t(code, "lang_name"),
+                                                       callback_data=f"lang:{code}")
+                                  for code in subscriptions.LANGUAGES]])
+
+
+async def on_lang_callback(update: Update, context: Context) -> None:
+    """A language button of ``/lang``: remember it for this chat and answer in it."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None or query.data is None:
+        return
+    lang = subscriptions.pick_language(query.from_user.language_code)
+    if not await may_manage_chat(update, context):
+        await _answer(query, t(lang, "group_admin_only"), show_alert=True)
+        return
+    try:
+        chosen = await asyncio.to_thread(subscriptions.remember_language, runtime(context).session_factory,
+                                         chat.id, query.data.removeprefix("lang:"), chat_type=chat.type)
+    except InputError as exc:
+        await _answer(query, t(lang, exc.key, value=exc.value), show_alert=True)
+        return
+    await _answer(query, t(chosen, "saved"))
+    await _show(update, context, t(chosen, "lang_saved", lang=t(chosen, "lang_name")), language_keyboard(chosen))
 
 
 async def on_forward_callback(update: Update, context: Context) -> None:

@@ -1,14 +1,18 @@
-"""Commands for everyone: /start, /help, /subscribe, /unsubscribe, /settings, /digest, /incidents, /sources."""
+"""Commands for everyone: /start, /help, /subscribe, /unsubscribe, /settings, /digest, /incidents, /lang,
+/sources; and questions typed in plain text."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.error import TelegramError
 
-from bot import subscriptions
+from bot import reading, subscriptions
+from bot.engine.digest import format_day
+from bot.engine.names import table_names
 from bot.i18n import Raw, shorten, t
 from bot.subscriptions import InputError, SubscriberView
 from handlers import (
@@ -20,7 +24,7 @@ from handlers import (
     reply,
     runtime,
 )
-from handlers.callbacks import settings_keyboard, settings_text
+from handlers.callbacks import language_keyboard, settings_keyboard, settings_text
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +79,8 @@ async def cmd_start(update: Update, context: Context) -> None:
         sub, _ = await asyncio.to_thread(rt.delivery.subscribe, context.job_queue, chat.id, chat_type=chat.type,
                                          language=subscriptions.pick_language(user.language_code if user else None),
                                          oblasts=[oblast])
-        await reply(update, context, t(sub.language, "welcome_subscribed", oblasts=", ".join(sub.oblasts), **_when(sub)))
+        shown = ", ".join(table_names().oblast(o, sub.language) or o for o in sub.oblasts)
+        await reply(update, context, t(sub.language, "welcome_subscribed", oblasts=shown, **_when(sub)))
         return
     await reply(update, context, t(lang, "welcome"))
 
@@ -155,16 +160,74 @@ async def cmd_digest(update: Update, context: Context) -> None:
 
 
 async def cmd_incidents(update: Update, context: Context) -> None:
-    """The latest incidents, for a place when one is given."""
+    """The latest incidents, newest first, for a place when one is given (in any language)."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    rt = runtime(context)
+    lang = await language_of(update, context)
+    query = " ".join(args_of(context)).strip() or None
+    gazetteer = rt.extractor.gazetteer if rt.extractor is not None else None
+    found = await asyncio.to_thread(reading.latest_incidents, rt.session_factory, rt.reader_names(), gazetteer,
+                                    query, lang)
+    if not found.messages:
+        where = t(lang, "incidents_for", place=shorten(found.place)) if found.place else ""
+        await reply(update, context, t(lang, "incidents_none", place=Raw(where)))
+        return
+    for message in found.messages:
+        await reply(update, context, message)
+
+
+async def cmd_lang(update: Update, context: Context) -> None:
+    """Choose the bot's language (``/lang uk``), subscribed or not; without a value, buttons."""
     chat = update.effective_chat
     if chat is None:
         return
     lang = await language_of(update, context)
-    place = " ".join(args_of(context)).strip() or None
-    found = await runtime(context).delivery.send_incidents_now(context.bot, chat.id, lang, place)
-    if not found:
-        where = t(lang, "incidents_for", place=shorten(place)) if place else ""
-        await reply(update, context, t(lang, "incidents_none", place=Raw(where)))
+    args = args_of(context)
+    if not await may_manage_chat(update, context):
+        await reply(update, context, t(lang, "group_admin_only"))
+        return
+    if not args:
+        await reply(update, context, t(lang, "choose_lang"), language_keyboard(lang))
+        return
+    try:
+        chosen = await asyncio.to_thread(subscriptions.remember_language, runtime(context).session_factory,
+                                         chat.id, args[0], chat_type=chat.type)
+    except InputError as exc:
+        await reply(update, context, t(lang, exc.key, value=exc.value))
+        return
+    await reply(update, context, t(chosen, "lang_saved", lang=t(chosen, "lang_name")))
+
+
+async def on_text(update: Update, context: Context) -> None:
+    """A message that is not a command, in a private chat: a question about a place or a day gets
+    the matching incidents; anything else a pointer to /help."""
+    chat = update.effective_chat
+    message = update.effective_message
+    if chat is None or message is None or not message.text:
+        return
+    rt = runtime(context)
+    lang = await language_of(update, context)
+    if rt.extractor is None:
+        await reply(update, context, t(lang, "text_not_understood"))
+        return
+    sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
+    zone = sub.zone if sub is not None else rt.settings.zone
+    today = datetime.now(zone).date()
+    oblasts = sub.oblasts if sub is not None and sub.active else ()
+    found = await asyncio.to_thread(reading.answer_question, rt.session_factory, rt.reader_names(),
+                                    rt.extractor.gazetteer, message.text, lang, today, oblasts=oblasts)
+    if found is None:
+        await reply(update, context, t(lang, "text_not_understood"))
+        return
+    if not found.messages:
+        when = format_day(found.day, lang) if found.day else ""
+        key = "text_none_place_day" if found.place and found.day else "text_none_place" if found.place else "text_none_day"
+        await reply(update, context, t(lang, key, place=found.place or "", day=when))
+        return
+    for text in found.messages:
+        await reply(update, context, text)
 
 
 async def cmd_sources(update: Update, context: Context) -> None:

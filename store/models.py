@@ -1,4 +1,4 @@
-"""Typed ORM models for sources, posts, claims, incidents, conflicts, subscribers and deliveries."""
+"""Typed ORM models for sources, posts, claims, incidents, conflicts, subscribers, deliveries and leases."""
 
 from __future__ import annotations
 
@@ -58,19 +58,19 @@ class Source(Base):
     __tablename__ = "sources"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(200), unique=True)
-    name: Mapped[str] = mapped_column(String(300))
+    ref: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
     transport: Mapped[str] = mapped_column(String(20), default="export")  # export|telegram|tme|feed
     handle: Mapped[str | None] = mapped_column(String(100))
-    url: Mapped[str | None] = mapped_column(String(1000))
-    role: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
     side: Mapped[str | None] = mapped_column(String(20))
     home_oblast: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     poll_interval: Mapped[int] = mapped_column(Integer, default=600)
     last_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    etag: Mapped[str | None] = mapped_column(String(300))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_polled_at: Mapped[datetime | None]
@@ -93,8 +93,8 @@ class Post(Base):
     posted_at: Mapped[datetime]
     edited_at: Mapped[datetime | None]
     text: Mapped[str] = mapped_column(Text)
-    url: Mapped[str | None] = mapped_column(String(1000))
-    forwarded_from: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(Text)
+    forwarded_from: Mapped[str | None] = mapped_column(Text)
     lang: Mapped[str | None] = mapped_column(String(5))
 
     source: Mapped[Source] = relationship(back_populates="posts")
@@ -238,3 +238,16 @@ class Admin(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     added_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class InstanceLease(Base):
+    """Which process may act in a role (``bot``): held while its heartbeat is fresh."""
+
+    __tablename__ = "instance_leases"
+
+    role: Mapped[str] = mapped_column(String(50), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))  # host:pid:random, unique per process
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]

@@ -13,17 +13,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bot.engine.digest import format_day, load_strings  # noqa: E402
+from bot.engine.names import Names, load_names  # noqa: E402
 from bot.engine.types import IncidentView, Kind  # noqa: E402
 
 
-def render_chart(views: Sequence[IncidentView], *, day: date, lang: str = "en") -> bytes:
-    """A horizontal bar chart per oblast: killed and injured (best figures), with incident counts."""
+def render_chart(views: Sequence[IncidentView], *, day: date, lang: str = "en", names: Names | None = None) -> bytes:
+    """A horizontal bar chart per oblast (named in ``lang``): killed and injured (best figures), with incident counts."""
     s = load_strings().get(lang, load_strings()["en"])
+    names = names or load_names()
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for view in views:
         if view.summary.kind is Kind.CONTROL:
             continue
-        oblast = view.summary.place.oblast or view.summary.place.name
+        place = view.summary.place
+        oblast = names.oblast(place.oblast, lang) or names.place(place, lang)
         row = totals[oblast]
         row[0] += view.summary.killed.best or 0
         row[1] += view.summary.injured.best or 0

@@ -30,17 +30,21 @@ from bot.engine.text import Token
 from bot.engine.types import Side
 
 # which phrase list wins where two overlap: the earlier in this order
-GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates", "withdraw", "cleared",
+GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates", "withdraw", "expel", "cleared",
           "capture", "share", "entry")
 WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
               "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
-              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns")
+              "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns", "cleared_needs_side", "bank_words")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
+# "під контроль України", "под контроль российских войск": a holder in the genitive, not the object
+_GENITIVE_HOLDER = re.compile(r"\s*(?:україни|украины|росії|россии|рф|зсу|всу|\w+ськ(?:их|ої)\s|\w+ск(?:их|ой)\s)")
+_COUNTRY = re.compile(r"ukraine|russia|україн\w*|украин\w*|росі\w*|росси\w*|рф|moscow|москв\w*|kyiv|києв\w*|киев\w*")
 
 
 def _phrases(patterns: Sequence[str]) -> re.Pattern[str]:
-    """Phrases as whole words; a space in a phrase matches any run of spaces."""
-    return re.compile(r"(?<!\w)(?:" + "|".join(p.replace(" ", r"\s+") for p in patterns) + r")(?!\w)")
+    """Phrases as whole words; a space in a phrase matches any run of spaces (" ?": none or some)."""
+    body = "|".join(p.replace(" ?", r"\s*").replace(" ", r"\s+") for p in patterns)
+    return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
 
 
 def _words(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -49,6 +53,11 @@ def _words(patterns: Sequence[str]) -> re.Pattern[str]:
 
 def opposite(side: Side) -> Side:
     return Side.UKRAINE if side is Side.RUSSIA else Side.RUSSIA
+
+
+def is_side_label(claimant: str | None) -> bool:
+    """A claimant named only by its side ("Russian side (unnamed, as reported)")."""
+    return claimant is not None and claimant.startswith(("Russian side", "Ukrainian side"))
 
 
 def side_label(side: Side | None, suffix: str) -> str | None:
@@ -74,6 +83,7 @@ class ControlHit:
     alleged: bool              # "allegedly", with nobody credited
     fighting: bool             # a holding statement that is only "fighting goes on"
     share: bool                # a claim to a share of the town (needs a named side)
+    progressive: bool = False      # "освобождая", "liberating": an advance when the post says troops are advancing
     speaker_unknown: bool = False  # the sentence names an official only as someone's superior ("an adviser to X")
 
 
@@ -112,6 +122,8 @@ class ControlReader:
             self._openers = _phrases(control["attribution_openers"])
             self._dependent = _words(control["dependent_words"])
             self._pronoun = _words(control["pronouns"])
+            self._cleared_weak = _words(control["cleared_needs_side"])
+            self._bank = _words(control["bank_words"])
             self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
                              for row in control["reported_sources"]]
             self._holders = [(_words(words), Side(side)) for side, words in control["holder_nouns"].items()]
@@ -135,6 +147,20 @@ class ControlReader:
     def is_dependent(self, tokens: list[Token], pos: int) -> bool:
         """An official named as someone's superior: "an adviser to President Zelensky", "радник Єрмака"."""
         return any(t.is_word and self._dependent.fullmatch(t.lower) for t in tokens[max(0, pos - 5):pos])
+
+    def named_town(self, tokens: list[Token], pos: int) -> bool:
+        """A place introduced as a town: "місто Ізюм", "города Курахово", "the city of Lyman"."""
+        before = [t.lower for t in tokens[max(0, pos - 2):pos]]
+        return bool(before) and (bool(self._town.fullmatch(before[-1])) or (
+            len(before) == 2 and before[1] == "of" and bool(self._town.fullmatch(before[0]))))
+
+    def river_bank(self, tokens: list[Token], pos: int) -> bool:
+        """A river named by its bank ("правого берега Днепра"), not a town."""
+        return pos > 0 and bool(self._bank.fullmatch(tokens[pos - 1].lower))
+
+    def in_progress(self, sentence: str) -> bool:
+        """Troops advancing, fighting house by house: the town is being fought for, not taken."""
+        return bool(self._in_progress.search(QUOTES.sub(" ", sentence.lower())))
 
     def opens_with_attribution(self, sentence: str) -> bool:
         """'Про це повідомив X', 'Об этом сообщил X': the sentence credits the one before it."""
@@ -176,7 +202,6 @@ class ControlReader:
                  if t.text in (",", ";", ":", "(", ")", "—", "–") or t.lower in (
                      "but", "however", "while", "although", "але", "однак", "проте", "однако", "но", "а", "хотя")]
         silences = [m for m in found if m.group == "silence"]
-        in_progress = bool(self._in_progress.search(text))
         sources = [(tok_at(m.start()), label, side) for pattern, label, side in self._sources
                    for m in pattern.finditer(text)]
         voiced = self._voiced(tokens, actors, speakers)
@@ -192,10 +217,11 @@ class ControlReader:
             pos = tok_at(m.start)
             phrase = text[m.start:m.end]
             before = text[max(0, m.start - 40):m.start]
-            negated = bool(self._negation.search(before)) and not self._negation_exceptions.search(
+            silenced = m.group in ("capture", "entry", "withdraw", "cleared", "share") and any(
+                s.end <= m.start and pos - tok_at(s.end) <= 8 for s in silences)
+            negated = not silenced and bool(self._negation.search(before)) and not self._negation_exceptions.search(
                 text[max(0, m.start - 20):m.end])
-            if m.group in ("capture", "entry") and in_progress and self._progressive.fullmatch(phrase.split()[0]):
-                continue  # "освобождая город ... дом за домом": an advance, not a claim
+            progressive = m.group in ("capture", "entry") and bool(self._progressive.fullmatch(phrase.split()[0]))
             agent, relative = self._agent(m, phrase, text, tokens, pos, actors, marks)
             kind, flip = "capture", False
             if m.group == "hold":
@@ -213,15 +239,23 @@ class ControlReader:
                 if self._civilians_before(tokens, pos, marks) and agent is None:
                     continue  # residents leaving: an evacuation
                 kind, flip = ("hold", False) if negated else ("withdraw", True)
+            elif m.group == "expel":
+                # "ЗСУ вибили окупантів з Куп'янська": the subject holds it; with no subject, the other side of the expelled
+                agent, relative, flip = self._expeller(text, tokens, pos, m, actors, marks)
             elif m.group == "cleared":
                 flip = agent is not None or relative is not None  # "очищен от украинских войск"
+                if not flip and self._cleared_weak.match(phrase):
+                    continue  # "the rubble was cleared": a town cleared of nobody is a clean-up
             elif m.group == "entry":
                 kind, flip = ("hold", True) if negated else ("entry", False)
             elif negated:
                 kind, flip = "hold", True  # "has not captured", "не окупували повністю"
-            silenced = kind in ("capture", "entry", "withdraw") and any(
-                s.end <= m.start and pos - tok_at(s.end) <= 8 for s in silences)
             label = self._reported(tokens, pos, sources, actors) if kind in ("capture", "entry", "withdraw") else None
+            if label is not None and label[2] is not None and kind in ("capture", "entry"):
+                # "спростували російські повідомлення про захоплення X": the reports' side is the captor,
+                # unless the report itself names one ("reports that Russian troops captured X")
+                inside = [s for p, s in actors if label[2] < p < pos]
+                agent, relative = (inside[-1] if inside else label[1]), None
             if silenced and label is None:
                 continue  # "did not confirm the capture": silence is not a claim
             if label is None:
@@ -238,7 +272,7 @@ class ControlReader:
                 town_word=bool(self._town_in(phrase)) or self._town_near(tokens, pos),
                 default=default, alleged=alleged,
                 fighting=m.group == "hold" and bool(self._fighting.search(phrase)),
-                share=m.group == "share", speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None)))
+                share=m.group == "share", progressive=progressive, speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None)))
         return hits
 
     def _town_in(self, phrase: str) -> bool:
@@ -257,7 +291,7 @@ class ControlReader:
         kept = []
         for pos, side in actors:
             prev = tokens[pos - 1].lower if pos > 0 else ""
-            if tokens[pos].is_capitalized and self._locative.fullmatch(prev):
+            if tokens[pos].is_capitalized and self._locative.fullmatch(prev) and _COUNTRY.fullmatch(tokens[pos].lower):
                 continue
             kept.append((pos, side))
         taken = {p for p, _ in kept}
@@ -284,7 +318,8 @@ class ControlReader:
         after = text[m.end:m.end + 45]
         holder = re.match(r"\s*(?:of\s+(?:the\s+)?|by\s+(?:the\s+)?|від\s+|от\s+)?([\w-]+(?:\s+[\w-]+){0,2})", after)
         holder_follows = (re.match(r"(?:under|під|под)\b", phrase) and re.search(r"(?:control|контролем|контролі|контроле)$", phrase)) \
-            or m.group in ("cleared", "withdraw") or re.match(r"\s*by\s", after)
+            or m.group in ("cleared", "withdraw") or re.match(r"\s*by\s", after) \
+            or (re.search(r"контроль$", phrase) and _GENITIVE_HOLDER.match(after))
         if holder is not None and holder_follows:
             side = self.side_words(holder.group(1))
             if side is not None:
@@ -302,6 +337,20 @@ class ControlReader:
         if after_actors:
             return after_actors[0][1], None
         return None, self._relative(tokens, pos + 1, min(right, pos + 5))
+
+    def _expeller(self, text: str, tokens: list[Token], pos: int, m: _Match, actors: list[tuple[int, Side]],
+                  marks: list[int]) -> tuple[Side | None, str | None, bool]:
+        left = max((k for k in marks if k < pos), default=-1)
+        before = [a for a in actors if left < a[0] < pos]
+        if before:
+            return before[-1][1], None, False
+        expelled = self.side_words(text[m.start:m.end])
+        if expelled is None:
+            end_tok = pos + len(text[m.start:m.end].split())
+            expelled = next((s for p, s in actors if pos <= p < end_tok), None)
+        if expelled is not None:
+            return expelled, None, True
+        return None, self._relative(tokens, left + 1, pos), False
 
     def _relative_pos(self, tokens: list[Token], start: int, end: int) -> int:
         for j in range(end - 1, max(0, start) - 1, -1):
@@ -342,19 +391,22 @@ class ControlReader:
         if not verbs:
             return []
         near = [s for s in speakers if any(abs(s[0] - v) <= 5 for v in verbs)]
+        def joined(a: int, b: int) -> bool:
+            return all(t.is_word for t in tokens[min(a, b) + 1:max(a, b)])
+
         parties = [(pos, side_label(side, "as reported") or "", side) for pos, side in actors
-                   if any(0 < v - pos <= 3 or 0 < pos - v <= 2 for v in verbs)
+                   if any((0 < v - pos <= 3 or 0 < pos - v <= 2) and joined(pos, v) for v in verbs)
                    and not any(abs(pos - s[0]) <= 3 for s in speakers)]
         return sorted(near + parties)
 
     def _reported(self, tokens: list[Token], pos: int, sources: list[tuple[int, str, Side | None]],
-                  actors: list[tuple[int, Side]]) -> tuple[str, Side | None] | None:
+                  actors: list[tuple[int, Side]]) -> tuple[str, Side | None, int | None] | None:
         """The party a reported claim is credited to: a reporter named in the sentence ("DeepState",
         "Russian Telegram channels"), or the side of the reports it is the content of ("російські
         повідомлення про захоплення", "statements of the Russian army about the capture")."""
         if sources:
             best = min(sources, key=lambda s: abs(s[0] - pos))
-            return best[1], best[2]
+            return best[1], best[2], None
         for j in range(pos - 1, max(-1, pos - 9), -1):
             tok = tokens[j]
             if tok.is_word and self._report.fullmatch(tok.lower):
@@ -362,7 +414,7 @@ class ControlReader:
                 if side is None:
                     side = next((s for p, s in actors if j - 2 <= p < pos), None)
                 if side is not None:
-                    return side_label(side, "unnamed, as reported") or "", side
+                    return side_label(side, "unnamed, as reported") or "", side, j
                 return None
         return None
 

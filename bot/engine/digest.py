@@ -1,5 +1,7 @@
 """Digest rendering: one line per incident grouped by oblast, conflicts flagged, Telegram-safe HTML.
 
+Places, regions and claimants are named in the reader's language (`bot.engine.names`), counts
+take their plural forms from CLDR's rules (`bot.engine.plurals`), and dates are written by Babel.
 Every string that comes from a post is escaped; messages are split at paragraph boundaries
 under Telegram's limit of 4096 characters counted in UTF-16 code units.
 """
@@ -16,8 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date, format_skeleton
+
 from bot.engine.ledger import shown as shown_figure
 from bot.engine.ledger import trail, when
+from bot.engine.names import Names, load_names
+from bot.engine.plurals import plural
 from bot.engine.types import ClaimRecord, ConflictFinding, IncidentView, Kind
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -27,11 +33,6 @@ MAX_NAME = 80  # characters of a name from outside, once on one line
 MAX_HREF = 1024  # characters of an escaped link target
 _LINKABLE = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 LANGS = ("en", "uk", "ru")
-_MONTHS = {
-    "en": "January February March April May June July August September October November December".split(),
-    "uk": "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня".split(),
-    "ru": "января февраля марта апреля мая июня июля августа сентября октября ноября декабря".split(),
-}
 
 
 @lru_cache(maxsize=1)
@@ -46,8 +47,26 @@ def utf16_len(text: str) -> int:
 
 
 def format_day(day: date, lang: str) -> str:
-    months = _MONTHS.get(lang, _MONTHS["en"])
-    return f"{day.day} {months[day.month - 1]} {day.year}"
+    """A day as its readers write it: "2 March 2022", "2 березня 2022 р.", "2 марта 2022 г."."""
+    lang = lang if lang in LANGS else "en"
+    if lang == "en":
+        return format_skeleton("dMMMMy", day, locale="en_GB")
+    return format_date(day, "long", locale=lang)
+
+
+def format_day_month(day: date, lang: str) -> str:
+    """A day without its year: "2 March", "2 березня"."""
+    lang = lang if lang in LANGS else "en"
+    return format_skeleton("dMMMM", day, locale="en_GB" if lang == "en" else lang)
+
+
+def format_days(first: date, last: date, lang: str) -> str:
+    """A range of days: "28 February – 2 March 2022"; one day alone when they are the same."""
+    if first == last:
+        return format_day(first, lang)
+    if first.year == last.year:
+        return f"{format_day_month(first, lang)} – {format_day(last, lang)}"
+    return f"{format_day(first, lang)} – {format_day(last, lang)}"
 
 
 def shown_name(text: object) -> str:
@@ -124,16 +143,16 @@ def _links(records: Sequence[ClaimRecord], f: _Fmt) -> str:
     return ", ".join(seen.values()) + tail
 
 
-def _who(records: Sequence[ClaimRecord], f: _Fmt) -> str:
+def _who(records: Sequence[ClaimRecord], f: _Fmt, names: Names, lang: str) -> str:
     parts: dict[str, str] = {}
     for record in records:
-        who = shown_name(record.claim.claimant or record.source_name)
+        who = shown_name(names.claimant(record.claim.claimant, lang) if record.claim.claimant else record.source_name)
         if who not in parts:
             parts[who] = f.link(who, record.url)
     return ", ".join(parts.values())
 
 
-def _conflict_line(finding: ConflictFinding, f: _Fmt, s: dict[str, Any]) -> str:
+def _conflict_line(finding: ConflictFinding, f: _Fmt, s: dict[str, Any], names: Names, lang: str) -> str:
     values = []
     for value in finding.values:
         shown = value.value
@@ -141,25 +160,30 @@ def _conflict_line(finding: ConflictFinding, f: _Fmt, s: dict[str, Any]) -> str:
             shown = s["sides"].get(str(value.value), value.value)
         elif isinstance(value.value, int):
             shown = _count_text(value.value, value.qualifier, s)
-        values.append(s["says"].format(value=f.name(shown), who=_who(value.records, f)))
+        values.append(s["says"].format(value=f.name(shown), who=_who(value.records, f, names, lang)))
     field = s["fields"].get(finding.field, finding.field)
     return s["conflict"].format(field=f.esc(field), values="; ".join(values))
 
 
-def _incident_line(view: IncidentView, f: _Fmt, s: dict[str, Any]) -> str:
+def _incident_line(view: IncidentView, f: _Fmt, s: dict[str, Any], names: Names, lang: str, *,
+                   dated: bool = False) -> str:
+    """One incident: place, kind, figures, sources, the posts behind it and its conflicts; with
+    ``dated``, the incident's day first (for lists that span several days)."""
     summary = view.summary
-    parts = [f.bold(f.name(summary.place.name)) + " — " + f.esc(s["kinds"].get(summary.kind.value, summary.kind.value))]
+    place = f.bold(f.name(names.place(summary.place, lang)))
+    if dated:
+        place = f.esc(format_day_month(summary.date, lang)) + " · " + place
+    parts = [place + " — " + f.esc(s["kinds"].get(summary.kind.value, summary.kind.value))]
     disputed = {c.field for c in view.conflicts}
-    killed = _figure(summary.killed.low, summary.killed.best, summary.killed.high, "killed" in disputed, s)
-    injured = _figure(summary.injured.low, summary.injured.best, summary.injured.high, "injured" in disputed, s)
-    if killed is not None:
-        parts.append(f.esc(s["killed"].format(n=killed)))
-    children = max((r.claim.children_killed or 0 for r in view.records), default=0)
-    if children:
-        parts.append(f.esc(s["children"].format(n=children)))
-    if injured is not None:
-        parts.append(f.esc(s["injured"].format(n=injured)))
-    parts.append(s["source"] if summary.sources == 1 else s["sources"].format(n=summary.sources))
+    for key, figures in (("killed", summary.killed), ("injured", summary.injured)):
+        shown = _figure(figures.low, figures.best, figures.high, key in disputed, s)
+        if shown is not None and figures.best is not None:
+            parts.append(f.esc(plural(s[key], figures.best, lang, n=shown)))
+        if key == "killed":
+            children = max((r.claim.children_killed or 0 for r in view.records), default=0)
+            if children:
+                parts.append(f.esc(plural(s["children"], children, lang)))
+    parts.append(f.esc(plural(s["sources"], summary.sources, lang)))
     flag = "⚠️ " if view.conflicts else ""
     line = "• " + flag + ", ".join(parts) + "\n  " + _links(view.records, f)
     for field in ("killed", "injured"):
@@ -169,9 +193,10 @@ def _incident_line(view: IncidentView, f: _Fmt, s: dict[str, Any]) -> str:
             line += "\n  " + s["trail"].format(
                 field=f.esc(s["fields"].get(field, field)),
                 values=f.esc(" → ".join(shown_figure(st.value, st.qualifier) for st in steps)),
-                who=f.link(shown_name(last.claim.claimant or last.source_name), last.url), when=f.esc(when(last)))
+                who=f.link(shown_name(names.claimant(last.claim.claimant, lang) if last.claim.claimant
+                                      else last.source_name), last.url), when=f.esc(when(last)))
     for finding in view.conflicts:
-        line += "\n  " + _conflict_line(finding, f, s)
+        line += "\n  " + _conflict_line(finding, f, s, names, lang)
     return line
 
 
@@ -180,60 +205,104 @@ def _severity(view: IncidentView) -> tuple[int, int, int]:
     return (s.killed.best or 0, s.injured.best or 0, len(view.conflicts))
 
 
+def _totals(views: Sequence[IncidentView], f: _Fmt, s: dict[str, Any], lang: str) -> str:
+    """"3 incidents · 5 killed · 2 injured · 4 sources" (and the disputed ones on a line of their own)."""
+    attacks = [v for v in views if v.summary.kind is not Kind.CONTROL]
+    killed = sum(v.summary.killed.best or 0 for v in attacks)
+    injured = sum(v.summary.injured.best or 0 for v in attacks)
+    sources = len({r.source_ref for v in views for r in v.records})
+    text = f.esc(" · ".join((plural(s["incidents"], len(views), lang), plural(s["killed"], killed, lang),
+                             plural(s["injured"], injured, lang), plural(s["sources"], sources, lang))))
+    disputed = sum(1 for v in views if v.conflicts)
+    if disputed:
+        text += "\n" + f.esc(plural(s["disputed_total"], disputed, lang))
+    return text
+
+
+def _lang_and_strings(lang: str) -> tuple[str, dict[str, Any]]:
+    lang = lang if lang in LANGS else "en"
+    return lang, load_strings()[lang]
+
+
 def render_digest(views: Sequence[IncidentView], *, day: date | None, lang: str = "en",
-                  html_mode: bool = True, header: str | None = None) -> list[str]:
+                  html_mode: bool = True, header: str | None = None, names: Names | None = None) -> list[str]:
     """The digest as Telegram messages (HTML) or plain text pages.
 
     Args:
         views: the incidents of the period.
-        day: the digest's day, for the title.
+        day: the digest's day, for the title (None: a title without a day).
         lang: 'en', 'uk' or 'ru'.
         html_mode: Telegram HTML when True, plain text when False.
         header: a paragraph to put first (e.g. an alert's title), already in the output's
             format; it counts against the first message's limit, which a prefix added to the
             first message afterwards would not.
+        names: names in the reader's language; by default the process's `load_names()`.
 
     Returns:
         Messages of at most 4096 UTF-16 units each, split between paragraphs.
     """
-    s = load_strings()[lang if lang in LANGS else "en"]
+    lang, s = _lang_and_strings(lang)
+    names = names or load_names()
     f = _Fmt(html_mode)
-    day_text = format_day(day, lang) if day else ""
     lead = [header] if header else []
     if not views:
-        return split_messages(lead + [f.esc(s["nothing"].format(day=day_text))], html_mode=html_mode)
+        empty = s["nothing"].format(day=format_day(day, lang)) if day else s["nothing_undated"]
+        return split_messages(lead + [f.esc(empty)], html_mode=html_mode)
     attacks = [v for v in views if v.summary.kind is not Kind.CONTROL]
     controls = [v for v in views if v.summary.kind is Kind.CONTROL]
-    killed = sum(v.summary.killed.best or 0 for v in attacks)
-    injured = sum(v.summary.injured.best or 0 for v in attacks)
-    sources = len({r.source_ref for v in views for r in v.records})
-    disputed = sum(1 for v in views if v.conflicts)
-    title = f.bold(f.esc(s["title"].format(day=day_text))) + "\n" + f.esc(
-        s["totals"].format(incidents=len(views), killed=killed, injured=injured, sources=sources))
-    if disputed:
-        title += "\n" + s["disputed_total"].format(n=disputed)
-    paragraphs = lead + [title]
+    heading = s["title"].format(day=format_day(day, lang)) if day else s["title_undated"]
+    paragraphs = lead + [f.bold(f.esc(heading)) + "\n" + _totals(views, f, s, lang)]
     disputed_control = [v for v in controls if any(c.field == "controller" for c in v.conflicts)]
     if disputed_control:
         lines = [f.bold(f.esc(s["control_title"]))]
         for view in disputed_control:
             finding = next(c for c in view.conflicts if c.field == "controller")
             sides = "; ".join(
-                s["holds"].format(side=f.esc(s["sides"].get(str(v.value), v.value)), who=_who(v.records, f))
+                s["holds"].format(side=f.esc(s["sides"].get(str(v.value), v.value)), who=_who(v.records, f, names, lang))
                 for v in finding.values
             )
             place = view.summary.place
-            name = f.name(place.name) + (f" ({f.name(place.oblast)})" if place.oblast else "")
+            oblast = names.oblast(place.oblast, lang)
+            name = f.name(names.place(place, lang)) + (f" ({f.name(oblast)})" if oblast else "")
             lines.append("• " + s["control_line"].format(place=f.bold(name), sides=sides))
         paragraphs.append("\n".join(lines))
     groups: dict[str, list[IncidentView]] = defaultdict(list)
     for view in attacks + [v for v in controls if v not in disputed_control]:
-        groups[view.summary.place.oblast or s["no_oblast"]].append(view)
+        groups[names.oblast(view.summary.place.oblast, lang) or s["no_oblast"]].append(view)
     ordered = sorted(groups.items(), key=lambda kv: tuple(-x for x in map(sum, zip(*(_severity(v) for v in kv[1])))))
     for oblast, items in ordered:
         items.sort(key=_severity, reverse=True)
-        paragraphs.append(f.bold(f.name(oblast)) + "\n" + "\n".join(_incident_line(v, f, s) for v in items))
+        paragraphs.append(f.bold(f.name(oblast)) + "\n" + "\n".join(_incident_line(v, f, s, names, lang) for v in items))
     return split_messages(paragraphs, html_mode=html_mode)
+
+
+def render_incidents(views: Sequence[IncidentView], *, lang: str = "en", place: str | None = None,
+                     html_mode: bool = True, names: Names | None = None) -> list[str]:
+    """The latest incidents (``/incidents``): a title naming the place asked for, the range of
+    days they cover, then one dated line each, newest first.
+
+    Args:
+        views: the incidents found (any order).
+        lang: 'en', 'uk' or 'ru'.
+        place: the place asked for, as the reader should see it (already in their language).
+        html_mode: Telegram HTML when True, plain text when False.
+        names: names in the reader's language; by default the process's `load_names()`.
+
+    Returns:
+        Messages of at most 4096 UTF-16 units each; a one-line message when there are none.
+    """
+    lang, s = _lang_and_strings(lang)
+    names = names or load_names()
+    f = _Fmt(html_mode)
+    if not views:
+        return [f.esc(s["nothing_undated"])]
+    newest_first = sorted(views, key=lambda v: (v.summary.date, v.id), reverse=True)
+    days = [v.summary.date for v in newest_first]
+    title = s["incidents_title_place"].format(place=shown_name(place)) if place else s["incidents_title"]
+    heading = (f.bold(f.esc(title)) + "\n" + f.esc(format_days(days[-1], days[0], lang)) + "\n"
+               + _totals(newest_first, f, s, lang))
+    lines = [_incident_line(v, f, s, names, lang, dated=True) for v in newest_first]
+    return split_messages([heading, *lines], html_mode=html_mode)
 
 
 def split_messages(paragraphs: Sequence[str], limit: int = TELEGRAM_LIMIT, *, html_mode: bool = True) -> list[str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.engine.control import ControlHit, ControlReader, opposite, resolve_controller, side_label
+from bot.engine.control import ControlHit, ControlReader, is_side_label, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo
@@ -30,8 +30,25 @@ logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 KYIV = ZoneInfo("Europe/Kyiv")
-MAX_TEXT = 20_000  # characters read per post; longer posts are cut at a sentence boundary
+MAX_TEXT = 20_000  # characters read per post; longer posts are cut at a sentence boundary, with a warning
 COUNT_WINDOW = 4
+
+
+def cut_point(clean: str) -> int:
+    """Where a normalized text longer than ``MAX_TEXT`` is cut: after the last sentence end (or
+    line break) in its last 2,000 characters before the limit, else at the limit."""
+    head = clean[:MAX_TEXT]
+    ends = [m.end() for m in re.finditer(r"[.!?…]\s|\n", head[MAX_TEXT - 2000:])]
+    return MAX_TEXT - 2000 + ends[-1] if ends else MAX_TEXT
+
+
+def _cut(clean: str, source: SourceInfo | None, posted_at: datetime | None) -> str:
+    """The first ``MAX_TEXT`` characters (to a sentence end) of a long post, said in the log."""
+    at = cut_point(clean)
+    logger.warning("a post%s%s is %d characters long: only the first %d were read for claims (cut at character %d)",
+                   f" of {source.ref}" if source else "", f" at {posted_at:%Y-%m-%d %H:%M}" if posted_at else "",
+                   len(clean), at, at)
+    return clean[:at]
 
 
 def _words(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -77,11 +94,13 @@ class SentenceFacts:
     counts: list[Count] = field(default_factory=list)
     children_killed: int | None = None
     children_pos: int = 0
+    children_only: bool = False  # children named among the dead of a toll not given here
     zero_killed: bool = False
     zero_injured: bool = False
     control: list[tuple[int, Side]] = field(default_factory=list)
     control_guessed: set[int] = field(default_factory=set)  # indexes into control whose side was a default
     control_hits: list[ControlHit] = field(default_factory=list)  # the control statements, with what they name
+    control_places: list[tuple[int, Place, bool]] = field(default_factory=list)  # towns they may be about (named "місто X")
     perpetrator: Side | None = None
     targets: set[str] = field(default_factory=set)
     weapons: set[str] = field(default_factory=set)
@@ -92,13 +111,18 @@ class SentenceFacts:
     pending: list[Count] = field(default_factory=list)  # "it has risen to 10": the field is in an earlier sentence
     fields_named: list[str] = field(default_factory=list)  # casualty fields named, in order
     date: date | None = None
+    source_line: bool = False  # a "Source: X" / "Джерело: X" line
     credited: bool = False  # the sentence attributes what it says ("said X", "написав він", "Source: X")
     back_credit: bool = False  # "Про це повідомив X", "Source: X": the credit covers the sentences before
     earlier: bool = False  # "initially", "ранее": an earlier figure quoted again
     paragraph: int = 0
     owner: tuple[str, Side | None] | None = None  # whose claim the sentence is (None: the outlet's)
     mention: tuple[str, Side | None] | None = None  # a claimant named without an attribution
+    role_credit: str | None = None  # "заявил глава региона", "the governor said": a title without a name
+    person: bool = False  # the claimant is a person (an official), not a body
     role_places: list[tuple[int, Place]] = field(default_factory=list)  # "мер Києва": the office's place
+    reported: list[tuple[Side, Side, Kind]] = field(default_factory=list)  # (accuser, accused, kind) of a blame reported
+    blamed: bool = False  # blame laid for deaths or in so many words ("жертвы террора", "провокація росіян")
 
     @property
     def has_attack(self) -> bool:
@@ -209,10 +233,12 @@ class Extractor:
         self._earlier = _words(lexicon["earlier_words"])
         self._not_names = _words(lexicon["not_names"])
         self._pronouns = _words(lexicon["pronouns"])
+        self._relay = _words(lexicon["relay_words"])
         self._street = _words(lexicon["street_words"])
         self._presence = _words(lexicon["presence_words"])
         self._habitual = _words(lexicon["habitual_words"])
         self._blame_verbs = _words(actors["blame_verbs"])
+        self._accusation = _words(actors["accusation_words"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
@@ -261,7 +287,9 @@ class Extractor:
             One claim per place and kind group (control claims: per controller), never raising on
             odd input: a post that asserts no incident gives an empty list.
         """
-        clean = normalize(text or "")[:MAX_TEXT]
+        clean = normalize(text or "")
+        if len(clean) > MAX_TEXT:
+            clean = _cut(clean, source, posted_at)
         if not any(ch.isalpha() for ch in clean):
             return []
         language = lang if lang in ("uk", "ru", "en") else guess_language(clean)
@@ -306,12 +334,15 @@ class Extractor:
             facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
         facts.actor_sides = self._actor_sides(tokens)
         self._find_control(facts, tokens, lower, tok_at)
-        facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + [
-            i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)])
+        kills = [i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)]
+        facts.perpetrator = self._perpetrator(tokens, [p for p, _, _ in facts.cues] + kills)
+        facts.blamed = facts.perpetrator is not None and bool(
+            kills or any(t.is_word and self._blame.fullmatch(t.lower) for t in tokens))
         if facts.perpetrator is None and facts.cues:
             sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
             if len(sides) == 1:
                 facts.perpetrator = sides.pop()
+        self._find_reported(facts, tokens)
         self._find_claimant(facts, tokens, lower)
         try:
             facts.date = self._find_date(tokens, lower, post_day)
@@ -340,12 +371,24 @@ class Extractor:
     def _find_places(self, facts: SentenceFacts, tokens: list[Token], lang: str, index: int) -> None:
         words = [t.text for t in tokens]
         mentions = self.gazetteer.find_mentions(words, lang)
+        if lang == "uk" and any(t.is_capitalized and ("і" in t.lower or "є" in t.lower) for t in tokens):
+            # a Russian town in Ukrainian spelling ("Шебекіно"): read it as Russian
+            covered = {i for m in mentions for i in range(m.start, m.end)}
+            russian = [w.replace("і", "и").replace("є", "е").replace("І", "И").replace("Є", "Е") for w in words]
+            for m in self.gazetteer.find_mentions(russian, "ru"):
+                if m.place.country == "RU" and m.via == "name" and not covered & set(range(m.start, m.end)):
+                    mentions.append(m)
+            mentions.sort(key=lambda m: m.start)
         for mention in mentions:
             if index == 0 and mention.start == 0 and tokens[0].text.isupper() and len(tokens) > 1 \
                     and tokens[1].text in ("—", "–", "-", ","):
                 continue  # a dateline such as "LVIV — ..." names where the reporter is
             if self._speaker_location(tokens, mention.start, mention.end):
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
+            if mention.end - mention.start == 1 and mention.via == "name" and mention.end < len(tokens) \
+                    and self._is_name(tokens[mention.end]) \
+                    and not any(p.start == mention.end for p in mentions):
+                continue  # a first name before a surname: "Александра Лапина", "Lyubov Odesa"
             if self._not_event_place(tokens, mention.start, mention.end, mention.via):
                 if self._role_place(tokens, mention.start, mention.end):
                     facts.role_places.append((mention.start, mention.place))
@@ -373,8 +416,7 @@ class Extractor:
     def _role_place(self, tokens: list[Token], start: int, end: int) -> bool:
         before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
         after = [t for t in tokens[end:end + 3] if t.is_word][:2]
-        if any(self._role.fullmatch(t.lower) for t in before) and not any(
-                self._attribution.fullmatch(t.lower) or self._is_cue(t.lower) for t in before):
+        if any(self._role.fullmatch(t.lower) for t in before) and not any(self._is_cue(t.lower) for t in before):
             return True
         return bool(after) and (self._role.fullmatch(after[0].lower) is not None or (
             after[0].lower in ("oblast", "regional", "region", "city") and len(after) > 1
@@ -441,8 +483,8 @@ class Extractor:
         if word in self._units:
             value = self._units[word]
             if value == 1:
-                if nxt is not None and nxt.lower == "of":
-                    return None  # "one of the buildings"
+                if nxt is not None and nxt.lower in _OF_WORDS:
+                    return None  # "one of the buildings", "одним из погибших"
                 if prev is not None and prev.lower in ("no", "not", "ні", "ни", "жоден", "жодна"):
                     return None  # "no one", "ни один"
                 if prev is not None and prev.lower in self._increment:
@@ -504,10 +546,16 @@ class Extractor:
                 # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
                 rise = True
                 field_ = self._field_left(tokens, qstart)
+                if field_ is None and any(t.lower in _DEATH_TOLL for t in tokens[:qstart]):
+                    field_ = "killed"  # "the toll from Monday's strike rose to 26"
                 if field_ is None and self._toll_subject_before(tokens, qstart):
                     facts.pending.append(Count("", value, qualifier, pos, rise=True))
             elif field_ is not None and self._toll_verb_before(tokens, qstart):
                 rise = True
+            elif field_ is None and not children and (last + 1 == len(tokens) or tokens[last + 1].kind == "punct") \
+                    and any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens[:pos]):
+                # "Earlier reports had indicated 14.": an earlier figure of the toll named before
+                facts.pending.append(Count("", value, qualifier, pos, earlier=True, quoted_earlier=True))
             if children and field_ is None and self._clause_has(tokens, pos, "killed"):
                 field_ = "killed"  # "Росія вбила у Києві двох дітей"
                 facts.children_killed, facts.children_pos = value, pos
@@ -518,8 +566,14 @@ class Extractor:
                 military = True
             if field_ is not None and not military:
                 of_group = self._is_part(tokens, qstart, last, increment=False)
+                among = children and any(t.is_word and self._include.fullmatch(t.lower) for t in tokens[last + 1:last + 5])
                 if children and field_ == "killed":
                     facts.children_killed, facts.children_pos = value, pos
+                    if among:  # "7 children among the dead": a part of a toll given elsewhere or not at all
+                        facts.children_only = not any(c.field == "killed" for c in facts.counts)
+                        children_group = children
+                        pos = last + 1
+                        continue
                 elif field_ == "killed" and of_group and children_group:
                     facts.children_killed, facts.children_pos = value, pos
                 if not children or not any(c.field == field_ for c in facts.counts):
@@ -746,9 +800,10 @@ class Extractor:
         """'including two children' after a death count; 'the deaths included three children';
         'загинув 12-річний хлопчик' (one child named among the dead)."""
         for pos, tok in enumerate(tokens):
-            if not (tok.is_word and self._include.fullmatch(tok.lower)):
-                continue
-            window = tokens[pos + 1:pos + 8]
+            one_of = tok.lower in _OF_WORDS and pos > 0 and self._units.get(tokens[pos - 1].lower) == 1
+            if not (tok.is_word and (self._include.fullmatch(tok.lower) or one_of)):
+                continue  # "серед них", "including", "одним из погибших был несовершеннолетний"
+            window = tokens[pos + 1:pos + 17]
             n_children = None
             for k, item in enumerate(window):
                 if item.kind == "punct" and item.text in (",", ";", "."):
@@ -769,6 +824,7 @@ class Extractor:
             target = phrase_field or (before[-1].field if before else ("killed" if earlier_death else None))
             if target == "killed" and facts.children_killed is None:
                 facts.children_killed, facts.children_pos = n_children, pos
+                facts.children_only = not before  # "среди погибших есть ребенок" gives no toll
         if facts.children_killed is not None:
             return
         for pos, tok in enumerate(tokens):
@@ -776,13 +832,16 @@ class Extractor:
                 continue
             if pos > 0 and self._number_at(tokens, pos - 1) is not None:
                 continue
-            if self._child_killed(tokens, pos):
+            found = self._child_killed(tokens, pos)
+            if found:
                 facts.children_killed, facts.children_pos = 1, pos
+                facts.children_only = found == "among"  # "a child was among those killed": no toll
                 return
 
-    def _child_killed(self, tokens: list[Token], pos: int) -> bool:
+    def _child_killed(self, tokens: list[Token], pos: int) -> str | None:
         """A death word right before or after a child named alone ('загинув 12-річний хлопчик', 'a
-        14-year-old girl was killed'), past age words and fillers only."""
+        14-year-old girl was killed', 'a child was among those killed'), past age words and fillers
+        only: "alone", or "among" when the child is named as one of the dead."""
         for step in (-1, 1):
             j = pos + step
             while 0 <= j < len(tokens) and abs(j - pos) <= 5:
@@ -790,14 +849,16 @@ class Extractor:
                 field_ = self._field_of(tok)
                 if field_:
                     if field_ == "killed" and not self._clause_has(tokens, pos, "injured"):
-                        return True
+                        crossed = tokens[min(j, pos):max(j, pos)]
+                        return "among" if any(t.lower in ("among", "серед", "среди") for t in crossed) else "alone"
                     break
                 if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
-                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a")):
+                        _AGE_WORD.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
+                        or tok.lower in _CHILD_LINKS)):
                     j += step
                     continue
                 break
-        return False
+        return None
 
     def _actor_sides(self, tokens: list[Token]) -> list[Side]:
         sides = []
@@ -872,6 +933,36 @@ class Extractor:
         best = min(actors, key=lambda a: min(abs(a[0] - c) for c in anchors))
         return best[1]
 
+    def _find_reported(self, facts: SentenceFacts, tokens: list[Token]) -> None:
+        """Blame the sentence reports of a party: "the Ukrainian side is accusing Russian troops of
+        attacking", "звинувачення росіян в обстрілі Силами оборони", "фейк о «российской бомбёжке»",
+        "звинуватила ЗСУ", "отвергли причастность российских военных". The accused is the first party
+        named after the word (the second, when the first is the accuser's genitive); the accuser is
+        the party named before it or after it, else the accused's opponent."""
+        actors = [a for a in self._actors(tokens, agents_only=True) if not self._is_speaker(tokens, a[0])]
+        sides = self._actors(tokens, agents_only=False)
+        for pos, tok in enumerate(tokens):
+            if not (tok.is_word and self._accusation.fullmatch(tok.lower)):
+                continue
+            after = [a for a in actors if pos < a[0] <= pos + 10]
+            if not after:
+                continue
+            if len(after) > 1 and after[0][1] != after[1][1]:
+                accuser, accused = after[0][1], after[1][1]
+            else:
+                accused = after[0][1]
+                before = [a for a in sides if pos - 4 <= a[0] < pos and a[1] is not accused]
+                accuser = before[-1][1] if before else (Side.UKRAINE if accused is Side.RUSSIA else Side.RUSSIA)
+            if accuser is accused:
+                continue
+            if not any(c[0] > pos for c in facts.cues) and not any(
+                    t.is_word and self._kill.fullmatch(t.lower) for t in tokens[pos + 1:]):
+                continue  # blamed for something that is not an attack ("обвинил ... в том, что войска оставили")
+            kind = min((c for c in facts.cues if c[0] > pos), key=lambda c: (c[2], c[0]), default=None)
+            facts.reported.append((accuser, accused, kind[1] if kind else Kind.STRIKE))
+            facts.perpetrator = None  # the blame is the other party's word, not the speaker's
+            return
+
     def _is_speaker(self, tokens: list[Token], pos: int) -> bool:
         """A party named as the one that speaks, not the one that strikes: "Russia's Emergency
         Situations Ministry", "Минобороны", "Ukrainian authorities", "Russian state-run news agency"."""
@@ -913,6 +1004,9 @@ class Extractor:
         hits = self._control.read(tokens, lower, tok_at, self._actors(tokens, agents_only=False), sorted(speakers),
                                   speaker_unknown=dependent and not speakers)
         facts.control_hits = hits
+        if hits:
+            facts.control_places = [(pos, place, self._control.named_town(tokens, pos)) for pos, place in facts.places
+                                    if not self._control.river_bank(tokens, pos)]
         for hit in hits:
             controller = resolve_controller(hit, hit.claimant_side)
             if controller is None:
@@ -959,13 +1053,14 @@ class Extractor:
             if not (self._is_name(first) and self._is_name(last)) or last.lower.endswith(_PATRONYMIC):
                 continue
             prev = tokens[pos - 1] if pos > 0 else None
-            if prev is not None and (prev.lower in ("of", "and", "for", "&") or (
-                    prev.is_capitalized and not self._role.fullmatch(prev.lower) and pos > 1)):
+            if prev is not None and prev.lower in ("of", "and", "for", "&") and pos > 1 and tokens[pos - 2].is_capitalized:
                 continue  # inside a body's name: "Service of Special Communications and Information Protection"
             if pos + 2 < len(tokens) and self._is_name(tokens[pos + 2]):
                 continue
             before = tokens[max(0, pos - 8):pos]
             after = tokens[pos + 2:pos + 6]
+            if pos > 0 and tokens[pos - 1].is_word and self._relay.fullmatch(tokens[pos - 1].lower):
+                continue  # the outlet that relays: "reports Ukrainska Pravda", "передає Укрінформ"
             role = any(t.is_word and self._role.fullmatch(t.lower) for t in before) or (
                 bool(after) and after[0].text == "," and any(t.is_word and self._role.fullmatch(t.lower) for t in after))
             said = (pos > 0 and tokens[pos - 1].is_word and self._attribution.fullmatch(tokens[pos - 1].lower)) or (
@@ -973,6 +1068,17 @@ class Extractor:
             if role or said:
                 found.append((pos + 1, "person:" + last.lower[:5], f"{first.text} {last.text}", None, None, True))
                 taken.update((pos, pos + 1))
+        for pos, tok in enumerate(tokens):  # a surname alone: "said Peskov", "По словам Балицкого", "Lavrov has stated"
+            if pos in taken or pos in place_starts or pos == 0 or not self._is_name(tok):
+                continue
+            prev = tokens[pos - 1]
+            nxt = [t for t in tokens[pos + 1:pos + 3] if t.is_word]
+            said_after = bool(nxt) and (self._attribution.fullmatch(nxt[0].lower) is not None or (
+                nxt[0].lower in ("has", "had", "have") and len(nxt) > 1 and self._attribution.fullmatch(nxt[1].lower) is not None))
+            if prev.lower in ("словам", "словами") or (said_after and any(
+                    t.is_word and self._role.fullmatch(t.lower) for t in tokens[max(0, pos - 7):pos])):
+                found.append((pos, "person:" + tok.lower[:5], tok.text, None, None, True))
+                taken.add(pos)
         starts = [t.start for t in tokens]
         for pattern, claimant, side in self.institutions:
             for m in pattern.finditer(lower):
@@ -981,7 +1087,9 @@ class Extractor:
                     continue
                 label, body_side = (m.group().title() if claimant == "*" else claimant), side
                 if side is None:  # "Russian authorities", "місцева влада": the side from the words
-                    said_side = ControlReader.side_words(m.group())
+                    words = m.group().split()
+                    said_side = (Side.RUSSIA if any(self._ru_adj.fullmatch(w) for w in words)
+                                 else Side.UKRAINE if any(self._ua_adj.fullmatch(w) for w in words) else None)
                     body_side = said_side
                     if said_side is not None and claimant != "*":
                         label = f"{said_side.value.capitalize()} {claimant}"
@@ -997,7 +1105,7 @@ class Extractor:
         """Who the sentence credits. A name counts only inside an attribution ("said X", "за словами X",
         "X wrote on Telegram", "Source: X", "X: ..."); "he said" credits the last one named."""
         facts.earlier = any(t.is_word and self._earlier.fullmatch(t.lower) for t in tokens)
-        quoted = _quoted_tokens(tokens)
+        quoted = _quoted_tokens(tokens, lambda w: self._attribution.fullmatch(w) is not None)
         attributions = [i for i, t in enumerate(tokens)
                         if t.is_word and self._attribution.fullmatch(t.lower) and i not in quoted]
         label = len(tokens) > 1 and tokens[0].is_word and bool(self._source_label.fullmatch(tokens[0].lower)) \
@@ -1012,6 +1120,16 @@ class Extractor:
             facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
             return
         facts.credited = True
+        if not candidates:
+            for a in attributions:
+                near = [i for i in range(max(0, a - 3), min(len(tokens), a + 4))
+                        if tokens[i].is_word and self._role.fullmatch(tokens[i].lower) and i not in quoted]
+                if near:
+                    i = near[0]
+                    nxt = tokens[i + 1] if i + 1 < len(tokens) and tokens[i + 1].is_word \
+                        and not self._attribution.fullmatch(tokens[i + 1].lower) else None
+                    facts.role_credit = tokens[i].lower + (f" {nxt.lower}" if nxt is not None else "")
+                    break
         if not candidates or any(t.is_word and self._pronouns.fullmatch(t.lower)
                                  for a in attributions for t in tokens[max(0, a - 2):a + 3]):
             facts.claimant_side = next((c[3] for c in candidates if c[3] is not None), None)
@@ -1040,10 +1158,12 @@ class Extractor:
                 keys.append(c[1])
                 labels.append(c[2])
         facts.claimant = " and ".join(labels)
+        facts.person = all(c[5] for c in chosen)
         sides = {c[3] for c in chosen if c[3] is not None}
         facts.claimant_side = sides.pop() if len(sides) == 1 else None
         facts.claimant_place = next((c[4] for c in chosen if c[4]), None)
         facts.back_credit = label or bool(self._attribution_back.search(lower))
+        facts.source_line = label
 
     def _find_date(self, tokens: list[Token], lower: str, post_day: date) -> date | None:
         """The event date a sentence gives: a day and month, a numeric date, a weekday or a relative
@@ -1103,9 +1223,11 @@ class Extractor:
         if post_claimant_side is None and source is not None and source.side in (Side.UKRAINE, Side.RUSSIA):
             post_claimant_side = source.side
         home_place = next((f.claimant_place for f in facts if f.claimant_place), None)
+        office_places = sorted((p for f in facts for _, p in f.role_places), key=lambda p: p.level == "oblast")
         current: Place | None = None
         targets_by_place: dict[str, set[str]] = {}
         attack: list[Draft] = []
+        unplaced: list[SentenceFacts] = []
         for f in facts:
             sentence_places = [p for _, p in f.places] or [p for _, p in f.oblast_places]
             anchor_positions = [p for p, _, _ in f.cues] + [c.pos for c in f.counts] + [p for p, _ in f.control]
@@ -1115,23 +1237,33 @@ class Extractor:
                     place = current  # "the governor of the Donetsk region said …": still the town's toll
                 if place is None and home_place:
                     place = self._home(home_place)
+                if place is None and office_places and (f.counts or any(t == 0 for _, _, t in f.cues)):
+                    # "мэр Харькова сообщил о двух погибших": the office's town
+                    place = office_places[0]
                 if place is not None:
                     draft = self._draft_for(attack, place, f)
                     for earlier in self._merge_attack(draft, f):
                         self._spin_off(attack, draft, earlier)
+                elif f.counts or f.zero_killed or f.zero_injured:
+                    unplaced.append(f)  # a toll before any place is named ("12 killed overnight. … Odesa")
             if sentence_places and not (not f.places and current is not None and current.oblast is not None
                                         and all(p.name == current.oblast for _, p in f.oblast_places)):
                 current = sentence_places[0] if not f.places else self._nearest(f.places, anchor_positions) or f.places[0][1]
             if current is not None and f.targets:
                 # what was hit may be named in a sentence without a cue ("the TV tower was put out of action")
                 targets_by_place.setdefault(current.key, set()).update(f.targets)
+        self._place_unplaced(attack, unplaced)
+        self._settle_oblasts(facts, attack)
         _share_event_dates(attack)
-        control = self._control_drafts(facts, post_claimant_side, home_place)
+        source_side = source.side if source is not None and source.side in (Side.UKRAINE, Side.RUSSIA) else None
+        control = self._control_drafts(facts, post_claimant_side, source_side, home_place)
         self._credited_without_facts(facts, attack, control)
+        self._reported_claims(facts, attack)
         self._blame_from_owner(facts, attack)
         claims: list[Claim] = []
         for draft in attack:
-            if draft.kind is None and draft.killed is None and draft.injured is None and not draft.credited_only:
+            if draft.kind is None and draft.killed is None and draft.injured is None and draft.children_killed is None \
+                    and not draft.credited_only:
                 continue
             draft.targets |= targets_by_place.get(draft.place.key, set())
             claims.append(self._to_claim(draft, lang, post_day, source, post_claimant, post_claimant_side))
@@ -1149,6 +1281,29 @@ class Extractor:
                 key = tuple(sorted(_claimant_key(part) for part in f.claimant.split(" and ")))
                 joint = next((label for k, label in canon.items() if len(key) == 1 and len(k) > 1 and key[0] in k), None)
                 f.claimant = joint or canon.setdefault(key, f.claimant)
+        for i, f in enumerate(facts):
+            if f.credited and not f.claimant and not any(g.claimant for g in facts[:i]):
+                mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
+                if mention is not None:  # "Gladkov on Oct." / "22 claimed that ...": the name just before
+                    f.claimant, f.claimant_side = mention
+        open_quote = False
+        for f in facts:  # a quote running over several sentences credits no one inside it
+            text = f.text
+            if open_quote:
+                ends = [text.rfind(ch) for ch in "»”\""]
+                if max(ends) < 0:
+                    f.claimant, f.credited, f.back_credit, f.role_credit = None, False, False, None
+                    continue
+                text = text[max(ends) + 1:]
+            balance = text.count("«") + text.count("“") - text.count("»") - text.count("”")
+            open_quote = balance > 0 or (balance == 0 and text.count('"') % 2 == 1)
+        last_person: bool | None = None
+        for f in facts:  # "заявил глава региона" after a ministry spoke: another claimant
+            if f.claimant:
+                last_person = f.person
+            elif f.role_credit and last_person is False:
+                f.claimant = f.role_credit
+                last_person = True
         named = [i for i, f in enumerate(facts) if f.claimant]
         for i, f in enumerate(facts):
             if f.claimant:
@@ -1159,31 +1314,83 @@ class Extractor:
                 j = before[-1]
                 f.owner = (facts[j].claimant or "", facts[j].claimant_side)
                 continue
-            mention = next((g.mention for g in (f, facts[i - 1] if i else f) if g.mention), None)
-            if f.credited and mention is not None:  # "Gladkov on Oct." / "22 claimed that ..."
-                f.owner = mention
-            elif named:
+            if named:
                 j = named[0]
                 f.owner = (facts[j].claimant or "", facts[j].claimant_side)
             else:
                 f.owner = None
 
+    @staticmethod
+    def _settle_oblasts(facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """A region's claim in a post that names a town of that region is the town's claim ("attacks
+        in the Zaporizhzhia region ... missiles at Zaporizhzhia")."""
+        for draft in list(attack):
+            if draft.place.level != "oblast":
+                continue
+            town = next((d for d in attack if d is not draft and d.claimant == draft.claimant
+                         and d.place.level != "oblast" and d.place.oblast == draft.place.oblast), None)
+            if town is None:
+                place = next((p for f in facts for _, p in f.places if p.oblast == draft.place.oblast), None)
+                if place is not None:
+                    draft.place = place
+                continue
+            for name in ("killed", "injured", "children_killed", "perpetrator", "date"):
+                if getattr(town, name) is None:
+                    setattr(town, name, getattr(draft, name))
+            if draft.kind_tier < town.kind_tier:
+                town.kind, town.kind_tier = draft.kind, draft.kind_tier
+            town.targets |= draft.targets
+            town.weapons |= draft.weapons
+            for index, text in zip(sorted(draft.sentences), draft.evidence):
+                if index not in town.sentences:
+                    town.sentences.add(index)
+                    town.evidence.append(text)
+            attack.remove(draft)
+
+    @staticmethod
+    def _main_place(facts: list[SentenceFacts], attack: list[Draft]) -> Place | None:
+        """The place a strike post is about: its first attack claim's, else the first place named
+        where blame is laid."""
+        if attack:
+            return attack[0].place
+        return next((p for f in facts if f.reported or (f.perpetrator is not None and f.blamed) for _, p in f.places), None)
+
+    def _reported_claims(self, facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """A party's blame that the post reports is that party's claim (shared rule 2)."""
+        place = self._main_place(facts, attack)
+        if place is None:
+            return
+        names = {Side.RUSSIA: "Russian side (as reported)", Side.UKRAINE: "Ukrainian side (as reported)"}
+        for f in facts:
+            for accuser, accused, kind in f.reported:
+                own = f.owner is not None and f.owner[1] is accuser
+                if own and not any(t in ("не", "not", "ні", "нет") for t in f.text.lower().split()):
+                    continue  # the speaker's own accusation: already the speaker's claim
+                claimant = names[accuser]
+                if any(d.claimant == claimant for d in attack):
+                    continue
+                draft = Draft(place=place, kind=kind, kind_tier=0, perpetrator=accused, claimant=claimant,
+                              claimant_side=accuser, credited_only=True)
+                draft.sentences.add(f.index)
+                draft.evidence.append(f.text)
+                attack.append(draft)
+
     def _credited_without_facts(self, facts: list[SentenceFacts], attack: list[Draft],
                                 control: list[Draft]) -> None:
         """Every claimant a strike post credits gets a claim, also one that adds no figure ("Kyrylenko
         said people could be trapped", a denial that blames no one)."""
-        if not attack:
+        place = self._main_place(facts, attack)
+        if place is None:
             return
         have = {d.claimant for d in attack} | {d.claimant for d in control}
-        main = attack[0]
         for f in facts:
-            if not f.claimant or not f.credited or f.control or f.owner is None:
+            if not f.claimant or not f.credited or f.control or f.owner is None or f.source_line:
                 continue
             claimant, side = f.owner
             if claimant in have:
                 continue
             have.add(claimant)
-            draft = Draft(place=main.place, claimant=claimant, claimant_side=side, credited_only=True)
+            draft = Draft(place=place, claimant=claimant, claimant_side=side, credited_only=True)
             self._note(draft, f)
             attack.append(draft)
 
@@ -1202,7 +1409,8 @@ class Extractor:
                     draft.perpetrator = f.perpetrator
                     break
 
-    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, home_place: str | None) -> list[Draft]:
+    def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, source_side: Side | None,
+                        home_place: str | None) -> list[Draft]:
         """One control claim per place, controller and credited claimant.
 
         A statement is about the town named in its clause; "the city" or a denial without a name
@@ -1221,7 +1429,7 @@ class Extractor:
             credit = (nxt.claimant, nxt.claimant_side) if nxt is not None and nxt.claimant \
                 and self._control.opens_with_attribution(nxt.text) else None
             for hit in f.control_hits:
-                place = self._nearest(f.places, [hit.pos], prefer_after=True)
+                place = self._control_place(f.control_places, hit.pos)
                 if place is None and (hit.town_word or hit.kind in ("hold", "refute")):
                     place = current
                 if place is None and current is None and home_place:
@@ -1229,14 +1437,18 @@ class Extractor:
                 if place is None:
                     continue
                 claimant, side = hit.claimant, hit.claimant_side
-                if claimant is None and not hit.speaker_unknown:
-                    claimant, side = (f.claimant, f.claimant_side) if f.claimant else credit or speaker
+                named = credit or ((f.claimant, f.claimant_side) if f.claimant else None)
+                if not hit.reported and is_side_label(claimant) and named is not None and not hit.speaker_unknown:
+                    claimant, side = named  # "Сили оборони запевнили ..., заявив речник X": X
+                elif claimant is None and not hit.speaker_unknown:
+                    claimant, side = named or speaker
                 statements.append((f, hit, place, claimant, side))
                 current = place
             if f.claimant:
                 speaker = (f.claimant, f.claimant_side)
             if f.places and not f.control_hits:
                 current = f.places[0][1]
+        advancing = any(self._control.in_progress(f.text) for f in facts)
         contested = {place.key for _, hit, place, _, _ in statements if hit.kind in ("hold", "refute")}
         capture_at = {f.index for f, hit, _, _, _ in statements if hit.kind in ("capture", "entry")}
         resolved: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None, Side | None]] = []
@@ -1245,9 +1457,11 @@ class Extractor:
                 continue  # "entered the town", answered by "the town is under our control"
             if hit.kind == "refute" and not {f.index, f.index - 1} & capture_at:
                 continue  # a denial of something other than a capture
+            if hit.progressive and advancing:
+                continue  # "продвигаются ..., освобождая город": an advance, not a claim
             if hit.alleged and claimant is None:
                 continue  # "allegedly" with nobody credited
-            judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
+            judge = side if side is not None or claimant is not None or hit.speaker_unknown else source_side
             if hit.fighting and judge is Side.RUSSIA:
                 continue  # the attacker reporting fighting in a town it has not taken
             resolved.append((f, hit, place, claimant, side, resolve_controller(hit, judge)))
@@ -1263,6 +1477,8 @@ class Extractor:
                     controller = Side.RUSSIA  # occupation is Russian in every voice
                 elif named:
                     controller = named[0]
+                elif hit.kind == "withdraw":
+                    continue  # a withdrawal by nobody we can tell
                 else:
                     controller = judge or hit.default or Side.RUSSIA
             if side is not None and controller is not side:
@@ -1272,7 +1488,7 @@ class Extractor:
                     # a denial is the denier's; a capture the speaker denies is the other side's, as reported
                     claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
                     side = controller
-            draft = self._control_draft_for(drafts, place, controller, claimant)
+            draft = self._control_draft_for(drafts, place, controller, claimant, side)
             if draft.claimant is None and claimant is not None:
                 draft.claimant, draft.claimant_side = claimant, side
             held = draft.claimant, draft.claimant_side
@@ -1280,14 +1496,31 @@ class Extractor:
             draft.claimant, draft.claimant_side = held  # the statement's claimant, not the sentence's first name
         return drafts
 
+    def _control_place(self, places: list[tuple[int, Place, bool]], pos: int) -> Place | None:
+        """The town a statement is about: one the sentence introduces as a town ("город Лисичанск в
+        Луганской Народной Республике") unless another stands right by the phrase, else the nearest."""
+        named = [(p, place) for p, place, is_named in places if is_named]
+        beside = [(p, place) for p, place, is_named in places if not is_named and abs(p - pos) <= 2]
+        if named and not beside:
+            return self._nearest(named, [pos], prefer_after=True)
+        return self._nearest([(p, place) for p, place, _ in places], [pos], prefer_after=True)
+
     @staticmethod
-    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None) -> Draft:
-        """The draft a statement adds to: one for its place and controller by the same claimant (a
-        statement credited to nobody joins the last one; a credited one may complete an uncredited one)."""
+    def _control_draft_for(drafts: list[Draft], place: Place, controller: Side, claimant: str | None,
+                           side: Side | None) -> Draft:
+        """The draft a statement adds to: one for its place and controller by the same claimant. A
+        statement credited to nobody joins the last one; one credited to a side only ("Ukrainian
+        side") joins a named claimant of that side, and a named claimant completes such a draft."""
         same = [d for d in drafts if d.place.key == place.key and d.controller is controller]
         base = claimant.split(" (")[0] if claimant else None
         for d in reversed(same):
             if claimant is None or (d.claimant is not None and d.claimant.split(" (")[0] == base):
+                return d
+        for d in reversed(same):
+            if is_side_label(claimant) and d.claimant_side is side:
+                return d
+            if is_side_label(d.claimant) and (d.claimant_side is side or side is None):
+                d.claimant = claimant
                 return d
         for d in reversed(same):
             if d.claimant is None:
@@ -1342,10 +1575,13 @@ class Extractor:
                 draft.kind, draft.kind_tier = kind, tier
         current, earlier = _current_counts(f.counts)
         for count in current.values():
-            if count.field == "killed" and (draft.killed is None or draft.killed.implied):
-                draft.killed = count
-            elif count.field == "injured" and draft.injured is None:
-                draft.injured = count
+            held = draft.killed if count.field == "killed" else draft.injured
+            # the latest stated toll is the claim's: "… 16 killed. … the toll has risen to 19"
+            if held is None or held.implied or (count.rise and not count.earlier and count.value > held.value):
+                if count.field == "killed":
+                    draft.killed = count
+                else:
+                    draft.injured = count
         if f.zero_killed and draft.killed is None:
             draft.killed = Count("killed", 0, Qualifier.EXACT, 0)
         if f.zero_injured and draft.injured is None:
@@ -1360,7 +1596,7 @@ class Extractor:
                 children = None
         if children is not None and draft.children_killed is None:
             draft.children_killed = children
-            if draft.killed is None:
+            if draft.killed is None and not f.children_only:
                 draft.killed = Count("killed", children, Qualifier.EXACT, 0, implied=True)
         if f.perpetrator is not None and draft.perpetrator is None:
             draft.perpetrator = f.perpetrator
@@ -1369,11 +1605,25 @@ class Extractor:
         self._note(draft, f)
         return earlier
 
+    def _place_unplaced(self, drafts: list[Draft], unplaced: list[SentenceFacts]) -> None:
+        """Counts read before any place was named go to the incident the post is about: its first
+        attack claim, when that claim does not give other figures."""
+        if not drafts or not unplaced:
+            return
+        first = next((d for d in drafts if d.kind is not None), drafts[0])
+        for f in unplaced:
+            owner = f.owner[0] if f.owner else ""
+            main = next((d for d in drafts if (d.claimant or "") == owner), first)
+            if main.accepts_counts(f):
+                for earlier in self._merge_attack(main, f):
+                    self._spin_off(drafts, main, earlier)
+
     @staticmethod
     def _spin_off(drafts: list[Draft], draft: Draft, count: Count) -> None:
         """An earlier figure quoted beside the current one is a claim of its own (listed before the
         current claim, so that later sentences keep adding to the current one)."""
-        other = Draft(place=draft.place, kind=draft.kind, kind_tier=draft.kind_tier, claimant=draft.claimant,
+        label = f"{draft.claimant} (earlier figure)" if draft.claimant else None
+        other = Draft(place=draft.place, kind=draft.kind, kind_tier=draft.kind_tier, claimant=label,
                       claimant_side=draft.claimant_side, date=draft.date, evidence=list(draft.evidence[-1:]))
         if count.field == "killed":
             other.killed, other.children_killed = count, count.children
@@ -1420,6 +1670,9 @@ class Extractor:
         )
 
 
+_DEATH_TOLL = frozenset({"toll"})
+_CHILD_LINKS = frozenset({"among", "those", "the", "серед", "среди", "є", "есть", "був", "була", "был", "была"})
+_OF_WORDS = frozenset({"of", "из", "з", "із", "зі"})
 _AGE_WORD = re.compile(r"\w*(?:річн|летн|year-old|years?-old)\w*|years?|old|рок\w*|лет")
 RIVER_WORDS = frozenset({"river", "river's", "river’s", "річка", "річки", "ріки", "річці", "река", "реки", "реке"})
 
@@ -1453,22 +1706,27 @@ _PATRONYMIC = ("ович", "евич", "івна", "ївна", "овна", "ев
 _QUOTES = {"«": "»", "“": "”", "„": "“", '"': '"'}
 
 
-def _quoted_tokens(tokens: Sequence[Token]) -> set[int]:
-    """Indexes of the tokens inside quotation marks (a quote's words do not credit anyone)."""
+def _quoted_tokens(tokens: Sequence[Token], is_attribution: Any) -> set[int]:
+    """Indexes of the tokens inside quotation marks (a quote's words do not credit anyone). A quoted
+    name of one to three words («Известий») is not a quote; a dash before "said" ends one."""
     inside: set[int] = set()
     closing: str | None = None
+    opened: list[int] = []
     for i, tok in enumerate(tokens):
         if closing is not None:
-            if tok.text == closing or (closing == "“" and tok.text == "”"):
-                closing = None
+            dash_said = tok.text in ("—", "–", "-") and any(
+                t.is_word and is_attribution(t.lower) for t in tokens[i + 1:i + 3])
+            if tok.text == closing or (closing == "“" and tok.text == "”") or dash_said:
+                if len(opened) > 3:
+                    inside.update(opened)
+                closing, opened = None, []
             else:
-                inside.add(i)
+                opened.append(i)
         elif tok.text in _QUOTES:
             closing = _QUOTES[tok.text]
         elif tok.text in ("»", "”"):  # the end of a quote begun in an earlier sentence
             inside.update(range(i))
-    if closing is not None:  # an unclosed quote: a passage that stops inside it; nothing is quoted
-        return set()
+    inside.update(opened)  # an unclosed quote runs on into the next sentence
     return inside
 
 

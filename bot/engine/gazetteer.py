@@ -260,6 +260,7 @@ class Gazetteer:
         self._region_words: dict[str, str] = state["region_words"]
         self._needs_cue: frozenset[str] = state["needs_cue"]
         self._remote: frozenset[int] = state["remote"]
+        self._local_names: dict[str, tuple[str, str]] = state.get("local_names", {})
         words: dict[str, frozenset[str]] = state["words"]
         self._type_words = words.get("type", frozenset())
         self._cue_words = words.get("cue", frozenset())
@@ -382,6 +383,15 @@ class Gazetteer:
                 if via != _BLOCK:
                     return [self._places[pid] for pid in pids]
         return []
+
+    def local_name(self, place: Place, lang: str) -> str | None:
+        """A settlement's own name in Ukrainian ("uk") or Russian ("ru"), as a reader of that
+        language writes it: "Харків" / "Харьков" for Kharkiv, "Бєлгород" / "Белгород" for
+        Belgorod. None when the registries give none (English readers use ``place.name``)."""
+        names = self._local_names.get(place.code or "")
+        if names is None or lang not in ("uk", "ru"):
+            return None
+        return names[0 if lang == "uk" else 1] or None
 
     def oblast(self, name: str | None) -> str | None:
         """The canonical oblast a name refers to: "Харківська", "Kharkiv", "Харьковская область" -> "Kharkiv Oblast"."""
@@ -797,6 +807,46 @@ def _russian_primary(city: dict[str, Any]) -> str | None:
     return best
 
 
+_NOT_RUSSIAN = re.compile("[іїєґўјђћљњџ]")
+_NOT_UKRAINIAN = re.compile("[ыэъёўјђћљњџ]")
+_UKRAINIAN = re.compile("[іїєґ]")
+
+
+def _known_name(name: str, lang: str) -> int:
+    """How surely a morphology dictionary knows ``name``: 2 when its dictionary reading of a word
+    is a geographical name, 1 when every word is in the dictionary, 0 otherwise (a guess)."""
+    words = [w for w in re.split(r"[\s-]+", _norm(name)) if w]
+    readings = [[p for p in _parses(word, lang) if p[2]] for word in words]
+    if not readings or not all(readings):
+        return 0
+    return 2 if any("Geox" in grammemes for known in readings for _, grammemes, _, _ in known) else 1
+
+
+def _likeness(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, _norm(a), _norm(b)).ratio()
+
+
+def _russian_display(city: dict[str, Any], like: str) -> str:
+    """The name a Russian reader knows a GeoNames place by ("Харьков", not the Bulgarian "Харков"):
+    a Cyrillic name with no letters of other alphabets, a dictionary's place name first, then
+    the one nearest to ``like`` (the Ukrainian name, or the primary Russian one). Names far from
+    ``like`` are old ones ("Дзержинск" for Toretsk) and are not shown."""
+    options = [name for name in _cyrillic_alternates(city)
+               if not _NOT_RUSSIAN.search(name.lower()) and (not like or _likeness(name, like) >= 0.5)]
+    if not options:  # only an old name ("Кирово" for Kropyvnytskyi): the Ukrainian one is better
+        return like
+    return min(options, key=lambda name: (-_known_name(name, "ru"), -_likeness(name, like), name))
+
+
+def _ukrainian_display(city: dict[str, Any], like: str) -> str:
+    """The Ukrainian spelling of a place outside Ukraine ("Бєлгород", "Курськ"), when GeoNames has one."""
+    options = [name for name in _cyrillic_alternates(city) if not _NOT_UKRAINIAN.search(name.lower())]
+    if not options:
+        return ""
+    return min(options, key=lambda name: (-_known_name(name, "uk"), not _UKRAINIAN.search(name.lower()),
+                                          -_likeness(name, like), name))
+
+
 def build_state() -> dict[str, Any]:
     """Compile the index from the registries and the data files (slow: several seconds)."""
     regions = _read_regions()
@@ -808,6 +858,7 @@ def build_state() -> dict[str, Any]:
     katottg_pids: dict[tuple[str, str], list[int]] = {}
     remote: set[int] = set()  # Russian towns far from the war: they need a cue like villages
     categories: list[str] = []
+    local_names: dict[str, tuple[str, str]] = {}  # code -> (Ukrainian name, Russian name), for display
     for code, name, category, top in _load_katottg():
         region = by_katottg.get(top)
         if region is None:
@@ -817,6 +868,7 @@ def build_state() -> dict[str, Any]:
         )
         categories.append(category)
         katottg_pids.setdefault((region.key, _norm(name)), []).append(pid)
+        local_names[code] = (name, "")
     n_katottg = len(builder.places)
     for pid in range(n_katottg):
         builder.add_name(builder.places[pid][0], pid, _NAME, ())
@@ -838,6 +890,8 @@ def build_state() -> dict[str, Any]:
         if region is None:
             continue
         if city["countrycode"] == "RU":
+            if city["name"].startswith("Gorod "):
+                continue  # "Gorod Shebekino": the town's municipal district, a duplicate of the town
             population = int(city.get("population") or 0)
             pid = builder.add_place(
                 Place(
@@ -856,6 +910,8 @@ def build_state() -> dict[str, Any]:
             builder.add_name(city["name"], pid, _NAME, ())
             builder.add_name(builder.places[pid][0], pid, _NAME, ())
             russian = _russian_primary(city)
+            shown = _russian_display(city, russian or "")
+            local_names[f"gn:{city['geonameid']}"] = (_ukrainian_display(city, shown) or shown, shown)
             for other in _cyrillic_alternates(city):
                 builder.add_name(other, pid, _NAME, ("ru",), alternate=other != russian)
             if population >= BIG_CITY:
@@ -870,6 +926,9 @@ def build_state() -> dict[str, Any]:
         row[3], row[4], row[5] = city["latitude"], city["longitude"], int(city.get("population") or 0)
         builder.places[pid] = tuple(row)
         russian = _russian_primary(city)
+        code = row[7]
+        if code in local_names:
+            local_names[code] = (local_names[code][0], _russian_display(city, local_names[code][0]))
         for other in _cyrillic_alternates(city):
             builder.add_name(other, pid, _NAME, alternate=other != russian)
         builder.add_name(city["name"], pid, _NAME, ())
@@ -936,6 +995,11 @@ def build_state() -> dict[str, Any]:
         if target is None:
             logger.warning("aliases.tsv: no place %s (%s)", target_name, oblast)
             continue
+        if kind == "rename":  # the registry's new name is not yet the one reports use
+            builder.places[target] = (surface, *builder.places[target][1:])
+            builder.by_name.setdefault(surface, []).append(target)
+            builder.add_name(surface, target, _NAME, ())
+            continue
         via = {"alias": _ALIAS, "landmark": _LANDMARK, "capital": _CAPITAL}[kind]
         builder.add_name(surface, target, via)
 
@@ -971,6 +1035,7 @@ def build_state() -> dict[str, Any]:
         "needs_cue": frozenset(needs_cue),
         "remote": frozenset(remote),
         "words": {kind: frozenset(_norm(w) for w in values) for kind, values in words.items()},
+        "local_names": local_names,
     }
 
 

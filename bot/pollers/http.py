@@ -27,6 +27,8 @@ from urllib.parse import urljoin
 
 import httpx
 
+from config.settings import redact_urls
+
 logger = logging.getLogger(__name__)
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -37,7 +39,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class PollerError(Exception):
-    """Base of every error a poller raises; ``str(exc)`` is one line fit for a user."""
+    """Base of every error a poller raises; ``str(exc)`` is one line fit for a user, with the
+    credentials and key-like query parameters of any URL in it masked."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(redact_urls(str(message)), *args)
 
 
 class FetchError(PollerError):
@@ -108,10 +114,17 @@ class FetchResult:
 def refusal_reason(address: IPAddress) -> str | None:
     """Why an address must not be fetched from, or None when it is a public address.
 
-    IPv4-mapped IPv6 addresses (``::ffff:127.0.0.1``) are judged by their IPv4 address.
+    IPv6 forms that carry an IPv4 address (IPv4-mapped ``::ffff:127.0.0.1``, 6to4
+    ``2002:7f00:1::``, Teredo ``2001::/32``, NAT64 ``64:ff9b::/96`` and ``64:ff9b:1::/48``) are
+    judged by the IPv4 address they carry as well: a gateway would deliver them there.
     """
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        for embedded in embedded_ipv4(address):
+            reason = refusal_reason(embedded)
+            if reason is not None:
+                return reason
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
     checks = (
         ("loopback", address.is_loopback),
         ("unspecified", address.is_unspecified),
@@ -125,6 +138,23 @@ def refusal_reason(address: IPAddress) -> str | None:
         if hit:
             return name
     return None
+
+
+_NAT64_PREFIXES = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo server and client, NAT64)."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    if any(address in prefix for prefix in _NAT64_PREFIXES):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
 
 
 class SafeFetcher:

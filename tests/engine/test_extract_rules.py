@@ -71,6 +71,9 @@ def test_military_boasts_are_not_civilian_casualties(extractor):  # type: ignore
     ("Після удару по Києву відомо про одну загиблу.", 1, "exact", None, None),
     ("Внаслідок обстрілу Херсона загинули восьмеро людей, поранені семеро.", 8, "exact", 7, "exact"),
     ("Внаслідок удару по Чернігову загинули, за попередніми даними, 7 людей.", 7, "exact", None, None),
+    ("В Донецке погибли двадцать три человека, ранения получили около тридцати.", 23, "exact", 30, "approx"),
+    ("The death toll in Kryvyi Rih stands at 7, and the number of injured rises to 52.", 7, "exact", 52, "exact"),
+    ("Вночі ворог атакував Одесу. Без постраждалих.", 0, "exact", 0, "exact"),
     ("Russian missiles hit Kharkiv: 46 people, including 7 rescuers, suffered injuries.", None, None, 46, "exact"),
     # qualifiers: more than -> at_least, about/some/майже -> approx, up to -> not encoded
     ("В Одессе погибли около 15 человек, более 30 ранены.", 15, "approx", 30, "at_least"),
@@ -98,6 +101,10 @@ def test_counts_in_ordinary_phrasings(extractor, text, killed, q, injured, iq): 
     ("Внаслідок ракетного удару по Одесі загинув 12-річний хлопчик.", 1, 1),
     ("A 14-year-old girl was killed in the shelling of Kherson.", 1, 1),
     ("Внаслідок обстрілу Херсона поранено п'ятеро дітей, троє з них загинули.", 3, 3),
+    ("One of those killed in the strike on Kharkiv was a 12-year-old boy; five people died in total.", 5, 1),
+    ("Одним из погибших при обстреле Белгорода был несовершеннолетний.", None, 1),  # no toll given
+    ("A 5-year-old child was among those killed in Odesa.", None, 1),
+    ("The toll from Monday's strike on Ternopil rose to 26, with 7 children among the dead.", 26, 7),
 ])
 def test_children_inside_another_count(extractor, text, killed, children):  # type: ignore[no-untyped-def]
     claim = one(extractor, text)
@@ -123,6 +130,11 @@ def test_the_current_toll_wins_over_an_earlier_figure(extractor):  # type: ignor
         "A missile hit Dnipro. Rescuers initially gave a death toll of six, but later said it has risen to 10.",
         posted_at=POSTED)
     assert sorted(c.killed for c in claims) == [6, 10]  # the earlier figure is a claim of its own
+    claims = extractor.extract_claims("Ракета влучила в Дніпро, загинули 6 людей. Раніше повідомлялося про 4.",
+                                      posted_at=POSTED)
+    assert sorted(c.killed for c in claims) == [4, 6]
+    claim = one(extractor, "Внаслідок удару по Одесі загинули 16 людей, повідомив Кіпер. Кількість загиблих зросла до 19.")
+    assert claim.killed == 19  # the latest stated toll of one speaker
     claim = one(extractor, "У Харкові загинули 9 людей. Рятувальники дістали тіла ще двох загиблих.")
     assert claim.killed == 9  # "two more bodies" is a part of the toll, not a toll
     claim = one(extractor, "Doctors in Kyiv treat 16 injured after the missile attack. They hospitalized 15 of them.")
@@ -190,3 +202,101 @@ def test_markup_is_read_as_text(extractor):  # type: ignore[no-untyped-def]
 def test_claimant_is_the_quoted_speaker(extractor):  # type: ignore[no-untyped-def]
     claim = one(extractor, "Russian strikes on Mykolaiv killed two people, said Vitaliy Kim.")
     assert claim.claimant and "Kim" in claim.claimant
+
+
+def test_a_toll_before_the_place_is_named_goes_to_the_incident(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Twelve people were killed and 50 injured overnight. Russia attacked Odesa with missiles.")
+    assert (claim.place.name, claim.killed, claim.injured) == ("Odesa", 12, 50)
+    claim = one(extractor, "Кількість загиблих зросла до 20. Ворог атакував Дніпро ракетами вранці.")
+    assert (claim.place.name, claim.killed) == ("Dnipro", 20)
+
+
+# ---------------------------------------------------------------- blame, claimants, places
+
+
+def claims_of(extractor, text, lang=None):  # type: ignore[no-untyped-def]
+    return extractor.extract_claims(text, posted_at=POSTED, lang=lang)
+
+
+@pytest.mark.parametrize(("text", "perpetrator"), [
+    ("Внаслідок російського удару по Дніпру загинули троє людей.", Side.RUSSIA),
+    ("The enemy launched a missile attack on Odesa, killing two people.", Side.RUSSIA),
+    ("Вибух у будинку в Бєлгороді схожий на провокацію росіян, заявив керівник центру Андрій Коваленко.", Side.RUSSIA),
+    ("В результате обстрела со стороны ВСУ в Белгороде пострадали пять человек.", Side.UKRAINE),
+    ("Войска киевского режима обстреляли Донецк, погибли двое мирных жителей.", Side.UKRAINE),
+    ("Five people were injured in Belgorod by shelling by the Armed Forces of Ukraine, the governor said.", Side.UKRAINE),
+    # blame that is denied, hedged or only a speaking body's name: nobody is blamed
+    ("Авиаудар, который якобы нанесли российские самолеты по больнице в Мариуполе, — постановка.", None),
+    ("Russia's Emergency Situations Ministry said three people were killed in Belgorod.", None),
+])
+def test_perpetrator_is_the_party_blamed(extractor, text, perpetrator):  # type: ignore[no-untyped-def]
+    assert one(extractor, text).perpetrator is perpetrator
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Внаслідок обстрілу Сум загинули двоє людей. Про це повідомив голова Сумської ОВА Олег Петренко.", "Петренко"),
+    ("Two people were killed in a Russian strike on Kherson, said Roman Mrochko, head of the city administration.",
+     "Mrochko"),
+    ("При обстреле Шебекино погибли два человека. Об этом сообщил в Telegram глава округа Владимир Жданов.",
+     "Жданов"),
+    # a body named inside the quote is what the speaker cites, not who speaks
+    ("«За даними ДСНС, загинули двоє людей», — написав мер Харкова Ігор Терехов про удар по Харкову.", "Terekhov"),
+])
+def test_claimant_is_the_official_credited_not_a_name_in_the_text(extractor, text, name):  # type: ignore[no-untyped-def]
+    claim = one(extractor, text)
+    assert claim.claimant and name in claim.claimant
+
+
+def test_one_claim_per_credited_claimant(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "Russian missiles hit Dnipro, killing four people, regional governor Serhiy Lysak "
+                                  "said. The State Emergency Service said 12 people were injured.")
+    by_count = {(c.killed, c.injured): c.claimant for c in claims}
+    assert set(by_count) == {(4, None), (None, 12)}, by_count
+    assert "Lysak" in by_count[(4, None)]
+
+
+def test_a_claimant_credited_without_figures_still_has_a_claim(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "Удар по Дніпру. Загинули двоє людей, повідомив мер Борис Філатов. "
+                                  "Голова ОВА Сергій Лисак додав, що пошкоджено школу.")
+    assert sorted((c.killed or 0) for c in claims) == [0, 2]
+    assert len({c.claimant for c in claims}) == 2
+
+
+def test_a_joint_source_line_is_one_claim(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "Унаслідок атаки на Київ загинули дев'ятеро людей.\n"
+                           "Джерело: мер Києва Віталій Кличко, голова КМВА Тимур Ткаченко")
+    assert claim.killed == 9 and "Klitschko" in (claim.claimant or "") and "Ткаченко" in (claim.claimant or "")
+
+
+def test_an_earlier_figure_quoted_again_is_a_claim_of_its_own(extractor):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, "Ten people were killed in the strike on Kyiv, Mayor Vitali Klitschko said.\n\n"
+                                  "Earlier reports had indicated that 14 people had been killed.")
+    assert sorted(c.killed for c in claims) == [10, 14]
+
+
+@pytest.mark.parametrize(("text", "accuser", "accused"), [
+    ("The maternity hospital in Mariupol, which the Ukrainian side is accusing Russian troops of attacking, "
+     "was a militants' base, Foreign Minister Sergei Lavrov said.", Side.UKRAINE, Side.RUSSIA),
+    ("Будинок у Бєлгороді підірвали, а звинувачення росіян в обстрілі Силами оборони не відповідають "
+     "дійсності, написав керівник центру Андрій Коваленко.", Side.RUSSIA, Side.UKRAINE),
+    ("Конашенков разоблачил фейк о «российской бомбёжке роддома» в Мариуполе.", Side.UKRAINE, Side.RUSSIA),
+])
+def test_the_other_sides_reported_blame_is_its_claim(extractor, text, accuser, accused):  # type: ignore[no-untyped-def]
+    reported = [c for c in claims_of(extractor, text) if c.claimant_side is accuser and c.perpetrator is accused
+                and "as reported" in (c.claimant or "")]
+    assert len(reported) == 1, [c.as_dict() for c in claims_of(extractor, text)]
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    ("Тела двух погибших достали из-под завалов на улице Щорса в Белгороде.", "Belgorod"),
+    ("Губернатор Белгородской области сообщил, что при обстреле Шебекино погибли два человека.", "Shebekino"),
+    ("Губернатор, который находился в селе Муром, сообщил, что при обстреле Шебекино погибли двое.", "Shebekino"),
+    ("Kyiv Mayor Vitali Klitschko said two people were killed in a drone attack on Odesa.", "Odesa"),
+    ("Під час нічної атаки на столицю Росія вбила у Києві двох людей.", "Kyiv"),
+])
+def test_places_that_are_not_where_it_happened(extractor, text, place):  # type: ignore[no-untyped-def]
+    assert [c.place.name for c in claims_of(extractor, text)] == [place]
+
+
+def test_habitual_shelling_is_not_an_incident(extractor):  # type: ignore[no-untyped-def]
+    assert claims_of(extractor, "Місто під постійними обстрілами, але евакуація триває, написав голова ОВА.") == []

@@ -21,7 +21,8 @@ async def test_refuses_loopback_when_private_not_allowed(server: LocalServer) ->
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("host", ["[::1]", "0.0.0.0", "[::ffff:127.0.0.1]", "2130706433"])
+@pytest.mark.parametrize("host", ["[::1]", "0.0.0.0", "[::ffff:127.0.0.1]", "2130706433",
+                                  "[2002:7f00:1::]", "[64:ff9b::7f00:1]"])
 async def test_refuses_other_spellings_of_this_machine(server: LocalServer, host: str) -> None:
     async with SafeFetcher(allow_private=False) as fetcher:
         with pytest.raises(FetchError, match="refused"):
@@ -100,6 +101,15 @@ async def test_https_is_verified_against_the_name_not_the_pinned_ip(
         ("100.64.0.1", "non-global"),
         ("149.154.167.99", None),
         ("2001:67c:4e8:f004::9", None),
+        # IPv6 forms that carry an IPv4 address are judged by it too
+        ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+        ("2002:a9fe:a9fe::1", "link-local"),  # 6to4 of 169.254.169.254 (cloud metadata)
+        ("2002:c0a8:a::", "private"),  # 6to4 of 192.168.0.10
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
+        ("64:ff9b:1::a00:1", "private"),  # local-use NAT64 of 10.0.0.1
+        ("2001:0:7f00:1:0:f227:80ff:fffe", "loopback"),  # Teredo, server 127.0.0.1
+        ("2002:9519:a763::1", None),  # 6to4 of a public address stays public
     ],
 )
 def test_refusal_reason(address: str, reason: str | None) -> None:

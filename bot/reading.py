@@ -1,0 +1,87 @@
+"""What readers ask for beyond the daily digest: the latest incidents of a place (``/incidents``)
+and questions typed in plain text ("Що сьогодні сталося в Харкові?").
+
+Each function reads in one session (through `bot.services`) and returns the messages to send,
+already rendered in the reader's language.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import services
+from bot.engine.digest import render_digest, render_incidents
+from bot.engine.gazetteer import Gazetteer
+from bot.engine.names import Names
+from bot.engine.questions import parse_question
+from bot.engine.types import IncidentView, Place
+
+logger = logging.getLogger(__name__)
+
+LATEST = 10  # incidents /incidents shows
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Messages for the reader, or nothing found: then ``place`` and ``day`` say what was looked for."""
+
+    messages: tuple[str, ...]
+    place: str | None = None
+    day: date | None = None
+
+
+def find_incidents(session_factory: sessionmaker[Session], place: Place | None, *, day: date | None = None,
+                   limit: int = LATEST) -> list[IncidentView]:
+    """The latest incidents of a settlement (same name and region) or a region, of one day or any."""
+    if place is None:
+        return services.list_incident_views(session_factory, since=day, until=day, limit=limit)
+    if place.level == "oblast" and place.oblast:
+        return services.list_incident_views(session_factory, since=day, until=day, oblasts=[place.oblast],
+                                            limit=limit)
+    views = services.list_incident_views(session_factory, since=day, until=day, place=place.name, limit=limit)
+    return [v for v in views if place.oblast is None or v.summary.place.oblast in (place.oblast, None)]
+
+
+def latest_incidents(session_factory: sessionmaker[Session], names: Names, gazetteer: Gazetteer | None,
+                     query: str | None, lang: str, *, limit: int = LATEST) -> Reading:
+    """``/incidents [place]``: the latest incidents, of the place named in any language or form."""
+    if not query:
+        views = find_incidents(session_factory, None, limit=limit)
+        return Reading(tuple(render_incidents(views, lang=lang, names=names)) if views else ())
+    candidates = gazetteer.lookup(query) if gazetteer is not None else []
+    for place in candidates:
+        views = find_incidents(session_factory, place, limit=limit)
+        if views:
+            shown = names.place(place, lang)
+            return Reading(tuple(render_incidents(views, lang=lang, place=shown, names=names)), shown)
+    if not candidates:  # a name the gazetteer does not know may still be an incident's place
+        views = find_incidents(session_factory, Place(query.strip(), None), limit=limit)
+        if views:
+            return Reading(tuple(render_incidents(views, lang=lang, place=query.strip(), names=names)), query)
+    return Reading((), names.place(candidates[0], lang) if candidates else query)
+
+
+def answer_question(session_factory: sessionmaker[Session], names: Names, gazetteer: Gazetteer, text: str,
+                    lang: str, today: date, *, oblasts: Sequence[str] = ()) -> Reading | None:
+    """A question typed in plain text; None when it names neither a place nor a day.
+
+    A place gets its latest incidents (of the day named, if any); a day alone gets that day's
+    digest (for the reader's regions).
+    """
+    question = parse_question(text, gazetteer, today)
+    if not question.understood:
+        return None
+    if question.place is None:
+        views = services.list_incident_views(session_factory, since=question.day, until=question.day,
+                                             oblasts=list(oblasts) or None)
+        messages = render_digest(views, day=question.day, lang=lang, names=names) if views else []
+        return Reading(tuple(messages), None, question.day)
+    shown = names.place(question.place, lang)
+    views = find_incidents(session_factory, question.place, day=question.day)
+    messages = render_incidents(views, lang=lang, place=shown, names=names) if views else []
+    return Reading(tuple(messages), shown, question.day)
