@@ -9,8 +9,8 @@ the most conservative figure):
 - counts conflict when different claimants give different exact figures within ``SAME_TIME`` of
   each other (unless one is higher on both counts: a later stage), or when a figure published
   ``SAME_TIME`` to ``ABOUT_SAME_TIME`` later is lower than another claimant's earlier figure allows;
-  figures published at the very same moment (often only the day is known) cannot be ordered, so
-  only different figures of one snapshot (they agree on the other count) conflict; an earlier
+  figures published at the same noon of a day (a page that gave only the day) cannot be ordered,
+  so only different figures of one snapshot (they agree on the other count) conflict; an earlier
   figure quoted in a later post is never one side;
 - opposite claims of control made within about two days conflict, unless they record a handover
   in sequence (one side holds the town, then the other takes it and nobody denies it);
@@ -29,6 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 from itertools import combinations
 
 from bot.engine.linking import canonical, event_day, is_denial, names_military_target
@@ -44,6 +45,7 @@ from bot.engine.types import (
     Side,
 )
 
+KYIV = ZoneInfo("Europe/Kyiv")
 SAME_TIME = timedelta(hours=3)
 ABOUT_SAME_TIME = timedelta(hours=10)
 # a claimant label the extractor gives a figure a later post quotes ("(earlier figure)", "initial")
@@ -93,6 +95,13 @@ def _same_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
     return oa is not None and ob is not None and oa[0] == ob[0]
 
 
+def _time_known(record: ClaimRecord) -> bool:
+    """Whether the post's time of day is known: a page that gives only the day is imported at noon
+    (12:00:00, or 12:00:01 to keep two posts of one day in order), Kyiv time."""
+    posted = record.posted_at.astimezone(KYIV) if record.posted_at.tzinfo else record.posted_at
+    return not (posted.hour == 12 and posted.minute == 0 and posted.second <= 1 and not posted.microsecond)
+
+
 def _later_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
     """Whether one claim is a later stage of the other's toll: higher on both counts."""
     other = "injured" if field == "killed" else "killed"
@@ -120,7 +129,8 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
                 involved |= {a.id, b.id}
                 reasons.append(f"{who(b)} later gave {cb[0]}, lower than {who(a)}'s {ca[0]}")
         elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and (
-                _same_snapshot(a, b, field) if gap == timedelta(0) else not _later_snapshot(a, b, field)):
+                _same_snapshot(a, b, field) if gap == timedelta(0) and not _time_known(a)
+                else not _later_snapshot(a, b, field)):
             involved |= {a.id, b.id}
             reasons.append(f"{who(a)} said {ca[0]} while {who(b)} said {cb[0]}")
     if not involved:
