@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.conflicts import detect_conflicts, summarize
@@ -26,7 +27,10 @@ from bot.engine.linking import (
     at_centre,
     event_day,
     find_copies,
+    is_follow_up_text,
     link_key,
+    near_dates,
+    needs_far,
     block_keys,
 )
 from bot.engine.types import (
@@ -34,6 +38,7 @@ from bot.engine.types import (
     ConflictFinding,
     ImportStats,
     IncidentView,
+    KindGroup,
     PostIn,
     Side,
     SourceInfo,
@@ -118,8 +123,20 @@ def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> s
     first, last = block_dates(day, group)
     key, keys = block_keys(record.claim.place, gazetteer)
     lock_block(session, "+".join(link_key(group)), key)  # before the block's claims are read
-    loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, first, last,
-                                                  limit=BLOCK_CLAIMS)
+    if group is KindGroup.CONTROL:
+        loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, first, last,
+                                                      limit=BLOCK_CLAIMS)
+    else:  # the near days always; the far ones only where a follow-up can be involved
+        near_first, near_last = near_dates(day)
+        loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, near_first, near_last,
+                                                      limit=BLOCK_CLAIMS)
+        back, forward = needs_far(at_centre(record, key), [at_centre(r, key) for r, _ in loaded],
+                                  is_follow_up_text(row.post.text))
+        for wanted, lo, hi in ((back, first, near_first - timedelta(days=1)), (forward, near_last + timedelta(days=1), last)):
+            if wanted:
+                far, cut = queries.list_block_claims(session, link_key(group), keys, day, lo, hi, limit=BLOCK_CLAIMS)
+                loaded += far
+                truncated = truncated or cut
     current = {r.id: incident for r, incident in loaded}
     records = {r.id: at_centre(r, key) for r, _ in loaded}
     records[record.id] = at_centre(record, key)
@@ -145,16 +162,16 @@ def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> s
             incident_id = incident.id
         touched.add(incident_id)
         copies = find_copies(cluster)
+        changes: dict[int | None, list[int]] = {}
         for r in cluster:
-            if truncated and r.id != record.id:
-                continue
-            claim_row = row if r.id == row.id else session.get(Claim, r.id)
-            if claim_row is None:
-                continue
-            if claim_row.incident_id is not None:
-                touched.add(claim_row.incident_id)
-            claim_row.incident_id = incident_id
-            claim_row.copy_of = copies.get(r.id)
+            if r.id == row.id:
+                row.incident_id, row.copy_of = incident_id, copies.get(r.id)
+            elif not truncated and (current.get(r.id) != incident_id or r.copy_of != copies.get(r.id)):
+                if current.get(r.id) is not None:
+                    touched.add(current[r.id])
+                changes.setdefault(copies.get(r.id), []).append(r.id)
+        for copy_of, ids in changes.items():  # one statement per value; loaded objects are kept in step
+            session.execute(update(Claim).where(Claim.id.in_(ids)).values(incident_id=incident_id, copy_of=copy_of))
     return touched
 
 

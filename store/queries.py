@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, Integer, Row, Select, bindparam, case, delete, func, select
@@ -219,11 +219,14 @@ def list_block_claims(session: Session, kind_groups: Sequence[str], place_keys: 
     for group in kind_groups:
         for key in dict.fromkeys(place_keys):
             where = (Claim.kind_group == group, Claim.place_key == key)
-            before = (_link_columns(Claim.incident_id).where(*where, Claim.date <= day, Claim.date >= first)
+            before = (_link_columns(Claim.incident_id).where(*where, Claim.date <= min(day, last), Claim.date >= first)
                       .order_by(Claim.date.desc(), Claim.id.desc()).limit(half))
-            after = (_link_columns(Claim.incident_id).where(*where, Claim.date > day, Claim.date <= last)
+            after = (_link_columns(Claim.incident_id).where(*where, Claim.date > max(day, first - timedelta(days=1)),
+                                                            Claim.date <= last)
                      .order_by(Claim.date, Claim.id).limit(half))
             for stmt in (before, after):
+                if stmt is before and first > day or stmt is after and last <= day:
+                    continue
                 rows = session.execute(stmt).all()
                 truncated = truncated or len(rows) >= half
                 out.extend((_link_record(row), row.incident_id) for row in rows)

@@ -6,13 +6,16 @@ the most conservative figure):
 
 - a rising toll is an update, whoever gives it; one claimant is never in conflict with itself,
   and claims of one post never conflict with each other (a post that tells how a toll grew);
-- counts conflict when different claimants give figures that cannot both hold at about the same
-  time (``SAME_TIME``), or when a later figure within ``ABOUT_SAME_TIME`` is lower than an
-  earlier one's lower bound; two snapshots of a rising toll (one figure higher on both counts) do
-  not conflict;
+- counts conflict when different claimants give different exact figures within ``SAME_TIME`` of
+  each other (unless one is higher on both counts: a later stage), or when a figure published
+  ``SAME_TIME`` to ``ABOUT_SAME_TIME`` later is lower than another claimant's earlier figure allows;
+  figures published at the same noon of a day (a page that gave only the day) cannot be ordered,
+  so only different figures of one snapshot (they agree on the other count) conflict; an earlier
+  figure quoted in a later post is never one side;
 - opposite claims of control made within about two days conflict, unless they record a handover
   in sequence (one side holds the town, then the other takes it and nobody denies it);
 - opposite claims of who carried out the attack conflict;
+- opposite causes: blown up (an explosion) against struck (shelling, a missile, a bomb);
 - a civilian target against a military one: a claim naming a military target, or the attacker
   admitting the strike, against the other side's civilian target.
 
@@ -26,6 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 from itertools import combinations
 
 from bot.engine.linking import canonical, event_day, is_denial, names_military_target
@@ -41,8 +45,11 @@ from bot.engine.types import (
     Side,
 )
 
+KYIV = ZoneInfo("Europe/Kyiv")
 SAME_TIME = timedelta(hours=3)
 ABOUT_SAME_TIME = timedelta(hours=10)
+# a claimant label the extractor gives a figure a later post quotes ("(earlier figure)", "initial")
+_QUOTED_EARLIER = re.compile(r"\b(?:earlier|initial|previous)\b", re.IGNORECASE)
 CONTROL_WINDOW = timedelta(days=2)
 CIVILIAN_TARGETS = frozenset(
     "tv_tower administration central_square residential hospital school mall station energy memorial theatre police".split()
@@ -79,18 +86,34 @@ def speaker(record: ClaimRecord) -> str:
     return " ".join(_BRACKETS.sub(" ", who(record)).casefold().split())
 
 
-def _snapshots(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
-    """Two figures of a rising toll: one claim is higher on both counts (a later snapshot)."""
+def _same_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
+    """Whether two claims give the figures of one moment: they agree on the other count. Without
+    that, two differing figures published at about the same time are read as two stages of a
+    rising toll (publication times are often only the day)."""
     other = "injured" if field == "killed" else "killed"
-    ca, cb = _count(a, field), _count(b, field)
     oa, ob = _count(a, other), _count(b, other)
+    return oa is not None and ob is not None and oa[0] == ob[0]
+
+
+def _time_known(record: ClaimRecord) -> bool:
+    """Whether the post's time of day is known: a page that gives only the day is imported at noon
+    (12:00:00, or 12:00:01 to keep two posts of one day in order), Kyiv time."""
+    posted = record.posted_at.astimezone(KYIV) if record.posted_at.tzinfo else record.posted_at
+    return not (posted.hour == 12 and posted.minute == 0 and posted.second <= 1 and not posted.microsecond)
+
+
+def _later_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
+    """Whether one claim is a later stage of the other's toll: higher on both counts."""
+    other = "injured" if field == "killed" else "killed"
+    ca, cb, oa, ob = _count(a, field), _count(b, field), _count(a, other), _count(b, other)
     if ca is None or cb is None or oa is None or ob is None:
         return False
     return (ca[0] - cb[0]) * (oa[0] - ob[0]) > 0
 
 
 def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFinding | None:
-    rows = [(r, c) for r in records if (c := _count(r, field)) is not None]
+    rows = [(r, c) for r in records if (c := _count(r, field)) is not None
+            and not _QUOTED_EARLIER.search(r.claim.claimant or "")]
     involved: set[int] = set()
     reasons: list[str] = []
     for (a, ca), (b, cb) in combinations(sorted(rows, key=lambda x: (x[0].posted_at, canonical(x[0]))), 2):
@@ -105,7 +128,9 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
             if b_high < a_low:
                 involved |= {a.id, b.id}
                 reasons.append(f"{who(b)} later gave {cb[0]}, lower than {who(a)}'s {ca[0]}")
-        elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and not _snapshots(a, b, field):
+        elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and (
+                _same_snapshot(a, b, field) if gap == timedelta(0) and not _time_known(a)
+                else not _later_snapshot(a, b, field)):
             involved |= {a.id, b.id}
             reasons.append(f"{who(a)} said {ca[0]} while {who(b)} said {cb[0]}")
     if not involved:
@@ -190,13 +215,13 @@ def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     when the military claim names one)."""
     military = [r for r in records if set(r.claim.targets) & MILITARY_TARGETS
                 or (r.claim.claimant_side in SIDES and r.claim.perpetrator in (None, r.claim.claimant_side)
-                    and r.claim.kind.group is KindGroup.ATTACK and not set(r.claim.targets) & CIVILIAN_TARGETS
-                    and names_military_target(r))]
+                    and r.claim.kind.group is KindGroup.ATTACK and names_military_target(r))]
     if not military:
         return None
+    called_military = {m.id for m in military}
     civilian = [
         c for c in records
-        if set(c.claim.targets) & CIVILIAN_TARGETS and not set(c.claim.targets) & MILITARY_TARGETS
+        if set(c.claim.targets) & CIVILIAN_TARGETS and c.id not in called_military
         and any(_opposed(c, m) and (m.claim.perpetrator is None or c.claim.perpetrator in (None, m.claim.perpetrator))
                 for m in military)
     ]
@@ -213,6 +238,22 @@ def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     return ConflictFinding("target", values, note)
 
 
+def _cause_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
+    """Opposite causes: one side says the building was blown up (an explosion), the other side that
+    it was struck (shelling, a missile, a bomb, a drone)."""
+    blown = [r for r in records if r.claim.kind is Kind.EXPLOSION]
+    struck = [s for s in records if s.claim.kind not in (Kind.EXPLOSION, Kind.STRIKE, Kind.OTHER, Kind.CONTROL)
+              and any(_opposed(s, b) and s.claim.claimant_side is not None for b in blown)]
+    if not blown or not struck:
+        return None
+    blown = [b for b in blown if any(_opposed(s, b) for s in struck)]
+    values = (ConflictValue("explosion", None, tuple(blown)),
+              ConflictValue(", ".join(sorted({s.claim.kind.value for s in struck})), None, tuple(struck)))
+    note = (f"{', '.join(sorted({who(r) for r in blown}))}: blown up; "
+            f"{', '.join(sorted({who(r) for r in struck}))}: struck")
+    return ConflictFinding("cause", values, note)
+
+
 def detect_conflicts(records: Iterable[ClaimRecord]) -> list[ConflictFinding]:
     """The conflicts among an incident's claims (copies of a report are left out)."""
     originals = [r for r in records if r.copy_of is None]
@@ -222,6 +263,7 @@ def detect_conflicts(records: Iterable[ClaimRecord]) -> list[ConflictFinding]:
         _controller_conflict(originals),
         _perpetrator_conflict(originals),
         _target_conflict(originals),
+        _cause_conflict(originals),
     ]
     return [f for f in findings if f is not None]
 

@@ -47,7 +47,7 @@ CONTROL_TAIL = timedelta(days=14)
 COPY_SIMILARITY = 88.0
 # Bounds on the work per new claim: the claims of a block loaded around its day (the nearest
 # first), and, for the older streaming interface, the candidates weighed.
-BLOCK_CLAIMS = 60
+BLOCK_CLAIMS = 80
 CANDIDATE_INCIDENTS = 32
 CLAIMS_PER_INCIDENT = 20
 # Copy detection looks at most at this many claims of one incident.
@@ -118,6 +118,26 @@ def block_dates(day: date, group: KindGroup = KindGroup.ATTACK) -> tuple[date, d
     """The event dates a claim of ``day`` may share an incident with, or change the incidents of."""
     span = block_span(group)
     return day - span, day + span
+
+
+def near_dates(day: date) -> tuple[date, date]:
+    """The days an attack claim of ``day`` is always weighed with: the day before to the day after.
+    Farther days matter only to a follow-up (back) or to a claim that may anchor later follow-ups
+    (forward); ``needs_far`` tells which."""
+    return day - 2 * DATE_WINDOW, day + 2 * DATE_WINDOW
+
+
+def is_follow_up_text(text: str) -> bool:
+    """Whether a post's words report on an earlier event."""
+    return bool(_cues()[0].search(text.lower()))
+
+
+def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool) -> tuple[bool, bool]:
+    """Whether the claims beyond the near days must be weighed too: before them when the claim's
+    post is a follow-up (the event it reports on), after them when the claim comes first in its
+    cluster of the near days (later follow-ups may belong to it)."""
+    own = next((c for c in cluster_block([*near, record]) if record in c), (record,))
+    return follow_up, min(own, key=canonical) is record
 
 
 def oblast_centre(place: Place) -> str | None:
