@@ -17,6 +17,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(os.environ.get("CLAIMWATCH_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
 # Held back from tuning: whole incidents, so that the check resembles the hidden corpora (other
 # incidents, same shape). Drawn once at random (3 control episodes, 4 strikes); never read.
 HELD_BACK = frozenset({
