@@ -265,6 +265,7 @@ class Extractor:
         self._location_words = _words(actors["location_words"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
+        self._target_denied = re.compile(r"(?<!\w)(?:" + "|".join(lexicon["target_negations"]) + r")(?:\W+\w+){0,2}\W+$")
         self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
         self._units: dict[str, int] = {k: v for k, v in numbers["units"].items()}
         self._tens: dict[str, int] = numbers["tens"]
@@ -367,8 +368,9 @@ class Extractor:
                 if pattern.fullmatch(tok.lower):
                     facts.weapons.add(name)
         for name, pattern in self._targets:
-            if pattern.search(lower):
-                facts.targets.add(name)
+            if any(not self._target_denied.search(lower[max(0, m.start() - 40):m.start()])
+                   for m in pattern.finditer(lower)):
+                facts.targets.add(name)  # "there was no military target on the square" names none
         self._find_counts(facts, tokens, lower)
         if facts.cues and not facts.counts and any(t.is_word and self._habitual.fullmatch(t.lower) for t in tokens):
             facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
