@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.extract import Extractor
 from bot.engine.gazetteer import Gazetteer
+from bot.engine.text import read_tsv_records
 from bot.engine.ledger import build_ledger, step_json
 from bot.engine.linking import (
     BLOCK_CLAIMS,
@@ -365,10 +366,7 @@ def _claim_json(record: ClaimRecord) -> dict[str, object]:
 
 def read_seed_sources(path: Path) -> list[dict[str, str]]:
     """The default sources file: one row per official channel."""
-    import csv
-
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    return list(csv.DictReader(lines, delimiter="\t"))
+    return read_tsv_records(path)
 
 
 def seed_sources(session_factory: sessionmaker[Session], path: Path) -> int:

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from bot.engine.text import Token
+from bot.engine.text import Token, any_of
 from bot.engine.types import Side
 
 # which phrase list wins where two overlap: the earlier in this order
@@ -46,10 +46,6 @@ def _phrases(patterns: Sequence[str]) -> re.Pattern[str]:
     """Phrases as whole words; a space in a phrase matches any run of spaces (" ?": none or some)."""
     body = "|".join(p.replace(" ?", r"\s*").replace(" ", r"\s+") for p in patterns)
     return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
-
-
-def _words(patterns: Sequence[str]) -> re.Pattern[str]:
-    return re.compile("(?:" + "|".join(patterns) + ")")
 
 
 def opposite(side: Side) -> Side:
@@ -108,29 +104,29 @@ class ControlReader:
             raise ValueError(f"{source}: the control section lacks {', '.join(missing)}")
         try:
             self._groups = [(name, _phrases(control[name])) for name in GROUPS]
-            self._fighting = _words(control["fighting"])
+            self._fighting = any_of(control["fighting"])
             self._in_progress = _phrases(control["in_progress"])
-            self._progressive = _words(control["progressive_forms"])
+            self._progressive = any_of(control["progressive_forms"])
             self._negation = re.compile(r"(?:" + "|".join(control["negation"]) + r")(?:\s+[\w-]+){0,2}\s*$")
             self._negation_exceptions = _phrases(control["negation_exceptions"])
-            self._speech = _words(control["speech_words"])
-            self._report = _words(control["report_words"])
-            self._own = _words(control["own_words"])
-            self._enemy = _words(control["enemy_words"])
-            self._party = _words(control["party_nouns"])
-            self._town = _words(control["town_words"])
-            self._civilian = _words(control["civilian_words"])
+            self._speech = any_of(control["speech_words"])
+            self._report = any_of(control["report_words"])
+            self._own = any_of(control["own_words"])
+            self._enemy = any_of(control["enemy_words"])
+            self._party = any_of(control["party_nouns"])
+            self._town = any_of(control["town_words"])
+            self._civilian = any_of(control["civilian_words"])
             self._alleged = _phrases(control["alleged_words"])
-            self._locative = _words(control["locative_words"])
-            self._by = _words(control["by_words"])
+            self._locative = any_of(control["locative_words"])
+            self._by = any_of(control["by_words"])
             self._openers = _phrases(control["attribution_openers"])
-            self._dependent = _words(control["dependent_words"])
-            self._pronoun = _words(control["pronouns"])
-            self._cleared_weak = _words(control["cleared_needs_side"])
-            self._bank = _words(control["bank_words"])
+            self._dependent = any_of(control["dependent_words"])
+            self._pronoun = any_of(control["pronouns"])
+            self._cleared_weak = any_of(control["cleared_needs_side"])
+            self._bank = any_of(control["bank_words"])
             self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
                              for row in control["reported_sources"]]
-            self._holders = [(_words(words), Side(side)) for side, words in control["holder_nouns"].items()]
+            self._holders = [(any_of(words), Side(side)) for side, words in control["holder_nouns"].items()]
             self._defaults = [(re.compile("(?:" + "|".join(prefixes) + ")"), Side(side))
                               for side, prefixes in control["default_sides"].items()]
         except (re.error, ValueError, IndexError) as exc:

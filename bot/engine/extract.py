@@ -15,7 +15,6 @@ All word lists live in ``data/lexicon.json``, ``data/numbers.json``, ``data/offi
 from __future__ import annotations
 
 import bisect
-import csv
 import json
 import logging
 import re
@@ -27,7 +26,16 @@ from zoneinfo import ZoneInfo
 
 from bot.engine.control import ControlHit, ControlReader, is_side_label, opposite, resolve_controller, side_label
 from bot.engine.gazetteer import Gazetteer, PlaceMention
-from bot.engine.text import Token, guess_language, normalize, parse_digits, split_sentences, tokenize
+from bot.engine.text import (
+    Token,
+    any_of,
+    guess_language,
+    normalize,
+    parse_digits,
+    read_tsv_records,
+    split_sentences,
+    tokenize,
+)
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo, Why
 
 logger = logging.getLogger(__name__)
@@ -53,10 +61,6 @@ def _cut(clean: str, source: SourceInfo | None, posted_at: datetime | None) -> s
                    f" of {source.ref}" if source else "", f" at {posted_at:%Y-%m-%d %H:%M}" if posted_at else "",
                    len(clean), at, at)
     return clean[:at]
-
-
-def _words(patterns: Iterable[str]) -> re.Pattern[str]:
-    return re.compile("(?:" + "|".join(patterns) + ")")
 
 
 def _phrases(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -185,19 +189,19 @@ class Extractor:
         self._cue_keys: list[str] = []  # each cue list's lexicon key, for --explain
         for name, patterns in kinds["specific"].items():
             kind = Kind.EXPLOSION if name == "explosion_claimed" else Kind(name)
-            self._cue_words.append((_words(patterns), kind, 0))
+            self._cue_words.append((any_of(patterns), kind, 0))
             self._cue_keys.append(f"lexicon.kinds.specific.{name}")
         for name, patterns in kinds["generic"].items():
-            self._cue_words.append((_words(patterns), Kind(name), 1))
+            self._cue_words.append((any_of(patterns), Kind(name), 1))
             self._cue_keys.append(f"lexicon.kinds.generic.{name}")
-        self._kill = _words(lexicon["kill_words"])
-        self._injure = _words(lexicon["injure_words"])
-        self._military = _words(lexicon["military_people"])
-        self._child = _words(lexicon["child_words"])
-        self._include = _words(lexicon["include_words"])
-        self._fillers = _words(lexicon["people_fillers"])
-        self._left_fillers = _words(lexicon["left_fillers"])
-        self._stop = _words(lexicon["stop_words"])
+        self._kill = any_of(lexicon["kill_words"])
+        self._injure = any_of(lexicon["injure_words"])
+        self._military = any_of(lexicon["military_people"])
+        self._child = any_of(lexicon["child_words"])
+        self._include = any_of(lexicon["include_words"])
+        self._fillers = any_of(lexicon["people_fillers"])
+        self._left_fillers = any_of(lexicon["left_fillers"])
+        self._stop = any_of(lexicon["stop_words"])
         quals = lexicon["qualifiers"]
         self._qualifiers = sorted(
             ((tuple(p.split()), Qualifier(q)) for q, ps in quals.items() for p in ps),
@@ -207,21 +211,21 @@ class Extractor:
         self._zero_killed = _phrases(lexicon["zero_phrases"]["killed"])
         self._zero_injured = _phrases(lexicon["zero_phrases"].get("injured", ["(?!)"]))
         self._upper = sorted((tuple(p.split()) for p in lexicon["upper_bounds"]), key=lambda w: -len(w))
-        self._toll_verbs = _words(lexicon["toll_verbs"])
+        self._toll_verbs = any_of(lexicon["toll_verbs"])
         self._toll_preps = frozenset(lexicon["toll_prepositions"])
-        self._earlier = _words(lexicon["earlier_words"])
-        self._die = _words(lexicon["die_verbs"])
+        self._earlier = any_of(lexicon["earlier_words"])
+        self._die = any_of(lexicon["die_verbs"])
         self._increment = frozenset(lexicon["increment_words"])
-        self._person = _words(lexicon["person_words"])
-        self._victim = _words(lexicon["victim_words"])
+        self._person = any_of(lexicon["person_words"])
+        self._victim = any_of(lexicon["victim_words"])
         self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
         self._vague = frozenset(lexicon["vague_words"])
-        self._civilian = _words(lexicon["civilian_words"])
-        self._subarea = _words(lexicon["subarea_words"])
+        self._civilian = any_of(lexicon["civilian_words"])
+        self._subarea = any_of(lexicon["subarea_words"])
         self._death_toll = frozenset(lexicon["death_toll_words"])
         self._child_links = frozenset(lexicon["child_links"])
         self._of_words = frozenset(lexicon["one_of_words"])
-        self._age_word = _words(lexicon["age_words"])
+        self._age_word = any_of(lexicon["age_words"])
         self._more_words = frozenset(lexicon["more_words"])
         self._part_before = [tuple(p.split()) for p in lexicon["part_before"]]
         self._part_after = [tuple(p.split()) for p in lexicon["part_after"]]
@@ -230,43 +234,43 @@ class Extractor:
         self._child_singular = frozenset(lexicon["child_singular"])
         self._control = ControlReader(lexicon["control"])
         actors = lexicon["actors"]
-        self._ru_agent = _words(actors["russia_agents"])
-        self._ua_agent = _words(actors["ukraine_agents"])
-        self._ru_adj = _words(actors["russia_adjectives"])
-        self._ua_adj = _words(actors["ukraine_adjectives"])
-        self._force = _words(actors["force_nouns"])
-        self._negations = _words(actors["negations"])
-        self._hedges = _words(actors["hedge_words"])
-        self._blame = _words(actors["blame_nouns"])
-        self._speaker_nouns = _words(actors["speaker_nouns"])
+        self._ru_agent = any_of(actors["russia_agents"])
+        self._ua_agent = any_of(actors["ukraine_agents"])
+        self._ru_adj = any_of(actors["russia_adjectives"])
+        self._ua_adj = any_of(actors["ukraine_adjectives"])
+        self._force = any_of(actors["force_nouns"])
+        self._negations = any_of(actors["negations"])
+        self._hedges = any_of(actors["hedge_words"])
+        self._blame = any_of(actors["blame_nouns"])
+        self._speaker_nouns = any_of(actors["speaker_nouns"])
         self._side_phrases = [(_phrases(actors["russia_phrases"]), Side.RUSSIA),
                               (_phrases(actors["ukraine_phrases"]), Side.UKRAINE)]
         self._weapon_side: dict[str, Side] = {
             name: Side(side) for side, names in actors["weapon_sides"].items() for name in names}
-        self._attribution = _words(lexicon["attribution_words"])
+        self._attribution = any_of(lexicon["attribution_words"])
         self._attribution_back = _phrases(lexicon["attribution_back"])
-        self._source_label = _words(lexicon["source_labels"])
-        self._role = _words(lexicon["role_words"])
-        self._joint = _words(lexicon["joint_words"])
-        self._earlier = _words(lexicon["earlier_words"])
-        self._not_names = _words(lexicon["not_names"])
-        self._pronouns = _words(lexicon["pronouns"])
-        self._relay = _words(lexicon["relay_words"])
+        self._source_label = any_of(lexicon["source_labels"])
+        self._role = any_of(lexicon["role_words"])
+        self._joint = any_of(lexicon["joint_words"])
+        self._earlier = any_of(lexicon["earlier_words"])
+        self._not_names = any_of(lexicon["not_names"])
+        self._pronouns = any_of(lexicon["pronouns"])
+        self._relay = any_of(lexicon["relay_words"])
         self._near_regions = frozenset(lexicon["russian_regions_near_ukraine"])
-        self._footage = _words(lexicon["footage_words"])
-        self._near = _words(lexicon["near_words"])
+        self._footage = any_of(lexicon["footage_words"])
+        self._near = any_of(lexicon["near_words"])
         self._latin_ru: list[tuple[str, str]] = [(a, b) for a, b in lexicon["latin_to_russian"]]
         self._settlement_en = frozenset(lexicon["settlement_words_en"])
-        self._street = _words(lexicon["street_words"])
-        self._presence = _words(lexicon["presence_words"])
-        self._habitual = _words(lexicon["habitual_words"])
-        self._blame_verbs = _words(actors["blame_verbs"])
-        self._accusation = _words(actors["accusation_words"])
-        self._location_words = _words(actors["location_words"])
+        self._street = any_of(lexicon["street_words"])
+        self._presence = any_of(lexicon["presence_words"])
+        self._habitual = any_of(lexicon["habitual_words"])
+        self._blame_verbs = any_of(actors["blame_verbs"])
+        self._accusation = any_of(actors["accusation_words"])
+        self._location_words = any_of(actors["location_words"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
         self._target_denied = re.compile(r"(?<!\w)(?:" + "|".join(lexicon["target_negations"]) + r")(?:\W+\w+){0,2}\W+$")
-        self._weapons = [(name, _words(ps)) for name, ps in lexicon["weapons"].items()]
+        self._weapons = [(name, any_of(ps)) for name, ps in lexicon["weapons"].items()]
         self._units: dict[str, int] = {k: v for k, v in numbers["units"].items()}
         self._tens: dict[str, int] = numbers["tens"]
         self._approx_words: dict[str, int] = numbers["approx_words"]
@@ -289,11 +293,11 @@ class Extractor:
         officials = [
             Official(tuple(s.strip() for s in row["names"].split("|") if s.strip()), row["claimant"],
                      Side(row["side"]) if row["side"] else None, row["place"] or None, row["oblast"] or None)
-            for row in _read_tsv(data_dir / "officials.tsv")
+            for row in read_tsv_records(data_dir / "officials.tsv")
         ]
         institutions = [
             (re.compile(row["pattern"]), row["claimant"], Side(row["side"]) if row["side"] else None)
-            for row in _read_tsv(data_dir / "institutions.tsv")
+            for row in read_tsv_records(data_dir / "institutions.tsv")
         ]
         return cls(gazetteer or Gazetteer.load(), lexicon, numbers, officials, institutions)
 
@@ -2196,7 +2200,3 @@ def _closest_past(post_day: date, month: int, day: int) -> date | None:
             return candidate
     return None
 
-
-def _read_tsv(path: Path) -> list[dict[str, str]]:
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))

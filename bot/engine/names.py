@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.engine.gazetteer import Gazetteer
+from bot.engine.text import read_tsv_records
 from bot.engine.types import Place
 
 NAMES_DIR = Path(__file__).resolve().parent / "data" / "names"
@@ -41,8 +42,7 @@ class RegionName:
 
 
 def _rows(path: Path) -> Iterator[dict[str, str]]:
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
-    for number, row in enumerate(csv.DictReader(lines, delimiter="\t"), start=2):
+    for number, row in enumerate(read_tsv_records(path), start=2):
         if None in row.values() or None in row:
             raise ValueError(f"{path}: row {number} does not have the header's columns")
         yield {key: value.strip() for key, value in row.items()}

@@ -6,14 +6,13 @@ The place is found as in posts (the gazetteer reads inflected names: "в Хар�
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from bot.engine.gazetteer import Gazetteer
-from bot.engine.text import guess_language, normalize, tokenize
+from bot.engine.text import guess_language, normalize, read_tsv_records, tokenize
 from bot.engine.types import Place
 
 WORDS_FILE = Path(__file__).resolve().parent / "data" / "names" / "question_words.tsv"
@@ -34,11 +33,9 @@ class Question:
 
 @functools.lru_cache(maxsize=1)
 def _day_words() -> dict[str, int]:
-    lines = [line for line in WORDS_FILE.read_text(encoding="utf-8").splitlines()
-             if line.strip() and not line.startswith("#")]
     back = {"today": 0, "yesterday": 1}
     words = {}
-    for row in csv.DictReader(lines, delimiter="\t"):
+    for row in read_tsv_records(WORDS_FILE):
         if row.get("day") not in back:
             raise ValueError(f"{WORDS_FILE}: day must be today or yesterday, not {row.get('day')!r}")
         words[row["word"].strip().lower()] = back[row["day"]]

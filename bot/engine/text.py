@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 _UK_ONLY = set("іїєґІЇЄҐ")
 _RU_ONLY = set("ыэъёЫЭЪЁ")
@@ -132,3 +135,15 @@ def parse_digits(text: str) -> float | None:
         return float(text.replace(",", "."))
     except ValueError:
         return None
+
+
+def any_of(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One pattern matching any of ``patterns`` (regular expressions of a word list)."""
+    return re.compile("(?:" + "|".join(patterns) + ")")
+
+
+def read_tsv_records(path: Path) -> list[dict[str, str]]:
+    """The rows of a tab-separated data file with a header line, as dicts; blank lines and lines
+    starting with "#" are comments. Quotes are plain characters."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
