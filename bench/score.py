@@ -88,8 +88,7 @@ def write_split(corpus: Path, target: Path, *, held_back: bool, exports_too: boo
     (target / "conflicts.json").write_text(
         json.dumps([c for c in conflicts if c["incident"] in incidents], ensure_ascii=False, indent=1),
         encoding="utf-8")
-    for name in ("sources.tsv",):
-        shutil.copy(corpus / name, target / name)
+    shutil.copy(corpus / "sources.tsv", target / "sources.tsv")
     dropped = {(m["file"], int(m["id"])) for m in gold} - keep_ids
     for path in exports(corpus):
         data = json.loads(path.read_text(encoding="utf-8"))
