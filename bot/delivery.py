@@ -53,7 +53,6 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, LinkPreviewOptions
@@ -69,10 +68,11 @@ from bot.engine.types import IncidentView, PostIn
 from bot.i18n import t
 from bot.tracked_request import PartTracker, tracking
 from bot import subscriptions
-from bot.subscriptions import SubscriberView, deactivate, get_subscriber, list_active_subscribers
+from bot.subscriptions import SubscriberView, deactivate, get_subscriber, list_active_subscribers, view_of
 from store import queries
 from store.db import retry_on_disconnect
-from store.models import Claim, Delivery, Incident, Post, Source, Subscriber
+from store.locks import ingest_lock
+from store.models import Delivery, DeliveryStatus, Incident, Subscriber, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +91,7 @@ BACKOFF_CAP = 8.0
 _CHART_LOCK = threading.Lock()  # pyplot is not thread-safe
 
 
-class Status(StrEnum):
-    PENDING = "pending"  # interrupted; may be resumed
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
+Status = DeliveryStatus
 
 
 class Outcome(StrEnum):
@@ -142,11 +138,7 @@ def begin_delivery(session_factory: sessionmaker[Session], subscriber_id: int, k
         with session_factory.begin() as session:
             row = queries.get_delivery(session, subscriber_id, key)
             if row is None:
-                row = Delivery(subscriber_id=subscriber_id, key=key, status=Status.SENDING, attempts=0,
-                               message_ids=[], created_at=now)
-                session.add(row)
-                session.flush()
-                return _Claimed(row.id, 0)
+                return _Claimed(queries.add_delivery(session, subscriber_id, key, now).id, 0)
             if row.status == Status.SENT:
                 return Outcome.ALREADY_SENT
             if row.status == Status.FAILED:
@@ -161,13 +153,7 @@ def begin_delivery(session_factory: sessionmaker[Session], subscriber_id: int, k
                                key, subscriber_id, len(ids) + 1)
                 error = f"part {len(ids) + 1} interrupted; not resent (at-most-once)"
                 ids.append(None)
-            claimed = session.execute(
-                update(Delivery)
-                .where(Delivery.id == row.id, Delivery.status == row.status, Delivery.created_at == row.created_at)
-                .values(status=Status.SENDING, created_at=now, attempts=len(ids), message_ids=ids, error=error)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:
+            if not queries.claim_delivery(session, row, now, attempts=len(ids), message_ids=ids, error=error):
                 return Outcome.IN_PROGRESS
             return _Claimed(row.id, len(ids))
     except IntegrityError:  # another worker inserted the same key at the same moment
@@ -233,10 +219,7 @@ def release_interrupted(session_factory: sessionmaker[Session], lease_owner: str
         if lease_owner is not None and not holds_lease(session, lease_owner):
             logger.warning("not releasing interrupted deliveries: this process does not hold the bot lease")
             return []
-        rows = session.execute(
-            select(Delivery, Subscriber.chat_id).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-            .where(Delivery.status == Status.SENDING)
-        ).all()
+        rows = queries.list_deliveries_by_status(session, Status.SENDING)
         for delivery, _ in rows:
             delivery.status = Status.PENDING
         released = [(chat_id, delivery.key) for delivery, chat_id in rows]
@@ -248,11 +231,7 @@ def release_interrupted(session_factory: sessionmaker[Session], lease_owner: str
 def count_deliveries(session_factory: sessionmaker[Session], key: str) -> dict[str, int]:
     """Rows of one key by status (for admins and tests)."""
     with session_factory() as session:
-        rows = session.scalars(select(Delivery.status).where(Delivery.key == key)).all()
-    out: dict[str, int] = {}
-    for status in rows:
-        out[status] = out.get(status, 0) + 1
-    return out
+        return queries.count_by_status(session, key)
 
 
 def last_slot(subscriber: SubscriberView, now: datetime) -> datetime:
@@ -297,11 +276,8 @@ def find_due_work(session_factory: sessionmaker[Session], now: datetime, *, retr
     resume: list[tuple[int, str]] = []
     given_up = 0
     with session_factory.begin() as session:
-        rows = session.execute(
-            select(Delivery, Subscriber.chat_id).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-            .where(Delivery.status == Status.PENDING, Delivery.created_at <= now - retry_delay,
-                   Subscriber.active.is_(True))
-        ).all()
+        rows = queries.list_deliveries_by_status(session, Status.PENDING, created_before=now - retry_delay,
+                                                 active_only=True)
         for delivery, chat_id in rows:
             day = _key_day(delivery.key) or (delivery.created_at.date() if delivery.key.startswith("alert:") else None)
             if day is not None and day < oldest:
@@ -310,22 +286,15 @@ def find_due_work(session_factory: sessionmaker[Session], now: datetime, *, retr
                 given_up += 1
             else:
                 resume.append((chat_id, delivery.key))
-    subscribers = list_active_subscribers(session_factory)
-    wanted: dict[tuple[int, str], tuple[SubscriberView, date]] = {}
-    for subscriber in subscribers:
-        slot = last_slot(subscriber, now)
-        if now - slot > catch_up or (subscriber.subscribed_at is not None and slot < subscriber.subscribed_at):
-            continue
-        day = report_day(subscriber, slot)
-        wanted[(subscriber.id, f"digest:{day.isoformat()}")] = (subscriber, day)
-    if wanted:
-        with session_factory() as session:
-            keys = {k for _, k in wanted}
-            present = {(subscriber_id, key) for subscriber_id, key in session.execute(
-                select(Delivery.subscriber_id, Delivery.key).where(Delivery.key.in_(keys)))}
-        missed = tuple(v for k, v in wanted.items() if k not in present)
-    else:
-        missed = ()
+        wanted: dict[tuple[int, str], tuple[SubscriberView, date]] = {}
+        for subscriber in map(view_of, queries.list_subscribers(session, active_only=True)):
+            slot = last_slot(subscriber, now)
+            if now - slot > catch_up or (subscriber.subscribed_at is not None and slot < subscriber.subscribed_at):
+                continue
+            day = report_day(subscriber, slot)
+            wanted[(subscriber.id, f"digest:{day.isoformat()}")] = (subscriber, day)
+        present = queries.existing_keys(session, {k for _, k in wanted})
+    missed = tuple(v for k, v in wanted.items() if k not in present)
     return DueWork(tuple(resume), missed, given_up)
 
 
@@ -408,28 +377,22 @@ def ingest_telegram_post(session_factory: sessionmaker[Session], extractor: Extr
     itself a digest subscriber is not a source. Runs extraction: call it off the event loop.
     """
     ref = str(chat_id)
-    with session_factory.begin() as session:
+    with ingest_lock(), session_factory.begin() as session:
         if queries.get_subscriber(session, chat_id) is not None:
             return IngestOutcome(IngestStatus.IGNORED, title)
         source = queries.get_source_by_ref(session, ref)
         if source is None:
             if not create:
                 return IngestOutcome(IngestStatus.NEW_SOURCE, title)
-            queries.upsert_source(session, ref, title or ref, handle=username, transport="telegram",
-                                  url=f"https://t.me/{username}" if username else None, added_by=added_by)
+            source = queries.upsert_source(session, ref, title or ref, handle=username, transport=Transport.TELEGRAM,
+                                           url=f"https://t.me/{username}" if username else None, added_by=added_by)
         elif not source.active:
             return IngestOutcome(IngestStatus.PAUSED, source.name)
-        elif title and source.name != title and source.transport == "telegram":
+        elif title and source.name != title and source.transport == Transport.TELEGRAM:
             source.name = title
-    stats = services.ingest_for_source(session_factory, ref, [post], extractor)
-    with session_factory() as session:
-        incident_ids = session.scalars(
-            select(Claim.incident_id).distinct().join(Post, Post.id == Claim.post_id)
-            .join(Source, Source.id == Post.source_id)
-            .where(Source.ref == ref, Post.message_id == post.message_id, Claim.incident_id.is_not(None))
-        ).all()
-        name = (queries.get_source_by_ref(session, ref) or Source(name=title)).name
-    return IngestOutcome(IngestStatus.INGESTED, name, stats.claims, tuple(i for i in incident_ids if i is not None))
+        stats = services.ingest_and_refresh(session, source, [post], extractor)
+        incident_ids = queries.list_post_incident_ids(session, ref, post.message_id)
+        return IngestOutcome(IngestStatus.INGESTED, source.name, stats.claims, tuple(incident_ids))
 
 
 def alert_key(view: IncidentView) -> str:
@@ -441,11 +404,7 @@ def alert_key(view: IncidentView) -> str:
 
 def _incident_of_post(session_factory: sessionmaker[Session], source_ref: str, message_id: int) -> int | None:
     with session_factory() as session:
-        return session.scalar(
-            select(Claim.incident_id).join(Post, Post.id == Claim.post_id).join(Source, Source.id == Post.source_id)
-            .where(Source.ref == source_ref, Post.message_id == message_id, Claim.incident_id.is_not(None))
-            .order_by(Claim.id).limit(1)
-        )
+        return next(iter(queries.list_post_incident_ids(session, source_ref, message_id)), None)
 
 
 # ---------------------------------------------------------------- the service

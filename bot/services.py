@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.conflicts import detect_conflicts, summarize
@@ -172,7 +171,7 @@ def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> s
                     touched.add(current[r.id])
                 changes.setdefault(copies.get(r.id), []).append(r.id)
         for copy_of, ids in changes.items():  # one statement per value; loaded objects are kept in step
-            session.execute(update(Claim).where(Claim.id.in_(ids)).values(incident_id=incident_id, copy_of=copy_of))
+            queries.move_claims(session, ids, incident_id, copy_of)
     return touched
 
 
@@ -215,15 +214,21 @@ def _conflict_row(finding: ConflictFinding) -> Conflict:
 def ingest_for_source(session_factory: sessionmaker[Session], source_ref: str, posts: Sequence[PostIn],
                       extractor: Extractor) -> ImportStats:
     """One transaction: ingest posts of an already stored source (bot updates, pollers)."""
-    stats = ImportStats()
     with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, source_ref)
         if source is None:
             raise LookupError(f"unknown source {source_ref!r}")
-        touched = ingest_posts(session, source, posts, extractor, stats)
-        refresh_incidents(session, touched)
-        stats.incidents = len(touched)
-        stats.conflicts = sum(i.conflicts_count for i in (session.get(Incident, t) for t in touched) if i)
+        return ingest_and_refresh(session, source, posts, extractor)
+
+
+def ingest_and_refresh(session: Session, source: Source, posts: Sequence[PostIn], extractor: Extractor) -> ImportStats:
+    """Inside the caller's transaction (and ingest lock): ingest posts of ``source`` and refresh the
+    incidents they touched; the stats count those incidents and their conflicts."""
+    stats = ImportStats()
+    touched = ingest_posts(session, source, posts, extractor, stats)
+    refresh_incidents(session, touched)
+    stats.incidents = len(touched)
+    stats.conflicts = sum(i.conflicts_count for i in (session.get(Incident, t) for t in touched) if i)
     return stats
 
 

@@ -32,7 +32,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.types import ImportStats, PostIn, Side
@@ -50,7 +49,7 @@ from config.settings import Settings, redact_url, redact_urls
 from store import queries
 from store.db import is_contention, is_disconnect, retry_on_disconnect
 from store.locks import ingest_lock
-from store.models import Post, Source
+from store.models import Source
 
 if TYPE_CHECKING:
     from telegram.ext import CallbackContext, Job, JobQueue
@@ -507,10 +506,7 @@ def remove_source(session_factory: sessionmaker[Session], key: str) -> str:
             for claim in post.claims
             if claim.incident_id is not None
         }
-        # Posts and claims go through ON DELETE CASCADE; unload them so the ORM leaves them be.
-        session.expire(source, ["posts"])
-        session.delete(source)
-        session.flush()
+        queries.delete_source(session, source)
         refresh_incidents(session, touched)
     return label
 
@@ -550,7 +546,7 @@ def list_sources_info(session_factory: sessionmaker[Session], key: str | None = 
     """
     with session_factory() as session:
         sources = [_require_source(session, key)] if key else list(queries.list_sources(session))
-        newest = _newest_post_times(session, [s.id for s in sources])
+        newest = queries.newest_post_times(session, [s.id for s in sources])
         return [
             SourceStatus(ref=s.ref, name=redact_urls(s.name), transport=s.transport, label=_label(s), role=s.role,
                          side=s.side, active=s.active, last_message_id=s.last_message_id,
@@ -559,19 +555,6 @@ def list_sources_info(session_factory: sessionmaker[Session], key: str | None = 
                          next_poll_at=s.next_poll_at)
             for s in sources
         ]
-
-
-def _newest_post_times(session: Session, source_ids: Sequence[int]) -> dict[int, datetime]:
-    # A query function that belongs in store/queries.py (owned by another engineer).
-    if not source_ids:
-        return {}
-    rows = session.execute(
-        select(Post.source_id, func.max(Post.posted_at))
-        .where(Post.source_id.in_(list(source_ids)))
-        .group_by(Post.source_id)
-    ).all()
-    # func.max keeps the column's type, so the times come back aware (UTC) on every backend.
-    return {source_id: when for source_id, when in rows if when is not None}
 
 
 # ---------------------------------------------------------------- polling

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -44,6 +45,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Transport(StrEnum):
+    """How a source reaches us (``sources.transport``)."""
+
+    EXPORT = "export"  # a Telegram Desktop export file
+    TELEGRAM = "telegram"  # channel posts the bot receives as an administrator, or forwards
+    TME = "tme"  # the public web preview t.me/s/<channel>
+    FEED = "feed"  # RSS or Atom
+
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery is in its exactly-once life (``deliveries.status``)."""
+
+    PENDING = "pending"  # interrupted or postponed; may be resumed
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {
         datetime: UTCDateTime(),
@@ -60,7 +79,7 @@ class Source(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text)
-    transport: Mapped[str] = mapped_column(String(20), default="export")  # export|telegram|tme|feed
+    transport: Mapped[str] = mapped_column(String(20), default=Transport.EXPORT.value)  # a Transport
     handle: Mapped[str | None] = mapped_column(String(100))
     url: Mapped[str | None] = mapped_column(Text)
     role: Mapped[str | None] = mapped_column(Text)
@@ -221,8 +240,8 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(100))  # "digest:2022-03-02", "alert:incident:17"
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sending|sent|failed
+    key: Mapped[str] = mapped_column(String(100))  # a bot.services.keys.DeliveryKey, formatted
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING.value)  # a DeliveryStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message_ids: Mapped[list[Any]] = mapped_column(default=list)
     error: Mapped[str | None] = mapped_column(Text)
