@@ -15,8 +15,8 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import subscriptions
-from bot.delivery import DeliveryService
+from bot.services import subscriptions
+from bot.services.digests import DeliveryService
 from bot.engine.extract import Extractor
 from bot.engine.names import Names, load_names
 from bot.engine.types import PostIn

@@ -11,11 +11,12 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot import subscriptions
-from bot.delivery import IngestStatus
+from bot import jobs
+from bot.services import subscriptions
+from bot.services.ingest import IngestStatus
 from bot.engine.names import sort_key, table_names
 from bot.i18n import t
-from bot.subscriptions import InputError, SubscriberView
+from bot.services.subscriptions import InputError, SubscriberView
 from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, reply, runtime
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ async def on_settings_callback(update: Update, context: Context) -> None:
     answer = ""
     if changes:
         try:
-            sub = await asyncio.to_thread(rt.delivery.update_settings, context.job_queue, chat.id, **changes)
+            sub = await asyncio.to_thread(jobs.update_settings, context.job_queue, rt.delivery, chat.id, **changes)
         except InputError as exc:
             await _answer(query, t(lang, exc.key, value=exc.value), show_alert=True)
             return

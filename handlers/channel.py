@@ -9,8 +9,9 @@ import logging
 from telegram import ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageOriginChannel, Update
 from telegram.constants import ChatMemberStatus
 
-from bot import subscriptions
-from bot.delivery import IngestStatus
+from bot import jobs
+from bot.services import subscriptions
+from bot.services.ingest import IngestStatus
 from bot.engine.text import storable
 from bot.engine.types import PostIn
 from bot.i18n import t
@@ -84,4 +85,4 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
         await asyncio.to_thread(subscriptions.deactivate, runtime(context).session_factory, change.chat.id,
                                 f"bot is {status}")
         if context.job_queue is not None:
-            runtime(context).delivery.unschedule(context.job_queue, change.chat.id)
+            jobs.unschedule_digest(context.job_queue, change.chat.id)

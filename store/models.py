@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from config.settings import DEFAULT_TIMEZONE
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite (naive storage) and PostgreSQL alike."""
@@ -223,7 +225,7 @@ class Subscriber(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     chat_type: Mapped[str] = mapped_column(String(20), default="private")
     language: Mapped[str] = mapped_column(String(5), default="en")
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Kyiv")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     digest_time: Mapped[str] = mapped_column(String(5), default="08:00")
     oblasts: Mapped[list[Any]] = mapped_column(default=list)
     instant_alerts: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot import services, subscriptions
+from bot.services import reports, subscriptions
 from store import queries
 from tests.e2e.conftest import ADMIN_ID, Bot, press, say
 
@@ -47,7 +47,7 @@ async def test_channel_post_with_markup_shows_escaped_in_the_digest(bot: Bot) ->
 async def test_edited_channel_post_replaces_the_claim(bot: Bot) -> None:
     await _post(bot, "In Kharkiv 2 people were killed by shelling today.")
     await _post(bot, "In Kharkiv 4 people were killed by shelling today.", edited=True)
-    views = services.list_incident_views(bot.session_factory)
+    views = reports.list_incident_views(bot.session_factory)
     assert [v.summary.killed.best for v in views] == [4]
 
 
@@ -101,7 +101,7 @@ async def test_instant_alert_once_per_incident(bot: Bot) -> None:
     await _post(bot, "In Kharkiv 3 people were killed by shelling today.", chat_id=-1007770001, title="Mayor",
                 username=None)
     await bot.delivery.wait_background()
-    views = services.list_incident_views(bot.session_factory)
+    views = reports.list_incident_views(bot.session_factory)
     assert len(views) == 1 and views[0].conflicts
     await asyncio.sleep(0.2)
     alerts = bot.server.messages_to(90)[before[90]:]
@@ -119,14 +119,14 @@ async def test_editing_the_post_behind_an_alert_sends_no_second_alert(bot: Bot) 
     update = bot.server.channel_post(CHANNEL, first, title="Synehubov", username="synegubov_test")
     message_id = update["channel_post"]["message_id"]
     await bot.server.wait_for_async(lambda: len(bot.server.messages_to(95)) > before, what="alert")
-    old_ids = [v.id for v in services.list_incident_views(bot.session_factory)]
+    old_ids = [v.id for v in reports.list_incident_views(bot.session_factory)]
     edited = "In Kharkiv 4 people were killed by shelling today."
     bot.server.channel_post(CHANNEL, edited, message_id=message_id, edited=True, title="Synehubov",
                             username="synegubov_test")
     await bot.server.wait_for_async(lambda: _stored(bot, CHANNEL, message_id, edited), what="edit stored")
     await bot.delivery.wait_background()
     await asyncio.sleep(0.3)
-    views = services.list_incident_views(bot.session_factory)
+    views = reports.list_incident_views(bot.session_factory)
     assert [v.summary.killed.best for v in views] == [4]
     assert [v.id for v in views] != old_ids  # the edit re-created the incident...
     assert len(bot.server.messages_to(95)) == before + 1  # ...and still one alert

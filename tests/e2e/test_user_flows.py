@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot import subscriptions
+from bot.services import subscriptions
 from tests.e2e.conftest import ADMIN_ID, Bot, press, say
 
 

@@ -20,7 +20,7 @@ from sources_helpers import (
     stored_posts,
 )
 
-from bot import sources
+from bot.services import sources
 from bot.cli import main
 
 Fixture = Callable[[str], str]

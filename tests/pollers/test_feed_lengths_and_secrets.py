@@ -10,7 +10,7 @@ import pytest
 from pollers_helpers import LocalServer, Reply
 from sources_helpers import make_settings, open_db, stored_posts, stored_source
 
-from bot import sources
+from bot.services import sources
 from bot.cli import main
 
 

@@ -1,14 +1,18 @@
-"""Use cases: each public function owns one transaction and calls the engine and the store.
+"""Ingestion: posts of any source stored idempotently, their claims extracted and linked into
+incidents, the touched incidents' figures and conflicts refreshed.
 
-The CLI, the bot's handlers and the pollers all come through here, so a post is ingested the
-same way whatever carried it.
+Exports (``import_export``), polls, a new source's backfill and Telegram channel posts or forwards
+(``ingest_telegram_post``) all come through here, so a post is ingested the same way whatever
+carried it. Each public function that takes a session factory owns one transaction.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,7 +22,6 @@ from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.extract import Extractor
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import read_tsv_records
-from bot.engine.ledger import build_ledger, step_json
 from bot.engine.linking import (
     BLOCK_CLAIMS,
     assign_incidents,
@@ -34,10 +37,8 @@ from bot.engine.linking import (
     block_keys,
 )
 from bot.engine.types import (
-    ClaimRecord,
     ConflictFinding,
     ImportStats,
-    IncidentView,
     KindGroup,
     PostIn,
     Side,
@@ -47,7 +48,7 @@ from bot.exports import ChannelExport, ExportError, read_export
 from store import queries
 from store.db import retry_on_disconnect
 from store.locks import ingest_lock, lock_block
-from store.models import Claim, Conflict, Incident, Post, Source
+from store.models import Claim, Conflict, Incident, Post, Source, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +233,55 @@ def ingest_and_refresh(session: Session, source: Source, posts: Sequence[PostIn]
     return stats
 
 
+# ---------------------------------------------------------------- ingestion from Telegram updates
+
+
+class IngestStatus(StrEnum):
+    """What ``ingest_telegram_post`` did with a channel post or a forward."""
+
+    INGESTED = "ingested"
+    NEW_SOURCE = "new_source"  # the channel is not a source and may not be created here
+    PAUSED = "paused"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """The status, the source's name, the claims read and the incidents they were linked into."""
+
+    status: IngestStatus
+    source_name: str
+    claims: int = 0
+    incident_ids: tuple[int, ...] = ()
+
+
+def ingest_telegram_post(session_factory: sessionmaker[Session], extractor: Extractor, *, chat_id: int,
+                         title: str, username: str | None, post: PostIn, create: bool,
+                         added_by: int | None = None) -> IngestOutcome:
+    """Store one channel post (a channel_post update or a forward) as a post of that channel.
+
+    The source (ref = the channel's id) is created when ``create`` is set; a channel that is
+    itself a digest subscriber is not a source. Runs extraction: call it off the event loop.
+    """
+    ref = str(chat_id)
+    with ingest_lock(), session_factory.begin() as session:
+        if queries.get_subscriber(session, chat_id) is not None:
+            return IngestOutcome(IngestStatus.IGNORED, title)
+        source = queries.get_source_by_ref(session, ref)
+        if source is None:
+            if not create:
+                return IngestOutcome(IngestStatus.NEW_SOURCE, title)
+            source = queries.upsert_source(session, ref, title or ref, handle=username, transport=Transport.TELEGRAM,
+                                           url=f"https://t.me/{username}" if username else None, added_by=added_by)
+        elif not source.active:
+            return IngestOutcome(IngestStatus.PAUSED, source.name)
+        elif title and source.name != title and source.transport == Transport.TELEGRAM:
+            source.name = title
+        stats = ingest_and_refresh(session, source, [post], extractor)
+        incident_ids = queries.list_post_incident_ids(session, ref, post.message_id)
+        return IngestOutcome(IngestStatus.INGESTED, source.name, stats.claims, tuple(incident_ids))
+
+
 IMPORT_CHUNK = 200  # posts per transaction: short write locks keep the bot responsive during an import
 
 
@@ -277,93 +327,6 @@ def read_exports(paths: Sequence[Path], zone: ZoneInfo) -> tuple[list[ChannelExp
             errors.append(f"{path}: {export.malformed} malformed message(s) skipped (first: {export.first_problem}); "
                           f"its {len(export.posts)} readable post(s) are imported")
     return good, errors
-
-
-def store_totals(session_factory: sessionmaker[Session]) -> dict[str, int]:
-    with session_factory() as session:
-        return queries.count_rows(session)
-
-
-# ---------------------------------------------------------------- reading
-
-
-def list_incident_views(session_factory: sessionmaker[Session], *, since: date | None = None,
-                        until: date | None = None, place: str | None = None,
-                        oblasts: Sequence[str] | None = None, limit: int | None = None) -> list[IncidentView]:
-    with session_factory() as session:
-        incidents = queries.list_incidents(session, since=since, until=until, place=place, oblasts=oblasts,
-                                           limit=limit)
-        views = []
-        for incident in incidents:
-            records = tuple(queries.to_record(c) for c in sorted(incident.claims, key=lambda c: c.id))
-            if not records:
-                continue
-            by_id = {r.id: r for r in records}
-            findings = tuple(
-                ConflictFinding(
-                    c.field,
-                    tuple(_value_from_json(v, by_id) for v in c.values),
-                    c.note,
-                )
-                for c in sorted(incident.conflicts, key=lambda c: c.id)
-            )
-            views.append(IncidentView(incident.id, summarize(records), records, findings,
-                                      build_ledger(records, findings)))
-        return views
-
-
-def _value_from_json(value: dict[str, object], by_id: dict[int, ClaimRecord]):  # type: ignore[no-untyped-def]
-    from bot.engine.types import ConflictValue
-
-    ids = value.get("claim_ids") or []
-    records = tuple(by_id[i] for i in ids if isinstance(i, int) and i in by_id)  # type: ignore[union-attr]
-    return ConflictValue(value.get("value"), value.get("qualifier"), records)  # type: ignore[arg-type]
-
-
-def build_report(session_factory: sessionmaker[Session], *, since: date | None = None,
-                 until: date | None = None) -> dict[str, object]:
-    """The ``claimwatch report --json`` document."""
-    incidents = []
-    for view in list_incident_views(session_factory, since=since, until=until):
-        s = view.summary
-        incidents.append({
-            "id": str(view.id),
-            "kind": s.kind.value,
-            "place": s.place.name,
-            "oblast": s.place.oblast,
-            "country": s.place.country,
-            "date": s.date.isoformat(),
-            "killed": {"low": s.killed.low, "best": s.killed.best, "high": s.killed.high},
-            "injured": {"low": s.injured.low, "best": s.injured.best, "high": s.injured.high},
-            "controller": s.controller.value if s.controller else None,
-            "sources": s.sources,
-            "claims": [_claim_json(r) for r in view.records],
-            "conflicts": [
-                {"field": f.field,
-                 "values": [{"value": v.value, "qualifier": v.qualifier,
-                             "claims": [[r.source_ref, r.message_id] for r in v.records],
-                             "claimants": sorted({r.claim.claimant or r.source_name for r in v.records})}
-                            for v in f.values],
-                 "note": f.note}
-                for f in view.conflicts
-            ],
-            "ledger": {"steps": [step_json(step) for step in view.ledger.steps] if view.ledger else [],
-                       "lines": list(view.ledger.lines) if view.ledger else []},
-        })
-    return {"incidents": incidents}
-
-
-def _claim_json(record: ClaimRecord) -> dict[str, object]:
-    data = record.claim.as_dict()
-    data.update({
-        "source": record.source_name,
-        "source_ref": record.source_ref,
-        "message_id": record.message_id,
-        "url": record.url,
-        "posted_at": record.posted_at.isoformat(),
-        "copy_of": record.copy_of,
-    })
-    return data
 
 
 # ---------------------------------------------------------------- seeds

@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import services
+from bot.services import reports
 from bot.engine.chart import render_chart
 from bot.engine.digest import render_digest, render_incidents
 from bot.engine.gazetteer import Gazetteer
@@ -49,11 +49,11 @@ def find_incidents(session_factory: sessionmaker[Session], place: Place | None, 
                    limit: int = LATEST) -> list[IncidentView]:
     """The latest incidents of a settlement (same name and region) or a region, of one day or any."""
     if place is None:
-        return services.list_incident_views(session_factory, since=day, until=day, limit=limit)
+        return reports.list_incident_views(session_factory, since=day, until=day, limit=limit)
     if place.level == "oblast" and place.oblast:
-        return services.list_incident_views(session_factory, since=day, until=day, oblasts=[place.oblast],
+        return reports.list_incident_views(session_factory, since=day, until=day, oblasts=[place.oblast],
                                             limit=limit)
-    views = services.list_incident_views(session_factory, since=day, until=day, place=place.name, limit=limit)
+    views = reports.list_incident_views(session_factory, since=day, until=day, place=place.name, limit=limit)
     return [v for v in views if place.oblast is None or v.summary.place.oblast in (place.oblast, None)]
 
 
@@ -87,7 +87,7 @@ def answer_question(session_factory: sessionmaker[Session], names: Names, gazett
     if not question.understood:
         return None
     if question.place is None:
-        views = services.list_incident_views(session_factory, since=question.day, until=question.day,
+        views = reports.list_incident_views(session_factory, since=question.day, until=question.day,
                                              oblasts=list(oblasts) or None)
         messages = render_digest(views, day=question.day, lang=lang, names=names) if views else []
         return Reading(tuple(messages), None, question.day)
@@ -104,7 +104,7 @@ def day_pictures(session_factory: sessionmaker[Session], names: Names, day: date
     An empty day has none (the text says so, once). A picture that fails to render is left out
     and logged: the digest's text does not depend on it.
     """
-    views = services.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None)
+    views = reports.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None)
     if not views:
         return []
     pictures = []

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.names import table_names
 from bot.i18n import shorten
-from config.settings import Settings
+from config.settings import DEFAULT_TIMEZONE, Settings
 from store import queries
 from store.models import Subscriber
 
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 LANGUAGES = ("uk", "en", "ru")
 DEFAULT_DIGEST_TIME = "08:00"
-REGIONS_FILE = Path(__file__).resolve().parent / "engine" / "data" / "regions.tsv"
+REGIONS_FILE = Path(__file__).resolve().parent.parent / "engine" / "data" / "regions.tsv"
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 # IANA names: "UTC", "Europe/Kyiv", "America/Argentina/Buenos_Aires", "Etc/GMT+3".
 _ZONE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]{0,29}(?:/[A-Za-z0-9][A-Za-z0-9_+\-]{0,29}){0,2}$")
@@ -212,7 +212,7 @@ def subscribe(session_factory: sessionmaker[Session], chat_id: int, *, chat_type
         changed = True
         if row is None:
             row = Subscriber(chat_id=chat_id, chat_type=chat_type, language=pick_language(language),
-                             timezone=timezone or "Europe/Kyiv", digest_time=DEFAULT_DIGEST_TIME,
+                             timezone=timezone or DEFAULT_TIMEZONE, digest_time=DEFAULT_DIGEST_TIME,
                              oblasts=list(oblasts or []), instant_alerts=False, active=True)
             session.add(row)
         else:
@@ -301,7 +301,7 @@ def remember_language(session_factory: sessionmaker[Session], chat_id: int, lang
     with session_factory.begin() as session:
         row = queries.get_subscriber(session, chat_id)
         if row is None:
-            session.add(Subscriber(chat_id=chat_id, chat_type=chat_type, language=lang, timezone="Europe/Kyiv",
+            session.add(Subscriber(chat_id=chat_id, chat_type=chat_type, language=lang, timezone=DEFAULT_TIMEZONE,
                                    digest_time=DEFAULT_DIGEST_TIME, oblasts=[], instant_alerts=False, active=False))
         else:
             row.language = lang
