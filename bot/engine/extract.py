@@ -220,6 +220,9 @@ class Extractor:
         self._person = any_of(lexicon["person_words"])
         self._victim = any_of(lexicon["victim_words"])
         self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
+        self._parentheticals_by_end: dict[str, list[tuple[str, ...]]] = {}  # by last word, longest first
+        for words in self._parentheticals:
+            self._parentheticals_by_end.setdefault(words[-1], []).append(words)
         self._vague = frozenset(lexicon["vague_words"])
         self._civilian = any_of(lexicon["civilian_words"])
         self._subarea = any_of(lexicon["subarea_words"])
@@ -285,6 +288,8 @@ class Extractor:
         self._date_links = frozenset(numbers["date_links"])
         self._cues_seen: dict[str, tuple[int, Kind, int] | None] = {}  # word -> its cue list (or None)
         self._officials_seen: dict[str, Official | None] = {}  # word -> the official it names
+        self._actor_words_seen: dict[str, bool] = {}
+        self._weapons_seen: dict[str, tuple[str, ...]] = {}
         self._full_names_seen: dict[tuple[str, ...], Official | None] = {}
         # what the rules ask several times of one sentence: kept for the last few hundred sentences
         self._institutions_seen: dict[str, list[tuple[str, Side | None, list[re.Match[str]]]]] = {}
@@ -373,7 +378,7 @@ class Extractor:
             return None
         language = lang if lang in ("uk", "ru", "en") else guess_language(clean)
         doc = self.nlp(language).make_doc(clean)
-        doc._.claimwatch_post = PostContext(language, _post_day(posted_at), source, explain)
+        doc._.claimwatch_post = PostContext(clean, language, _post_day(posted_at), source, explain)
         return doc
 
     def _extract(self, text: str, posted_at: datetime | None, source: SourceInfo | None, lang: str | None,
@@ -404,9 +409,7 @@ class Extractor:
             if cue is not None:
                 facts.cues.append((pos, cue[1], cue[2]))
                 facts.why[("cue", pos)] = Why("kinds", self._cue_keys[cue[0]], tok.text, view.index)
-            for name, pattern in self._weapons:
-                if pattern.fullmatch(tok.lower):
-                    facts.weapons.add(name)
+            facts.weapons.update(self._weapons_of(tok.lower))
         lower = view.lower
         for name, pattern in self._targets:
             if any(not self._target_denied.search(lower[max(0, m.start() - 40):m.start()])
@@ -426,6 +429,13 @@ class Extractor:
         _bound(self._cues_seen)
         self._cues_seen[word] = found
         return found
+
+    def _weapons_of(self, word: str) -> tuple[str, ...]:
+        known = self._weapons_seen.get(word)
+        if known is None:
+            _bound(self._weapons_seen)
+            known = self._weapons_seen[word] = tuple(name for name, pattern in self._weapons if pattern.fullmatch(word))
+        return known
 
     def read_counts(self, view: SentenceView, facts: SentenceFacts) -> None:
         tokens = view.tokens
@@ -1019,7 +1029,7 @@ class Extractor:
 
     def _parenthetical_ending(self, tokens: list[Token], j: int) -> int | None:
         """Start index of a parenthetical phrase ("по последним данным") ending at ``j``."""
-        for words in self._parentheticals:
+        for words in self._parentheticals_by_end.get(tokens[j].lower, ()) if 0 <= j < len(tokens) else ():
             n = len(words)
             if j - n + 1 >= 0 and tuple(t.lower for t in tokens[j - n + 1:j + 1]) == words:
                 return j - n + 1
@@ -1158,6 +1168,8 @@ class Extractor:
             if not tok.is_word:
                 continue
             word = tok.lower
+            if not self._may_be_actor(word):
+                continue
             if self._ru_agent.fullmatch(word):
                 found.append((pos, Side.RUSSIA))
                 continue
@@ -1193,6 +1205,15 @@ class Extractor:
                 if not any(p == pos for p, _ in found):
                     found.append((pos, side))
         return sorted(found)
+
+    def _may_be_actor(self, word: str) -> bool:
+        """Whether ``word`` is in any list ``_find_actors`` reads word by word (most words are not)."""
+        known = self._actor_words_seen.get(word)
+        if known is None:
+            _bound(self._actor_words_seen)
+            known = self._actor_words_seen[word] = any(
+                p.fullmatch(word) for p in (self._ru_agent, self._ua_agent, self._force, self._ru_adj, self._ua_adj))
+        return known
 
     def _is_cue(self, word: str) -> bool:
         return any(pattern.fullmatch(word) for pattern, _, _ in self._cue_words)

@@ -51,8 +51,10 @@ for _name in ("claimwatch_post", "claimwatch_sentences", "claimwatch_facts", "cl
 
 @dataclass(frozen=True, slots=True)
 class PostContext:
-    """What a post's text does not say: its language, day (in Kyiv) and channel."""
+    """What a post's text does not say: its language, day (in Kyiv) and channel; and its cleaned
+    text, which is ``doc.text`` (kept, as ``doc.text`` is rebuilt from the tokens at each call)."""
 
+    text: str
     lang: str
     day: date
     source: SourceInfo | None
@@ -170,7 +172,8 @@ class Sentences:
         self._seen: dict[str, tuple[str, str]] = {}  # token text -> (lower, kind)
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        post: PostContext | None = doc._.claimwatch_post
+        text = post.text if post is not None else doc.text
         strings = doc.vocab.strings
         found = doc.to_array([ORTH, LEMMA, IDX, IS_SPACE]).tolist()
         tokens = [(i, row) for i, row in enumerate(found) if not row[3]]
@@ -283,6 +286,6 @@ class Claims(Stage):
             raise ValueError(f"{self.name} is not initialized")
         post: PostContext = doc._.claimwatch_post
         traces: list[Any] | None = [] if post.explain else None
-        doc._.claims = self.rules.assemble(doc.text, doc._.claimwatch_sentences, doc._.claimwatch_facts, post, traces)
+        doc._.claims = self.rules.assemble(post.text, doc._.claimwatch_sentences, doc._.claimwatch_facts, post, traces)
         doc._.claim_traces = traces
         return doc
