@@ -34,6 +34,7 @@ from bot.jobs import DEFAULT_SWEEP_INTERVAL
 from bot.services import subscriptions
 from bot.services.delivery import DEFAULT_RETRY_DELAY, DEFAULT_STALE_AFTER
 from bot.services.digests import DeliveryService
+from bot.services.ingest import load_extractor
 from bot.telegram.safe_updates import SafeUpdatesRequest
 from bot.telegram.send import DEFAULT_PACE
 from bot.telegram.tracked_request import TrackedRequest
@@ -283,7 +284,7 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     keeper = LeaseKeeper(session_factory, owner, on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
     keeper.start()
     try:
-        extractor = Extractor.load()
+        extractor = load_extractor(settings)
         application = build_application(settings, session_factory, extractor, lease_owner=owner)
         application.bot_data["lease_keeper"] = keeper
         if webhook_url:

@@ -22,10 +22,8 @@ from config.settings import Settings
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 
-def _extractor() -> Any:
-    from bot.engine.extract import Extractor
-
-    return Extractor.load()
+def _extractor(settings: Settings) -> Any:
+    return ingest.load_extractor(settings)
 
 
 def _open(settings: Settings, *, readonly: bool = False) -> Any:
@@ -40,7 +38,7 @@ def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -
     exports, errors = ingest.read_exports([p for p in paths if p.is_file()], settings.zone)
     errors = [f"{p}: no such file" for p in missing] + errors
     stats = ImportStats()
-    extractor = _extractor() if exports else None
+    extractor = _extractor(settings) if exports else None
     total = sum(len(e.posts) for e in exports)
     bar = None
     if sys.stderr.isatty() and total:
@@ -92,9 +90,9 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     posted = datetime.combine(args.date or date.today(), datetime.min.time().replace(hour=12), tzinfo=settings.zone)
     explain = getattr(args, "explain", None)
     if explain:
-        document: dict[str, Any] = {"claims": _explained(text, posted, args.lang, explain)}
+        document: dict[str, Any] = {"claims": _explained(_extractor(settings), text, posted, args.lang, explain)}
     else:
-        claims = _extractor().extract_claims(text, posted_at=posted, lang=args.lang)
+        claims = _extractor(settings).extract_claims(text, posted_at=posted, lang=args.lang)
         document = {"claims": [c.as_dict() for c in claims]}
     cut = _cut_at(text)
     if cut is not None:  # the engine reads a bounded prefix of a very long post: say so, and where
@@ -108,14 +106,14 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _explained(text: str, posted: datetime, lang: str | None, form: str) -> list[dict[str, Any]]:
+def _explained(extractor: Any, text: str, posted: datetime, lang: str | None, form: str) -> list[dict[str, Any]]:
     """``extract --explain``: each claim with where each of its fields came from (component, rule,
     words, sentence), as an ``explain`` key per claim; with ``form`` "text" the claims are printed
     here instead, each as one JSON line followed by one line per field."""
     from bot.engine.extract import explain_lines
 
     claims = []
-    for claim, trace in _extractor().explain_claims(text, posted_at=posted, lang=lang):
+    for claim, trace in extractor.explain_claims(text, posted_at=posted, lang=lang):
         item = claim.as_dict()
         lines = explain_lines(claim, trace)
         if form == "text":
@@ -264,7 +262,7 @@ def _poll(session_factory: sessionmaker[Session], settings: Settings, source_key
     if not refs:
         print("no active channels or feeds to poll (add one: claimwatch sources add @channel)")
         return 0
-    extractor = sources.load_extractor()
+    extractor = sources.load_extractor(settings)
     results = asyncio.run(polling.poll_sources(session_factory, settings, extractor, refs))
     for result in results:
         print(result.line())

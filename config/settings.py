@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(default=False, alias="CLAIMWATCH_ALLOW_PRIVATE_URLS")
     webhook_secret: SecretStr | None = Field(default=None, alias="CLAIMWATCH_WEBHOOK_SECRET")
     log_level: str = Field(default="INFO", alias="CLAIMWATCH_LOG_LEVEL")
+    cache_dir: Path | None = Field(default=None, alias="CLAIMWATCH_CACHE_DIR")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Europe"
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Kyiv") from None
         return value
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("telegram_api_url", "tme_url")
     @classmethod

@@ -45,6 +45,7 @@ from bot.engine.types import (
     SourceInfo,
 )
 from bot.exports import ChannelExport, ExportError, read_export
+from config.settings import Settings
 from store import queries
 from store.db import retry_on_disconnect
 from store.locks import ingest_lock, lock_block
@@ -53,6 +54,12 @@ from store.models import Claim, Conflict, Incident, Post, Source, Transport
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+
+
+def load_extractor(settings: Settings) -> Extractor:
+    """The extraction engine, its gazetteer index cached in ``settings.cache_dir`` (a second or two;
+    the first run builds the index)."""
+    return Extractor.load(Gazetteer.load(settings.cache_dir))
 
 
 def source_info(source: Source) -> SourceInfo:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engine.types import ImportStats, PostIn, Side
 from bot.pollers import SafeFetcher, TmeClient, fetch_feed, jittered_interval
 from bot.pollers.tme import normalize_channel
-from bot.services.ingest import ingest_posts, refresh_incidents
+from bot.services.ingest import ingest_posts, load_extractor, refresh_incidents
 from config.settings import Settings, redact_url, redact_urls
 from store import queries
 from store.locks import ingest_lock
@@ -163,13 +163,6 @@ def check_side(side: str | None) -> str | None:
     return value
 
 
-def load_extractor() -> Extractor:
-    """Load the extraction engine (a second or two); called only when posts need extracting."""
-    from bot.engine.extract import Extractor
-
-    return Extractor.load()
-
-
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -269,7 +262,7 @@ async def add_source(
         if own:
             await client_fetcher.aclose()
     if fetched.posts and extractor is None:
-        extractor = await asyncio.to_thread(load_extractor)
+        extractor = await asyncio.to_thread(load_extractor, settings)  # only when posts need it
     rng = rng or random.Random()
     return await asyncio.to_thread(
         _store_added, session_factory, parsed, role, side_value, added_by, fetched, extractor, rng

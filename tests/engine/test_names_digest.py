@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import subscriptions
+from bot.services import subscriptions
 from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.digest import render_digest, render_incidents
 from bot.engine.gazetteer import Gazetteer
