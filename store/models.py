@@ -1,4 +1,5 @@
-"""Typed ORM models for sources, posts, claims, incidents, conflicts, subscribers, deliveries and leases."""
+"""Typed ORM models for sources, posts, claims, incidents, conflicts, subscribers, deliveries, forwards
+waiting for confirmation, admins and leases."""
 
 from __future__ import annotations
 
@@ -230,6 +231,8 @@ class Subscriber(Base):
     oblasts: Mapped[list[Any]] = mapped_column(default=list)
     instant_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # why the bot stopped sending (blocked, removed from the chat); None when the chat unsubscribed
+    deactivated_reason: Mapped[str | None] = mapped_column(Text)
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -249,6 +252,26 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     sent_at: Mapped[datetime | None]
+
+
+class PendingForward(Base):
+    """A post an admin forwarded from a channel that is not a source yet, kept until the admin
+    confirms or cancels following that channel (or it expires)."""
+
+    __tablename__ = "pending_forwards"
+    __table_args__ = (Index("ix_pending_forwards_created", "created_at"),)
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)  # "<channel id>_<message id>"
+    chat_id: Mapped[int] = mapped_column(BigInteger)  # the channel's id
+    title: Mapped[str] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(100))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    forwarded_from: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
 
 
 class Admin(Base):

@@ -26,6 +26,7 @@ from telegram import Bot
 from bot.engine.chart import render_chart
 from bot.engine.digest import format_day, render_alert, render_digest
 from bot.engine.extract import Extractor
+from bot.engine.names import Names, load_names
 from bot.engine.types import IncidentView, PostIn
 from bot.services.delivery import (
     DEFAULT_RETRY_DELAY,
@@ -85,6 +86,7 @@ class DeliveryService:
     retry_delay: timedelta = DEFAULT_RETRY_DELAY
     network_retries: int = MAX_NETWORK_RETRIES  # per message, before the delivery is postponed
     lease_owner: str | None = None  # the bot lease this process holds (``claimwatch run``)
+    names: Names | None = None  # built on first use, from the extractor's gazetteer
     _cache: dict[tuple[object, ...], _Rendered] = field(default_factory=dict)
     _locks: dict[tuple[object, ...], asyncio.Lock] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -111,12 +113,19 @@ class DeliveryService:
 
     def _render_digest(self, day: date, lang: str, oblasts: tuple[str, ...], chart: bool) -> tuple[Part, ...]:
         views = list_incident_views(self.session_factory, since=day, until=day, oblasts=oblasts or None)
-        parts = [Part(text=m) for m in render_digest(views, day=day, lang=lang, html_mode=True)]
+        parts = [Part(text=m) for m in render_digest(views, day=day, lang=lang, html_mode=True,
+                                                        names=self.reader_names())]
         if chart and views:
             with _CHART_LOCK:
-                png = render_chart(views, day=day, lang=lang)
+                png = render_chart(views, day=day, lang=lang, names=self.reader_names())
             parts.append(Part(text=format_day(day, lang), photo=png))
         return tuple(parts)
+
+    def reader_names(self) -> Names:
+        """Names in the reader's language, sharing the extractor's gazetteer when there is one."""
+        if self.names is None:
+            self.names = Names(self.extractor.gazetteer) if self.extractor is not None else load_names()
+        return self.names
 
     def invalidate(self) -> None:
         """Forget rendered digests (new posts arrived)."""
@@ -124,7 +133,8 @@ class DeliveryService:
 
     def incident_parts(self, views: Sequence[IncidentView], lang: str) -> tuple[Part, ...]:
         """Incidents rendered like the digest, for /incidents (no title day)."""
-        return tuple(Part(text=m) for m in render_digest(views, day=None, lang=lang, html_mode=True))
+        return tuple(Part(text=m) for m in render_digest(views, day=None, lang=lang, html_mode=True,
+                                                         names=self.reader_names()))
 
     # ------------------------------------------------ delivering
 
@@ -150,7 +160,7 @@ class DeliveryService:
         for incident_id, (views, subscribers) in wanted.items():
             for subscriber in subscribers:
                 parts = tuple(Part(text=m) for m in render_alert(views[0], lang=subscriber.language,
-                                                                  zone=subscriber.zone))
+                                                                  zone=subscriber.zone, names=self.reader_names()))
                 outcome = await self.deliver(bot, subscriber, alert_key(views[0]), parts)
                 results.setdefault(incident_id, []).append(outcome)
         return results

@@ -218,6 +218,7 @@ def subscribe(session_factory: sessionmaker[Session], chat_id: int, *, chat_type
         else:
             changed = not row.active or (oblasts is not None and list(oblasts) != list(row.oblasts or []))
             row.active = True
+            row.deactivated_reason = None
             if oblasts is not None:
                 row.oblasts = list(oblasts)
         session.flush()
@@ -232,6 +233,7 @@ def unsubscribe(session_factory: sessionmaker[Session], chat_id: int) -> bool:
         if row is None or not row.active:
             return False
         row.active = False
+        row.deactivated_reason = None
         logger.info("chat %s unsubscribed", chat_id)
         return True
 
@@ -242,7 +244,22 @@ def deactivate(session_factory: sessionmaker[Session], chat_id: int, reason: str
         row = queries.get_subscriber(session, chat_id)
         if row is not None and row.active:
             row.active = False
+            row.deactivated_reason = reason[:300] or "deactivated"
             logger.info("chat %s deactivated: %s", chat_id, reason)
+
+
+def reactivate(session_factory: sessionmaker[Session], chat_id: int) -> SubscriberView | None:
+    """The bot is back in a chat it had been blocked in or removed from: resume the digests of a
+    subscriber deactivated for that reason (not of one that unsubscribed). Returns it when resumed."""
+    with session_factory.begin() as session:
+        row = queries.get_subscriber(session, chat_id)
+        if row is None or row.active or row.deactivated_reason is None:
+            return None
+        row.active = True
+        row.deactivated_reason = None
+        logger.info("chat %s reactivated: the bot is back", chat_id)
+        session.flush()
+        return view_of(row)
 
 
 def update_settings(session_factory: sessionmaker[Session], chat_id: int, *, digest_time: str | None = None,

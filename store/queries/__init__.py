@@ -5,7 +5,7 @@
 - ``claims``: posts, claims, incidents and conflicts (storing, the blocks linking reads, reports);
 - ``subscribers``: digest subscribers and the admins added with /admins;
 - ``deliveries``: the exactly-once delivery log;
-- ``pending``: channels and forwards waiting for an admin's confirmation.
+- ``pending``: forwarded posts waiting for an admin to confirm following their channel.
 
 The names of the family modules are also importable from ``store.queries`` itself.
 """
@@ -34,6 +34,7 @@ from store.queries.deliveries import (
     get_delivery,
     list_deliveries_by_status,
 )
+from store.queries.pending import prune_pending_forwards, put_pending_forward, take_pending_forward
 from store.queries.sources import (
     delete_source,
     get_source,
@@ -59,5 +60,6 @@ __all__ = [
     "get_delivery", "get_post", "get_source", "get_source_by_ref", "get_subscriber", "latest_post_time",
     "list_admin_ids", "list_block_claims", "list_copy_candidates", "list_deliveries_by_status",
     "list_incident_claims", "list_incidents", "list_link_candidates", "list_post_incident_ids", "list_sources",
-    "list_subscribers", "move_claims", "newest_post_times", "replace_conflicts", "to_record", "upsert_source",
+    "list_subscribers", "move_claims", "newest_post_times", "prune_pending_forwards", "put_pending_forward",
+    "replace_conflicts", "take_pending_forward", "to_record", "upsert_source",
 ]

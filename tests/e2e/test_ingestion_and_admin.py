@@ -88,6 +88,27 @@ async def test_admin_forward_from_a_new_channel_needs_confirmation(bot: Bot) -> 
 
 
 @pytest.mark.asyncio
+async def test_a_forward_is_confirmed_after_the_bot_restarted(bot: Bot) -> None:
+    server = bot.server
+    server.forwarded_message("У Харкові внаслідок удару загинули 4 людини.", user_id=ADMIN_ID,
+                             from_chat_id=-1005550002, from_chat_title="Kharkiv Region", from_message_id=91)
+    ask = (await server.wait_for_sent_async(chat_id=ADMIN_ID))[-1]
+    assert "not a source yet" in ask["plain_text"]
+    await bot.stop()
+    await bot.start()  # a new Application on the same database: nothing of the question is in memory
+    data = ask["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await press(bot, ADMIN_ID, ADMIN_ID, ask["message_id"], data)
+    await server.wait_for_async(lambda: any(r["method"] == "editMessageText" and "ingested" in (r["plain_text"] or "")
+                                            for r in server.sent), what="the forward ingested after the restart")
+    with bot.session_factory() as session:
+        source = queries.get_source_by_ref(session, "-1005550002")
+        assert source is not None and source.name == "Kharkiv Region"
+        assert queries.get_post(session, source.id, 91) is not None
+    answer = await press(bot, ADMIN_ID, ADMIN_ID, ask["message_id"], data)  # pressed again: already done
+    assert "expired" in (answer.get("text") or "").lower()
+
+
+@pytest.mark.asyncio
 async def test_instant_alert_once_per_incident(bot: Bot) -> None:
     await say(bot, "/start sub_kharkiv", user_id=90)
     await say(bot, "/settings alerts on", user_id=90)
