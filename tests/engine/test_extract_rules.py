@@ -429,3 +429,18 @@ def test_control_one_claim_per_credited_claimant(extractor):  # type: ignore[no-
         "что подразделения ВСУ полностью оставили город.", posted_at=POSTED) if c.kind is Kind.CONTROL]
     assert [c.controller for c in claims] == [Side.RUSSIA, Side.RUSSIA], [c.as_dict() for c in claims]
     assert len({c.claimant for c in claims}) == 2
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Russia launched a massive missile attack on Ukraine overnight.\n\nIn Dnipro, the regional governor Serhiy Lysak "
+     "said three people were killed.\n\nIn Kyiv, Mayor Vitali Klitschko said debris fell on a school; no one was hurt.", "en"),
+    ("Росія вночі масовано атакувала Україну ракетами.\n\nУ Дніпрі, за словами голови ОВА Сергія Лисака, загинули троє "
+     "людей.\n\nУ Києві, повідомив міський голова Віталій Кличко, уламки впали на школу, ніхто не постраждав.", "uk"),
+])
+def test_a_round_up_of_towns_gives_each_town_its_speaker_and_figures(extractor, text, lang):  # type: ignore[no-untyped-def]
+    """A lead sentence naming no town is not given a town from another speaker's paragraph, and
+    "In Kyiv, Mayor X said" names where it happened, not only the mayor's office."""
+    claims = {c.place.name: c for c in extractor.extract_claims(text, posted_at=POSTED, lang=lang)}
+    assert set(claims) == {"Dnipro", "Kyiv"}
+    assert (claims["Dnipro"].killed, "Lysak" in (claims["Dnipro"].claimant or "")) == (3, True)
+    assert (claims["Kyiv"].killed, claims["Kyiv"].injured, "Klitschko" in (claims["Kyiv"].claimant or "")) == (0, 0, True)
