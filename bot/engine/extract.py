@@ -622,8 +622,9 @@ class Extractor:
                 and self._attribution.fullmatch(before[0].lower):
             return True
         after = tokens[end] if end < len(tokens) else None
-        if after is not None and after.is_word and self._attribution.fullmatch(after.lower):
-            return True
+        if after is not None and after.is_word and self._attribution.fullmatch(after.lower) \
+                and not any(t.lower in ("in", "в", "у", "во") for t in tokens[max(0, start - 2):start]):
+            return True  # "Kyiv said" (its government); not "officials in Donetsk said" (where they are)
         if after is not None and after.is_capitalized and self._official(after) is not None:
             return True  # a first name before a known surname: "Volodymyr Zelensky"
         return after is not None and after.lower in self._river_words

@@ -444,3 +444,24 @@ def test_a_round_up_of_towns_gives_each_town_its_speaker_and_figures(extractor, 
     assert set(claims) == {"Dnipro", "Kyiv"}
     assert (claims["Dnipro"].killed, "Lysak" in (claims["Dnipro"].claimant or "")) == (3, True)
     assert (claims["Kyiv"].killed, claims["Kyiv"].injured, "Klitschko" in (claims["Kyiv"].claimant or "")) == (0, 0, True)
+
+
+@pytest.mark.parametrize(("text", "lang", "place"), [
+    ("Officials in Russian-occupied Donetsk said Ukrainian shelling of a market killed 27 people.", "en", "Donetsk"),
+    ("Authorities in Kherson said Russian shelling killed two people.", "en", "Kherson"),
+])
+def test_officials_in_a_town_speak_of_it(extractor, text, lang, place):  # type: ignore[no-untyped-def]
+    """'Officials in X said' is where they are and where it happened; 'Kyiv said' is a government."""
+    claim = one(extractor, text, lang)
+    assert claim.place.name == place and claim.killed is not None
+
+
+@pytest.mark.parametrize(("text", "lang", "side"), [
+    ("В Херсоне в результате обстрела со стороны ВСУ погибли четыре человека, сообщил Владимир Сальдо.", "ru", Side.RUSSIA),
+    ("Противник обстрелял Донецк, погибли два человека, сообщил Денис Пушилин.", "ru", Side.RUSSIA),
+    ("Ukrainian forces have withdrawn from the town to save lives, army chief Oleksandr Syrskyi said of Avdiivka.", "en",
+     Side.UKRAINE),
+])
+def test_officials_of_either_side_are_known_claimants(extractor, text, lang, side):  # type: ignore[no-untyped-def]
+    [claim] = extractor.extract_claims(text, posted_at=POSTED, lang=lang)
+    assert claim.claimant_side is side and claim.claimant and "(" in claim.claimant
