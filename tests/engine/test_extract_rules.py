@@ -272,7 +272,7 @@ def test_a_claimant_credited_without_figures_still_has_a_claim(extractor):  # ty
 def test_a_joint_source_line_is_one_claim(extractor):  # type: ignore[no-untyped-def]
     claim = one(extractor, "Унаслідок атаки на Київ загинули дев'ятеро людей.\n"
                            "Джерело: мер Києва Віталій Кличко, голова КМВА Тимур Ткаченко")
-    assert claim.killed == 9 and "Klitschko" in (claim.claimant or "") and "Ткаченко" in (claim.claimant or "")
+    assert claim.killed == 9 and "Klitschko" in (claim.claimant or "") and "(Tkachenko)" in (claim.claimant or "")
 
 
 def test_an_earlier_figure_quoted_again_is_a_claim_of_its_own(extractor):  # type: ignore[no-untyped-def]
