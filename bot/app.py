@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -23,6 +24,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    Defaults,
     MessageHandler,
     filters,
 )
@@ -39,11 +41,13 @@ from bot.telegram.safe_updates import SafeUpdatesRequest
 from bot.telegram.send import DEFAULT_PACE
 from bot.telegram.tracked_request import TrackedRequest
 from config.settings import Settings
-from handlers import RUNTIME_KEY, BotRuntime
+from handlers import CONTEXT_TYPES, RUNTIME_KEY, BotRuntime
 from handlers import admin, callbacks, channel, errors, profile, user
 
 logger = logging.getLogger(__name__)
 
+# every message is Telegram HTML (text from posts is escaped by the engine) without link previews
+DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
 USER_COMMANDS = ("start", "help", "subscribe", "unsubscribe", "settings", "digest", "incidents", "lang", "sources")
 ADMIN_COMMANDS = ("addsource", "removesource", "pausesource", "resumesource", "sourceinfo", "admins", "stats")
 
@@ -73,6 +77,8 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
         .request(TrackedRequest(connection_pool_size=256))
         .get_updates_request(SafeUpdatesRequest())
         .rate_limiter(smooth_rate_limiter())
+        .defaults(DEFAULTS)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(16)
         .post_init(_post_init)
         .post_stop(_post_stop)
@@ -81,11 +87,9 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
     delivery = DeliveryService(session_factory, extractor, pace=pace, stale_after=stale_after,
                                default_timezone=settings.timezone, retry_delay=retry_delay,
                                lease_owner=lease_owner)
-    application.bot_data["lease_owner"] = lease_owner
-    application.bot_data[RUNTIME_KEY] = BotRuntime(settings, session_factory, extractor, delivery)
-    application.bot_data["poll_sources"] = poll_sources
-    application.bot_data["shutdown_grace"] = shutdown_grace
-    application.bot_data["sweep_interval"] = sweep_interval
+    application.bot_data[RUNTIME_KEY] = BotRuntime(settings, session_factory, extractor, delivery,
+                                                   lease_owner=lease_owner, poll_sources=poll_sources,
+                                                   shutdown_grace=shutdown_grace, sweep_interval=sweep_interval)
     register_handlers(application)
     return application
 
@@ -177,7 +181,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     job_queue = application.job_queue
     if job_queue is not None:
         await asyncio.to_thread(jobs.rebuild_schedules, job_queue, rt.delivery)
-        if application.bot_data.get("poll_sources") and rt.extractor is not None:
+        if rt.poll_sources and rt.extractor is not None:
 
             async def notify(text: str) -> None:
                 await notify_admins(application, text)
@@ -186,22 +190,22 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     await rt.delivery.resume_interrupted(application.bot)
     if job_queue is not None:
         jobs.schedule_sweep(job_queue, rt.delivery,
-                            float(application.bot_data.get("sweep_interval", DEFAULT_SWEEP_INTERVAL)))
+                            rt.sweep_interval)
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     rt = _runtime(application)
-    await rt.delivery.shutdown(float(application.bot_data.get("shutdown_grace", 10.0)))
-    owner = application.bot_data.get("lease_owner")
+    await rt.delivery.shutdown(rt.shutdown_grace)
+    owner = rt.lease_owner
     if owner:  # after the deliveries stopped: a standby may take over at once
         from store.leases import release_lease
 
-        keeper = application.bot_data.get("lease_keeper")
+        keeper = rt.lease_keeper
         if keeper is not None:  # no heartbeat after the release (it would read as a takeover)
             await asyncio.to_thread(keeper.stop)
         try:
             await asyncio.to_thread(release_lease, rt.session_factory, owner)
-            application.bot_data["lease_owner"] = None
+            rt.lease_owner = None
         except Exception:
             logger.warning("could not release the bot lease; it lapses by itself", exc_info=True)
 
@@ -286,7 +290,7 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     try:
         extractor = load_extractor(settings)
         application = build_application(settings, session_factory, extractor, lease_owner=owner)
-        application.bot_data["lease_keeper"] = keeper
+        _runtime(application).lease_keeper = keeper
         if webhook_url:
             application.run_webhook(listen=host, port=int(port), url_path=urlsplit(webhook_url).path.lstrip("/"),
                                     webhook_url=webhook_url, secret_token=secret,

@@ -1,7 +1,11 @@
-"""Telegram transport: handlers parse an update, call one service, reply.
+"""Telegram transport: one module per user-facing area (``user``: everyone's commands and
+questions; ``admin``: source and admin commands; ``callbacks``: inline buttons; ``channel``:
+channel posts, forwards and the bot's own membership; ``profile``: the bot's descriptions;
+``errors``: the error handler). A handler parses an update, calls one service, replies.
 
-``BotRuntime`` carries what handlers need (stored in ``application.bot_data``); the helpers
-below read the user's language and send one-line HTML replies.
+Handlers get a ``CustomContext`` whose ``runtime`` (a ``BotRuntime``: settings, database,
+engine, delivery service) is what the Application was built with; the helpers below read the
+user's language and send one-line replies (Telegram HTML, from the Application's ``Defaults``).
 """
 
 from __future__ import annotations
@@ -9,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram import Chat, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.services import subscriptions
+from bot.jobs import DEFAULT_SWEEP_INTERVAL
 from bot.services.digests import DeliveryService
 from bot.engine.extract import Extractor
 from bot.engine.names import Names
@@ -24,34 +30,47 @@ from config.settings import Settings
 logger = logging.getLogger(__name__)
 
 RUNTIME_KEY = "claimwatch"
-Context = ContextTypes.DEFAULT_TYPE
 
 
 @dataclass
 class BotRuntime:
-    """The services and settings handlers use; one per Application."""
+    """The services and settings handlers and start-up use; one per Application."""
 
     settings: Settings
     session_factory: sessionmaker[Session]
     extractor: Extractor | None
     delivery: DeliveryService
+    lease_owner: str | None = None  # the bot lease this process holds (``claimwatch run``)
+    lease_keeper: Any = None  # its heartbeat (``store.leases.LeaseKeeper``), stopped before the release
+    poll_sources: bool = True
+    shutdown_grace: float = 10.0  # seconds running deliveries get at stop
+    sweep_interval: float = DEFAULT_SWEEP_INTERVAL
 
     def reader_names(self) -> Names:
         """Names in the reader's language, sharing the extractor's gazetteer when there is one."""
         return self.delivery.reader_names()
 
 
-def runtime(context: Context) -> BotRuntime:
-    value = context.bot_data[RUNTIME_KEY]
-    assert isinstance(value, BotRuntime)
-    return value
+class CustomContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The context every handler gets (``ContextTypes(context=CustomContext)`` on the builder)."""
+
+    @property
+    def runtime(self) -> BotRuntime:
+        """What the Application was built with: settings, database, engine, delivery service."""
+        value = self.bot_data[RUNTIME_KEY]
+        assert isinstance(value, BotRuntime)
+        return value
+
+
+Context = CustomContext
+CONTEXT_TYPES = ContextTypes(context=CustomContext)
 
 
 async def language_of(update: Update, context: Context) -> str:
     """The chat's stored language, else the user's Telegram language (uk/en/ru)."""
     chat = update.effective_chat
     if chat is not None:
-        sub = await asyncio.to_thread(subscriptions.get_subscriber, runtime(context).session_factory, chat.id)
+        sub = await asyncio.to_thread(subscriptions.get_subscriber, context.runtime.session_factory, chat.id)
         if sub is not None:
             return sub.language
     user = update.effective_user
@@ -64,14 +83,13 @@ async def reply(update: Update, context: Context, text: str,
     chat = update.effective_chat
     if chat is None:
         return None
-    return await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                  link_preview_options=LinkPreviewOptions(is_disabled=True))
+    return await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
 async def is_bot_admin(update: Update, context: Context) -> bool:
     """Whether the user is a claimwatch admin (configured or added with /admins)."""
     user = update.effective_user
-    rt = runtime(context)
+    rt = context.runtime
     return await asyncio.to_thread(subscriptions.is_admin, rt.session_factory, rt.settings, user.id if user else None)
 
 
@@ -103,5 +121,5 @@ def log_refusal(update: Update, command: str) -> None:
                    user.id if user else None, chat.id if chat else None)
 
 
-__all__ = ["BotRuntime", "Context", "RUNTIME_KEY", "args_of", "is_bot_admin", "language_of", "log_refusal",
-           "may_manage_chat", "reply", "runtime"]
+__all__ = ["BotRuntime", "CONTEXT_TYPES", "Context", "CustomContext", "RUNTIME_KEY", "args_of", "is_bot_admin",
+           "language_of", "log_refusal", "may_manage_chat", "reply"]

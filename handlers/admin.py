@@ -14,7 +14,7 @@ from telegram import Update
 from bot.services import sources, subscriptions
 from bot.i18n import shorten, t
 from bot.pollers.http import PollerError
-from handlers import Context, args_of, is_bot_admin, language_of, log_refusal, reply, runtime
+from handlers import Context, args_of, is_bot_admin, language_of, log_refusal, reply
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +51,11 @@ async def _source_action(update: Update, context: Context, command: str,
         return
     key = " ".join(args)
     try:
-        label = await asyncio.to_thread(action, runtime(context).session_factory, key)
+        label = await asyncio.to_thread(action, context.runtime.session_factory, key)
     except sources.SourceError:
         await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
         return
-    runtime(context).delivery.invalidate()
+    context.runtime.delivery.invalidate()
     await reply(update, context, t(lang, done_key, name=label))
 
 
@@ -69,7 +69,7 @@ async def cmd_addsource(update: Update, context: Context) -> None:
         return
     side = args[-1].lower() if len(args) >= 2 and args[-1].lower() in sources.SIDES else None
     role = " ".join(args[1:-1] if side else args[1:]) or None
-    rt = runtime(context)
+    rt = context.runtime
     user = update.effective_user
     try:
         result = await sources.add_source(rt.session_factory, rt.settings, args[0], role, side,
@@ -109,7 +109,7 @@ async def cmd_sourceinfo(update: Update, context: Context) -> None:
         return
     key = " ".join(args)
     try:
-        infos = await asyncio.to_thread(sources.list_sources_info, runtime(context).session_factory, key)
+        infos = await asyncio.to_thread(sources.list_sources_info, context.runtime.session_factory, key)
     except sources.SourceError:
         await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
         return
@@ -130,7 +130,7 @@ async def cmd_admins(update: Update, context: Context) -> None:
     """/admins add <id> | remove <id> | list."""
     lang = await language_of(update, context)
     args = args_of(context)
-    rt = runtime(context)
+    rt = context.runtime
     action = args[0].lower() if args else "list"
     if action == "list":
         configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
@@ -154,7 +154,7 @@ async def cmd_admins(update: Update, context: Context) -> None:
 async def cmd_stats(update: Update, context: Context) -> None:
     """Counts of subscribers, sources, posts, incidents and deliveries."""
     lang = await language_of(update, context)
-    numbers = await asyncio.to_thread(subscriptions.stats, runtime(context).session_factory)
+    numbers = await asyncio.to_thread(subscriptions.stats, context.runtime.session_factory)
     await reply(update, context, t(lang, "stats", active=numbers.active, inactive=numbers.inactive,
                                    alerts=numbers.alerts, sources=numbers.sources, posts=numbers.posts,
                                    claims=numbers.claims, incidents=numbers.incidents, conflicts=numbers.conflicts,

@@ -8,7 +8,6 @@ import asyncio
 import logging
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot import jobs
@@ -17,7 +16,7 @@ from bot.services.ingest import IngestStatus
 from bot.engine.names import sort_key, table_names
 from bot.i18n import t
 from bot.services.subscriptions import InputError, SubscriberView
-from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, reply, runtime
+from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, reply
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +79,7 @@ async def on_settings_callback(update: Update, context: Context) -> None:
     chat = update.effective_chat
     if query is None or chat is None or query.data is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     _, what, value = (query.data.split(":", 2) + ["", ""])[:3]
     sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
     lang = sub.language if sub else subscriptions.pick_language(query.from_user.language_code)
@@ -135,7 +134,7 @@ async def on_lang_callback(update: Update, context: Context) -> None:
         await _answer(query, t(lang, "group_admin_only"), show_alert=True)
         return
     try:
-        chosen = await asyncio.to_thread(subscriptions.remember_language, runtime(context).session_factory,
+        chosen = await asyncio.to_thread(subscriptions.remember_language, context.runtime.session_factory,
                                          chat.id, query.data.removeprefix("lang:"), chat_type=chat.type)
     except InputError as exc:
         await _answer(query, t(lang, exc.key, value=exc.value), show_alert=True)
@@ -149,7 +148,7 @@ async def on_forward_callback(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     lang = subscriptions.pick_language(query.from_user.language_code)
     if not await is_bot_admin(update, context):
         log_refusal(update, "forward-confirm")
@@ -198,7 +197,7 @@ async def _show(update: Update, context: Context, text: str, markup: InlineKeybo
     query = update.callback_query
     assert query is not None
     try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await query.edit_message_text(text, reply_markup=markup)
         return
     except BadRequest as exc:
         if "not modified" in exc.message.lower():

@@ -15,7 +15,7 @@ from bot.services.ingest import IngestStatus
 from bot.engine.text import storable
 from bot.engine.types import PostIn
 from bot.i18n import t
-from handlers import Context, is_bot_admin, language_of, reply, runtime
+from handlers import Context, is_bot_admin, language_of, reply
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ async def on_channel_post(update: Update, context: Context) -> None:
         return
     chat = message.chat
     username = storable(chat.username) if chat.username else None
-    outcome = await runtime(context).delivery.ingest_and_alert(
+    outcome = await context.runtime.delivery.ingest_and_alert(
         context.bot, chat_id=chat.id, title=storable(chat.title or "") or str(chat.id), username=username,
         post=_post_of(message, username=username), create=True)
     logger.info("channel %s post %s: %s, %d claims", chat.id, message.message_id, outcome.status, outcome.claims)
@@ -53,7 +53,7 @@ async def on_forwarded_post(update: Update, context: Context) -> None:
         await reply(update, context, t(lang, "forward_not_channel"))
         return
     channel = origin.chat
-    rt = runtime(context)
+    rt = context.runtime
     username = storable(channel.username) if channel.username else None
     post = PostIn(message_id=origin.message_id, posted_at=origin.date, text=message.text or message.caption or "",
                   url=f"https://t.me/{username}/{origin.message_id}" if username else None,
@@ -83,7 +83,7 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
     change: ChatMemberUpdated | None = update.my_chat_member
     if change is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     status = change.new_chat_member.status
     gone = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
     if status in gone:

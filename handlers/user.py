@@ -26,7 +26,6 @@ from handlers import (
     language_of,
     may_manage_chat,
     reply,
-    runtime,
 )
 from handlers.callbacks import language_keyboard, settings_keyboard, settings_text
 
@@ -68,7 +67,7 @@ async def cmd_start(update: Update, context: Context) -> None:
     user = update.effective_user
     if chat is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     lang = await language_of(update, context)
     args = args_of(context)
     if args and args[0].startswith("sub_"):
@@ -107,7 +106,7 @@ async def cmd_subscribe(update: Update, context: Context) -> None:
         return
     chat_id, chat_type = target
     sub, changed = await asyncio.to_thread(
-        jobs.subscribe, context.job_queue, runtime(context).delivery, chat_id, chat_type=chat_type,
+        jobs.subscribe, context.job_queue, context.runtime.delivery, chat_id, chat_type=chat_type,
         language=subscriptions.pick_language(user.language_code if user else None))
     await reply(update, context, t(lang, "subscribed" if changed else "already_subscribed", **_when(sub)))
 
@@ -118,7 +117,7 @@ async def cmd_unsubscribe(update: Update, context: Context) -> None:
     target = await _subscribe_target(update, context, lang)
     if target is None:
         return
-    done = await asyncio.to_thread(jobs.unsubscribe, context.job_queue, runtime(context).delivery, target[0])
+    done = await asyncio.to_thread(jobs.unsubscribe, context.job_queue, context.runtime.delivery, target[0])
     await reply(update, context, t(lang, "unsubscribed" if done else "not_subscribed"))
 
 
@@ -127,7 +126,7 @@ async def cmd_settings(update: Update, context: Context) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     lang = await language_of(update, context)
     sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
     if sub is None or not sub.active:
@@ -163,7 +162,7 @@ async def cmd_digest(update: Update, context: Context) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     lang = await language_of(update, context)
     sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
     zone = sub.zone if sub is not None else ZoneInfo(rt.delivery.default_timezone)
@@ -188,7 +187,7 @@ async def cmd_incidents(update: Update, context: Context) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    rt = runtime(context)
+    rt = context.runtime
     lang = await language_of(update, context)
     query = " ".join(args_of(context)).strip() or None
     gazetteer = rt.extractor.gazetteer if rt.extractor is not None else None
@@ -216,7 +215,7 @@ async def cmd_lang(update: Update, context: Context) -> None:
         await reply(update, context, t(lang, "choose_lang"), language_keyboard(lang))
         return
     try:
-        chosen = await asyncio.to_thread(subscriptions.remember_language, runtime(context).session_factory,
+        chosen = await asyncio.to_thread(subscriptions.remember_language, context.runtime.session_factory,
                                          chat.id, args[0], chat_type=chat.type)
     except InputError as exc:
         await reply(update, context, t(lang, exc.key, value=exc.value))
@@ -231,7 +230,7 @@ async def on_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if chat is None or message is None or not message.text:
         return
-    rt = runtime(context)
+    rt = context.runtime
     lang = await language_of(update, context)
     if rt.extractor is None:
         await reply(update, context, t(lang, "text_not_understood"))
@@ -259,7 +258,7 @@ async def cmd_sources(update: Update, context: Context) -> None:
     from bot.services.sources import list_sources_info
 
     lang = await language_of(update, context)
-    infos = await asyncio.to_thread(list_sources_info, runtime(context).session_factory)
+    infos = await asyncio.to_thread(list_sources_info, context.runtime.session_factory)
     if not infos:
         await reply(update, context, t(lang, "sources_none"))
         return

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, LinkPreviewOptions
-from telegram.constants import ParseMode
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 DEFAULT_PACE = 1.05  # seconds between two messages to the same chat
@@ -55,11 +54,9 @@ async def send_part(bot: Bot, chat_id: int, part: Part, *, network_retries: int 
     while True:
         try:
             if part.photo is not None:
-                message = await bot.send_photo(chat_id, photo=part.photo, caption=part.text or None,
-                                               parse_mode=ParseMode.HTML)
+                message = await bot.send_photo(chat_id, photo=part.photo, caption=part.text or None)
             else:
-                message = await bot.send_message(chat_id, part.text, parse_mode=ParseMode.HTML,
-                                                 link_preview_options=LinkPreviewOptions(is_disabled=True))
+                message = await bot.send_message(chat_id, part.text)
             return message.message_id
         except RetryAfter as exc:
             rate_retries += 1
