@@ -83,6 +83,7 @@ class ControlHit:
     refuted: bool = False          # a capture the same sentence denies ("reports of the capture of X are false")
     progressive: bool = False      # "освобождая", "liberating": an advance when the post says troops are advancing
     speaker_unknown: bool = False  # the sentence names an official only as someone's superior ("an adviser to X")
+    anonymous: bool = False        # ... or its speech verb has a subject the officials' lists do not know
     group: str = ""                # the phrase list that matched (GROUPS), and its characters in the sentence: for --explain
     span: tuple[int, int] = (0, 0)
 
@@ -174,6 +175,12 @@ class ControlReader:
         if re.search(r"(?<!\w)(?:ukrainian|ukraine|ukraine's|українськ\w*|україни|украинск\w*|украины|зсу|всу|afu)(?!\w)",
                      text):
             return Side.UKRAINE
+        # the forces each side's officials name without a country: "Сили оборони", "окупанти", "invaders"
+        if re.search(r"(?<![\w-])(?:сил\w* оборон\w*|defen[cs]e forces)(?!\w)", text):
+            return Side.UKRAINE
+        if re.search(r"(?<![\w-])(?:окупант\w*|оккупант\w*|рашист\w*|загарбник\w*|invaders|occupiers|occupation|"
+                     r"окупаці\w*|оккупаци\w*)(?!\w)", text):
+            return Side.RUSSIA
         return None
 
     # ------------------------------------------------------------------ one sentence
@@ -205,10 +212,13 @@ class ControlReader:
         refutes = [m for m in found if m.group.startswith("refute")]
         sources = [(tok_at(m.start()), label, side) for pattern, label, side in self._sources
                    for m in pattern.finditer(text)]
-        voiced = self._voiced(tokens, actors, speakers)
+        # a party inside a control phrase is what the phrase is about ("подтвердил вывод украинских войск"), not a voice
+        inside = {p for m in found if m.group not in ("not_control", "silence")
+                  for p in range(tok_at(m.start), tok_at(max(m.start, m.end - 1)) + 1)}
+        voiced = self._voiced(tokens, [a for a in actors if a[0] not in inside], speakers)
         # a speech verb with a subject we cannot name ("мэр города написал"): not the last speaker's words
         unnamed_speaker = not voiced and any(
-            t.is_word and self._speech.fullmatch(t.lower) and not any(
+            self._is_speech_verb(tokens, i) and not any(
                 u.is_word and self._pronoun.fullmatch(u.lower) for u in tokens[max(0, i - 2):i + 3])
             for i, t in enumerate(tokens))
         hits: list[ControlHit] = []
@@ -225,6 +235,10 @@ class ControlReader:
             progressive = m.group in ("capture", "entry") and bool(self._progressive.fullmatch(phrase.split()[0]))
             agent, relative = self._agent(m, phrase, text, tokens, pos, actors, marks)
             kind, flip = "capture", False
+            if m.group == "capture":
+                freed = self._freed_from(text[m.end:m.end + 40])
+                if freed is not None:
+                    agent, relative = opposite(freed), None  # "звільнене від окупантів": not the occupiers' claim
             if m.group == "hold":
                 kind = "hold"
                 if self._fighting.search(phrase) or re.search(r"оточ|окруж|encircl|surround", phrase):
@@ -283,8 +297,16 @@ class ControlReader:
                 town_word=bool(self._town_in(phrase)) or self._town_near(tokens, pos),
                 default=default, alleged=alleged,
                 fighting=m.group == "hold" and bool(self._fighting.search(phrase)),
-                share=m.group == "share", refuted=refuted, progressive=progressive, speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None)))
+                share=m.group == "share", refuted=refuted, progressive=progressive,
+                speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None),
+                anonymous=not speaker_unknown and unnamed_speaker and claimant is None))
         return hits
+
+    def _freed_from(self, after: str) -> Side | None:
+        """The side a town was taken from, right after the phrase: "liberated from Russian
+        occupation", "звільнене від російських окупантів", "освобождён от украинских боевиков"."""
+        m = re.match(r"\s*(?:from|від|вiд|от)\s+(?:the\s+)?([\w-]+(?:\s+[\w-]+)?)", after)
+        return self.side_words(m.group(1)) if m is not None else None
 
     def _town_in(self, phrase: str) -> bool:
         return any(self._town.fullmatch(w) for w in re.findall(r"\w+", phrase))
@@ -398,7 +420,7 @@ class ControlReader:
                 speakers: list[tuple[int, str, Side | None]]) -> list[tuple[int, str, Side | None]]:
         """Officials, bodies and parties standing next to a speech verb ("the MoD claimed", "В ВСУ
         признали", "российские силовики констатировали")."""
-        verbs = [i for i, t in enumerate(tokens) if t.is_word and self._speech.fullmatch(t.lower)]
+        verbs = self._verbs(tokens)
         if not verbs:
             return []
         near = [s for s in speakers if any(abs(s[0] - v) <= 5 for v in verbs)]
@@ -430,7 +452,15 @@ class ControlReader:
         return None
 
     def _verbs(self, tokens: list[Token]) -> list[int]:
-        return [i for i, t in enumerate(tokens) if t.is_word and self._speech.fullmatch(t.lower)]
+        return [i for i in range(len(tokens)) if self._is_speech_verb(tokens, i)]
+
+    def _is_speech_verb(self, tokens: list[Token], i: int) -> bool:
+        """A speech verb, not the noun opening the sentence ("Claims that X fell are false")."""
+        tok = tokens[i]
+        if not tok.is_word or not self._speech.fullmatch(tok.lower):
+            return False
+        first = next((j for j, t in enumerate(tokens) if t.is_word), -1)
+        return not (i == first and self._report.fullmatch(tok.lower))
 
     @staticmethod
     def _turns(tokens: list[Token]) -> list[int]:

@@ -1707,7 +1707,7 @@ class Extractor:
         statements: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None]] = []
         current: Place | None = None
         topic = next((place for f in facts for _, place, _ in f.control_places), None) or next(
-            (place for f in facts for _, place in f.places), None)
+            (place for f in facts if not f.control_hits for _, place in f.places), None)  # not "берег Днепра"
         speaker: tuple[str | None, Side | None] = (None, None)
         for i, f in enumerate(facts):
             nxt = facts[i + 1] if i + 1 < len(facts) else None
@@ -1725,10 +1725,11 @@ class Extractor:
                     continue
                 claimant, side = hit.claimant, hit.claimant_side
                 named = credit or ((f.claimant, f.claimant_side) if f.claimant else None)
-                if not hit.reported and is_side_label(claimant) and named is not None and not hit.speaker_unknown:
-                    claimant, side = named  # "Сили оборони запевнили ..., заявив речник X": X
-                elif claimant is None and not hit.speaker_unknown:
-                    claimant, side = named or speaker
+                if not hit.reported and is_side_label(claimant) and named is not None and not hit.speaker_unknown \
+                        and named[1] in (None, side):
+                    claimant, side = named  # "Сили оборони запевнили ..., заявив речник X": X (not the other side's voice)
+                elif claimant is None and (not hit.speaker_unknown or (hit.anonymous and f.credited and named)):
+                    claimant, side = named or speaker  # an unknown speaker the sentence credits by name is that name
                 statements.append((f, hit, place, claimant, side))
                 current = place
             if f.claimant:
@@ -1769,7 +1770,11 @@ class Extractor:
                 elif named:
                     controller = named[0]
                 elif hit.kind == "withdraw":
-                    continue  # a withdrawal by nobody we can tell
+                    announcer = judge or (Side.UKRAINE if hit.relative == "own" and guess_language(f.text) == "uk"
+                                          else None)
+                    if announcer is None:
+                        continue  # a withdrawal by nobody we can tell
+                    controller = opposite(announcer)  # "приказ о выводе войск из X": the announcer's own troops
                 else:
                     controller = judge or hit.default or Side.RUSSIA
             denier = side if side is not None else next(
@@ -1787,8 +1792,9 @@ class Extractor:
                     side = controller
             draft = self._control_draft_for(drafts, place, controller, claimant, side, unnamed)
             draft.why.setdefault("controller", (f, hit))  # --explain: the statement that made the claim
-            if claimant is None and hit.speaker_unknown:
-                unnamed.add(id(draft))  # someone the post does not name yet said it
+            headline = f.index == 0 and len(facts) > 1 and not f.credited and not f.text.rstrip().endswith((".", "…"))
+            if claimant is None and (hit.speaker_unknown or headline):
+                unnamed.add(id(draft))  # someone the post does not name yet said it (or a headline sums it up)
             if draft.claimant is None and claimant is not None:
                 draft.claimant, draft.claimant_side = claimant, side
             held = draft.claimant, draft.claimant_side
