@@ -1765,18 +1765,19 @@ class Extractor:
                 judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
                 named = [c for g, h, p, cl, _, c in resolved if c is not None and p.key == place.key and cl == claimant
                          and h.kind in ("capture", "withdraw", "hold")]
+                # "наші воїни" in a Ukrainian-language post nobody else is credited with: Ukraine's
+                ours = Side.UKRAINE if hit.relative == "own" and guess_language(f.text) == "uk" else None
                 if hit.default is Side.RUSSIA:
                     controller = Side.RUSSIA  # occupation is Russian in every voice
                 elif named:
                     controller = named[0]
                 elif hit.kind == "withdraw":
-                    announcer = judge or (Side.UKRAINE if hit.relative == "own" and guess_language(f.text) == "uk"
-                                          else None)
+                    announcer = judge or ours
                     if announcer is None:
                         continue  # a withdrawal by nobody we can tell
                     controller = opposite(announcer)  # "приказ о выводе войск из X": the announcer's own troops
                 else:
-                    controller = judge or hit.default or Side.RUSSIA
+                    controller = judge or ours or hit.default or Side.RUSSIA
             denier = side if side is not None else next(
                 (c for g, h, _, _, _, c in resolved if g is f and h.kind in ("hold", "refute") and c is not None), None)
             if hit.refuted and hit.agent is None and hit.relative is None and not hit.reported and denier is not None:
