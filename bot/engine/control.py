@@ -269,7 +269,9 @@ class ControlReader:
             if label is not None and label[2] is not None and kind in ("capture", "entry"):
                 # "спростували російські повідомлення про захоплення X": the reports' side is the captor,
                 # unless the report itself names one ("reports that Russian troops captured X")
-                inside = [s for p, s in actors if label[2] < p < pos]
+                right = min((k for k in marks if k > pos), default=len(tokens))
+                inside = [s for p, s in actors if label[2] < p < pos] or [
+                    s for p, s in actors if pos < p < min(right, pos + len(phrase.split()) + 3)]
                 agent, relative = (inside[-1] if inside else label[1]), None
             if silenced and label is None:
                 continue  # "did not confirm the capture": silence is not a claim
@@ -427,8 +429,12 @@ class ControlReader:
         def joined(a: int, b: int) -> bool:
             return all(t.is_word for t in tokens[min(a, b) + 1:max(a, b)])
 
+        def among(pos: int) -> bool:  # "у Силах оборони цю інформацію не підтверджують і заявляють": "in X they say"
+            return pos > 0 and tokens[pos - 1].lower in ("у", "в", "in") and any(
+                0 < v - pos <= 8 and joined(pos, v) for v in verbs)
+
         parties = [(pos, side_label(side, "as reported") or "", side) for pos, side in actors
-                   if any((0 < v - pos <= 3 or 0 < pos - v <= 2) and joined(pos, v) for v in verbs)
+                   if (any((0 < v - pos <= 3 or 0 < pos - v <= 2) and joined(pos, v) for v in verbs) or among(pos))
                    and not any(abs(pos - s[0]) <= 3 for s in speakers)]
         return sorted(near + parties)
 
@@ -443,9 +449,11 @@ class ControlReader:
         for j in range(pos - 1, max(-1, pos - 9), -1):
             tok = tokens[j]
             if tok.is_word and self._report.fullmatch(tok.lower):
-                side = self.side_words(" ".join(t.lower for t in tokens[max(0, j - 2):j + 1]))
+                # the reports' own side: "російські повідомлення", "заявления Минобороны РФ о захвате", not the
+                # subject of the verb before them ("ЗСУ спростовує інформацію про захоплення")
+                side = self.side_words(" ".join(t.lower for t in tokens[max(0, j - 1):j + 1]))
                 if side is None:
-                    side = next((s for p, s in actors if j - 2 <= p < pos), None)
+                    side = next((s for p, s in actors if j - 1 <= p < pos), None)
                 if side is not None:
                     return side_label(side, "unnamed, as reported") or "", side, j
                 return None

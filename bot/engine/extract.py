@@ -452,7 +452,10 @@ class Extractor:
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
             if mention.end - mention.start == 1 and mention.via == "name" and mention.end < len(tokens) \
                     and self._is_name(tokens[mention.end]) \
-                    and not any(p.start == mention.end for p in mentions):
+                    and not any(p.start == mention.end for p in mentions) \
+                    and not self._control.named_town(tokens, mention.start) \
+                    and not (mention.end + 1 < len(tokens) and re.fullmatch(
+                        r"област\w*|област|народн\w*|oblast|region|республік\w*|республик\w*", tokens[mention.end + 1].lower)):
                 continue  # a first name before a surname: "Александра Лапина", "Lyubov Odesa"
             if self._not_event_place(tokens, mention.start, mention.end, mention.via):
                 if self._role_place(tokens, mention.start, mention.end):
