@@ -425,7 +425,16 @@ class ControlReader:
         verbs = self._verbs(tokens)
         if not verbs:
             return []
-        near = [s for s in speakers if any(abs(s[0] - v) <= 5 for v in verbs)]
+        # "сообщил, что российские войска оставили город": a party inside the reported content is no voice
+        content = [c for c, t in enumerate(tokens) if t.lower in ("что", "що", "that", "чтобы", "щоб")
+                   and any(0 < c - v <= 4 for v in verbs)]
+
+        def reported_inside(pos: int) -> bool:
+            return any(c < pos for c in content) and not any(abs(pos - v) <= 3 and not any(v < c < pos for c in content)
+                                                              for v in verbs)
+
+        near = [s for s in speakers if any(abs(s[0] - v) <= 5 for v in verbs) and not reported_inside(s[0])]
+
         def joined(a: int, b: int) -> bool:
             return all(t.is_word for t in tokens[min(a, b) + 1:max(a, b)])
 
@@ -435,7 +444,7 @@ class ControlReader:
 
         parties = [(pos, side_label(side, "as reported") or "", side) for pos, side in actors
                    if (any((0 < v - pos <= 3 or 0 < pos - v <= 2) and joined(pos, v) for v in verbs) or among(pos))
-                   and not any(abs(pos - s[0]) <= 3 for s in speakers)]
+                   and not any(abs(pos - s[0]) <= 3 for s in speakers) and not reported_inside(pos)]
         return sorted(near + parties)
 
     def _reported(self, tokens: list[Token], pos: int, sources: list[tuple[int, str, Side | None]],
