@@ -251,7 +251,8 @@ class ControlReader:
             elif m.group == "refute_predicates":
                 kind, agent, relative = "refute", None, None  # "the claims are untrue": the speaker denies
             elif m.group == "withdraw":
-                if self._civilians_before(tokens, pos, marks) and agent is None:
+                if (self._civilians_before(tokens, pos, marks) and agent is None) \
+                        or self._civilians_subject(tokens, pos, actors):
                     continue  # residents leaving: an evacuation
                 kind, flip = ("hold", False) if negated else ("withdraw", True)
             elif m.group == "expel":
@@ -319,6 +320,15 @@ class ControlReader:
     def _civilians_before(self, tokens: list[Token], pos: int, marks: list[int]) -> bool:
         left = max((k for k in marks if k < pos), default=-1)
         return any(t.is_word and self._civilian.fullmatch(t.lower) for t in tokens[left + 1:pos])
+
+    def _civilians_subject(self, tokens: list[Token], pos: int, actors: list[tuple[int, Side]]) -> bool:
+        """Residents right before the verb, with no party between: "Residents fled Avdiivka as Russian shelling ..."."""
+        for j in range(pos - 1, max(-1, pos - 4), -1):
+            if any(p == j for p, _ in actors):
+                return False
+            if tokens[j].is_word and self._civilian.fullmatch(tokens[j].lower):
+                return True
+        return False
 
     def _parties(self, tokens: list[Token], actors: list[tuple[int, Side]]) -> list[tuple[int, Side]]:
         """Actors plus a side's people ("росіяни") and bodies ("російське Міноборони", "украинских
