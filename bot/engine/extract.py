@@ -529,8 +529,11 @@ class Extractor:
         after = [t for t in tokens[end:end + 3] if t.is_word][:2]
         if any(self._role.fullmatch(t.lower) for t in before) and not any(self._is_cue(t.lower) for t in before):
             return True
-        if before and before[-1].lower in ("в", "у", "во", "на", "під", "под", "біля", "возле", "около"):
+        if before and before[-1].lower in ("в", "у", "во", "на", "під", "под", "біля", "возле", "около", "от", "від", "з",
+                                           "із", "из", "с", "до", "к", "за", "near", "from"):
             return False  # "обвинил в поражении в Лимане командующего": where, not whose office
+        if end < len(tokens) and tokens[end].text in ("—", "–", "-", ",", ":"):
+            return False  # "отошли от Великой Новоселки – спикер ...": the credit, not an office of the town
         return bool(after) and (self._role.fullmatch(after[0].lower) is not None or (
             after[0].lower in ("oblast", "regional", "region", "city") and len(after) > 1
             and self._role.fullmatch(after[1].lower) is not None))
