@@ -35,7 +35,7 @@ GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates",
 WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
               "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
               "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns",
-              "cleared_needs_side", "bank_words")
+              "cleared_needs_side", "bank_words", "relative_words")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
 # "під контроль України", "под контроль российских войск": a holder in the genitive, not the object
 _GENITIVE_HOLDER = re.compile(r"\s*(?:україни|украины|росії|россии|рф|зсу|всу|\w+ськ(?:их|ої)\s|\w+ск(?:их|ой)\s)")
@@ -84,6 +84,7 @@ class ControlHit:
     progressive: bool = False      # "освобождая", "liberating": an advance when the post says troops are advancing
     speaker_unknown: bool = False  # the sentence names an official only as someone's superior ("an adviser to X")
     anonymous: bool = False        # ... or its speech verb has a subject the officials' lists do not know
+    aside: bool = False            # in a relative clause the writer adds ("..., which Ukrainian forces had liberated")
     group: str = ""                # the phrase list that matched (GROUPS), and its characters in the sentence: for --explain
     span: tuple[int, int] = (0, 0)
 
@@ -125,6 +126,7 @@ class ControlReader:
             self._pronoun = any_of(control["pronouns"])
             self._cleared_weak = any_of(control["cleared_needs_side"])
             self._bank = any_of(control["bank_words"])
+            self._relative_words = any_of(control["relative_words"])
             self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
                              for row in control["reported_sources"]]
             self._holders = [(any_of(words), Side(side)) for side, words in control["holder_nouns"].items()]
@@ -292,6 +294,10 @@ class ControlReader:
                 agent, relative = (captors[-1][1] if captors and captors[-1][0] < pos else
                                    captors[0][1] if captors else None), None
             alleged = bool(self._alleged.search(before[-30:])) and agent is None and not speakers and label is None
+            aside = label is None and kind in ("capture", "entry") and agent is not None \
+                and self._relative_clause(tokens, pos, marks)
+            if aside:
+                claimant, claimant_side = None, None  # the writer's own words, not the speaker's
             default = next((side for pattern, side in self._defaults if pattern.match(phrase)), None)
             hits.append(ControlHit(
                 pos=pos, kind=kind, agent=agent, relative=relative, flip=flip, claimant=claimant,
@@ -302,7 +308,7 @@ class ControlReader:
                 fighting=m.group == "hold" and bool(self._fighting.search(phrase)),
                 share=m.group == "share", refuted=refuted, progressive=progressive,
                 speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None),
-                anonymous=not speaker_unknown and unnamed_speaker and claimant is None))
+                anonymous=not speaker_unknown and unnamed_speaker and claimant is None, aside=aside))
         return hits
 
     def _freed_from(self, after: str) -> Side | None:
@@ -310,6 +316,17 @@ class ControlReader:
         occupation", "звільнене від російських окупантів", "освобождён от украинских боевиков"."""
         m = re.match(r"\s*(?:from|від|вiд|от)\s+(?:the\s+)?([\w-]+(?:\s+[\w-]+)?)", after)
         return self.side_words(m.group(1)) if m is not None else None
+
+    def _relative_clause(self, tokens: list[Token], pos: int, marks: list[int]) -> bool:
+        """The statement sits in a relative clause after a comma, with no speech verb of its own:
+        "announced the withdrawal from Lyman, which Ukrainian forces had recently liberated"."""
+        left = max((k for k in marks if k < pos), default=-1)
+        if left < 0 or tokens[left].text != ",":
+            return False
+        right = min((k for k in marks if k > pos), default=len(tokens))
+        opener = next((t for t in tokens[left + 1:pos] if t.is_word), None)
+        return opener is not None and bool(self._relative_words.fullmatch(opener.lower)) \
+            and not any(left < v < right for v in self._verbs(tokens))
 
     def _town_in(self, phrase: str) -> bool:
         return any(self._town.fullmatch(w) for w in re.findall(r"\w+", phrase))

@@ -1853,6 +1853,10 @@ class Extractor:
                 if place is None:
                     continue
                 claimant, side = hit.claimant, hit.claimant_side
+                if hit.aside:
+                    statements.append((f, hit, place, None, None))  # the writer's own: the outlet's claim
+                    current = place
+                    continue
                 named = credit or ((f.claimant, f.claimant_side) if f.claimant else None)
                 if not hit.reported and is_side_label(claimant) and named is not None and not hit.speaker_unknown \
                         and named[1] in (None, side):
@@ -1920,6 +1924,16 @@ class Extractor:
                     # a denial is the denier's; a capture the speaker denies is the other side's, as reported
                     claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
                     side = controller
+            if hit.aside:
+                if not any(g is f and h is not hit and not h.aside and c is controller and p.key == place.key
+                           for g, h, p, _, _, c in resolved):
+                    continue  # "..., which Russia captured in March": history, unless it agrees with the statement
+                draft = Draft(place=place, kind=Kind.CONTROL, controller=controller)
+                drafts.append(draft)
+                draft.why.setdefault("controller", (f, hit))
+                self._note(draft, f)
+                draft.claimant, draft.claimant_side = None, None
+                continue
             draft = self._control_draft_for(drafts, place, controller, claimant, side, unnamed)
             draft.why.setdefault("controller", (f, hit))  # --explain: the statement that made the claim
             headline = f.index == 0 and len(facts) > 1 and not f.credited and not f.text.rstrip().endswith((".", "…"))
