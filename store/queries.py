@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Date, Integer, Row, Select, bindparam, case, delete, func, select
+from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, case, delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.engine.types import Claim as ClaimValue
@@ -267,18 +267,31 @@ def list_incident_claims(session: Session, incident_ids: Sequence[int]) -> dict[
 
 def list_incidents(session: Session, *, since: date | None = None, until: date | None = None,
                    place: str | None = None, oblasts: Sequence[str] | None = None,
-                   limit: int | None = None) -> Sequence[Incident]:
-    """Incidents with their claims (posts and sources loaded) and conflicts, oldest first."""
+                   limit: int | None = None, posted_in: tzinfo | None = None) -> Sequence[Incident]:
+    """Incidents with their claims (posts and sources loaded) and conflicts, oldest first.
+
+    Args:
+        since, until: the incidents' days (the day each incident happened), inclusive.
+        posted_in: a time zone: then an incident also counts when a post about it was published
+            between ``since`` and ``until`` in that zone (a toll that rose days after the strike).
+    """
     stmt = (
         select(Incident)
         .options(selectinload(Incident.claims).selectinload(Claim.post).selectinload(Post.source),
                  selectinload(Incident.conflicts))
         .order_by(Incident.date, Incident.place, Incident.id)
     )
-    if since is not None:
-        stmt = stmt.where(Incident.date >= since)
-    if until is not None:
-        stmt = stmt.where(Incident.date <= until)
+    dated = [c for c in (Incident.date >= since if since is not None else None,
+                         Incident.date <= until if until is not None else None) if c is not None]
+    if dated and posted_in is not None:
+        window = [c for c in (
+            Post.posted_at >= datetime.combine(since, time(), posted_in) if since is not None else None,
+            Post.posted_at < datetime.combine(until + timedelta(days=1), time(), posted_in)
+            if until is not None else None) if c is not None]
+        posted = select(Claim.incident_id).join(Post, Claim.post_id == Post.id).where(*window)
+        stmt = stmt.where(or_(and_(*dated), Incident.id.in_(posted)))
+    elif dated:
+        stmt = stmt.where(*dated)
     if place:
         stmt = stmt.where(func.lower(Incident.place) == place.lower())
     if oblasts:
