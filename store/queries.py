@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, case, delete, func, or_, select
+from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, case, delete, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from bot.engine.types import Claim as ClaimValue
@@ -214,23 +215,25 @@ def list_block_claims(session: Session, kind_groups: Sequence[str], place_keys: 
         (record, incident id) pairs, and whether the block held more claims than were loaded.
     """
     half = max(limit // 2, 1)
-    out: list[tuple[ClaimRecord, int | None]] = []
-    truncated = False
+    parts = []
     for group in kind_groups:
         for key in dict.fromkeys(place_keys):
             where = (Claim.kind_group == group, Claim.place_key == key)
-            before = (_link_columns(Claim.incident_id).where(*where, Claim.date <= min(day, last), Claim.date >= first)
-                      .order_by(Claim.date.desc(), Claim.id.desc()).limit(half))
-            after = (_link_columns(Claim.incident_id).where(*where, Claim.date > max(day, first - timedelta(days=1)),
-                                                            Claim.date <= last)
-                     .order_by(Claim.date, Claim.id).limit(half))
-            for stmt in (before, after):
-                if stmt is before and first > day or stmt is after and last <= day:
-                    continue
-                rows = session.execute(stmt).all()
-                truncated = truncated or len(rows) >= half
-                out.extend((_link_record(row), row.incident_id) for row in rows)
-    return out, truncated
+            if first <= day:
+                parts.append(_link_columns(Claim.incident_id)
+                             .where(*where, Claim.date <= min(day, last), Claim.date >= first)
+                             .order_by(Claim.date.desc(), Claim.id.desc()).limit(half))
+            if last > day:
+                parts.append(_link_columns(Claim.incident_id)
+                             .where(*where, Claim.date > max(day, first - timedelta(days=1)), Claim.date <= last)
+                             .order_by(Claim.date, Claim.id).limit(half))
+    if not parts:
+        return [], False
+    # one round trip: each range keeps its own order and limit inside the union
+    subqueries = [stmt.add_columns(literal(n, Integer()).label("part")).subquery() for n, stmt in enumerate(parts)]
+    rows = session.execute(union_all(*(select(sub) for sub in subqueries))).all()
+    counts = Counter(row.part for row in rows)
+    return [(_link_record(row), row.incident_id) for row in rows], any(n >= half for n in counts.values())
 
 
 def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord, *, limit: int) -> list[ClaimRecord]:
