@@ -24,6 +24,7 @@ from bot.engine.ledger import shown as shown_figure
 from bot.engine.ledger import trail, when
 from bot.engine.names import Names, load_names
 from bot.engine.plurals import plural
+from bot.engine.speakers import group_by_claimant
 from bot.engine.types import ClaimRecord, ConflictFinding, IncidentView, Kind
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -144,8 +145,11 @@ def _links(records: Sequence[ClaimRecord], f: _Fmt) -> str:
 
 
 def _who(records: Sequence[ClaimRecord], f: _Fmt, names: Names, lang: str) -> str:
+    """Who stands behind some claims, each claimant once (one official under several labels is
+    named by the fullest of them)."""
     parts: dict[str, str] = {}
-    for record in records:
+    for group in group_by_claimant(list(records)):
+        record = max(group, key=lambda r: len(r.claim.claimant or r.source_name))
         who = shown_name(names.claimant(record.claim.claimant, lang) if record.claim.claimant else record.source_name)
         if who not in parts:
             parts[who] = f.link(who, record.url)
