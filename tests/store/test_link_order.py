@@ -139,3 +139,20 @@ def test_the_digest_shows_a_rising_toll_on_each_day_it_got_new_posts(db_url, tmp
                                                                     until=date(2024, 3, 16))] == ["Lviv"]
     finally:
         engine.dispose()
+
+
+def test_a_follow_up_that_arrived_before_its_strike_joins_it(db_url, tmp_path, extractor):  # type: ignore[no-untyped-def]
+    export = ChannelExport(path=tmp_path / "x.json", ref="4545", name="Kharkiv news", handle=None, posts=(),
+                           skipped=0)
+    start = datetime(2024, 6, 3, 10, tzinfo=KYIV)
+    strike = PostIn(1, start, "Russian missiles hit Kharkiv, killing 3 people, the governor said.")
+    # five days later, with no date of its own: it reports on the latest strike on the city
+    risen = PostIn(2, start + timedelta(days=5), "The death toll in Kharkiv has risen to 7, the governor said.")
+    shapes = []
+    for name, order in (("in order", [strike, risen]), ("follow-up first", [risen, strike])):
+        url = db_url if name == "in order" else f"sqlite:///{tmp_path / 'reversed.db'}"
+        report = _ingest(url, extractor, [(export, p) for p in order])
+        (incident,) = [i for i in report["incidents"] if i["place"] == "Kharkiv"]
+        assert incident["date"] == "2024-06-03" and incident["killed"]["best"] == 7, name
+        shapes.append(_shape(report))
+    assert shapes[0] == shapes[1]
