@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, case, delete, func, literal, or_, select, union_all
@@ -215,25 +216,41 @@ def list_block_claims(session: Session, kind_groups: Sequence[str], place_keys: 
         (record, incident id) pairs, and whether the block held more claims than were loaded.
     """
     half = max(limit // 2, 1)
-    parts = []
+    shape: list[bool] = []  # per range: True for the days on or before ``day``
+    params: dict[str, object] = {"half": half}
     for group in kind_groups:
         for key in dict.fromkeys(place_keys):
-            where = (Claim.kind_group == group, Claim.place_key == key)
-            if first <= day:
-                parts.append(_link_columns(Claim.incident_id)
-                             .where(*where, Claim.date <= min(day, last), Claim.date >= first)
-                             .order_by(Claim.date.desc(), Claim.id.desc()).limit(half))
-            if last > day:
-                parts.append(_link_columns(Claim.incident_id)
-                             .where(*where, Claim.date > max(day, first - timedelta(days=1)), Claim.date <= last)
-                             .order_by(Claim.date, Claim.id).limit(half))
-    if not parts:
+            for before in (True, False):
+                if before and first > day or not before and last <= day:
+                    continue
+                n = len(shape)
+                shape.append(before)
+                params.update({f"g{n}": group, f"k{n}": key,
+                               f"lo{n}": first if before else max(day, first - timedelta(days=1)),
+                               f"hi{n}": min(day, last) if before else last})
+    if not shape:
         return [], False
-    # one round trip: each range keeps its own order and limit inside the union
-    subqueries = [stmt.add_columns(literal(n, Integer()).label("part")).subquery() for n, stmt in enumerate(parts)]
-    rows = session.execute(union_all(*(select(sub) for sub in subqueries))).all()
+    rows = session.execute(_block_claims_statement(tuple(shape)), params).all()
     counts = Counter(row.part for row in rows)
     return [(_link_record(row), row.incident_id) for row in rows], any(n >= half for n in counts.values())
+
+
+@lru_cache(maxsize=64)
+def _block_claims_statement(shape: tuple[bool, ...]) -> Any:
+    """The ranges of ``list_block_claims`` as one statement (one round trip; each range keeps its
+    own order and limit inside the union), built once per shape: building it costs more than
+    running it."""
+    parts = []
+    for n, before in enumerate(shape):
+        lo, hi = bindparam(f"lo{n}", type_=Date()), bindparam(f"hi{n}", type_=Date())
+        stmt = (_link_columns(Claim.incident_id, literal(n, Integer()).label("part"))
+                .where(Claim.kind_group == bindparam(f"g{n}"), Claim.place_key == bindparam(f"k{n}")))
+        if before:
+            stmt = stmt.where(Claim.date <= hi, Claim.date >= lo).order_by(Claim.date.desc(), Claim.id.desc())
+        else:
+            stmt = stmt.where(Claim.date > lo, Claim.date <= hi).order_by(Claim.date, Claim.id)
+        parts.append(stmt.limit(bindparam("half", type_=Integer())).subquery())
+    return union_all(*(select(sub) for sub in parts))
 
 
 def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord, *, limit: int) -> list[ClaimRecord]:
