@@ -76,11 +76,14 @@ def _is_held_back(message: dict[str, Any]) -> bool:
     return any(c["incident"] in HELD_BACK for c in claims)
 
 
-def write_split(corpus: Path, target: Path, *, held_back: bool, exports_too: bool) -> Path:
-    """A gold directory holding only one side of the split (exports copied whole or filtered)."""
+def write_split(corpus: Path, target: Path, *, held_back: bool | None = None, exports_too: bool,
+                lang: str | None = None) -> Path:
+    """A gold directory holding only one side of the split (``held_back``), or only the posts of
+    one language, or both (exports copied whole or filtered)."""
     target.mkdir(parents=True, exist_ok=True)
     gold = json.loads((corpus / "gold.json").read_text(encoding="utf-8"))
-    kept = [m for m in gold if _is_held_back(m) == held_back]
+    kept = [m for m in gold if (held_back is None or _is_held_back(m) == held_back)
+            and (lang is None or m["file"].endswith(f"_{lang}.json"))]
     keep_ids = {(m["file"], int(m["id"])) for m in kept}
     incidents = {c["incident"] for m in kept for c in m["claims"]}
     conflicts = json.loads((corpus / "conflicts.json").read_text(encoding="utf-8"))
@@ -115,11 +118,28 @@ def split_report(split: Path, report: dict[str, Any]) -> dict[str, Any]:
     return {**report, "incidents": kept}
 
 
-def line(name: str, res: dict[str, Any]) -> str:
+def line(name: str, res: dict[str, Any], by_lang: dict[str, dict[str, Any]] | None = None) -> str:
     head = " ".join(f"{k} {res[k]:.2f}" for k in FIGURES)
     langs = "  ".join(f"{lg}: f1 {_f1(v['claim_p'], v['claim_r']):.2f} (r {v['claim_r']:.2f} p {v['claim_p']:.2f})"
                       f" counts {v['count_acc']:.2f}" for lg, v in res["by_language"].items())
-    return f"{name:<16} {head}\n{'':<16} {langs}"
+    out = f"{name:<16} {head}\n{'':<16} {langs}"
+    if by_lang:
+        out += f"\n{'':<16} " + "  ".join(
+            f"{lg}: controller {v['controller_acc']:.2f} perpetrator {v['perpetrator_acc']:.2f}"
+            for lg, v in sorted(by_lang.items()))
+    return out
+
+
+def language_figures(scorer: ModuleType, corpus: Path, report: dict[str, Any], work: Path,
+                     held_back: bool | None) -> dict[str, dict[str, Any]]:
+    """The scorer's figures on each language's posts alone (controller and perpetrator accuracy
+    per language, which the scorer's own by-language table does not give)."""
+    out = {}
+    for lang in ("en", "ru", "uk"):
+        split = write_split(corpus, work / f"{corpus.name}_{held_back}_{lang}", held_back=held_back,
+                            exports_too=False, lang=lang)
+        out[lang] = scorer.score(split, split_report(split, report))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,15 +159,17 @@ def main(argv: list[str] | None = None) -> int:
         results = {"dev": scorer.score(dev, corpus_report(dev, work))}
         report2 = corpus_report(dev2, work)
         results["dev2"] = scorer.score(dev2, report2)
+        by_lang = {"dev2": language_figures(scorer, dev2, report2, work, None)}
         for name, held in (("dev2 tune", False), ("dev2 held-back", True)):
             split = write_split(dev2, work / name.replace(" ", "_"), held_back=held, exports_too=False)
             results[name] = scorer.score(split, split_report(split, report2))
+            by_lang[name] = language_figures(scorer, dev2, report2, work, held)
     if not args.no_misses:
         for name in ("dev", "dev2 tune"):
             for miss in results[name]["misses"]:
                 print(f"{name}: {miss}")
     for name, res in results.items():
-        print(line(name, res))
+        print(line(name, res, by_lang.get(name)))
     return 0
 
 

@@ -15,13 +15,14 @@ All word lists live in ``data/lexicon.json``, ``data/numbers.json``, ``data/offi
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.engine.control import ControlHit, ControlReader, is_side_label, opposite, resolve_controller, side_label
@@ -33,10 +34,11 @@ from bot.engine.text import (
     normalize,
     parse_digits,
     read_tsv_records,
-    split_sentences,
-    tokenize,
 )
 from bot.engine.types import Claim, Kind, Lang, Place, Qualifier, Side, SourceInfo, Why
+
+if TYPE_CHECKING:
+    from bot.engine.pipeline import PostContext, SentenceView
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +221,9 @@ class Extractor:
         self._person = any_of(lexicon["person_words"])
         self._victim = any_of(lexicon["victim_words"])
         self._parentheticals = sorted((tuple(p.split()) for p in lexicon["parentheticals"]), key=lambda w: -len(w))
+        self._parentheticals_by_end: dict[str, list[tuple[str, ...]]] = {}  # by last word, longest first
+        for words in self._parentheticals:
+            self._parentheticals_by_end.setdefault(words[-1], []).append(words)
         self._vague = frozenset(lexicon["vague_words"])
         self._civilian = any_of(lexicon["civilian_words"])
         self._subarea = any_of(lexicon["subarea_words"])
@@ -282,6 +287,15 @@ class Extractor:
         self._relative = _phrases(sorted(numbers["relative_days"], key=len, reverse=True))
         self._relative_days: dict[str, int] = numbers["relative_days"]
         self._date_links = frozenset(numbers["date_links"])
+        self._cues_seen: dict[str, tuple[int, Kind, int] | None] = {}  # word -> its cue list (or None)
+        self._officials_seen: dict[str, Official | None] = {}  # word -> the official it names
+        self._actor_words_seen: dict[str, bool] = {}
+        self._weapons_seen: dict[str, tuple[str, ...]] = {}
+        self._full_names_seen: dict[tuple[str, ...], Official | None] = {}
+        # what the rules ask several times of one sentence: kept for the last few hundred sentences
+        self._institutions_seen: dict[str, list[tuple[str, Side | None, list[re.Match[str]]]]] = {}
+        self._actors_seen: dict[int, tuple[list[Token], dict[bool, list[tuple[int, Side]]]]] = {}
+        self._pipelines: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ loading
 
@@ -329,81 +343,153 @@ class Extractor:
         claims = self._extract(text, posted_at, source, lang, traces)
         return list(zip(claims, traces))
 
-    def _extract(self, text: str, posted_at: datetime | None, source: SourceInfo | None, lang: str | None,
-                 traces: list[dict[str, Why]] | None) -> list[Claim]:
+    def extract_many(self, posts: Iterable[tuple[str, datetime | None, SourceInfo | None, str | None]], *,
+                     batch_size: int = 64) -> list[list[Claim]]:
+        """``extract_claims`` of many posts, (text, posted_at, source, lang) each, through
+        ``nlp.pipe`` per language; the result lists follow the posts' order."""
+        docs = [self.make_doc(text, posted_at, source, lang) for text, posted_at, source, lang in posts]
+        out: list[list[Claim]] = [[] for _ in docs]
+        for language in ("uk", "ru", "en"):
+            batch = [(i, doc) for i, doc in enumerate(docs) if doc is not None and doc._.claimwatch_post.lang == language]
+            if batch:
+                for (i, _), doc in zip(batch, self.nlp(language).pipe((d for _, d in batch), batch_size=batch_size)):
+                    out[i] = doc._.claims
+        return out
+
+    def nlp(self, lang: str) -> Any:
+        """The spaCy pipeline for ``lang`` (``bot.engine.pipeline``), built on first use."""
+        nlp = self._pipelines.get(lang)
+        if nlp is None:
+            from bot.engine.pipeline import build
+
+            nlp = self._pipelines[lang] = build(lang, self)
+        return nlp
+
+    def make_doc(self, text: str, posted_at: datetime | None = None, source: SourceInfo | None = None,
+                 lang: str | None = None, *, explain: bool = False) -> Any:
+        """The tokenized Doc of a post, ready for its pipeline (``self.nlp(doc._.claimwatch_post.lang)``),
+        or None when the text has no letters. The text is cleaned first (``text.normalize``) and
+        cut to ``MAX_TEXT`` characters."""
+        from bot.engine.pipeline import PostContext
+
         clean = normalize(text or "")
         if len(clean) > MAX_TEXT:
             clean = _cut(clean, source, posted_at)
         if not any(ch.isalpha() for ch in clean):
-            return []
+            return None
         language = lang if lang in ("uk", "ru", "en") else guess_language(clean)
-        post_day = _post_day(posted_at)
-        sentences = split_sentences(clean)
-        facts = [self._read_sentence(i, s, language, post_day) for i, s in enumerate(sentences)]
-        self._resolve_post_counts(facts)
-        for f, paragraph in zip(facts, _paragraphs(clean, sentences)):
-            f.paragraph = paragraph
-        return self._assemble(facts, language, post_day, source, traces)
+        doc = self.nlp(language).make_doc(clean)
+        doc._.claimwatch_post = PostContext(clean, language, _post_day(posted_at), source, explain)
+        return doc
 
-    # ------------------------------------------------------------------ one sentence
+    def _extract(self, text: str, posted_at: datetime | None, source: SourceInfo | None, lang: str | None,
+                 traces: list[dict[str, Why]] | None) -> list[Claim]:
+        doc = self.make_doc(text, posted_at, source, lang, explain=traces is not None)
+        if doc is None:
+            return []
+        doc = self.nlp(doc._.claimwatch_post.lang)(doc)
+        if traces is not None:
+            traces.extend(doc._.claim_traces)
+        return doc._.claims
 
-    def _read_sentence(self, index: int, sentence: str, lang: str, post_day: date) -> SentenceFacts:
-        facts = SentenceFacts(index=index, text=sentence)
-        tokens = tokenize(sentence, lang)
-        if not tokens:
-            return facts
-        lower = sentence.lower().replace("’", "'").replace("ʼ", "'")
-        starts = [t.start for t in tokens]
+    # ------------------------------------------------------------------ one sentence (the pipeline's components)
 
-        def tok_at(char: int) -> int:
-            return max(0, bisect.bisect_right(starts, char) - 1)
+    @staticmethod
+    def new_facts(view: SentenceView) -> SentenceFacts:
+        return SentenceFacts(index=view.index, text=view.text)
 
-        self._find_places(facts, tokens, lang, index)
-        for pos, tok in enumerate(tokens):
+    def read_places(self, view: SentenceView, facts: SentenceFacts, lang: str) -> None:
+        self._find_places(facts, view.tokens, lang, view.index)
+
+    def read_kinds(self, view: SentenceView, facts: SentenceFacts) -> None:
+        """Attack words (with their tier), weapons and targets the sentence names."""
+        for pos, tok in enumerate(view.tokens):
             if not tok.is_word:
                 continue
-            parts = [tok.lower] + (tok.lower.split("-") if "-" in tok.lower else [])
-            for k, (pattern, kind, tier) in enumerate(self._cue_words):
-                if any(pattern.fullmatch(part) for part in parts):  # "дронами-камікадзе"
-                    facts.cues.append((pos, kind, tier))
-                    facts.why[("cue", pos)] = Why("kinds", self._cue_keys[k], tok.text, index)
-                    break
-            for name, pattern in self._weapons:
-                if pattern.fullmatch(tok.lower):
-                    facts.weapons.add(name)
+            cue = self._cue_of(tok.lower)
+            if cue is not None:
+                facts.cues.append((pos, cue[1], cue[2]))
+                facts.why[("cue", pos)] = Why("kinds", self._cue_keys[cue[0]], tok.text, view.index)
+            facts.weapons.update(self._weapons_of(tok.lower))
+        lower = view.lower
         for name, pattern in self._targets:
             if any(not self._target_denied.search(lower[max(0, m.start() - 40):m.start()])
                    for m in pattern.finditer(lower)):
                 facts.targets.add(name)  # "there was no military target on the square" names none
-        self._find_counts(facts, tokens, lower)
+
+    def _cue_of(self, word: str) -> tuple[int, Kind, int] | None:
+        """The first cue list that reads ``word`` or one of its hyphenated parts ("дронами-камікадзе"):
+        (its index, kind, tier)."""
+        try:
+            return self._cues_seen[word]
+        except KeyError:
+            pass
+        parts = [word] + (word.split("-") if "-" in word else [])
+        found = next(((k, kind, tier) for k, (pattern, kind, tier) in enumerate(self._cue_words)
+                      if any(pattern.fullmatch(part) for part in parts)), None)
+        _bound(self._cues_seen)
+        self._cues_seen[word] = found
+        return found
+
+    def _weapons_of(self, word: str) -> tuple[str, ...]:
+        known = self._weapons_seen.get(word)
+        if known is None:
+            _bound(self._weapons_seen)
+            known = self._weapons_seen[word] = tuple(name for name, pattern in self._weapons if pattern.fullmatch(word))
+        return known
+
+    def read_counts(self, view: SentenceView, facts: SentenceFacts) -> None:
+        tokens = view.tokens
+        self._find_counts(facts, tokens, view.lower)
         if facts.cues and not facts.counts and any(t.is_word and self._habitual.fullmatch(t.lower) for t in tokens):
             facts.cues.clear()  # "місто під постійними обстрілами": a state of things, not an incident
         if any(k is Kind.DRONE for _, k, _ in facts.cues) and any(
                 t.is_word and self._footage.fullmatch(t.lower) for t in tokens):
             facts.cues = [c for c in facts.cues if c[1] is not Kind.DRONE]  # "дроны засняли", "video taken from a drone"
+
+    def read_control(self, view: SentenceView, facts: SentenceFacts) -> None:
+        self._find_control(facts, view.tokens, view.lower, view.tok_at)
+
+    def read_blame(self, view: SentenceView, facts: SentenceFacts) -> None:
+        """The attacker the sentence names (nearest an attack, kill or blame word), else the side
+        of the weapons named; blame reported of a party."""
+        tokens = view.tokens
         facts.actor_sides = self._actor_sides(tokens)
-        self._find_control(facts, tokens, lower, tok_at)
         kills = [i for i, t in enumerate(tokens) if t.is_word and self._kill.fullmatch(t.lower)]
         blamed = self._perpetrator_at(tokens, [p for p, _, _ in facts.cues] + kills)
         facts.perpetrator = blamed[1] if blamed else None
         if blamed:
             facts.why["perpetrator"] = Why("blame", "lexicon.actors: the party nearest an attack or blame word",
-                                           _span(sentence, tokens, blamed[0], blamed[0] + (
-                                               blamed[0] + 1 < len(tokens) and tokens[blamed[0] + 1].is_word)), index)
+                                           _span(view.text, tokens, blamed[0], blamed[0] + (
+                                               blamed[0] + 1 < len(tokens) and tokens[blamed[0] + 1].is_word)),
+                                           view.index)
         facts.blamed = facts.perpetrator is not None and any(t.is_word and self._blame.fullmatch(t.lower) for t in tokens)
         if facts.perpetrator is None and facts.cues:
             sides = {self._weapon_side[w] for w in facts.weapons if w in self._weapon_side}
             if len(sides) == 1:
                 facts.perpetrator = sides.pop()
                 facts.why["perpetrator"] = Why("blame", "lexicon.actors.weapon_sides",
-                                               ", ".join(sorted(w for w in facts.weapons if w in self._weapon_side)), index)
+                                               ", ".join(sorted(w for w in facts.weapons if w in self._weapon_side)),
+                                               view.index)
         self._find_reported(facts, tokens)
-        self._find_claimant(facts, tokens, lower)
+
+    def read_claimant(self, view: SentenceView, facts: SentenceFacts) -> None:
+        self._find_claimant(facts, view.tokens, view.lower)
+
+    def read_date(self, view: SentenceView, facts: SentenceFacts, post_day: date) -> None:
         try:
-            facts.date = self._find_date(tokens, lower, post_day, facts.why, sentence, index)
+            facts.date = self._find_date(view.tokens, view.lower, post_day, facts.why, view.text, view.index)
         except (OverflowError, ValueError):  # a post dated at the very edge of the calendar
             facts.date = None
-        return facts
+
+    def assemble(self, text: str, views: Sequence[SentenceView], facts: list[SentenceFacts], post: PostContext,
+                 traces: list[dict[str, Why]] | None) -> list[Claim]:
+        """The post's claims from its sentences' facts: counts read against the whole post, then
+        claims per place and kind, one per claimant."""
+        self._resolve_post_counts(facts)
+        for f, paragraph in zip(facts, _paragraphs(text, [v.text for v in views])):
+            f.paragraph = paragraph
+        return self._assemble(facts, post.lang, post.day, post.source, traces)
 
     @staticmethod
     def _resolve_post_counts(facts: list[SentenceFacts]) -> None:
@@ -523,7 +609,7 @@ class Extractor:
 
     def _role_place(self, tokens: list[Token], start: int, end: int) -> bool:
         before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
-        after = [t for t in tokens[end:end + 3] if t.is_word][:2]
+        after = list(itertools.takewhile(lambda t: t.is_word, tokens[end:end + 2]))  # "In Kyiv, Mayor X said": not his title
         if any(self._role.fullmatch(t.lower) for t in before) and not any(self._is_cue(t.lower) for t in before):
             return True
         return bool(after) and (self._role.fullmatch(after[0].lower) is not None or (
@@ -536,8 +622,9 @@ class Extractor:
                 and self._attribution.fullmatch(before[0].lower):
             return True
         after = tokens[end] if end < len(tokens) else None
-        if after is not None and after.is_word and self._attribution.fullmatch(after.lower):
-            return True
+        if after is not None and after.is_word and self._attribution.fullmatch(after.lower) \
+                and not any(t.lower in ("in", "в", "у", "во") for t in tokens[max(0, start - 2):start]):
+            return True  # "Kyiv said" (its government); not "officials in Donetsk said" (where they are)
         if after is not None and after.is_capitalized and self._official(after) is not None:
             return True  # a first name before a known surname: "Volodymyr Zelensky"
         return after is not None and after.lower in self._river_words
@@ -944,7 +1031,7 @@ class Extractor:
 
     def _parenthetical_ending(self, tokens: list[Token], j: int) -> int | None:
         """Start index of a parenthetical phrase ("по последним данным") ending at ``j``."""
-        for words in self._parentheticals:
+        for words in self._parentheticals_by_end.get(tokens[j].lower, ()) if 0 <= j < len(tokens) else ():
             n = len(words)
             if j - n + 1 >= 0 and tuple(t.lower for t in tokens[j - n + 1:j + 1]) == words:
                 return j - n + 1
@@ -1066,12 +1153,25 @@ class Extractor:
         'російського удару' (a side's adjective before an attack word), 'войска России', 'киевский режим'.
 
         With ``agents_only`` False, bare country names count too (used for control statements).
+        Several rules ask of the same sentence: its answers are kept while the sentence is read.
         """
+        held, answers = self._actors_seen.get(id(tokens), (None, {}))
+        if held is not tokens:
+            _bound(self._actors_seen, 256)
+            answers = {}
+            self._actors_seen[id(tokens)] = (tokens, answers)
+        if agents_only not in answers:
+            answers[agents_only] = self._find_actors(tokens, agents_only)
+        return list(answers[agents_only])
+
+    def _find_actors(self, tokens: list[Token], agents_only: bool) -> list[tuple[int, Side]]:
         found: list[tuple[int, Side]] = []
         for pos, tok in enumerate(tokens):
             if not tok.is_word:
                 continue
             word = tok.lower
+            if not self._may_be_actor(word):
+                continue
             if self._ru_agent.fullmatch(word):
                 found.append((pos, Side.RUSSIA))
                 continue
@@ -1107,6 +1207,15 @@ class Extractor:
                 if not any(p == pos for p, _ in found):
                     found.append((pos, side))
         return sorted(found)
+
+    def _may_be_actor(self, word: str) -> bool:
+        """Whether ``word`` is in any list ``_find_actors`` reads word by word (most words are not)."""
+        known = self._actor_words_seen.get(word)
+        if known is None:
+            _bound(self._actor_words_seen)
+            known = self._actor_words_seen[word] = any(
+                p.fullmatch(word) for p in (self._ru_agent, self._ua_agent, self._force, self._ru_adj, self._ua_adj))
+        return known
 
     def _is_cue(self, word: str) -> bool:
         return any(pattern.fullmatch(word) for pattern, _, _ in self._cue_words)
@@ -1205,8 +1314,8 @@ class Extractor:
                     speakers.append((pos, off.claimant, off.side))
                     facts.why.setdefault(("speaker", off.claimant, pos), Why(
                         "claimant", f"officials.tsv row '{off.claimant}', named by a control statement", tok.text, facts.index))
-        for pattern, claimant, side in self.institutions:
-            for m in pattern.finditer(lower):
+        for claimant, side, matches in self._institutions_in(lower):
+            for m in matches:
                 speakers.append((tok_at(m.start()), claimant, side))
                 facts.why.setdefault(("speaker", claimant, tok_at(m.start())), Why(
                     "claimant", f"institutions.tsv row '{claimant}', named by a control statement",
@@ -1223,24 +1332,38 @@ class Extractor:
                 facts.control_guessed.add(len(facts.control))
             facts.control.append((hit.pos, controller or hit.default or Side.RUSSIA))
 
+    def _institutions_in(self, lower: str) -> list[tuple[str, Side | None, list[re.Match[str]]]]:
+        """The bodies (institutions.tsv) a sentence names: (claimant, side, matches) per row that
+        matches, in the file's order; kept while the sentence is read."""
+        found = self._institutions_seen.get(lower)
+        if found is None:
+            _bound(self._institutions_seen, 256)
+            found = self._institutions_seen[lower] = [
+                (claimant, side, matches) for pattern, claimant, side in self.institutions
+                if (matches := list(pattern.finditer(lower)))]
+        return found
+
     def _official(self, tok: Token) -> Official | None:
         """The official whose surname this capitalized token is (any case ending up to 3 letters)."""
-        for off in self.officials:
-            for stem in off.stems:
-                if " " not in stem and tok.lower.startswith(stem) and len(tok.lower) - len(stem) <= 3:
-                    return off
-        return None
+        word = tok.lower
+        if word not in self._officials_seen:
+            _bound(self._officials_seen)
+            self._officials_seen[word] = next(
+                (off for off in self.officials for stem in off.stems
+                 if " " not in stem and word.startswith(stem) and len(word) - len(stem) <= 3), None)
+        return self._officials_seen[word]
 
     def _official_at(self, tokens: list[Token], pos: int) -> Official | None:
         """The official named at ``pos``: a full name first ("Ivan Fedorov", "Іван Федоров"), then a
         surname alone."""
-        near = [t.lower for t in tokens[max(0, pos - 1):pos + 2] if t.is_capitalized]
-        for off in self.officials:
-            for stem in off.stems:
-                if " " in stem and all(any(w.startswith(part) and len(w) - len(part) <= 3 for w in near)
-                                       for part in stem.split()):
-                    return off
-        return self._official(tokens[pos])
+        near = tuple(t.lower for t in tokens[max(0, pos - 1):pos + 2] if t.is_capitalized)
+        if near not in self._full_names_seen:
+            _bound(self._full_names_seen)
+            self._full_names_seen[near] = next(
+                (off for off in self.officials for stem in off.stems
+                 if " " in stem and all(any(w.startswith(part) and len(w) - len(part) <= 3 for w in near)
+                                        for part in stem.split())), None)
+        return self._full_names_seen[near] or self._official(tokens[pos])
 
     def _claimant_candidates(self, facts: SentenceFacts, tokens: list[Token],
                              lower: str) -> list[tuple[int, str, str, Side | None, str | None, bool, Why]]:
@@ -1259,8 +1382,8 @@ class Extractor:
         place_starts = {p for p, _ in facts.places} | {p for p, _ in facts.oblast_places}
         starts = [t.start for t in tokens]
         bodies: set[int] = set()  # tokens inside a body's name ("Минобороны России") are no person's
-        for pattern, _, _ in self.institutions:
-            for m in pattern.finditer(lower):
+        for _, _, matches in self._institutions_in(lower):
+            for m in matches:
                 first_tok = max(0, bisect.bisect_right(starts, m.start()) - 1)
                 last_tok = max(0, bisect.bisect_right(starts, m.end() - 1) - 1)
                 bodies.update(range(first_tok, last_tok + 1))
@@ -1302,8 +1425,8 @@ class Extractor:
                 found.append((pos, "person:" + tok.lower[:5], tok.text, None, None, True, Why(
                     "claimant", "a surname alone, after «словам» or with a role and a speech verb", tok.text, facts.index)))
                 taken.add(pos)
-        for pattern, claimant, side in self.institutions:
-            for m in pattern.finditer(lower):
+        for claimant, side, matches in self._institutions_in(lower):
+            for m in matches:
                 pos = max(0, bisect.bisect_right(starts, m.start()) - 1)
                 if pos in taken:
                     continue
@@ -1466,10 +1589,11 @@ class Extractor:
         if post_claimant_side is None:
             sides = [s for f in facts for s in f.actor_sides]
             if sides and not any(f.claimant for f in facts):
-                post_claimant_side = max(set(sides), key=sides.count)
+                post_claimant_side = max(dict.fromkeys(sides), key=sides.count)  # a tie: the side named first
         if post_claimant_side is None and source is not None and source.side in (Side.UKRAINE, Side.RUSSIA):
             post_claimant_side = source.side
         home_place = next((f.claimant_place for f in facts if f.claimant_place), None)
+        homes = {f.claimant: f.claimant_place for f in facts if f.claimant and f.claimant_place}
         office_places = sorted((p for f in facts for _, p in f.role_places), key=lambda p: p.level == "oblast")
         current: Place | None = None
         targets_by_place: dict[str, set[str]] = {}
@@ -1482,8 +1606,9 @@ class Extractor:
                 place = self._nearest(f.places or f.oblast_places, anchor_positions) or current
                 if not f.places and current is not None and place is not current and place.name == current.oblast:
                     place = current  # "the governor of the Donetsk region said …": still the town's toll
-                if place is None and home_place:
-                    place = self._home(home_place)
+                home = homes.get(f.owner[0]) if f.owner is not None else home_place
+                if place is None and home:  # the speaker's own town; not another speaker's of the post
+                    place = self._home(home)
                 if place is None and office_places and (f.counts or any(t == 0 for _, _, t in f.cues)):
                     # "мэр Харькова сообщил о двух погибших": the office's town
                     place = office_places[0]
@@ -2175,6 +2300,13 @@ def _share_event_dates(drafts: Sequence[Draft]) -> None:
         known = dates.get(draft.place.key, set())
         if draft.date is None and len(known) == 1:
             draft.date = next(iter(known))
+
+
+def _bound(seen: dict[Any, Any], size: int = 200_000) -> None:
+    """Forget what a per-word memo holds once it is large: a bot running for months reads words
+    without end."""
+    if len(seen) > size:
+        seen.clear()
 
 
 def _post_day(posted_at: datetime | None) -> date:

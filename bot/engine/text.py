@@ -7,7 +7,7 @@ import csv
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +72,13 @@ def guess_language(text: str) -> str:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences and lines of a text, not breaking after common abbreviations and initials."""
-    out: list[str] = []
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where the sentences of ``split_sentences`` lie in ``text``: (start, end) character offsets,
+    surrounding whitespace left out."""
+    out: list[tuple[int, int]] = []
     start = 0
     for match in _SPLIT_RE.finditer(text):
         piece = text[start:match.start()].rstrip()
@@ -81,13 +87,18 @@ def split_sentences(text: str) -> list[str]:
             word = last_word.group(1).lower().rstrip(".")
             if word in _ABBREVIATIONS or (len(word) == 1 and piece.endswith(".")):
                 continue
-        if piece.strip():
-            out.append(piece.strip())
+        _add_stripped(out, text, start, start + len(piece))
         start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
+    _add_stripped(out, text, start, len(text))
     return out
+
+
+def _add_stripped(out: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if stripped:
+        lead = len(piece) - len(piece.lstrip())
+        out.append((start + lead, start + lead + len(stripped)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +108,7 @@ class Token:
     start: int
     end: int
     kind: str  # word | num | punct
+    lemma: str = ""  # the lemmatizer's reading, in the pipelines (``bot.engine.pipeline``)
 
     @property
     def is_word(self) -> bool:
@@ -107,26 +119,37 @@ class Token:
         return self.kind == "word" and self.text[:1].isupper()
 
 
-def tokenize(sentence: str, lang: str) -> list[Token]:
-    """Words, numbers and punctuation of one sentence; English possessives split off ("Kyiv", "’s")."""
-    tokens: list[Token] = []
-    for m in _TOKEN_RE.finditer(sentence):
+def token_spans(text: str, lang: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, kind) of the words, numbers and punctuation of a text; English possessives
+    split off ("Kyiv", "’s"). Whitespace belongs to no token."""
+    for m in _TOKEN_RE.finditer(text):
         kind = m.lastgroup or "punct"
-        text = m.group()
         start, end = m.span()
-        if kind == "word" and lang == "en" and len(text) > 2 and text[-2] in "'’" and text[-1] in "sS":
-            tokens.append(_token(text[:-2], start, end - 2, kind))
-            tokens.append(_token(text[-2:], end - 2, end, "word"))
+        if kind == "word" and lang == "en" and end - start > 2 and text[end - 2] in "'’" and text[end - 1] in "sS":
+            yield start, end - 2, kind
+            yield end - 2, end, "word"
             continue
-        tokens.append(_token(text, start, end, kind))
-    return tokens
+        yield start, end, kind
 
 
-def _token(text: str, start: int, end: int, kind: str) -> Token:
+def tokenize(sentence: str, lang: str) -> list[Token]:
+    """Words, numbers and punctuation of one sentence (``token_spans``)."""
+    return [Token(sentence[start:end], lowered(sentence[start:end]), start, end, kind)
+            for start, end, kind in token_spans(sentence, lang)]
+
+
+def token_kind(text: str) -> str:
+    """The kind ``token_spans`` gives a token with this text: 'num', 'word' or 'punct'."""
+    m = _TOKEN_RE.fullmatch(text)
+    return (m.lastgroup or "punct") if m else "word"
+
+
+def lowered(text: str) -> str:
+    """A token's text as the word lists read it: lower case, every apostrophe written '."""
     lower = text.lower()
     for ch in APOSTROPHES:
         lower = lower.replace(ch, "'")
-    return Token(text, lower, start, end, kind)
+    return lower
 
 
 def parse_digits(text: str) -> float | None:
@@ -137,9 +160,33 @@ def parse_digits(text: str) -> float | None:
         return None
 
 
-def any_of(patterns: Iterable[str]) -> re.Pattern[str]:
+def any_of(patterns: Iterable[str]) -> WordList:
     """One pattern matching any of ``patterns`` (regular expressions of a word list)."""
-    return re.compile("(?:" + "|".join(patterns) + ")")
+    return WordList("(?:" + "|".join(patterns) + ")")
+
+
+class WordList:
+    """A word list compiled to one regular expression, whose ``fullmatch`` of a word is remembered:
+    a post repeats its words, and a corpus its vocabulary, so each distinct word is matched once.
+    Other methods are those of the compiled pattern."""
+
+    __slots__ = ("_compiled", "_seen")
+
+    def __init__(self, source: str) -> None:
+        self._compiled = re.compile(source)
+        self._seen: dict[str, re.Match[str] | None] = {}
+
+    def fullmatch(self, word: str) -> re.Match[str] | None:
+        try:
+            return self._seen[word]
+        except KeyError:
+            if len(self._seen) > 200_000:  # a bound for a long-running bot reading endless new words
+                self._seen.clear()
+            found = self._seen[word] = self._compiled.fullmatch(word)
+            return found
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._compiled, name)
 
 
 def read_tsv_records(path: Path) -> list[dict[str, str]]:
