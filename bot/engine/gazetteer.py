@@ -42,7 +42,6 @@ from bot.engine.types import Place
 logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
-CACHE_DIR_ENV = "CLAIMWATCH_CACHE_DIR"
 #: Bump whenever the shape of the compiled index changes.
 FORMAT_VERSION = 1
 #: A settlement this large matches on its name alone; a smaller one needs a cue.
@@ -278,8 +277,8 @@ class Gazetteer:
         """Load the compiled index from the cache, building it first if missing or stale.
 
         Args:
-            cache_dir: where the index lives; defaults to ``$CLAIMWATCH_CACHE_DIR`` or the
-                user cache directory of "claimwatch".
+            cache_dir: where the index lives (the entry point passes ``Settings.cache_dir``);
+                defaults to the user cache directory of "claimwatch".
 
         Building takes several seconds (the codifier, an 80 MB JSON file and the morphology
         dictionaries); loading a built index takes a fraction of a second.
@@ -590,9 +589,6 @@ def _surface(tokens: Sequence[str]) -> str:
 def _cache_dir(cache_dir: Path | None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir)
-    override = os.environ.get(CACHE_DIR_ENV)
-    if override:
-        return Path(override)
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("claimwatch"))
