@@ -8,7 +8,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -140,11 +140,13 @@ def _latest_day(session_factory: Any) -> date | None:
 
 
 def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode: bool = False,
-                 chart: Path | None = None, today: date | None = None, day_map: Path | None = None) -> None:
-    """The digest of ``day``; by default of today (``today``: in CLAIMWATCH_TIMEZONE), the day the
-    bot's /digest sends. An empty day says which day last had incidents."""
+                 chart: Path | None = None, today: date | None = None, day_map: Path | None = None,
+                 zone: tzinfo | None = None) -> None:
+    """The digest of ``day``; by default of today (``today``: in CLAIMWATCH_TIMEZONE, ``zone``), the
+    day the bot's /digest sends, with the earlier incidents that got posts that day as updates. An
+    empty day says which day last had incidents."""
     day = day or today or date.today()
-    views = reports.list_incident_views(session_factory, since=day, until=day)
+    views = reports.list_incident_views(session_factory, since=day, until=day, posted_in=zone)
     for message in render_digest(views, day=day, lang=lang, html_mode=html_mode):
         print(message)
         print()
@@ -167,7 +169,7 @@ def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     session_factory = _open(settings, readonly=True)
     print_digest(session_factory, args.date, args.lang, html_mode=args.html, chart=args.chart,
-                 today=datetime.now(settings.zone).date(), day_map=args.map)
+                 today=datetime.now(settings.zone).date(), day_map=args.map, zone=settings.zone)
     return 0
 
 

@@ -171,7 +171,7 @@ async def cmd_digest(update: Update, context: Context) -> None:
     texts = await rt.delivery.digest_parts(day, lang, oblasts, chart=False)
     await send_parts(context.bot, chat.id, texts, rt.delivery.pace)
     pictures = await asyncio.to_thread(reading.day_pictures, rt.session_factory, rt.reader_names(), day, lang,
-                                       oblasts=oblasts)
+                                       oblasts=oblasts, zone=zone)
     for picture in pictures:
         caption = t(lang, f"{picture.kind}_caption", day=format_day(day, lang))
         try:
@@ -240,7 +240,7 @@ async def on_text(update: Update, context: Context) -> None:
     today = datetime.now(zone).date()
     oblasts = sub.oblasts if sub is not None and sub.active else ()
     found = await asyncio.to_thread(reading.answer_question, rt.session_factory, rt.reader_names(),
-                                    rt.extractor.gazetteer, message.text, lang, today, oblasts=oblasts)
+                                    rt.extractor.gazetteer, message.text, lang, today, oblasts=oblasts, zone=zone)
     if found is None:
         await reply(update, context, t(lang, "text_not_understood"))
         return

@@ -107,7 +107,8 @@ class Post(Base):
     """One message of a source; unique by (source, message id)."""
 
     __tablename__ = "posts"
-    __table_args__ = (UniqueConstraint("source_id", "message_id", name="uq_posts_source_message"),)
+    __table_args__ = (UniqueConstraint("source_id", "message_id", name="uq_posts_source_message"),
+                      Index("ix_posts_posted_at", "posted_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))

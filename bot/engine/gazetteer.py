@@ -260,6 +260,7 @@ class Gazetteer:
         self._region_words: dict[str, str] = state["region_words"]
         self._needs_cue: frozenset[str] = state["needs_cue"]
         self._remote: frozenset[int] = state["remote"]
+        self._war_known: frozenset[int] = state.get("war_known", frozenset())  # data/frontline.tsv
         self._local_names: dict[str, tuple[str, str]] = state.get("local_names", {})
         words: dict[str, frozenset[str]] = state["words"]
         self._type_words = words.get("type", frozenset())
@@ -501,7 +502,8 @@ class Gazetteer:
             if multiword
             or (
                 not cue_free
-                and (via != _NAME or (self._places[pid].population >= BIG_CITY and pid not in self._remote))
+                and (via != _NAME or ((self._places[pid].population >= BIG_CITY or pid in self._war_known)
+                                      and pid not in self._remote))
             )
         )
         cue = max(self._cue_before(tokens, start), inherited)
@@ -944,6 +946,14 @@ def build_state() -> dict[str, Any]:
         for pid in pids:
             builder.add_name(name, pid, _NAME, ("uk",))
 
+    # Small places the war made known: found without a cue word, as towns are.
+    war_known: set[int] = set()
+    for name, oblast in _read_tsv(DATA_DIR / "frontline.tsv"):
+        pid = builder.find(name, oblast, "UA")
+        if pid is None:
+            raise ValueError(f"{DATA_DIR / 'frontline.tsv'}: no settlement {name!r} in {oblast}")
+        war_known.add(pid)
+
     # Places in neither registry (Zmiinyi Island).
     for row in _read_tsv(DATA_DIR / "extra_places.tsv"):
         name, oblast, country, lat, lon, level, code = row
@@ -1036,6 +1046,7 @@ def build_state() -> dict[str, Any]:
         "region_words": region_words,
         "needs_cue": frozenset(needs_cue),
         "remote": frozenset(remote),
+        "war_known": frozenset(war_known),
         "words": {kind: frozenset(_norm(w) for w in values) for kind, values in words.items()},
         "local_names": local_names,
     }

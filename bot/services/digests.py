@@ -112,7 +112,8 @@ class DeliveryService:
             return parts
 
     def _render_digest(self, day: date, lang: str, oblasts: tuple[str, ...], chart: bool) -> tuple[Part, ...]:
-        views = list_incident_views(self.session_factory, since=day, until=day, oblasts=oblasts or None)
+        views = list_incident_views(self.session_factory, since=day, until=day, oblasts=oblasts or None,
+                                    posted_in=ZoneInfo(self.default_timezone))
         parts = [Part(text=m) for m in render_digest(views, day=day, lang=lang, html_mode=True,
                                                         names=self.reader_names())]
         if chart and views:

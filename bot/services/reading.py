@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,7 +77,7 @@ def latest_incidents(session_factory: sessionmaker[Session], names: Names, gazet
 
 
 def answer_question(session_factory: sessionmaker[Session], names: Names, gazetteer: Gazetteer, text: str,
-                    lang: str, today: date, *, oblasts: Sequence[str] = ()) -> Reading | None:
+                    lang: str, today: date, *, oblasts: Sequence[str] = (), zone: tzinfo | None = None) -> Reading | None:
     """A question typed in plain text; None when it names neither a place nor a day.
 
     A place gets its latest incidents (of the day named, if any); a day alone gets that day's
@@ -88,7 +88,7 @@ def answer_question(session_factory: sessionmaker[Session], names: Names, gazett
         return None
     if question.place is None:
         views = reports.list_incident_views(session_factory, since=question.day, until=question.day,
-                                             oblasts=list(oblasts) or None)
+                                             oblasts=list(oblasts) or None, posted_in=zone)
         messages = render_digest(views, day=question.day, lang=lang, names=names) if views else []
         return Reading(tuple(messages), None, question.day)
     shown = names.place(question.place, lang)
@@ -98,13 +98,13 @@ def answer_question(session_factory: sessionmaker[Session], names: Names, gazett
 
 
 def day_pictures(session_factory: sessionmaker[Session], names: Names, day: date, lang: str, *,
-                 oblasts: Sequence[str] = ()) -> list[Picture]:
+                 oblasts: Sequence[str] = (), zone: tzinfo | None = None) -> list[Picture]:
     """The chart and the map of a day's incidents (the digest's: same day, same regions).
 
     An empty day has none (the text says so, once). A picture that fails to render is left out
     and logged: the digest's text does not depend on it.
     """
-    views = reports.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None)
+    views = reports.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None, posted_in=zone)
     if not views:
         return []
     pictures = []

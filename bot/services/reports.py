@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, tzinfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,10 +21,13 @@ def store_totals(session_factory: sessionmaker[Session]) -> dict[str, int]:
 
 def list_incident_views(session_factory: sessionmaker[Session], *, since: date | None = None,
                         until: date | None = None, place: str | None = None,
-                        oblasts: Sequence[str] | None = None, limit: int | None = None) -> list[IncidentView]:
+                        oblasts: Sequence[str] | None = None, limit: int | None = None,
+                        posted_in: tzinfo | None = None) -> list[IncidentView]:
+    """Incidents of the days ``since``..``until``; with ``posted_in`` (a time zone), also the
+    incidents of earlier days that got posts on those days (a digest's updates)."""
     with session_factory() as session:
         incidents = queries.list_incidents(session, since=since, until=until, place=place, oblasts=oblasts,
-                                           limit=limit)
+                                           limit=limit, posted_in=posted_in)
         views = []
         for incident in incidents:
             records = tuple(queries.to_record(c) for c in sorted(incident.claims, key=lambda c: c.id))
