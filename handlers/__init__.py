@@ -11,7 +11,9 @@ user's language and send one-line replies (Telegram HTML, from the Application's
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
@@ -110,6 +112,20 @@ async def may_manage_chat(update: Update, context: Context, chat_id: int | None 
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
+LangHandler = Callable[[Update, Context, str], Awaitable[None]]
+Handler = Callable[[Update, Context], Awaitable[None]]
+
+
+def speaking(handler: LangHandler) -> Handler:
+    """Give a handler the language to answer in (``language_of``) as its third argument."""
+
+    @functools.wraps(handler)
+    async def with_language(update: Update, context: Context) -> None:
+        await handler(update, context, await language_of(update, context))
+
+    return with_language
+
+
 def args_of(context: Context) -> list[str]:
     return list(context.args or [])
 
@@ -122,4 +138,4 @@ def log_refusal(update: Update, command: str) -> None:
 
 
 __all__ = ["BotRuntime", "CONTEXT_TYPES", "Context", "CustomContext", "RUNTIME_KEY", "args_of", "is_bot_admin",
-           "language_of", "log_refusal", "may_manage_chat", "reply"]
+           "language_of", "log_refusal", "may_manage_chat", "reply", "speaking"]

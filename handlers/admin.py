@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 
 from telegram import Update
@@ -14,12 +14,9 @@ from telegram import Update
 from bot.services import sources, subscriptions
 from bot.i18n import shorten, t
 from bot.pollers.http import PollerError
-from handlers import Context, args_of, is_bot_admin, language_of, log_refusal, reply
+from handlers import Context, Handler, args_of, is_bot_admin, language_of, log_refusal, reply, speaking
 
 logger = logging.getLogger(__name__)
-
-Handler = Callable[[Update, Context], Awaitable[None]]
-
 
 def admin_only(command: str) -> Callable[[Handler], Handler]:
     """Refuse (politely, and logged) anyone who is not a claimwatch admin."""
@@ -42,9 +39,8 @@ def _when(value: datetime | None, lang: str) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else t(lang, "never")
 
 
-async def _source_action(update: Update, context: Context, command: str,
+async def _source_action(update: Update, context: Context, lang: str, command: str,
                          action: Callable[..., str], done_key: str) -> None:
-    lang = await language_of(update, context)
     args = args_of(context)
     if not args:
         await reply(update, context, t(lang, "source_usage", command=command))
@@ -60,9 +56,9 @@ async def _source_action(update: Update, context: Context, command: str,
 
 
 @admin_only("addsource")
-async def cmd_addsource(update: Update, context: Context) -> None:
+@speaking
+async def cmd_addsource(update: Update, context: Context, lang: str) -> None:
     """Follow a channel or feed: /addsource <@channel | t.me link | feed URL> [role] [side]."""
-    lang = await language_of(update, context)
     args = args_of(context)
     if not args:
         await reply(update, context, t(lang, "addsource_usage"))
@@ -82,27 +78,30 @@ async def cmd_addsource(update: Update, context: Context) -> None:
 
 
 @admin_only("removesource")
-async def cmd_removesource(update: Update, context: Context) -> None:
+@speaking
+async def cmd_removesource(update: Update, context: Context, lang: str) -> None:
     """Stop following a source and delete its posts."""
-    await _source_action(update, context, "removesource", sources.remove_source, "source_removed")
+    await _source_action(update, context, lang, "removesource", sources.remove_source, "source_removed")
 
 
 @admin_only("pausesource")
-async def cmd_pausesource(update: Update, context: Context) -> None:
+@speaking
+async def cmd_pausesource(update: Update, context: Context, lang: str) -> None:
     """Stop polling a source (its posts stay)."""
-    await _source_action(update, context, "pausesource", sources.pause_source, "source_paused_done")
+    await _source_action(update, context, lang, "pausesource", sources.pause_source, "source_paused_done")
 
 
 @admin_only("resumesource")
-async def cmd_resumesource(update: Update, context: Context) -> None:
+@speaking
+async def cmd_resumesource(update: Update, context: Context, lang: str) -> None:
     """Poll a paused source again."""
-    await _source_action(update, context, "resumesource", sources.resume_source, "source_resumed_done")
+    await _source_action(update, context, lang, "resumesource", sources.resume_source, "source_resumed_done")
 
 
 @admin_only("sourceinfo")
-async def cmd_sourceinfo(update: Update, context: Context) -> None:
+@speaking
+async def cmd_sourceinfo(update: Update, context: Context, lang: str) -> None:
     """Last post seen, errors and next poll of one source."""
-    lang = await language_of(update, context)
     args = args_of(context)
     if not args:
         await reply(update, context, t(lang, "source_usage", command="sourceinfo"))
@@ -126,9 +125,9 @@ async def cmd_sourceinfo(update: Update, context: Context) -> None:
 
 
 @admin_only("admins")
-async def cmd_admins(update: Update, context: Context) -> None:
+@speaking
+async def cmd_admins(update: Update, context: Context, lang: str) -> None:
     """/admins add <id> | remove <id> | list."""
-    lang = await language_of(update, context)
     args = args_of(context)
     rt = context.runtime
     action = args[0].lower() if args else "list"
@@ -151,9 +150,9 @@ async def cmd_admins(update: Update, context: Context) -> None:
 
 
 @admin_only("stats")
-async def cmd_stats(update: Update, context: Context) -> None:
+@speaking
+async def cmd_stats(update: Update, context: Context, lang: str) -> None:
     """Counts of subscribers, sources, posts, incidents and deliveries."""
-    lang = await language_of(update, context)
     numbers = await asyncio.to_thread(subscriptions.stats, context.runtime.session_factory)
     await reply(update, context, t(lang, "stats", active=numbers.active, inactive=numbers.inactive,
                                    alerts=numbers.alerts, sources=numbers.sources, posts=numbers.posts,

@@ -25,6 +25,27 @@ TZ_CHOICES = ("Europe/Kyiv", "Europe/Moscow", "Europe/Warsaw", "Europe/Berlin", 
               "America/New_York", "UTC")
 
 
+# One vocabulary for /settings <word> <value> and the settings buttons (settings:<word>:<value>):
+# the word names the subscriber setting a value changes (see ``subscriptions.update_settings``).
+SETTING_WORDS = {"time": "digest_time", "tz": "timezone", "timezone": "timezone", "lang": "language",
+                 "language": "language", "obl": "toggle_oblast", "oblast": "toggle_oblast",
+                 "region": "toggle_oblast", "alerts": "instant_alerts"}
+# the settings page a button of each setting redraws
+SETTING_PAGES = {"digest_time": "time", "timezone": "tz", "toggle_oblast": "obl", "oblasts": "obl"}
+
+
+def setting_change(word: str, value: str) -> dict[str, object] | None:
+    """The change one setting word and its typed value ask for, or None when the word names none.
+
+    Raises:
+        InputError: the value of ``alerts`` is not on or off (other values are checked when saved).
+    """
+    field = SETTING_WORDS.get(word.lower())
+    if field is None:
+        return None
+    return {field: subscriptions.parse_switch(value) if field == "instant_alerts" else value}
+
+
 def settings_text(sub: SubscriberView) -> str:
     lang = sub.language
     names = table_names()
@@ -90,27 +111,22 @@ async def on_settings_callback(update: Update, context: Context) -> None:
         await _answer(query, t(lang, "group_admin_only"), show_alert=True)
         return
     view = "main"
-    changes: dict[str, object] = {}
-    if what == "menu":
-        view = value if value in ("time", "tz", "lang", "obl") else "main"
-    elif what == "time":
-        changes["digest_time"], view = value, "time"
-    elif what == "tz":
-        changes["timezone"], view = value, "tz"
-    elif what == "lang":
-        changes["language"] = value
-    elif what == "obl":
-        changes["oblasts" if value == "*" else "toggle_oblast"] = [] if value == "*" else value
-        view = "obl"
-    elif what == "alerts":
-        changes["instant_alerts"] = value == "on"
+    changes: dict[str, object] | None = None
     answer = ""
-    if changes:
-        try:
+    try:
+        if what == "menu":
+            view = value if value in ("time", "tz", "lang", "obl") else "main"
+        elif what == "obl" and value == "*":  # the button "all regions"
+            changes = {"oblasts": []}
+        else:
+            changes = setting_change(what, value)
+        if changes:
+            view = SETTING_PAGES.get(next(iter(changes)), "main")
             sub = await asyncio.to_thread(jobs.update_settings, context.job_queue, rt.delivery, chat.id, **changes)
-        except InputError as exc:
-            await _answer(query, t(lang, exc.key, value=exc.value), show_alert=True)
-            return
+    except InputError as exc:
+        await _answer(query, t(lang, exc.key, value=exc.value), show_alert=True)
+        return
+    if changes:
         answer = t(sub.language, "saved")
     await _answer(query, answer or None)
     await _show(update, context, settings_text(sub), settings_keyboard(sub, view))

@@ -15,7 +15,7 @@ from bot.services.ingest import IngestStatus
 from bot.engine.text import storable
 from bot.engine.types import PostIn
 from bot.i18n import t
-from handlers import Context, is_bot_admin, language_of, reply
+from handlers import Context, is_bot_admin, reply, speaking
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +39,12 @@ async def on_channel_post(update: Update, context: Context) -> None:
     logger.info("channel %s post %s: %s, %d claims", chat.id, message.message_id, outcome.status, outcome.claims)
 
 
-async def on_forwarded_post(update: Update, context: Context) -> None:
+@speaking
+async def on_forwarded_post(update: Update, context: Context, lang: str) -> None:
     """An admin forwarded a channel post: ingest it, asking first when the channel is new."""
     message = update.effective_message
     if message is None:
         return
-    lang = await language_of(update, context)
     if not await is_bot_admin(update, context):
         await reply(update, context, t(lang, "forward_not_admin"))
         return

@@ -23,18 +23,13 @@ from handlers import (
     Context,
     args_of,
     is_bot_admin,
-    language_of,
     may_manage_chat,
     reply,
+    speaking,
 )
-from handlers.callbacks import language_keyboard, settings_keyboard, settings_text
+from handlers.callbacks import SETTING_WORDS, language_keyboard, setting_change, settings_keyboard, settings_text
 
 logger = logging.getLogger(__name__)
-
-_SETTING_WORDS = {"time": "digest_time", "tz": "timezone", "timezone": "timezone", "lang": "language",
-                  "language": "language", "oblast": "toggle_oblast", "region": "toggle_oblast",
-                  "alerts": "instant_alerts"}
-
 
 def _when(sub: SubscriberView) -> dict[str, str]:
     return {"time": sub.digest_time, "tz": sub.timezone}
@@ -61,14 +56,14 @@ async def _subscribe_target(update: Update, context: Context, lang: str) -> tupl
     return chat.id, chat.type
 
 
-async def cmd_start(update: Update, context: Context) -> None:
+@speaking
+async def cmd_start(update: Update, context: Context, lang: str) -> None:
     """Welcome the user; ``/start sub_<oblast>`` subscribes with that region."""
     chat = update.effective_chat
     user = update.effective_user
     if chat is None:
         return
     rt = context.runtime
-    lang = await language_of(update, context)
     args = args_of(context)
     if args and args[0].startswith("sub_"):
         try:
@@ -88,19 +83,19 @@ async def cmd_start(update: Update, context: Context) -> None:
     await reply(update, context, t(lang, "welcome"))
 
 
-async def cmd_help(update: Update, context: Context) -> None:
+@speaking
+async def cmd_help(update: Update, context: Context, lang: str) -> None:
     """List the commands (and the admin ones for admins)."""
-    lang = await language_of(update, context)
     text = t(lang, "help")
     if await is_bot_admin(update, context):
         text += "\n\n" + t(lang, "help_admin")
     await reply(update, context, text)
 
 
-async def cmd_subscribe(update: Update, context: Context) -> None:
+@speaking
+async def cmd_subscribe(update: Update, context: Context, lang: str) -> None:
     """Subscribe this chat (or ``@channel`` you administer) to the daily digest."""
     user = update.effective_user
-    lang = await language_of(update, context)
     target = await _subscribe_target(update, context, lang)
     if target is None:
         return
@@ -111,9 +106,9 @@ async def cmd_subscribe(update: Update, context: Context) -> None:
     await reply(update, context, t(lang, "subscribed" if changed else "already_subscribed", **_when(sub)))
 
 
-async def cmd_unsubscribe(update: Update, context: Context) -> None:
+@speaking
+async def cmd_unsubscribe(update: Update, context: Context, lang: str) -> None:
     """Stop the daily digest of this chat (or of ``@channel`` you administer)."""
-    lang = await language_of(update, context)
     target = await _subscribe_target(update, context, lang)
     if target is None:
         return
@@ -121,13 +116,13 @@ async def cmd_unsubscribe(update: Update, context: Context) -> None:
     await reply(update, context, t(lang, "unsubscribed" if done else "not_subscribed"))
 
 
-async def cmd_settings(update: Update, context: Context) -> None:
+@speaking
+async def cmd_settings(update: Update, context: Context, lang: str) -> None:
     """Show the settings menu, or change one setting: ``/settings time 07:30``."""
     chat = update.effective_chat
     if chat is None:
         return
     rt = context.runtime
-    lang = await language_of(update, context)
     sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
     if sub is None or not sub.active:
         await reply(update, context, t(lang, "not_subscribed"))
@@ -139,21 +134,20 @@ async def cmd_settings(update: Update, context: Context) -> None:
     if not args:
         await reply(update, context, settings_text(sub), settings_keyboard(sub))
         return
-    field = _SETTING_WORDS.get(args[0].lower())
-    if field is None or len(args) < 2:
+    if args[0].lower() not in SETTING_WORDS or len(args) < 2:
         await reply(update, context, t(lang, "settings_usage"))
         return
-    value = " ".join(args[1:])
     try:
-        change: object = subscriptions.parse_switch(value) if field == "instant_alerts" else value
-        sub = await asyncio.to_thread(jobs.update_settings, context.job_queue, rt.delivery, chat.id, **{field: change})
+        changes = setting_change(args[0], " ".join(args[1:])) or {}
+        sub = await asyncio.to_thread(jobs.update_settings, context.job_queue, rt.delivery, chat.id, **changes)
     except InputError as exc:
         await reply(update, context, t(lang, exc.key, value=exc.value))
         return
     await reply(update, context, t(sub.language, "saved") + "\n\n" + settings_text(sub))
 
 
-async def cmd_digest(update: Update, context: Context) -> None:
+@speaking
+async def cmd_digest(update: Update, context: Context, lang: str) -> None:
     """Send today's digest now (today in the chat's time zone): the text, then its chart and map.
 
     The pictures go after the text and on their own: one that cannot be rendered or sent leaves
@@ -163,7 +157,6 @@ async def cmd_digest(update: Update, context: Context) -> None:
     if chat is None:
         return
     rt = context.runtime
-    lang = await language_of(update, context)
     sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
     zone = sub.zone if sub is not None else ZoneInfo(rt.delivery.default_timezone)
     oblasts = sub.oblasts if sub is not None and sub.active else ()
@@ -182,13 +175,13 @@ async def cmd_digest(update: Update, context: Context) -> None:
                 await send_parts(context.bot, chat.id, [Part(text=t(lang, "picture_not_sent"))], 0)
 
 
-async def cmd_incidents(update: Update, context: Context) -> None:
+@speaking
+async def cmd_incidents(update: Update, context: Context, lang: str) -> None:
     """The latest incidents, newest first, for a place when one is given (in any language)."""
     chat = update.effective_chat
     if chat is None:
         return
     rt = context.runtime
-    lang = await language_of(update, context)
     query = " ".join(args_of(context)).strip() or None
     gazetteer = rt.extractor.gazetteer if rt.extractor is not None else None
     found = await asyncio.to_thread(reading.latest_incidents, rt.session_factory, rt.reader_names(), gazetteer,
@@ -201,12 +194,12 @@ async def cmd_incidents(update: Update, context: Context) -> None:
         await reply(update, context, message)
 
 
-async def cmd_lang(update: Update, context: Context) -> None:
+@speaking
+async def cmd_lang(update: Update, context: Context, lang: str) -> None:
     """Choose the bot's language (``/lang uk``), subscribed or not; without a value, buttons."""
     chat = update.effective_chat
     if chat is None:
         return
-    lang = await language_of(update, context)
     args = args_of(context)
     if not await may_manage_chat(update, context):
         await reply(update, context, t(lang, "group_admin_only"))
@@ -223,7 +216,8 @@ async def cmd_lang(update: Update, context: Context) -> None:
     await reply(update, context, t(chosen, "lang_saved", lang=t(chosen, "lang_name")))
 
 
-async def on_text(update: Update, context: Context) -> None:
+@speaking
+async def on_text(update: Update, context: Context, lang: str) -> None:
     """A message that is not a command, in a private chat: a question about a place or a day gets
     the matching incidents; anything else a pointer to /help."""
     chat = update.effective_chat
@@ -231,7 +225,6 @@ async def on_text(update: Update, context: Context) -> None:
     if chat is None or message is None or not message.text:
         return
     rt = context.runtime
-    lang = await language_of(update, context)
     if rt.extractor is None:
         await reply(update, context, t(lang, "text_not_understood"))
         return
@@ -253,11 +246,11 @@ async def on_text(update: Update, context: Context) -> None:
         await reply(update, context, text)
 
 
-async def cmd_sources(update: Update, context: Context) -> None:
+@speaking
+async def cmd_sources(update: Update, context: Context, lang: str) -> None:
     """What claimwatch follows."""
     from bot.services.sources import list_sources_info
 
-    lang = await language_of(update, context)
     infos = await asyncio.to_thread(list_sources_info, context.runtime.session_factory)
     if not infos:
         await reply(update, context, t(lang, "sources_none"))
@@ -278,7 +271,8 @@ def _addressee(message: Message) -> str:
     return message.parse_entity(entity).partition("@")[2]
 
 
-async def on_unknown_command(update: Update, context: Context) -> None:
+@speaking
+async def on_unknown_command(update: Update, context: Context, lang: str) -> None:
     """Any other /command meant for me gets a one-line pointer to /help.
 
     A command addressed to another bot (``/start@otherbot``) is left alone, and so, in a group,
@@ -294,5 +288,4 @@ async def on_unknown_command(update: Update, context: Context) -> None:
             return
     elif chat.type != Chat.PRIVATE:
         return
-    lang = await language_of(update, context)
     await reply(update, context, t(lang, "unknown_command"))
