@@ -1,5 +1,5 @@
 """Test support code: the project's own Telegram Bot API server (``tests.support.botapi``).
 
-Import from the submodule, e.g. ``from tests.support.botapi import BotApiServer``; this
+Import from the package, e.g. ``from tests.support.botapi import BotApiServer``; this
 package itself stays empty so that pytest's import modes cannot load the server twice.
 """
