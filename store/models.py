@@ -126,7 +126,19 @@ class Post(Base):
     )
 
 
-class Incident(Base):
+class PlaceColumns:
+    """Where an incident or a claim is: the gazetteer's key, the name, the oblast (None for Kyiv
+    city), the country and the coordinates."""
+
+    place_key: Mapped[str] = mapped_column(String(100))
+    place: Mapped[str] = mapped_column(String(200))
+    oblast: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="UA")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+
+class Incident(PlaceColumns, Base):
     """One real-world event that claims from several posts describe."""
 
     __tablename__ = "incidents"
@@ -135,12 +147,6 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
     kind_group: Mapped[str] = mapped_column(String(10))
-    place_key: Mapped[str] = mapped_column(String(100))
-    place: Mapped[str] = mapped_column(String(200))
-    oblast: Mapped[str | None] = mapped_column(String(100))
-    country: Mapped[str] = mapped_column(String(2), default="UA")
-    lat: Mapped[float | None] = mapped_column(Float)
-    lon: Mapped[float | None] = mapped_column(Float)
     date: Mapped[date] = mapped_column(Date)
     killed_low: Mapped[int | None] = mapped_column(Integer)
     killed_best: Mapped[int | None] = mapped_column(Integer)
@@ -159,7 +165,7 @@ class Incident(Base):
     )
 
 
-class Claim(Base):
+class Claim(PlaceColumns, Base):
     """One incident assertion read from one post."""
 
     __tablename__ = "claims"
@@ -176,12 +182,6 @@ class Claim(Base):
     ordinal: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(30))
     kind_group: Mapped[str] = mapped_column(String(10))
-    place_key: Mapped[str] = mapped_column(String(100))
-    place: Mapped[str] = mapped_column(String(200))
-    oblast: Mapped[str | None] = mapped_column(String(100))
-    country: Mapped[str] = mapped_column(String(2), default="UA")
-    lat: Mapped[float | None] = mapped_column(Float)
-    lon: Mapped[float | None] = mapped_column(Float)
     place_level: Mapped[str] = mapped_column(String(20), default="settlement")
     date: Mapped[date | None] = mapped_column(Date)
     killed: Mapped[int | None] = mapped_column(Integer)
