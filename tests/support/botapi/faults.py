@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 
 class FaultsMixin:
-    """Scripted faults (failing calls, blocked chats, outages, flood limits) and PTB helpers. Mixed into ``BotApiServer``."""
+    """Scripted faults (failing calls, blocked chats, outages, flood limits) and PTB helpers.
+    Mixed into ``BotApiServer``."""
 
     # -- faults --------------------------------------------------------------------------------
 

@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 
 
 class MethodsMixin:
-    """The Bot API methods the server implements, and the chat, user and message state behind them. Mixed into ``BotApiServer``."""
+    """The Bot API methods the server implements, and the chat, user and message state behind
+    them. Mixed into ``BotApiServer``."""
 
     # -- API methods ---------------------------------------------------------------------------
 
@@ -223,22 +224,8 @@ class MethodsMixin:
             extra = {"photo_ref": photo}
         else:
             raise _bad_request("there is no photo in the request")
-        body: JSONDict = {"photo": [photo_size]}
-        if caption:
-            body["caption"] = caption
-        message = self._store_bot_message(
-            chat, params, body, "caption_entities", entities, reply_markup
-        )
-        self._record(
-            "sendPhoto",
-            message,
-            params,
-            caption=params.get("caption"),
-            plain_text=caption,
-            entities=entities,
-            **extra,
-        )
-        return message
+        return self._send_captioned("sendPhoto", chat, params, {"photo": [photo_size]}, caption, entities, reply_markup,
+                                    extra)
 
     def _send_document(self, params: JSONDict) -> JSONDict:
         chat = self._target_chat(params)
@@ -268,21 +255,17 @@ class MethodsMixin:
             extra = {"document_ref": document}
         else:
             raise _bad_request("there is no document in the request")
-        body: JSONDict = {"document": doc}
+        return self._send_captioned("sendDocument", chat, params, {"document": doc}, caption, entities, reply_markup,
+                                    extra)
+
+    def _send_captioned(self, method: str, chat: JSONDict, params: JSONDict, body: JSONDict, caption: str,
+                        entities: list[JSONDict], reply_markup: JSONDict | None, extra: JSONDict) -> JSONDict:
+        """Store and record a photo or document the bot sent, with its caption."""
         if caption:
             body["caption"] = caption
-        message = self._store_bot_message(
-            chat, params, body, "caption_entities", entities, reply_markup
-        )
-        self._record(
-            "sendDocument",
-            message,
-            params,
-            caption=params.get("caption"),
-            plain_text=caption,
-            entities=entities,
-            **extra,
-        )
+        message = self._store_bot_message(chat, params, body, "caption_entities", entities, reply_markup)
+        self._record(method, message, params, caption=params.get("caption"), plain_text=caption,
+                     entities=entities, **extra)
         return message
 
     def _edit_message_text(self, params: JSONDict) -> JSONDict:

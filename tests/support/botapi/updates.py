@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 class UpdatesMixin:
-    """Playing users and chats: building updates and queueing them for the bot, configuring chats. Mixed into ``BotApiServer``."""
+    """Playing users and chats: building updates and queueing them for the bot, configuring chats.
+    Mixed into ``BotApiServer``."""
 
     # -- driving the bot: updates ----------------------------------------------------------------
 
