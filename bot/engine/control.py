@@ -35,7 +35,7 @@ GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates",
 WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
               "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
               "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns",
-              "cleared_needs_side", "bank_words")
+              "cleared_needs_side", "bank_words", "relative_words")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
 # "під контроль України", "под контроль российских войск": a holder in the genitive, not the object
 _GENITIVE_HOLDER = re.compile(r"\s*(?:україни|украины|росії|россии|рф|зсу|всу|\w+ськ(?:их|ої)\s|\w+ск(?:их|ой)\s)")
@@ -83,6 +83,8 @@ class ControlHit:
     refuted: bool = False          # a capture the same sentence denies ("reports of the capture of X are false")
     progressive: bool = False      # "освобождая", "liberating": an advance when the post says troops are advancing
     speaker_unknown: bool = False  # the sentence names an official only as someone's superior ("an adviser to X")
+    anonymous: bool = False        # ... or its speech verb has a subject the officials' lists do not know
+    aside: bool = False            # in a relative clause the writer adds ("..., which Ukrainian forces had liberated")
     group: str = ""                # the phrase list that matched (GROUPS), and its characters in the sentence: for --explain
     span: tuple[int, int] = (0, 0)
 
@@ -124,6 +126,7 @@ class ControlReader:
             self._pronoun = any_of(control["pronouns"])
             self._cleared_weak = any_of(control["cleared_needs_side"])
             self._bank = any_of(control["bank_words"])
+            self._relative_words = any_of(control["relative_words"])
             self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
                              for row in control["reported_sources"]]
             self._holders = [(any_of(words), Side(side)) for side, words in control["holder_nouns"].items()]
@@ -174,6 +177,12 @@ class ControlReader:
         if re.search(r"(?<!\w)(?:ukrainian|ukraine|ukraine's|українськ\w*|україни|украинск\w*|украины|зсу|всу|afu)(?!\w)",
                      text):
             return Side.UKRAINE
+        # the forces each side's officials name without a country: "Сили оборони", "окупанти", "invaders"
+        if re.search(r"(?<![\w-])(?:сил\w* оборон\w*|defen[cs]e forces)(?!\w)", text):
+            return Side.UKRAINE
+        if re.search(r"(?<![\w-])(?:окупант\w*|оккупант\w*|рашист\w*|загарбник\w*|invaders|occupiers|occupation|"
+                     r"окупаці\w*|оккупаци\w*)(?!\w)", text):
+            return Side.RUSSIA
         return None
 
     # ------------------------------------------------------------------ one sentence
@@ -205,10 +214,13 @@ class ControlReader:
         refutes = [m for m in found if m.group.startswith("refute")]
         sources = [(tok_at(m.start()), label, side) for pattern, label, side in self._sources
                    for m in pattern.finditer(text)]
-        voiced = self._voiced(tokens, actors, speakers)
+        # a party inside a control phrase is what the phrase is about ("подтвердил вывод украинских войск"), not a voice
+        inside = {p for m in found if m.group not in ("not_control", "silence")
+                  for p in range(tok_at(m.start), tok_at(max(m.start, m.end - 1)) + 1)}
+        voiced = self._voiced(tokens, [a for a in actors if a[0] not in inside], speakers)
         # a speech verb with a subject we cannot name ("мэр города написал"): not the last speaker's words
         unnamed_speaker = not voiced and any(
-            t.is_word and self._speech.fullmatch(t.lower) and not any(
+            self._is_speech_verb(tokens, i) and not any(
                 u.is_word and self._pronoun.fullmatch(u.lower) for u in tokens[max(0, i - 2):i + 3])
             for i, t in enumerate(tokens))
         hits: list[ControlHit] = []
@@ -225,6 +237,10 @@ class ControlReader:
             progressive = m.group in ("capture", "entry") and bool(self._progressive.fullmatch(phrase.split()[0]))
             agent, relative = self._agent(m, phrase, text, tokens, pos, actors, marks)
             kind, flip = "capture", False
+            if m.group == "capture":
+                freed = self._freed_from(text[m.end:m.end + 40])
+                if freed is not None:
+                    agent, relative = opposite(freed), None  # "звільнене від окупантів": not the occupiers' claim
             if m.group == "hold":
                 kind = "hold"
                 if self._fighting.search(phrase) or re.search(r"оточ|окруж|encircl|surround", phrase):
@@ -237,7 +253,8 @@ class ControlReader:
             elif m.group == "refute_predicates":
                 kind, agent, relative = "refute", None, None  # "the claims are untrue": the speaker denies
             elif m.group == "withdraw":
-                if self._civilians_before(tokens, pos, marks) and agent is None:
+                if (self._civilians_before(tokens, pos, marks) and agent is None) \
+                        or self._civilians_subject(tokens, pos, actors):
                     continue  # residents leaving: an evacuation
                 kind, flip = ("hold", False) if negated else ("withdraw", True)
             elif m.group == "expel":
@@ -255,7 +272,9 @@ class ControlReader:
             if label is not None and label[2] is not None and kind in ("capture", "entry"):
                 # "спростували російські повідомлення про захоплення X": the reports' side is the captor,
                 # unless the report itself names one ("reports that Russian troops captured X")
-                inside = [s for p, s in actors if label[2] < p < pos]
+                right = min((k for k in marks if k > pos), default=len(tokens))
+                inside = [s for p, s in actors if label[2] < p < pos] or [
+                    s for p, s in actors if pos < p < min(right, pos + len(phrase.split()) + 3)]
                 agent, relative = (inside[-1] if inside else label[1]), None
             if silenced and label is None:
                 continue  # "did not confirm the capture": silence is not a claim
@@ -275,6 +294,10 @@ class ControlReader:
                 agent, relative = (captors[-1][1] if captors and captors[-1][0] < pos else
                                    captors[0][1] if captors else None), None
             alleged = bool(self._alleged.search(before[-30:])) and agent is None and not speakers and label is None
+            aside = label is None and kind in ("capture", "entry") and agent is not None \
+                and self._relative_clause(tokens, pos, marks)
+            if aside:
+                claimant, claimant_side = None, None  # the writer's own words, not the speaker's
             default = next((side for pattern, side in self._defaults if pattern.match(phrase)), None)
             hits.append(ControlHit(
                 pos=pos, kind=kind, agent=agent, relative=relative, flip=flip, claimant=claimant,
@@ -283,8 +306,27 @@ class ControlReader:
                 town_word=bool(self._town_in(phrase)) or self._town_near(tokens, pos),
                 default=default, alleged=alleged,
                 fighting=m.group == "hold" and bool(self._fighting.search(phrase)),
-                share=m.group == "share", refuted=refuted, progressive=progressive, speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None)))
+                share=m.group == "share", refuted=refuted, progressive=progressive,
+                speaker_unknown=speaker_unknown or (unnamed_speaker and claimant is None),
+                anonymous=not speaker_unknown and unnamed_speaker and claimant is None, aside=aside))
         return hits
+
+    def _freed_from(self, after: str) -> Side | None:
+        """The side a town was taken from, right after the phrase: "liberated from Russian
+        occupation", "звільнене від російських окупантів", "освобождён от украинских боевиков"."""
+        m = re.match(r"\s*(?:from|від|вiд|от)\s+(?:the\s+)?([\w-]+(?:\s+[\w-]+)?)", after)
+        return self.side_words(m.group(1)) if m is not None else None
+
+    def _relative_clause(self, tokens: list[Token], pos: int, marks: list[int]) -> bool:
+        """The statement sits in a relative clause after a comma, with no speech verb of its own:
+        "announced the withdrawal from Lyman, which Ukrainian forces had recently liberated"."""
+        left = max((k for k in marks if k < pos), default=-1)
+        if left < 0 or tokens[left].text != ",":
+            return False
+        right = min((k for k in marks if k > pos), default=len(tokens))
+        opener = next((t for t in tokens[left + 1:pos] if t.is_word), None)
+        return opener is not None and bool(self._relative_words.fullmatch(opener.lower)) \
+            and not any(left < v < right for v in self._verbs(tokens))
 
     def _town_in(self, phrase: str) -> bool:
         return any(self._town.fullmatch(w) for w in re.findall(r"\w+", phrase))
@@ -295,6 +337,15 @@ class ControlReader:
     def _civilians_before(self, tokens: list[Token], pos: int, marks: list[int]) -> bool:
         left = max((k for k in marks if k < pos), default=-1)
         return any(t.is_word and self._civilian.fullmatch(t.lower) for t in tokens[left + 1:pos])
+
+    def _civilians_subject(self, tokens: list[Token], pos: int, actors: list[tuple[int, Side]]) -> bool:
+        """Residents right before the verb, with no party between: "Residents fled Avdiivka as Russian shelling ..."."""
+        for j in range(pos - 1, max(-1, pos - 4), -1):
+            if any(p == j for p, _ in actors):
+                return False
+            if tokens[j].is_word and self._civilian.fullmatch(tokens[j].lower):
+                return True
+        return False
 
     def _parties(self, tokens: list[Token], actors: list[tuple[int, Side]]) -> list[tuple[int, Side]]:
         """Actors plus a side's people ("росіяни") and bodies ("російське Міноборони", "украинских
@@ -398,16 +449,29 @@ class ControlReader:
                 speakers: list[tuple[int, str, Side | None]]) -> list[tuple[int, str, Side | None]]:
         """Officials, bodies and parties standing next to a speech verb ("the MoD claimed", "В ВСУ
         признали", "российские силовики констатировали")."""
-        verbs = [i for i, t in enumerate(tokens) if t.is_word and self._speech.fullmatch(t.lower)]
+        verbs = self._verbs(tokens)
         if not verbs:
             return []
-        near = [s for s in speakers if any(abs(s[0] - v) <= 5 for v in verbs)]
+        # "сообщил, что российские войска оставили город": a party inside the reported content is no voice
+        content = [c for c, t in enumerate(tokens) if t.lower in ("что", "що", "that", "чтобы", "щоб")
+                   and any(0 < c - v <= 4 for v in verbs)]
+
+        def reported_inside(pos: int) -> bool:
+            return any(c < pos for c in content) and not any(abs(pos - v) <= 3 and not any(v < c < pos for c in content)
+                                                              for v in verbs)
+
+        near = [s for s in speakers if any(abs(s[0] - v) <= 5 for v in verbs) and not reported_inside(s[0])]
+
         def joined(a: int, b: int) -> bool:
             return all(t.is_word for t in tokens[min(a, b) + 1:max(a, b)])
 
+        def among(pos: int) -> bool:  # "у Силах оборони цю інформацію не підтверджують і заявляють": "in X they say"
+            return pos > 0 and tokens[pos - 1].lower in ("у", "в", "in") and any(
+                0 < v - pos <= 8 and joined(pos, v) for v in verbs)
+
         parties = [(pos, side_label(side, "as reported") or "", side) for pos, side in actors
-                   if any((0 < v - pos <= 3 or 0 < pos - v <= 2) and joined(pos, v) for v in verbs)
-                   and not any(abs(pos - s[0]) <= 3 for s in speakers)]
+                   if (any((0 < v - pos <= 3 or 0 < pos - v <= 2) and joined(pos, v) for v in verbs) or among(pos))
+                   and not any(abs(pos - s[0]) <= 3 for s in speakers) and not reported_inside(pos)]
         return sorted(near + parties)
 
     def _reported(self, tokens: list[Token], pos: int, sources: list[tuple[int, str, Side | None]],
@@ -421,16 +485,26 @@ class ControlReader:
         for j in range(pos - 1, max(-1, pos - 9), -1):
             tok = tokens[j]
             if tok.is_word and self._report.fullmatch(tok.lower):
-                side = self.side_words(" ".join(t.lower for t in tokens[max(0, j - 2):j + 1]))
+                # the reports' own side: "російські повідомлення", "заявления Минобороны РФ о захвате", not the
+                # subject of the verb before them ("ЗСУ спростовує інформацію про захоплення")
+                side = self.side_words(" ".join(t.lower for t in tokens[max(0, j - 1):j + 1]))
                 if side is None:
-                    side = next((s for p, s in actors if j - 2 <= p < pos), None)
+                    side = next((s for p, s in actors if j - 1 <= p < pos), None)
                 if side is not None:
                     return side_label(side, "unnamed, as reported") or "", side, j
                 return None
         return None
 
     def _verbs(self, tokens: list[Token]) -> list[int]:
-        return [i for i, t in enumerate(tokens) if t.is_word and self._speech.fullmatch(t.lower)]
+        return [i for i in range(len(tokens)) if self._is_speech_verb(tokens, i)]
+
+    def _is_speech_verb(self, tokens: list[Token], i: int) -> bool:
+        """A speech verb, not the noun opening the sentence ("Claims that X fell are false")."""
+        tok = tokens[i]
+        if not tok.is_word or not self._speech.fullmatch(tok.lower):
+            return False
+        first = next((j for j, t in enumerate(tokens) if t.is_word), -1)
+        return not (i == first and self._report.fullmatch(tok.lower))
 
     @staticmethod
     def _turns(tokens: list[Token]) -> list[int]:

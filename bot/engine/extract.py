@@ -538,7 +538,10 @@ class Extractor:
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
             if mention.end - mention.start == 1 and mention.via == "name" and mention.end < len(tokens) \
                     and self._is_name(tokens[mention.end]) \
-                    and not any(p.start == mention.end for p in mentions):
+                    and not any(p.start == mention.end for p in mentions) \
+                    and not self._control.named_town(tokens, mention.start) \
+                    and not (mention.end + 1 < len(tokens) and re.fullmatch(
+                        r"област\w*|област|народн\w*|oblast|region|республік\w*|республик\w*", tokens[mention.end + 1].lower)):
                 continue  # a first name before a surname: "Александра Лапина", "Lyubov Odesa"
             if self._not_event_place(tokens, mention.start, mention.end, mention.via):
                 if self._role_place(tokens, mention.start, mention.end):
@@ -612,6 +615,11 @@ class Extractor:
         after = list(itertools.takewhile(lambda t: t.is_word, tokens[end:end + 2]))  # "In Kyiv, Mayor X said": not his title
         if any(self._role.fullmatch(t.lower) for t in before) and not any(self._is_cue(t.lower) for t in before):
             return True
+        if before and before[-1].lower in ("в", "у", "во", "на", "під", "под", "біля", "возле", "около", "от", "від", "з",
+                                           "із", "из", "с", "до", "к", "за", "near", "from"):
+            return False  # "обвинил в поражении в Лимане командующего": where, not whose office
+        if end < len(tokens) and tokens[end].text in ("—", "–", "-", ",", ":"):
+            return False  # "отошли от Великой Новоселки – спикер ...": the credit, not an office of the town
         return bool(after) and (self._role.fullmatch(after[0].lower) is not None or (
             after[0].lower in ("oblast", "regional", "region", "city") and len(after) > 1
             and self._role.fullmatch(after[1].lower) is not None))
@@ -1832,7 +1840,7 @@ class Extractor:
         statements: list[tuple[SentenceFacts, ControlHit, Place, str | None, Side | None]] = []
         current: Place | None = None
         topic = next((place for f in facts for _, place, _ in f.control_places), None) or next(
-            (place for f in facts for _, place in f.places), None)
+            (place for f in facts if not f.control_hits for _, place in f.places), None)  # not "берег Днепра"
         speaker: tuple[str | None, Side | None] = (None, None)
         for i, f in enumerate(facts):
             nxt = facts[i + 1] if i + 1 < len(facts) else None
@@ -1849,11 +1857,16 @@ class Extractor:
                 if place is None:
                     continue
                 claimant, side = hit.claimant, hit.claimant_side
+                if hit.aside:
+                    statements.append((f, hit, place, None, None))  # the writer's own: the outlet's claim
+                    current = place
+                    continue
                 named = credit or ((f.claimant, f.claimant_side) if f.claimant else None)
-                if not hit.reported and is_side_label(claimant) and named is not None and not hit.speaker_unknown:
-                    claimant, side = named  # "Сили оборони запевнили ..., заявив речник X": X
-                elif claimant is None and not hit.speaker_unknown:
-                    claimant, side = named or speaker
+                if not hit.reported and is_side_label(claimant) and named is not None and not hit.speaker_unknown \
+                        and named[1] in (None, side):
+                    claimant, side = named  # "Сили оборони запевнили ..., заявив речник X": X (not the other side's voice)
+                elif claimant is None and (not hit.speaker_unknown or (hit.anonymous and f.credited and named)):
+                    claimant, side = named or speaker  # an unknown speaker the sentence credits by name is that name
                 statements.append((f, hit, place, claimant, side))
                 current = place
             if f.claimant:
@@ -1889,14 +1902,19 @@ class Extractor:
                 judge = side if side is not None or claimant is not None or hit.speaker_unknown else post_side
                 named = [c for g, h, p, cl, _, c in resolved if c is not None and p.key == place.key and cl == claimant
                          and h.kind in ("capture", "withdraw", "hold")]
+                # "наші воїни" in a Ukrainian-language post nobody else is credited with: Ukraine's
+                ours = Side.UKRAINE if hit.relative == "own" and guess_language(f.text) == "uk" else None
                 if hit.default is Side.RUSSIA:
                     controller = Side.RUSSIA  # occupation is Russian in every voice
                 elif named:
                     controller = named[0]
                 elif hit.kind == "withdraw":
-                    continue  # a withdrawal by nobody we can tell
+                    announcer = judge or ours
+                    if announcer is None:
+                        continue  # a withdrawal by nobody we can tell
+                    controller = opposite(announcer)  # "приказ о выводе войск из X": the announcer's own troops
                 else:
-                    controller = judge or hit.default or Side.RUSSIA
+                    controller = judge or ours or hit.default or Side.RUSSIA
             denier = side if side is not None else next(
                 (c for g, h, _, _, _, c in resolved if g is f and h.kind in ("hold", "refute") and c is not None), None)
             if hit.refuted and hit.agent is None and hit.relative is None and not hit.reported and denier is not None:
@@ -1910,10 +1928,21 @@ class Extractor:
                     # a denial is the denier's; a capture the speaker denies is the other side's, as reported
                     claimant = side_label(controller, "unnamed" if hit.kind in ("hold", "refute") else "as reported")
                     side = controller
+            if hit.aside:
+                if not any(g is f and h is not hit and not h.aside and c is controller and p.key == place.key
+                           for g, h, p, _, _, c in resolved):
+                    continue  # "..., which Russia captured in March": history, unless it agrees with the statement
+                draft = Draft(place=place, kind=Kind.CONTROL, controller=controller)
+                drafts.append(draft)
+                draft.why.setdefault("controller", (f, hit))
+                self._note(draft, f)
+                draft.claimant, draft.claimant_side = None, None
+                continue
             draft = self._control_draft_for(drafts, place, controller, claimant, side, unnamed)
             draft.why.setdefault("controller", (f, hit))  # --explain: the statement that made the claim
-            if claimant is None and hit.speaker_unknown:
-                unnamed.add(id(draft))  # someone the post does not name yet said it
+            headline = f.index == 0 and len(facts) > 1 and not f.credited and not f.text.rstrip().endswith((".", "…"))
+            if claimant is None and (hit.speaker_unknown or headline):
+                unnamed.add(id(draft))  # someone the post does not name yet said it (or a headline sums it up)
             if draft.claimant is None and claimant is not None:
                 draft.claimant, draft.claimant_side = claimant, side
             held = draft.claimant, draft.claimant_side

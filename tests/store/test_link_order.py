@@ -10,7 +10,8 @@ import pytest
 
 from bot.engine.types import ImportStats, PostIn
 from bot.exports import ChannelExport
-from bot.services import build_report, ingest_posts, read_exports, refresh_incidents
+from bot.services.ingest import ingest_posts, read_exports, refresh_incidents
+from bot.services.reports import build_report
 from store import queries
 from store.db import open_database
 from tests.conftest import require_shared

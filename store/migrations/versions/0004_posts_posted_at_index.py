@@ -1,8 +1,8 @@
 """An index on posts.posted_at: the digest of a day also lists the incidents that got new posts
 that day (a toll that kept rising after the strike's day), found by the posts' time.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import op
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""Query functions: they take the session first and never commit (the service owns the transaction)."""
+"""Queries on posts, claims, incidents and conflicts: storing claims, the blocks linking reads, reports."""
 
 from __future__ import annotations
 
@@ -8,51 +8,12 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, case, delete, func, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, case, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.engine.types import Claim as ClaimValue
 from bot.engine.types import ClaimRecord, IncidentCandidate, Kind, Lang, Place, Qualifier, Side
-from store.models import Admin, Claim, Conflict, Delivery, Incident, Post, Source, Subscriber
-
-# ---------------------------------------------------------------- sources
-
-
-def get_source_by_ref(session: Session, ref: str) -> Source | None:
-    return session.scalar(select(Source).where(Source.ref == ref))
-
-
-def get_source(session: Session, key: str) -> Source | None:
-    """A source by ref, handle (with or without @) or numeric id."""
-    handle = key.removeprefix("@").lower()
-    found = session.scalar(select(Source).where((Source.ref == key) | (func.lower(Source.handle) == handle)))
-    if found is None and key.isdigit():
-        found = session.get(Source, int(key))
-    return found
-
-
-def list_sources(session: Session, *, active_only: bool = False) -> Sequence[Source]:
-    stmt = select(Source).order_by(Source.name)
-    if active_only:
-        stmt = stmt.where(Source.active.is_(True))
-    return session.scalars(stmt).all()
-
-
-def upsert_source(session: Session, ref: str, name: str, **fields: object) -> Source:
-    """The source with ``ref``, created if new; given fields overwrite stored ones when not None."""
-    source = get_source_by_ref(session, ref)
-    if source is None:
-        source = Source(ref=ref, name=name, **{k: v for k, v in fields.items() if v is not None})
-        session.add(source)
-        session.flush()
-        return source
-    if name and source.name != name:
-        source.name = name
-    for key, value in fields.items():
-        if value is not None:
-            setattr(source, key, value)
-    return source
-
+from store.models import Claim, Conflict, Delivery, Incident, Post, Source, Subscriber
 
 # ---------------------------------------------------------------- posts and claims
 
@@ -271,6 +232,22 @@ def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord
     return [_link_record(row) for row in session.execute(stmt)]
 
 
+def move_claims(session: Session, claim_ids: Sequence[int], incident_id: int, copy_of: int | None) -> None:
+    """Put claims in an incident (with the claim each repeats, or None), in one statement."""
+    session.execute(update(Claim).where(Claim.id.in_(list(claim_ids))).values(incident_id=incident_id,
+                                                                              copy_of=copy_of))
+
+
+def list_post_incident_ids(session: Session, source_ref: str, message_id: int) -> list[int]:
+    """The incidents one post's claims are linked into, in the order of its claims."""
+    rows = session.scalars(
+        select(Claim.incident_id).join(Post, Post.id == Claim.post_id).join(Source, Source.id == Post.source_id)
+        .where(Source.ref == source_ref, Post.message_id == message_id, Claim.incident_id.is_not(None))
+        .order_by(Claim.id)
+    ).all()
+    return [i for i in dict.fromkeys(rows) if i is not None]
+
+
 def list_incident_claims(session: Session, incident_ids: Sequence[int]) -> dict[int, list[Claim]]:
     if not incident_ids:
         return {}
@@ -347,27 +324,3 @@ def count_rows(session: Session) -> dict[str, int]:
     }
 
 
-# ---------------------------------------------------------------- subscribers, deliveries, admins
-
-
-def get_subscriber(session: Session, chat_id: int) -> Subscriber | None:
-    return session.scalar(select(Subscriber).where(Subscriber.chat_id == chat_id))
-
-
-def list_subscribers(session: Session, *, active_only: bool = True) -> Sequence[Subscriber]:
-    stmt = select(Subscriber).order_by(Subscriber.id)
-    if active_only:
-        stmt = stmt.where(Subscriber.active.is_(True))
-    return session.scalars(stmt).all()
-
-
-def get_delivery(session: Session, subscriber_id: int, key: str) -> Delivery | None:
-    return session.scalar(select(Delivery).where(Delivery.subscriber_id == subscriber_id, Delivery.key == key))
-
-
-def list_admin_ids(session: Session) -> set[int]:
-    return set(session.scalars(select(Admin.user_id)).all())
-
-
-def latest_post_time(session: Session) -> datetime | None:
-    return session.scalar(select(func.max(Post.posted_at)))

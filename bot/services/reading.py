@@ -11,11 +11,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import services
+from bot.services import reports
 from bot.engine.chart import render_chart
 from bot.engine.digest import render_digest, render_incidents
 from bot.engine.gazetteer import Gazetteer
@@ -27,7 +26,6 @@ from bot.engine.types import IncidentView, Place
 logger = logging.getLogger(__name__)
 
 LATEST = 10  # incidents /incidents shows
-KYIV = ZoneInfo("Europe/Kyiv")  # the digest day's zone when the caller names none (CLAIMWATCH_TIMEZONE's default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +49,11 @@ def find_incidents(session_factory: sessionmaker[Session], place: Place | None, 
                    limit: int = LATEST) -> list[IncidentView]:
     """The latest incidents of a settlement (same name and region) or a region, of one day or any."""
     if place is None:
-        return services.list_incident_views(session_factory, since=day, until=day, limit=limit)
+        return reports.list_incident_views(session_factory, since=day, until=day, limit=limit)
     if place.level == "oblast" and place.oblast:
-        return services.list_incident_views(session_factory, since=day, until=day, oblasts=[place.oblast],
+        return reports.list_incident_views(session_factory, since=day, until=day, oblasts=[place.oblast],
                                             limit=limit)
-    views = services.list_incident_views(session_factory, since=day, until=day, place=place.name, limit=limit)
+    views = reports.list_incident_views(session_factory, since=day, until=day, place=place.name, limit=limit)
     return [v for v in views if place.oblast is None or v.summary.place.oblast in (place.oblast, None)]
 
 
@@ -89,8 +87,8 @@ def answer_question(session_factory: sessionmaker[Session], names: Names, gazett
     if not question.understood:
         return None
     if question.place is None:
-        views = services.list_incident_views(session_factory, since=question.day, until=question.day,
-                                             oblasts=list(oblasts) or None, posted_in=zone or KYIV)
+        views = reports.list_incident_views(session_factory, since=question.day, until=question.day,
+                                             oblasts=list(oblasts) or None, posted_in=zone)
         messages = render_digest(views, day=question.day, lang=lang, names=names) if views else []
         return Reading(tuple(messages), None, question.day)
     shown = names.place(question.place, lang)
@@ -106,8 +104,7 @@ def day_pictures(session_factory: sessionmaker[Session], names: Names, day: date
     An empty day has none (the text says so, once). A picture that fails to render is left out
     and logged: the digest's text does not depend on it.
     """
-    views = services.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None,
-                                         posted_in=zone or KYIV)
+    views = reports.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None, posted_in=zone)
     if not views:
         return []
     pictures = []
