@@ -23,7 +23,12 @@ SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 
 def _extractor(settings: Settings) -> Any:
-    return ingest.load_extractor(settings)
+    return ingest.load_extractor(settings, on_build=_say_building)
+
+
+def _say_building(path: Path) -> None:
+    print(f"claimwatch: building the place index in {path.parent} (the first run only; about a minute)…",
+          file=sys.stderr, flush=True)
 
 
 def _open(settings: Settings, *, readonly: bool = False) -> Any:
