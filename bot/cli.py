@@ -67,11 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("upgrade",))
 
     p = add("sources", "manage followed sources")
-    p.add_argument("action", choices=("add", "list", "remove", "pause", "resume"))
-    p.add_argument("target", nargs="?", help="@channel, t.me link or feed URL")
+    p.add_argument("action", choices=("add", "list", "remove", "pause", "resume", "import", "export"))
+    p.add_argument("target", nargs="?", help="@channel, t.me link or feed URL (import: a .tsv file; export: a file, "
+                                             "default standard output)")
     p.add_argument("role", nargs="?", help="who speaks, e.g. 'Kharkiv city mayor'")
     p.add_argument("side", nargs="?", choices=("ukraine", "russia", "international", "media"))
     p.add_argument("--backfill", type=int, default=1, metavar="PAGES")
+    p.add_argument("--defaults", action="store_true",
+                   help="add: follow the official channels listed in seeds/sources.tsv")
 
     p = add("poll", "poll followed sources once")
     p.add_argument("--once", action="store_true", required=True)

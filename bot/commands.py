@@ -23,7 +23,12 @@ SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 
 def _extractor(settings: Settings) -> Any:
-    return ingest.load_extractor(settings)
+    return ingest.load_extractor(settings, on_build=_say_building)
+
+
+def _say_building(path: Path) -> None:
+    print(f"claimwatch: building the place index in {path.parent} (the first run only; about a minute)…",
+          file=sys.stderr, flush=True)
 
 
 def _open(settings: Settings, *, readonly: bool = False) -> Any:
@@ -208,7 +213,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    session_factory = _open(settings, readonly=args.action == "list")
+    session_factory = _open(settings, readonly=args.action in ("list", "export"))
     return _sources(session_factory, settings, args)
 
 
@@ -220,6 +225,22 @@ def _sources(session_factory: sessionmaker[Session], settings: Settings, args: a
     action: str = args.action
     target: str | None = getattr(args, "target", None)
     try:
+        if action == "import" or (action == "add" and getattr(args, "defaults", False)):
+            path = Path(target) if action == "import" and target else SEEDS_DIR / "sources.tsv"
+            done = sources.import_sources(session_factory, path)
+            for line in done.refused:
+                print(f"claimwatch: {line}", file=sys.stderr)
+            print(f"{done.added} sources added, {done.updated} updated from {path}"
+                  + (f"; {len(done.refused)} rows refused" if done.refused else ""))
+            return 1 if done.refused else 0
+        if action == "export":
+            text = sources.export_sources(session_factory)
+            if target and target != "-":
+                Path(target).write_text(text, encoding="utf-8")
+                print(f"{text.count(chr(10)) - 1} sources written to {target}")
+            else:
+                sys.stdout.write(text)
+            return 0
         if action == "list":
             statuses = sources.list_sources_info(session_factory, target)
             if not statuses:

@@ -30,7 +30,7 @@ import pickle
 import re
 import tempfile
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -273,12 +273,14 @@ class Gazetteer:
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def load(cls, cache_dir: Path | None = None) -> Gazetteer:
+    def load(cls, cache_dir: Path | None = None, *, on_build: Callable[[Path], None] | None = None) -> Gazetteer:
         """Load the compiled index from the cache, building it first if missing or stale.
 
         Args:
             cache_dir: where the index lives (the entry point passes ``Settings.cache_dir``);
                 defaults to the user cache directory of "claimwatch".
+            on_build: called with the index's path before a build, so that a person waiting
+                can be told why the first run is slow.
 
         Building takes several seconds (the codifier, an 80 MB JSON file and the morphology
         dictionaries); loading a built index takes a fraction of a second.
@@ -288,6 +290,8 @@ class Gazetteer:
         state = _read_cache(path)
         if state is None:
             logger.info("building the gazetteer index into %s", path)
+            if on_build is not None:
+                on_build(path)
             state = build_state()
             _write_cache(path, state)
         return cls(state)

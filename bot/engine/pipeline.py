@@ -151,10 +151,17 @@ class CachedLemmatizer:
             if lemma is None:
                 if len(lemmas) > 500_000:
                     lemmas.clear()
-                lemma = lemmas[orth] = strings.add(self.lemmatizer.lemmatize(doc[i])[0])
+                lemma = lemmas[orth] = strings.add(self._lemma(doc[i]))
             found[i, 1] = lemma
         doc.from_array([ORTH, LEMMA], found)
         return doc
+
+
+    def _lemma(self, token: Any) -> str:
+        try:
+            return self.lemmatizer.lemmatize(token)[0]
+        except Exception:  # pymorphy3 fails on some characters ('𗀀': unicodedata.name has none): keep the form
+            return token.lower_
 
 
 @Language.factory("claimwatch_sentences")

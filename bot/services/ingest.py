@@ -56,10 +56,10 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 
 
-def load_extractor(settings: Settings) -> Extractor:
+def load_extractor(settings: Settings, *, on_build: Callable[[Path], None] | None = None) -> Extractor:
     """The extraction engine, its gazetteer index cached in ``settings.cache_dir`` (a second or two;
-    the first run builds the index)."""
-    return Extractor.load(Gazetteer.load(settings.cache_dir))
+    the first run builds the index, and calls ``on_build`` first)."""
+    return Extractor.load(Gazetteer.load(settings.cache_dir, on_build=on_build))
 
 
 def source_info(source: Source) -> SourceInfo:

@@ -68,3 +68,10 @@ def test_a_component_used_before_it_is_initialized_says_so(extractor):  # type: 
     nlp.add_pipe("claimwatch_places")
     with pytest.raises(ValueError, match="claimwatch_places is not initialized"):
         nlp("Kyiv was attacked.")
+
+
+@pytest.mark.parametrize("lang", ["uk", "ru", "en", None])
+def test_a_character_the_lemmatizer_cannot_read_loses_nothing_around_it(extractor, lang):  # type: ignore[no-untyped-def]
+    """pymorphy3 fails on characters Unicode gives no name ('𗀀'); the post's claims still come out."""
+    claims = extractor.extract_claims("Харків 𗀀 обстріл, загинули двоє людей.", posted_at=POSTED, lang=lang)
+    assert [(c.place.name, c.killed) for c in claims] == [("Kharkiv", 2)]
