@@ -17,8 +17,8 @@ from bot.engine.gazetteer import (
     PlaceMention,
     _read_cache,
     _write_cache,
-    romanize_uk,
 )
+from bot.engine.gazetteer_text import romanize_uk
 
 _TOKEN = re.compile(r"\w+(?:['’ʼ]\w+)*|[^\w\s]")
 
