@@ -247,34 +247,26 @@ class Places(Stage):
         return super().__call__(doc)
 
 
-@Language.factory("claimwatch_kinds")
-def make_kinds(nlp: Language, name: str) -> Stage:
-    return Stage(name, lambda rules, view, facts, post: rules.read_kinds(view, facts))
+#: The components between places and claims: each runs one ``Extractor`` rule on every sentence.
+SENTENCE_READERS: dict[str, Callable[[Extractor, SentenceView, SentenceFacts, PostContext], None]] = {
+    "claimwatch_kinds": lambda rules, view, facts, post: rules.read_kinds(view, facts),
+    "claimwatch_counts": lambda rules, view, facts, post: rules.read_counts(view, facts),
+    "claimwatch_control": lambda rules, view, facts, post: rules.read_control(view, facts),
+    "claimwatch_blame": lambda rules, view, facts, post: rules.read_blame(view, facts),
+    "claimwatch_claimant": lambda rules, view, facts, post: rules.read_claimant(view, facts),
+    "claimwatch_dates": lambda rules, view, facts, post: rules.read_date(view, facts, post.day),
+}
 
 
-@Language.factory("claimwatch_counts")
-def make_counts(nlp: Language, name: str) -> Stage:
-    return Stage(name, lambda rules, view, facts, post: rules.read_counts(view, facts))
+def _stage_factory(read: Callable[[Extractor, SentenceView, SentenceFacts, PostContext], None]) -> Callable[..., Stage]:
+    def make(nlp: Language, name: str) -> Stage:
+        return Stage(name, read)
+
+    return make
 
 
-@Language.factory("claimwatch_control")
-def make_control(nlp: Language, name: str) -> Stage:
-    return Stage(name, lambda rules, view, facts, post: rules.read_control(view, facts))
-
-
-@Language.factory("claimwatch_blame")
-def make_blame(nlp: Language, name: str) -> Stage:
-    return Stage(name, lambda rules, view, facts, post: rules.read_blame(view, facts))
-
-
-@Language.factory("claimwatch_claimant")
-def make_claimant(nlp: Language, name: str) -> Stage:
-    return Stage(name, lambda rules, view, facts, post: rules.read_claimant(view, facts))
-
-
-@Language.factory("claimwatch_dates")
-def make_dates(nlp: Language, name: str) -> Stage:
-    return Stage(name, lambda rules, view, facts, post: rules.read_date(view, facts, post.day))
+for _name, _read in SENTENCE_READERS.items():
+    Language.factory(_name, func=_stage_factory(_read))
 
 
 @Language.factory("claimwatch_claims")
