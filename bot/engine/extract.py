@@ -15,6 +15,7 @@ All word lists live in ``data/lexicon.json``, ``data/numbers.json``, ``data/offi
 from __future__ import annotations
 
 import bisect
+import gc
 import itertools
 import json
 import logging
@@ -313,7 +314,12 @@ class Extractor:
             (re.compile(row["pattern"]), row["claimant"], Side(row["side"]) if row["side"] else None)
             for row in read_tsv_records(data_dir / "institutions.tsv")
         ]
-        return cls(gazetteer or Gazetteer.load(), lexicon, numbers, officials, institutions)
+        extractor = cls(gazetteer or Gazetteer.load(), lexicon, numbers, officials, institutions)
+        # The index and word lists live as long as the process and hold no cycles to collect: keep the
+        # cyclic collector from walking their millions of objects at each full collection (~10 % of
+        # extraction time otherwise).
+        gc.freeze()
+        return extractor
 
     # ------------------------------------------------------------------ public API
 
