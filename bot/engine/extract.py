@@ -369,6 +369,7 @@ class Extractor:
             from bot.engine.pipeline import build
 
             nlp = self._pipelines[lang] = build(lang, self)
+            gc.freeze()  # its lemmatizer's dictionaries, as the index (see load)
         return nlp
 
     def make_doc(self, text: str, posted_at: datetime | None = None, source: SourceInfo | None = None,
