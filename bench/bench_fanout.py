@@ -88,9 +88,11 @@ def _incident_export(day: Any, count: int) -> Any:
 async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: float | None,
                   say: Any = print) -> FanoutResult:
     from bench.clocked_api import ClockedBotApiServer
-    from bot import services, subscriptions
+    from bot import jobs as bot_jobs
     from bot.app import build_application, stop_application
-    from bot.delivery import DEFAULT_PACE, count_deliveries
+    from bot.services import ingest, reports, subscriptions
+    from bot.services.delivery import count_deliveries
+    from bot.telegram.send import DEFAULT_PACE
     from bot.engine.extract import Extractor
     from bot.engine.types import ImportStats
     from config.settings import load_settings
@@ -118,15 +120,15 @@ async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: flo
             start = time.perf_counter()
             for i, chat in enumerate(chats):
                 server.set_chat(chat, chat_type="private")
-                await asyncio.to_thread(delivery.subscribe, app.job_queue, chat, chat_type="private",
+                await asyncio.to_thread(bot_jobs.subscribe, app.job_queue, delivery, chat, chat_type="private",
                                         language=LANGS[i % len(LANGS)])
             say(f"  {subscribers} subscribers added in {time.perf_counter() - start:.1f} s")
             first = subscriptions.get_subscriber(factory, chats[0])
             assert first is not None
             day = delivery.digest_day(first)
             stats = ImportStats()
-            services.import_export(factory, _incident_export(day, posts), extractor, stats)
-            incidents = services.store_totals(factory)["incidents"]
+            ingest.import_export(factory, _incident_export(day, posts), extractor, stats)
+            incidents = reports.store_totals(factory)["incidents"]
             say(f"  {posts} posts dated {day} imported: {stats.claims} claims, {incidents} incidents")
             key = f"digest:{day.isoformat()}"
 

@@ -5,8 +5,8 @@ The posts are bench_extract's set, made distinct for storing: the dev posts (rea
 each repetition ``r`` posted ``r`` × 365 days later under message ids ``r`` × 1000 + id of its own
 channel, so its claims fall on days of their own and link among themselves as the originals do; plus
 bench_extract's constructed uk/ru/en posts (three channels). They go in two ways, each into a fresh
-database: ``services.import_export`` (``claimwatch import``: one transaction per channel export) and
-``services.ingest_for_source`` (a channel post reaching the bot: one transaction per post, in posting
+database: ``ingest.import_export`` (``claimwatch import``: one transaction per channel export) and
+``ingest.ingest_for_source`` (a channel post reaching the bot: one transaction per post, in posting
 order). The bare baseline is bench_extract's ``spacy.blank`` + lemmatizer per language. Extraction and
 the baseline each get one untimed pass first (both keep per-word caches). The benchmark process is
 pinned to one CPU; PostgreSQL's server process is not. Run: ``python -m bench.bench_ingest``.
@@ -84,21 +84,21 @@ class IngestRun:
 
 
 def ingest_by_import(factory: Any, channels: Sequence[Channel], extractor: Any) -> float:
-    """``services.import_export`` per channel export; returns seconds."""
-    from bot import services
+    """``ingest.import_export`` per channel export; returns seconds."""
+    from bot.services import ingest
     from bot.engine.types import ImportStats
 
     exports = exports_of(channels)
     stats = ImportStats()
     start = time.perf_counter()
     for export in exports:
-        services.import_export(factory, export, extractor, stats)
+        ingest.import_export(factory, export, extractor, stats)
     return time.perf_counter() - start
 
 
 def ingest_live(factory: Any, channels: Sequence[Channel], extractor: Any) -> float:
-    """``services.ingest_for_source`` once per post, all channels interleaved by posting time; returns seconds."""
-    from bot import services
+    """``ingest.ingest_for_source`` once per post, all channels interleaved by posting time; returns seconds."""
+    from bot.services import ingest
     from store import queries
 
     with factory.begin() as session:  # the channels exist already, as after their first post
@@ -108,18 +108,18 @@ def ingest_live(factory: Any, channels: Sequence[Channel], extractor: Any) -> fl
                     key=lambda item: (item[0], item[1], item[2].message_id))
     start = time.perf_counter()
     for _, ref, post in stream:
-        services.ingest_for_source(factory, ref, [post], extractor)
+        ingest.ingest_for_source(factory, ref, [post], extractor)
     return time.perf_counter() - start
 
 
 def run_into_fresh_db(url: str | None, ingest: Callable[[Any, Sequence[Channel], Any], float],
                       channels: Sequence[Channel], extractor: Any) -> tuple[IngestRun, str]:
     from bench.bench_link import database
-    from bot import services
+    from bot.services import reports
 
     with database(url) as (_, factory, label):
         seconds = ingest(factory, channels, extractor)
-        totals = services.store_totals(factory)
+        totals = reports.store_totals(factory)
     return IngestRun(seconds, totals["claims"], totals["incidents"], totals["conflicts"]), label
 
 

@@ -50,7 +50,7 @@ def scratch_database(url: str | None, folder: Path) -> Iterator[tuple[str, str]]
 
 def prepare_store(url: str) -> int:
     """Migrate and import the dev corpus (read in place); returns how many incidents there are."""
-    from bot import services
+    from bot.services import ingest, reports
     from bot.engine.extract import Extractor
     from bot.engine.types import ImportStats
     from store.db import open_database
@@ -58,14 +58,14 @@ def prepare_store(url: str) -> int:
     engine, factory = open_database(url)
     try:
         paths = [p for p in sorted(DEV_CORPUS.glob("*.json")) if p.name not in NOT_EXPORTS]
-        exports, errors = services.read_exports(paths, KYIV)
+        exports, errors = ingest.read_exports(paths, KYIV)
         if errors:
             raise RuntimeError("; ".join(errors))
         extractor = Extractor.load()
         stats = ImportStats()
         for export in exports:
-            services.import_export(factory, export, extractor, stats)
-        return services.store_totals(factory)["incidents"]
+            ingest.import_export(factory, export, extractor, stats)
+        return reports.store_totals(factory)["incidents"]
     finally:
         engine.dispose()
 

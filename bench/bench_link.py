@@ -5,7 +5,7 @@ the square root of population, frontline oblasts four times as often) over one y
 with realistic kinds and one incident per about three claims, and bulk-inserted with SQLAlchemy
 Core into the real tables (sources, posts, incidents, claims) on a SQLite file in a temp dir, or on
 PostgreSQL with ``--db`` (a dedicated schema, dropped afterwards). Sizes grow in place (10k, then
-100k, ...). At each size, ~200 new posts go through ``bot.services.ingest_posts`` in one
+100k, ...). At each size, ~200 new posts go through ``bot.services.ingest.ingest_posts`` in one
 transaction that is rolled back (after one untimed pass that warms the caches), timing each
 post, each ``_link`` call and each candidates query (block, ranking and loading in one); the
 baseline scores a new claim's evidence against every stored claim's evidence with
@@ -244,7 +244,7 @@ class IngestResult:
 
 def measure_ingest(factory: sessionmaker[Session], posts: Sequence[PostIn], extractor: Any) -> IngestResult:
     """Ingest ``posts`` through ``ingest_posts`` in one transaction, then roll it back."""
-    from bot import services
+    from bot.services import ingest
     from store import queries
     from store.models import Incident, Source
 
@@ -276,13 +276,13 @@ def measure_ingest(factory: sessionmaker[Session], posts: Sequence[PostIn], extr
 
         queries.list_block_claims = counting  # type: ignore[assignment]
         try:
-            with timed(services, "_link", links), timed(queries, "list_block_claims", blocks):
+            with timed(ingest, "_link", links), timed(queries, "list_block_claims", blocks):
                 last[0] = time.perf_counter()
-                touched = services.ingest_posts(session, source, posts, extractor, stats, progress)
+                touched = ingest.ingest_posts(session, source, posts, extractor, stats, progress)
         finally:
             queries.list_block_claims = original  # type: ignore[assignment]
         start = time.perf_counter()
-        services.refresh_incidents(session, touched)
+        ingest.refresh_incidents(session, touched)
         refresh = time.perf_counter() - start
         created = (session.scalar(select(func.max(Incident.id))) or 0) - before
         session.rollback()

@@ -27,12 +27,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot import subscriptions
-from bot.delivery import DEFAULT_PACE, DEFAULT_RETRY_DELAY, DEFAULT_STALE_AFTER, DEFAULT_SWEEP_INTERVAL, DeliveryService
+from bot import jobs
 from bot.engine.extract import Extractor
-from bot.safe_updates import SafeUpdatesRequest
-from bot.tracked_request import TrackedRequest
 from bot.i18n import LANGUAGES, command_descriptions
+from bot.jobs import DEFAULT_SWEEP_INTERVAL
+from bot.services import subscriptions
+from bot.services.delivery import DEFAULT_RETRY_DELAY, DEFAULT_STALE_AFTER
+from bot.services.digests import DeliveryService
+from bot.services.ingest import load_extractor
+from bot.telegram.safe_updates import SafeUpdatesRequest
+from bot.telegram.send import DEFAULT_PACE
+from bot.telegram.tracked_request import TrackedRequest
 from config.settings import Settings
 from handlers import RUNTIME_KEY, BotRuntime
 from handlers import admin, callbacks, channel, errors, profile, user
@@ -171,17 +176,17 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     await profile.set_descriptions(application.bot)
     job_queue = application.job_queue
     if job_queue is not None:
-        await asyncio.to_thread(rt.delivery.rebuild_schedules, job_queue)
+        await asyncio.to_thread(jobs.rebuild_schedules, job_queue, rt.delivery)
         if application.bot_data.get("poll_sources") and rt.extractor is not None:
-            from bot.sources import schedule_polling
 
             async def notify(text: str) -> None:
                 await notify_admins(application, text)
 
-            schedule_polling(job_queue, rt.session_factory, rt.settings, rt.extractor, notify=notify)
+            jobs.schedule_polling(job_queue, rt.session_factory, rt.settings, rt.extractor, notify=notify)
     await rt.delivery.resume_interrupted(application.bot)
     if job_queue is not None:
-        rt.delivery.schedule_sweep(job_queue, float(application.bot_data.get("sweep_interval", DEFAULT_SWEEP_INTERVAL)))
+        jobs.schedule_sweep(job_queue, rt.delivery,
+                            float(application.bot_data.get("sweep_interval", DEFAULT_SWEEP_INTERVAL)))
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -279,7 +284,7 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     keeper = LeaseKeeper(session_factory, owner, on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
     keeper.start()
     try:
-        extractor = Extractor.load()
+        extractor = load_extractor(settings)
         application = build_application(settings, session_factory, extractor, lease_owner=owner)
         application.bot_data["lease_keeper"] = keeper
         if webhook_url:

@@ -1,16 +1,20 @@
-"""What each ``claimwatch`` command does: parse nothing, call services, print results."""
+"""What each ``claimwatch`` command does: call services, print results (``bot.cli`` parses the arguments)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import tempfile
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from bot import services
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services import ingest, reports
 from bot.engine.digest import render_digest
 from bot.engine.types import ImportStats
 from config.settings import Settings
@@ -18,10 +22,8 @@ from config.settings import Settings
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 
-def _extractor() -> Any:
-    from bot.engine.extract import Extractor
-
-    return Extractor.load()
+def _extractor(settings: Settings) -> Any:
+    return ingest.load_extractor(settings)
 
 
 def _open(settings: Settings, *, readonly: bool = False) -> Any:
@@ -33,10 +35,10 @@ def _open(settings: Settings, *, readonly: bool = False) -> Any:
 
 def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -> tuple[ImportStats, list[str]]:
     missing = [p for p in paths if not p.is_file()]
-    exports, errors = services.read_exports([p for p in paths if p.is_file()], settings.zone)
+    exports, errors = ingest.read_exports([p for p in paths if p.is_file()], settings.zone)
     errors = [f"{p}: no such file" for p in missing] + errors
     stats = ImportStats()
-    extractor = _extractor() if exports else None
+    extractor = _extractor(settings) if exports else None
     total = sum(len(e.posts) for e in exports)
     bar = None
     if sys.stderr.isatty() and total:
@@ -45,11 +47,11 @@ def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -
         bar = tqdm(total=total, unit="post", file=sys.stderr, leave=False)
     try:
         for export in exports:
-            services.import_export(session_factory, export, extractor, stats, bar.update if bar else None)
+            ingest.import_export(session_factory, export, extractor, stats, bar.update if bar else None)
     finally:
         if bar is not None:
             bar.close()
-    totals = services.store_totals(session_factory)
+    totals = reports.store_totals(session_factory)
     stats.incidents, stats.conflicts = totals["incidents"], totals["conflicts"]
     return stats, errors
 
@@ -65,7 +67,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     session_factory = _open(settings, readonly=True)
-    report = services.build_report(session_factory, since=args.since, until=args.until)
+    report = reports.build_report(session_factory, since=args.since, until=args.until)
     if args.json:
         json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -88,9 +90,9 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     posted = datetime.combine(args.date or date.today(), datetime.min.time().replace(hour=12), tzinfo=settings.zone)
     explain = getattr(args, "explain", None)
     if explain:
-        document: dict[str, Any] = {"claims": _explained(text, posted, args.lang, explain)}
+        document: dict[str, Any] = {"claims": _explained(_extractor(settings), text, posted, args.lang, explain)}
     else:
-        claims = _extractor().extract_claims(text, posted_at=posted, lang=args.lang)
+        claims = _extractor(settings).extract_claims(text, posted_at=posted, lang=args.lang)
         document = {"claims": [c.as_dict() for c in claims]}
     cut = _cut_at(text)
     if cut is not None:  # the engine reads a bounded prefix of a very long post: say so, and where
@@ -104,14 +106,14 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _explained(text: str, posted: datetime, lang: str | None, form: str) -> list[dict[str, Any]]:
+def _explained(extractor: Any, text: str, posted: datetime, lang: str | None, form: str) -> list[dict[str, Any]]:
     """``extract --explain``: each claim with where each of its fields came from (component, rule,
     words, sentence), as an ``explain`` key per claim; with ``form`` "text" the claims are printed
     here instead, each as one JSON line followed by one line per field."""
     from bot.engine.extract import explain_lines
 
     claims = []
-    for claim, trace in _extractor().explain_claims(text, posted_at=posted, lang=lang):
+    for claim, trace in extractor.explain_claims(text, posted_at=posted, lang=lang):
         item = claim.as_dict()
         lines = explain_lines(claim, trace)
         if form == "text":
@@ -133,16 +135,18 @@ def _cut_at(text: str) -> tuple[int, int] | None:
 
 
 def _latest_day(session_factory: Any) -> date | None:
-    views = services.list_incident_views(session_factory, limit=1)
+    views = reports.list_incident_views(session_factory, limit=1)
     return views[0].summary.date if views else None
 
 
 def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode: bool = False,
-                 chart: Path | None = None, today: date | None = None, day_map: Path | None = None) -> None:
-    """The digest of ``day``; by default of today (``today``: in CLAIMWATCH_TIMEZONE), the day the
-    bot's /digest sends. An empty day says which day last had incidents."""
+                 chart: Path | None = None, today: date | None = None, day_map: Path | None = None,
+                 zone: tzinfo | None = None) -> None:
+    """The digest of ``day``; by default of today (``today``: in CLAIMWATCH_TIMEZONE, ``zone``), the
+    day the bot's /digest sends, with the earlier incidents that got posts that day as updates. An
+    empty day says which day last had incidents."""
     day = day or today or date.today()
-    views = services.list_incident_views(session_factory, since=day, until=day)
+    views = reports.list_incident_views(session_factory, since=day, until=day, posted_in=zone)
     for message in render_digest(views, day=day, lang=lang, html_mode=html_mode):
         print(message)
         print()
@@ -165,7 +169,7 @@ def print_digest(session_factory: Any, day: date | None, lang: str, *, html_mode
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     session_factory = _open(settings, readonly=True)
     print_digest(session_factory, args.date, args.lang, html_mode=args.html, chart=args.chart,
-                 today=datetime.now(settings.zone).date(), day_map=args.map)
+                 today=datetime.now(settings.zone).date(), day_map=args.map, zone=settings.zone)
     return 0
 
 
@@ -178,13 +182,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         url = f"sqlite:///{folder / 'demo.db'}"
     demo_settings = settings.model_copy(update={"database_url": url})
     session_factory = _open(demo_settings)
-    services.seed_sources(session_factory, SEEDS_DIR / "sources.tsv")
+    ingest.seed_sources(session_factory, SEEDS_DIR / "sources.tsv")
     stats, errors = _import_files(session_factory, demo_files, demo_settings)
     for line in errors:
         print(f"claimwatch: {line}", file=sys.stderr)
     print(f"demo corpus: {stats.summary()}")
     print(f"database: {url}\n")
-    views = services.list_incident_views(session_factory)
+    views = reports.list_incident_views(session_factory)
     days = sorted({v.summary.date for v in views})
     for day in days:
         day_views = [v for v in views if v.summary.date == day]
@@ -204,17 +208,71 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import sources as source_service
-
     session_factory = _open(settings, readonly=args.action == "list")
-    return source_service.cli_sources(session_factory, settings, args)
+    return _sources(session_factory, settings, args)
+
+
+def _sources(session_factory: sessionmaker[Session], settings: Settings, args: argparse.Namespace) -> int:
+    """``claimwatch sources add|list|remove|pause|resume``: one line per outcome, 0 or 1."""
+    from bot.pollers import PollerError
+    from bot.services import sources
+
+    action: str = args.action
+    target: str | None = getattr(args, "target", None)
+    try:
+        if action == "list":
+            statuses = sources.list_sources_info(session_factory, target)
+            if not statuses:
+                print("no sources followed yet (add one: claimwatch sources add @channel)")
+            for status in statuses:
+                print(status.line())
+            return 0
+        if not target:
+            raise sources.SourceError(f"sources {action} needs a @channel, t.me link or feed URL")
+        if action == "add":
+            result = asyncio.run(sources.add_source(
+                session_factory, settings, target, getattr(args, "role", None), getattr(args, "side", None),
+                backfill_pages=getattr(args, "backfill", 1),
+            ))
+            verb = "added" if result.created else "updated"
+            print(f"{verb} {result.label} ({result.name}): {result.new} new, {result.updated} updated posts")
+            return 0
+        actions: dict[str, tuple[Callable[[sessionmaker[Session], str], str], str]] = {
+            "remove": (sources.remove_source, "removed"),
+            "pause": (sources.pause_source, "paused"),
+            "resume": (sources.resume_source, "resumed"),
+        }
+        if action not in actions:
+            raise sources.SourceError(f"unknown action {action!r}")
+        service, verb = actions[action]
+        print(f"{verb} {service(session_factory, target)}")
+        return 0
+    except (sources.SourceError, PollerError) as exc:
+        print(f"claimwatch: {sources.one_line(str(exc))}", file=sys.stderr)
+        return 1
+
+
+def _poll(session_factory: sessionmaker[Session], settings: Settings, source_key: str | None) -> int:
+    """``claimwatch poll --once [SOURCE]``: one line per source; 0 when every poll succeeded."""
+    from bot.services import polling, sources
+
+    try:
+        refs = polling.list_pollable(session_factory, source_key)
+    except sources.SourceError as exc:
+        print(f"claimwatch: {exc}", file=sys.stderr)
+        return 1
+    if not refs:
+        print("no active channels or feeds to poll (add one: claimwatch sources add @channel)")
+        return 0
+    extractor = sources.load_extractor(settings)
+    results = asyncio.run(polling.poll_sources(session_factory, settings, extractor, refs))
+    for result in results:
+        print(result.line())
+    return 0 if all(r.ok for r in results) else 1
 
 
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import sources as source_service
-
-    session_factory = _open(settings)
-    return source_service.cli_poll(session_factory, settings, args.source)
+    return _poll(_open(settings), settings, args.source)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+DEFAULT_TIMEZONE = "Europe/Kyiv"  # subscribers' and export times' zone unless CLAIMWATCH_TIMEZONE says otherwise
 
 
 class SettingsError(Exception):
@@ -37,11 +38,12 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(default_factory=default_database_url, alias="CLAIMWATCH_DATABASE_URL")
     telegram_api_url: str = Field(default="https://api.telegram.org", alias="CLAIMWATCH_TELEGRAM_API_URL")
-    timezone: str = Field(default="Europe/Kyiv", alias="CLAIMWATCH_TIMEZONE")
+    timezone: str = Field(default=DEFAULT_TIMEZONE, alias="CLAIMWATCH_TIMEZONE")
     tme_url: str = Field(default="https://t.me", alias="CLAIMWATCH_TME_URL")
     allow_private_urls: bool = Field(default=False, alias="CLAIMWATCH_ALLOW_PRIVATE_URLS")
     webhook_secret: SecretStr | None = Field(default=None, alias="CLAIMWATCH_WEBHOOK_SECRET")
     log_level: str = Field(default="INFO", alias="CLAIMWATCH_LOG_LEVEL")
+    cache_dir: Path | None = Field(default=None, alias="CLAIMWATCH_CACHE_DIR")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -73,6 +75,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Europe"
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Kyiv") from None
         return value
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("telegram_api_url", "tme_url")
     @classmethod

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import subscriptions
-from bot.delivery import DeliveryService
+from bot.services import subscriptions
+from bot.services.digests import DeliveryService
 from bot.engine.extract import Extractor
-from bot.engine.names import Names, load_names
-from bot.engine.types import PostIn
+from bot.engine.names import Names
 from config.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,14 +35,10 @@ class BotRuntime:
     session_factory: sessionmaker[Session]
     extractor: Extractor | None
     delivery: DeliveryService
-    pending_forwards: dict[str, tuple[int, str, str | None, PostIn]] = field(default_factory=dict)
-    names: Names | None = None  # built on first use, from the extractor's gazetteer
 
     def reader_names(self) -> Names:
         """Names in the reader's language, sharing the extractor's gazetteer when there is one."""
-        if self.names is None:
-            self.names = Names(self.extractor.gazetteer) if self.extractor is not None else load_names()
-        return self.names
+        return self.delivery.reader_names()
 
 
 def runtime(context: Context) -> BotRuntime:

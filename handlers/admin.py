@@ -11,7 +11,7 @@ from datetime import datetime
 
 from telegram import Update
 
-from bot import sources, subscriptions
+from bot.services import sources, subscriptions
 from bot.i18n import shorten, t
 from bot.pollers.http import PollerError
 from handlers import Context, args_of, is_bot_admin, language_of, log_refusal, reply, runtime

@@ -11,11 +11,12 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot import subscriptions
-from bot.delivery import IngestStatus
+from bot import jobs
+from bot.services import confirmations, subscriptions
+from bot.services.ingest import IngestStatus
 from bot.engine.names import sort_key, table_names
 from bot.i18n import t
-from bot.subscriptions import InputError, SubscriberView
+from bot.services.subscriptions import InputError, SubscriberView
 from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, reply, runtime
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ async def on_settings_callback(update: Update, context: Context) -> None:
     answer = ""
     if changes:
         try:
-            sub = await asyncio.to_thread(rt.delivery.update_settings, context.job_queue, chat.id, **changes)
+            sub = await asyncio.to_thread(jobs.update_settings, context.job_queue, rt.delivery, chat.id, **changes)
         except InputError as exc:
             await _answer(query, t(lang, exc.key, value=exc.value), show_alert=True)
             return
@@ -155,7 +156,7 @@ async def on_forward_callback(update: Update, context: Context) -> None:
         await _answer(query, t(lang, "not_admin"), show_alert=True)
         return
     _, action, token = (query.data.split(":", 2) + ["", ""])[:3]
-    pending = rt.pending_forwards.pop(token, None)
+    pending = await asyncio.to_thread(confirmations.take_forward, rt.session_factory, token)
     if pending is None:
         await _answer(query, t(lang, "forward_expired"), show_alert=True)
         return
@@ -164,9 +165,9 @@ async def on_forward_callback(update: Update, context: Context) -> None:
         await _show(update, context, t(lang, "forward_cancelled"))
         return
     await _answer(query)
-    chat_id, title, username, post = pending
-    outcome = await rt.delivery.ingest_and_alert(context.bot, chat_id=chat_id, title=title, username=username,
-                                                 post=post, create=True, added_by=query.from_user.id)
+    outcome = await rt.delivery.ingest_and_alert(context.bot, chat_id=pending.chat_id, title=pending.title,
+                                                 username=pending.username, post=pending.post, create=True,
+                                                 added_by=query.from_user.id)
     if outcome.status is IngestStatus.INGESTED:
         text = t(lang, "source_added", name=outcome.source_name) + "\n" + t(
             lang, "forward_ingested", name=outcome.source_name, claims=outcome.claims)

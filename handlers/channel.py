@@ -9,8 +9,9 @@ import logging
 from telegram import ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageOriginChannel, Update
 from telegram.constants import ChatMemberStatus
 
-from bot import subscriptions
-from bot.delivery import IngestStatus
+from bot import jobs
+from bot.services import confirmations, subscriptions
+from bot.services.ingest import IngestStatus
 from bot.engine.text import storable
 from bot.engine.types import PostIn
 from bot.i18n import t
@@ -61,8 +62,10 @@ async def on_forwarded_post(update: Update, context: Context) -> None:
     outcome = await rt.delivery.ingest_and_alert(context.bot, chat_id=channel.id, title=title,
                                                  username=username, post=post, create=False)
     if outcome.status is IngestStatus.NEW_SOURCE:
-        token = f"{channel.id}_{origin.message_id}"
-        rt.pending_forwards[token] = (channel.id, title, username, post)
+        forward = confirmations.Forward(channel.id, title, username, post)
+        user = update.effective_user
+        token = await asyncio.to_thread(confirmations.remember_forward, rt.session_factory, forward,
+                                        user.id if user else None)
         markup = InlineKeyboardMarkup([[
             InlineKeyboardButton(t(lang, "btn_forward_yes"), callback_data=f"fwd:yes:{token}"),
             InlineKeyboardButton(t(lang, "btn_forward_no"), callback_data=f"fwd:no:{token}"),
@@ -75,13 +78,19 @@ async def on_forwarded_post(update: Update, context: Context) -> None:
 
 
 async def on_my_chat_member(update: Update, context: Context) -> None:
-    """The bot was blocked, kicked or left a chat: stop sending it digests."""
+    """The bot was blocked, kicked or left a chat: stop sending it digests. It is back (unblocked,
+    added again): resume the digests it had stopped."""
     change: ChatMemberUpdated | None = update.my_chat_member
     if change is None:
         return
+    rt = runtime(context)
     status = change.new_chat_member.status
-    if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-        await asyncio.to_thread(subscriptions.deactivate, runtime(context).session_factory, change.chat.id,
-                                f"bot is {status}")
+    gone = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+    if status in gone:
+        await asyncio.to_thread(subscriptions.deactivate, rt.session_factory, change.chat.id, f"bot is {status}")
         if context.job_queue is not None:
-            runtime(context).delivery.unschedule(context.job_queue, change.chat.id)
+            jobs.unschedule_digest(context.job_queue, change.chat.id)
+    elif change.old_chat_member.status in gone:
+        subscriber = await asyncio.to_thread(subscriptions.reactivate, rt.session_factory, change.chat.id)
+        if subscriber is not None and context.job_queue is not None:
+            jobs.schedule_digest(context.job_queue, rt.delivery, subscriber)

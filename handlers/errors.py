@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.i18n import t
-from bot.subscriptions import pick_language
+from bot.services.subscriptions import pick_language
 from handlers import Context
 
 logger = logging.getLogger(__name__)

@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.error import TelegramError
 
-from bot import reading, subscriptions
-from bot.delivery import GaveUp, Part, send_parts
+from bot import jobs
+from bot.services import reading, subscriptions
+from bot.telegram.send import GaveUp, Part, send_parts
 from bot.engine.digest import format_day
 from bot.engine.names import table_names
 from bot.i18n import Raw, shorten, t
-from bot.subscriptions import InputError, SubscriberView
+from bot.services.subscriptions import InputError, SubscriberView
 from handlers import (
     Context,
     args_of,
@@ -79,7 +80,7 @@ async def cmd_start(update: Update, context: Context) -> None:
         if not await may_manage_chat(update, context):
             await reply(update, context, t(lang, "group_admin_only"))
             return
-        sub, _ = await asyncio.to_thread(rt.delivery.subscribe, context.job_queue, chat.id, chat_type=chat.type,
+        sub, _ = await asyncio.to_thread(jobs.subscribe, context.job_queue, rt.delivery, chat.id, chat_type=chat.type,
                                          language=subscriptions.pick_language(user.language_code if user else None),
                                          oblasts=[oblast])
         shown = ", ".join(table_names().oblast(o, sub.language) or o for o in sub.oblasts)
@@ -106,7 +107,7 @@ async def cmd_subscribe(update: Update, context: Context) -> None:
         return
     chat_id, chat_type = target
     sub, changed = await asyncio.to_thread(
-        runtime(context).delivery.subscribe, context.job_queue, chat_id, chat_type=chat_type,
+        jobs.subscribe, context.job_queue, runtime(context).delivery, chat_id, chat_type=chat_type,
         language=subscriptions.pick_language(user.language_code if user else None))
     await reply(update, context, t(lang, "subscribed" if changed else "already_subscribed", **_when(sub)))
 
@@ -117,7 +118,7 @@ async def cmd_unsubscribe(update: Update, context: Context) -> None:
     target = await _subscribe_target(update, context, lang)
     if target is None:
         return
-    done = await asyncio.to_thread(runtime(context).delivery.unsubscribe, context.job_queue, target[0])
+    done = await asyncio.to_thread(jobs.unsubscribe, context.job_queue, runtime(context).delivery, target[0])
     await reply(update, context, t(lang, "unsubscribed" if done else "not_subscribed"))
 
 
@@ -146,7 +147,7 @@ async def cmd_settings(update: Update, context: Context) -> None:
     value = " ".join(args[1:])
     try:
         change: object = subscriptions.parse_switch(value) if field == "instant_alerts" else value
-        sub = await asyncio.to_thread(rt.delivery.update_settings, context.job_queue, chat.id, **{field: change})
+        sub = await asyncio.to_thread(jobs.update_settings, context.job_queue, rt.delivery, chat.id, **{field: change})
     except InputError as exc:
         await reply(update, context, t(lang, exc.key, value=exc.value))
         return
@@ -171,7 +172,7 @@ async def cmd_digest(update: Update, context: Context) -> None:
     texts = await rt.delivery.digest_parts(day, lang, oblasts, chart=False)
     await send_parts(context.bot, chat.id, texts, rt.delivery.pace)
     pictures = await asyncio.to_thread(reading.day_pictures, rt.session_factory, rt.reader_names(), day, lang,
-                                       oblasts=oblasts)
+                                       oblasts=oblasts, zone=zone)
     for picture in pictures:
         caption = t(lang, f"{picture.kind}_caption", day=format_day(day, lang))
         try:
@@ -240,7 +241,7 @@ async def on_text(update: Update, context: Context) -> None:
     today = datetime.now(zone).date()
     oblasts = sub.oblasts if sub is not None and sub.active else ()
     found = await asyncio.to_thread(reading.answer_question, rt.session_factory, rt.reader_names(),
-                                    rt.extractor.gazetteer, message.text, lang, today, oblasts=oblasts)
+                                    rt.extractor.gazetteer, message.text, lang, today, oblasts=oblasts, zone=zone)
     if found is None:
         await reply(update, context, t(lang, "text_not_understood"))
         return
@@ -255,7 +256,7 @@ async def on_text(update: Update, context: Context) -> None:
 
 async def cmd_sources(update: Update, context: Context) -> None:
     """What claimwatch follows."""
-    from bot.sources import list_sources_info
+    from bot.services.sources import list_sources_info
 
     lang = await language_of(update, context)
     infos = await asyncio.to_thread(list_sources_info, runtime(context).session_factory)

@@ -1,8 +1,10 @@
-"""Typed ORM models for sources, posts, claims, incidents, conflicts, subscribers, deliveries and leases."""
+"""Typed ORM models for sources, posts, claims, incidents, conflicts, subscribers, deliveries, forwards
+waiting for confirmation, admins and leases."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from config.settings import DEFAULT_TIMEZONE
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -44,6 +48,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Transport(StrEnum):
+    """How a source reaches us (``sources.transport``)."""
+
+    EXPORT = "export"  # a Telegram Desktop export file
+    TELEGRAM = "telegram"  # channel posts the bot receives as an administrator, or forwards
+    TME = "tme"  # the public web preview t.me/s/<channel>
+    FEED = "feed"  # RSS or Atom
+
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery is in its exactly-once life (``deliveries.status``)."""
+
+    PENDING = "pending"  # interrupted or postponed; may be resumed
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {
         datetime: UTCDateTime(),
@@ -60,7 +82,7 @@ class Source(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text)
-    transport: Mapped[str] = mapped_column(String(20), default="export")  # export|telegram|tme|feed
+    transport: Mapped[str] = mapped_column(String(20), default=Transport.EXPORT.value)  # a Transport
     handle: Mapped[str | None] = mapped_column(String(100))
     url: Mapped[str | None] = mapped_column(Text)
     role: Mapped[str | None] = mapped_column(Text)
@@ -85,7 +107,8 @@ class Post(Base):
     """One message of a source; unique by (source, message id)."""
 
     __tablename__ = "posts"
-    __table_args__ = (UniqueConstraint("source_id", "message_id", name="uq_posts_source_message"),)
+    __table_args__ = (UniqueConstraint("source_id", "message_id", name="uq_posts_source_message"),
+                      Index("ix_posts_posted_at", "posted_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
@@ -204,11 +227,13 @@ class Subscriber(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     chat_type: Mapped[str] = mapped_column(String(20), default="private")
     language: Mapped[str] = mapped_column(String(5), default="en")
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Kyiv")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     digest_time: Mapped[str] = mapped_column(String(5), default="08:00")
     oblasts: Mapped[list[Any]] = mapped_column(default=list)
     instant_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # why the bot stopped sending (blocked, removed from the chat); None when the chat unsubscribed
+    deactivated_reason: Mapped[str | None] = mapped_column(Text)
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -221,13 +246,33 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(100))  # "digest:2022-03-02", "alert:incident:17"
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sending|sent|failed
+    key: Mapped[str] = mapped_column(String(100))  # a bot.services.keys.DeliveryKey, formatted
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING.value)  # a DeliveryStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message_ids: Mapped[list[Any]] = mapped_column(default=list)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     sent_at: Mapped[datetime | None]
+
+
+class PendingForward(Base):
+    """A post an admin forwarded from a channel that is not a source yet, kept until the admin
+    confirms or cancels following that channel (or it expires)."""
+
+    __tablename__ = "pending_forwards"
+    __table_args__ = (Index("ix_pending_forwards_created", "created_at"),)
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)  # "<channel id>_<message id>"
+    chat_id: Mapped[int] = mapped_column(BigInteger)  # the channel's id
+    title: Mapped[str] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(100))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    forwarded_from: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
 
 
 class Admin(Base):

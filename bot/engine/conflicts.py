@@ -9,18 +9,22 @@ the most conservative figure):
 - counts conflict when different claimants give different exact figures within ``SAME_TIME`` of
   each other (unless one is higher on both counts: a later stage), or when a figure published
   ``SAME_TIME`` to ``ABOUT_SAME_TIME`` later is lower than another claimant's earlier figure allows;
-  figures published at the same noon of a day (a page that gave only the day) cannot be ordered,
-  so only different figures of one snapshot (they agree on the other count) conflict; an earlier
-  figure quoted in a later post is never one side;
+  figures of one day whose pages gave only the day (imported at noon, or a second later to keep
+  a file's order) cannot be ordered among themselves, so only different figures of one snapshot
+  (they agree on the other count) conflict there; an earlier figure quoted in a later post is
+  never one side;
 - opposite claims of control made within about two days conflict, unless they record a handover
   in sequence (one side holds the town, then the other takes it and nobody denies it);
 - opposite claims of who carried out the attack conflict;
-- opposite causes: blown up (an explosion) against struck (shelling, a missile, a bomb);
+- opposite causes: one side says blown up (an explosion), the other side struck (shelling, a
+  missile, a bomb); an "explosion" that neither a side states nor blames on anyone is no
+  side's account;
 - a civilian target against a military one: a claim naming a military target, or the attacker
   admitting the strike, against the other side's civilian target.
 
-Each side of a conflict lists each claimant once, on the side that claimant took. Copies of a
-report stand with their original.
+Each side of a conflict lists each claimant once, on the side that claimant took; one official
+under several labels (a transliteration, a title, a joint statement) is one claimant
+(``bot.engine.speakers``). Copies of a report stand with their original.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from zoneinfo import ZoneInfo
 from itertools import combinations
 
 from bot.engine.linking import canonical, event_day, is_denial, names_military_target
+from bot.engine.speakers import group_by_claimant, label, same_claimant
 from bot.engine.types import (
     ClaimRecord,
     ConflictFinding,
@@ -57,7 +62,6 @@ CIVILIAN_TARGETS = frozenset(
 MILITARY_TARGETS = frozenset({"military"})
 SPECIFIC_KINDS = (Kind.MISSILE, Kind.DRONE, Kind.AIRSTRIKE, Kind.ASSASSINATION_ATTEMPT, Kind.EXPLOSION)
 SIDES = (Side.UKRAINE, Side.RUSSIA)
-_BRACKETS = re.compile(r"\([^)]*\)")
 
 
 def _bounds(value: int, qualifier: Qualifier | None) -> tuple[float, float]:
@@ -77,13 +81,7 @@ def _count(record: ClaimRecord, field: str) -> tuple[int, Qualifier | None] | No
 
 def who(record: ClaimRecord) -> str:
     """The claimant as shown: the credited person or body, else the channel."""
-    return record.claim.claimant or record.source_name
-
-
-def speaker(record: ClaimRecord) -> str:
-    """The claimant as compared: case and bracketed details ("(EN)", "(Klitschko)", "(as reported)")
-    do not make another claimant."""
-    return " ".join(_BRACKETS.sub(" ", who(record)).casefold().split())
+    return label(record)
 
 
 def _same_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
@@ -93,6 +91,10 @@ def _same_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
     other = "injured" if field == "killed" else "killed"
     oa, ob = _count(a, other), _count(b, other)
     return oa is not None and ob is not None and oa[0] == ob[0]
+
+
+def _kyiv_day(record: ClaimRecord) -> object:
+    return (record.posted_at.astimezone(KYIV) if record.posted_at.tzinfo else record.posted_at).date()
 
 
 def _time_known(record: ClaimRecord) -> bool:
@@ -117,9 +119,11 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
     involved: set[int] = set()
     reasons: list[str] = []
     for (a, ca), (b, cb) in combinations(sorted(rows, key=lambda x: (x[0].posted_at, canonical(x[0]))), 2):
-        if a.post_key == b.post_key or ca[0] == cb[0] or speaker(a) == speaker(b):
+        if a.post_key == b.post_key or ca[0] == cb[0] or same_claimant(a, b):
             continue
         gap = b.posted_at - a.posted_at
+        # pages that gave only the day (imported at noon) cannot be ordered among themselves
+        unordered = _kyiv_day(a) == _kyiv_day(b) and not (_time_known(a) or _time_known(b))
         if gap > ABOUT_SAME_TIME:
             continue
         a_low, a_high = _bounds(*ca)
@@ -129,7 +133,7 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
                 involved |= {a.id, b.id}
                 reasons.append(f"{who(b)} later gave {cb[0]}, lower than {who(a)}'s {ca[0]}")
         elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and (
-                _same_snapshot(a, b, field) if gap == timedelta(0) and not _time_known(a)
+                _same_snapshot(a, b, field) if unordered
                 else not _later_snapshot(a, b, field)):
             involved |= {a.id, b.id}
             reasons.append(f"{who(a)} said {ca[0]} while {who(b)} said {cb[0]}")
@@ -146,12 +150,9 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
 def _sides_by_claimant(records: Sequence[ClaimRecord], field: str) -> dict[Side, list[ClaimRecord]]:
     """The claims behind each side, each claimant on one side only: the side it takes itself when
     it belongs to one, else the side most of its claims state, else its first claim's."""
-    by_speaker: dict[str, list[ClaimRecord]] = {}
-    for record in sorted(records, key=canonical):
-        if getattr(record.claim, field) in SIDES:
-            by_speaker.setdefault(speaker(record), []).append(record)
+    stating = [r for r in sorted(records, key=canonical) if getattr(r.claim, field) in SIDES]
     out: dict[Side, list[ClaimRecord]] = {}
-    for claims in by_speaker.values():
+    for claims in group_by_claimant(stating):
         stated = Counter(getattr(r.claim, field) for r in claims)
         own = claims[0].claim.claimant_side
         if own in stated:
@@ -184,7 +185,7 @@ def _disputed_control(records: Sequence[ClaimRecord]) -> set[int]:
     disputed: set[int] = set()
     for i, a in enumerate(rows):
         for b in rows[i + 1:]:
-            if b.claim.controller == a.claim.controller or speaker(a) == speaker(b):
+            if b.claim.controller == a.claim.controller or same_claimant(a, b):
                 continue
             if event_day(b) - event_day(a) > CONTROL_WINDOW:
                 break
@@ -205,7 +206,7 @@ def _controller_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | No
 
 def _opposed(a: ClaimRecord, b: ClaimRecord) -> bool:
     """Two claimants who may dispute a target: different ones, not known to be of one side."""
-    return speaker(a) != speaker(b) and (a.claim.claimant_side != b.claim.claimant_side or b.claim.claimant_side is None)
+    return not same_claimant(a, b) and (a.claim.claimant_side != b.claim.claimant_side or b.claim.claimant_side is None)
 
 
 def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
@@ -241,7 +242,8 @@ def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
 def _cause_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     """Opposite causes: one side says the building was blown up (an explosion), the other side that
     it was struck (shelling, a missile, a bomb, a drone)."""
-    blown = [r for r in records if r.claim.kind is Kind.EXPLOSION]
+    blown = [r for r in records if r.claim.kind is Kind.EXPLOSION
+             and (r.claim.claimant_side in SIDES or r.claim.perpetrator in SIDES)]
     struck = [s for s in records if s.claim.kind not in (Kind.EXPLOSION, Kind.STRIKE, Kind.OTHER, Kind.CONTROL)
               and any(_opposed(s, b) and s.claim.claimant_side is not None for b in blown)]
     if not blown or not struck:

@@ -24,6 +24,7 @@ from bot.engine.ledger import shown as shown_figure
 from bot.engine.ledger import trail, when
 from bot.engine.names import Names, load_names
 from bot.engine.plurals import plural
+from bot.engine.speakers import group_by_claimant
 from bot.engine.types import ClaimRecord, ConflictFinding, IncidentView, Kind
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -144,8 +145,11 @@ def _links(records: Sequence[ClaimRecord], f: _Fmt) -> str:
 
 
 def _who(records: Sequence[ClaimRecord], f: _Fmt, names: Names, lang: str) -> str:
+    """Who stands behind some claims, each claimant once (one official under several labels is
+    named by the fullest of them)."""
     parts: dict[str, str] = {}
-    for record in records:
+    for group in group_by_claimant(list(records)):
+        record = max(group, key=lambda r: len(r.claim.claimant or r.source_name))
         who = shown_name(names.claimant(record.claim.claimant, lang) if record.claim.claimant else record.source_name)
         if who not in parts:
             parts[who] = f.link(who, record.url)
@@ -168,13 +172,16 @@ def _conflict_line(finding: ConflictFinding, f: _Fmt, s: dict[str, Any], names: 
 
 
 def _incident_line(view: IncidentView, f: _Fmt, s: dict[str, Any], names: Names, lang: str, *,
-                   dated: bool = False) -> str:
+                   dated: bool = False, day: date | None = None) -> str:
     """One incident: place, kind, figures, sources, the posts behind it and its conflicts; with
-    ``dated``, the incident's day first (for lists that span several days)."""
+    ``dated``, the incident's day first (for lists that span several days); in the digest of a
+    ``day`` after the incident's own, marked as an update of that incident."""
     summary = view.summary
     place = f.bold(f.name(names.place(summary.place, lang)))
     if dated:
         place = f.esc(format_day_month(summary.date, lang)) + " · " + place
+    elif day is not None and summary.date != day:
+        place = f.esc(s["update"].format(day=format_day_month(summary.date, lang))) + " · " + place
     parts = [place + " — " + f.esc(s["kinds"].get(summary.kind.value, summary.kind.value))]
     disputed = {c.field for c in view.conflicts}
     for key, figures in (("killed", summary.killed), ("injured", summary.injured)):
@@ -231,7 +238,8 @@ def render_digest(views: Sequence[IncidentView], *, day: date | None, lang: str 
     """The digest as Telegram messages (HTML) or plain text pages.
 
     Args:
-        views: the incidents of the period.
+        views: the incidents of the period; with a ``day``, an incident of an earlier day (one
+            that got new posts on ``day``: a risen toll) is marked as an update of that incident.
         day: the digest's day, for the title (None: a title without a day).
         lang: 'en', 'uk' or 'ru'.
         html_mode: Telegram HTML when True, plain text when False.
@@ -274,7 +282,8 @@ def render_digest(views: Sequence[IncidentView], *, day: date | None, lang: str 
     ordered = sorted(groups.items(), key=lambda kv: tuple(-x for x in map(sum, zip(*(_severity(v) for v in kv[1])))))
     for oblast, items in ordered:
         items.sort(key=_severity, reverse=True)
-        paragraphs.append(f.bold(f.name(oblast)) + "\n" + "\n".join(_incident_line(v, f, s, names, lang) for v in items))
+        paragraphs.append(f.bold(f.name(oblast)) + "\n" + "\n".join(_incident_line(v, f, s, names, lang, day=day)
+                                                                    for v in items))
     return split_messages(paragraphs, html_mode=html_mode)
 
 

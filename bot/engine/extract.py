@@ -15,6 +15,7 @@ All word lists live in ``data/lexicon.json``, ``data/numbers.json``, ``data/offi
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import logging
 import re
@@ -617,7 +618,7 @@ class Extractor:
 
     def _role_place(self, tokens: list[Token], start: int, end: int) -> bool:
         before = [t for t in tokens[max(0, start - 3):start] if t.is_word]
-        after = [t for t in tokens[end:end + 3] if t.is_word][:2]
+        after = list(itertools.takewhile(lambda t: t.is_word, tokens[end:end + 2]))  # "In Kyiv, Mayor X said": not his title
         if any(self._role.fullmatch(t.lower) for t in before) and not any(self._is_cue(t.lower) for t in before):
             return True
         if before and before[-1].lower in ("в", "у", "во", "на", "під", "под", "біля", "возле", "около", "от", "від", "з",
@@ -635,8 +636,9 @@ class Extractor:
                 and self._attribution.fullmatch(before[0].lower):
             return True
         after = tokens[end] if end < len(tokens) else None
-        if after is not None and after.is_word and self._attribution.fullmatch(after.lower):
-            return True
+        if after is not None and after.is_word and self._attribution.fullmatch(after.lower) \
+                and not any(t.lower in ("in", "в", "у", "во") for t in tokens[max(0, start - 2):start]):
+            return True  # "Kyiv said" (its government); not "officials in Donetsk said" (where they are)
         if after is not None and after.is_capitalized and self._official(after) is not None:
             return True  # a first name before a known surname: "Volodymyr Zelensky"
         return after is not None and after.lower in self._river_words
@@ -1605,6 +1607,7 @@ class Extractor:
         if post_claimant_side is None and source is not None and source.side in (Side.UKRAINE, Side.RUSSIA):
             post_claimant_side = source.side
         home_place = next((f.claimant_place for f in facts if f.claimant_place), None)
+        homes = {f.claimant: f.claimant_place for f in facts if f.claimant and f.claimant_place}
         office_places = sorted((p for f in facts for _, p in f.role_places), key=lambda p: p.level == "oblast")
         current: Place | None = None
         targets_by_place: dict[str, set[str]] = {}
@@ -1617,8 +1620,9 @@ class Extractor:
                 place = self._nearest(f.places or f.oblast_places, anchor_positions) or current
                 if not f.places and current is not None and place is not current and place.name == current.oblast:
                     place = current  # "the governor of the Donetsk region said …": still the town's toll
-                if place is None and home_place:
-                    place = self._home(home_place)
+                home = homes.get(f.owner[0]) if f.owner is not None else home_place
+                if place is None and home:  # the speaker's own town; not another speaker's of the post
+                    place = self._home(home)
                 if place is None and office_places and (f.counts or any(t == 0 for _, _, t in f.cues)):
                     # "мэр Харькова сообщил о двух погибших": the office's town
                     place = office_places[0]

@@ -42,7 +42,6 @@ from bot.engine.types import Place
 logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
-CACHE_DIR_ENV = "CLAIMWATCH_CACHE_DIR"
 #: Bump whenever the shape of the compiled index changes.
 FORMAT_VERSION = 1
 #: A settlement this large matches on its name alone; a smaller one needs a cue.
@@ -261,6 +260,7 @@ class Gazetteer:
         self._region_words: dict[str, str] = state["region_words"]
         self._needs_cue: frozenset[str] = state["needs_cue"]
         self._remote: frozenset[int] = state["remote"]
+        self._war_known: frozenset[int] = state.get("war_known", frozenset())  # data/frontline.tsv
         self._local_names: dict[str, tuple[str, str]] = state.get("local_names", {})
         words: dict[str, frozenset[str]] = state["words"]
         self._type_words = words.get("type", frozenset())
@@ -277,8 +277,8 @@ class Gazetteer:
         """Load the compiled index from the cache, building it first if missing or stale.
 
         Args:
-            cache_dir: where the index lives; defaults to ``$CLAIMWATCH_CACHE_DIR`` or the
-                user cache directory of "claimwatch".
+            cache_dir: where the index lives (the entry point passes ``Settings.cache_dir``);
+                defaults to the user cache directory of "claimwatch".
 
         Building takes several seconds (the codifier, an 80 MB JSON file and the morphology
         dictionaries); loading a built index takes a fraction of a second.
@@ -502,7 +502,8 @@ class Gazetteer:
             if multiword
             or (
                 not cue_free
-                and (via != _NAME or (self._places[pid].population >= BIG_CITY and pid not in self._remote))
+                and (via != _NAME or ((self._places[pid].population >= BIG_CITY or pid in self._war_known)
+                                      and pid not in self._remote))
             )
         )
         cue = max(self._cue_before(tokens, start), inherited)
@@ -588,9 +589,6 @@ def _surface(tokens: Sequence[str]) -> str:
 def _cache_dir(cache_dir: Path | None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir)
-    override = os.environ.get(CACHE_DIR_ENV)
-    if override:
-        return Path(override)
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("claimwatch"))
@@ -948,6 +946,14 @@ def build_state() -> dict[str, Any]:
         for pid in pids:
             builder.add_name(name, pid, _NAME, ("uk",))
 
+    # Small places the war made known: found without a cue word, as towns are.
+    war_known: set[int] = set()
+    for name, oblast in _read_tsv(DATA_DIR / "frontline.tsv"):
+        pid = builder.find(name, oblast, "UA")
+        if pid is None:
+            raise ValueError(f"{DATA_DIR / 'frontline.tsv'}: no settlement {name!r} in {oblast}")
+        war_known.add(pid)
+
     # Places in neither registry (Zmiinyi Island).
     for row in _read_tsv(DATA_DIR / "extra_places.tsv"):
         name, oblast, country, lat, lon, level, code = row
@@ -1040,6 +1046,7 @@ def build_state() -> dict[str, Any]:
         "region_words": region_words,
         "needs_cue": frozenset(needs_cue),
         "remote": frozenset(remote),
+        "war_known": frozenset(war_known),
         "words": {kind: frozenset(_norm(w) for w in values) for kind, values in words.items()},
         "local_names": local_names,
     }

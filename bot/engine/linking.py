@@ -135,9 +135,19 @@ def is_follow_up_text(text: str) -> bool:
 def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool) -> tuple[bool, bool]:
     """Whether the claims beyond the near days must be weighed too: before them when the claim's
     post is a follow-up (the event it reports on), after them when the claim comes first in its
-    cluster of the near days (later follow-ups may belong to it)."""
-    own = next((c for c in cluster_block([*near, record]) if record in c), (record,))
-    return follow_up, min(own, key=canonical) is record
+    cluster of the near days (later follow-ups may belong to it) and no later incident of the near
+    days stands between: a follow-up joins the latest incident of its place, and one anchored
+    after the claim's day with no landmark (so no follow-up clashes with it) is later than the
+    claim's for every follow-up beyond the near days, whatever they say."""
+    # the claim may be among the near ones already (it is stored before it is linked)
+    clusters = cluster_block([*(r for r in near if r.id != record.id), record])
+    own = next((c for c in clusters if record in c), (record,))
+    if min(own, key=canonical).id != record.id:
+        return follow_up, False
+    day = event_day(record)
+    shields = any(c is not own and event_day(c[0]) > day
+                  and not any(set(r.claim.targets) & LANDMARK_TARGETS for r in c) for c in clusters)
+    return follow_up, not shields
 
 
 def oblast_centre(place: Place) -> str | None:

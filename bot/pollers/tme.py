@@ -212,6 +212,16 @@ def _channel_title(tree: LexborHTMLParser) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class RecentPosts:
+    """What ``TmeClient.fetch_recent`` read: posts oldest first, the channel's title, and the
+    newest message id on the newest page (text or not)."""
+
+    posts: tuple[PostIn, ...]
+    title: str | None
+    newest_id: int | None
+
+
 class TmeClient:
     """Reads channels through their public web preview.
 
@@ -256,15 +266,17 @@ class TmeClient:
         )
         return page
 
-    async def fetch_new(self, channel: str, after_id: int | None) -> list[PostIn]:
-        """Posts newer than ``after_id``, oldest first.
+    async def fetch_recent(self, channel: str, after_id: int | None) -> RecentPosts:
+        """The newest page whole, then older pages back to ``after_id`` (their posts after it).
 
-        Reads the newest page, then follows ``?before=`` back until the page reaches
-        ``after_id`` (so a poll that finds nothing new costs one request), at most ``max_pages``
-        pages. With ``after_id=None`` only the newest page is read.
+        Follows ``?before=`` until a page reaches ``after_id`` (so a poll that finds nothing
+        new costs one request), at most ``max_pages`` pages. With ``after_id=None`` only the
+        newest page is read. The newest page's posts at or below ``after_id`` are kept: storing
+        them again is a no-op unless they were edited, which is how a poll sees recent edits.
         """
         page = await self.fetch_page(channel)
         found = {post.message_id: post for post in page.posts}
+        newest = max(found, default=None)
         if after_id is not None:
             requests = 1
             while page.min_id is not None and page.min_id > after_id + 1:
@@ -278,12 +290,15 @@ class TmeClient:
                 requests += 1
                 if older.min_id is None or older.min_id >= page.min_id:
                     break
-                found.update((post.message_id, post) for post in older.posts)
+                found.update((post.message_id, post) for post in older.posts if post.message_id > after_id)
                 page = older
-        return sorted(
-            (post for post in found.values() if after_id is None or post.message_id > after_id),
-            key=lambda post: post.message_id,
-        )
+        posts = tuple(sorted(found.values(), key=lambda post: post.message_id))
+        return RecentPosts(posts=posts, title=page.title, newest_id=newest)
+
+    async def fetch_new(self, channel: str, after_id: int | None) -> list[PostIn]:
+        """Posts newer than ``after_id``, oldest first (``fetch_recent`` without the posts already seen)."""
+        recent = await self.fetch_recent(channel, after_id)
+        return [post for post in recent.posts if after_id is None or post.message_id > after_id]
 
     async def backfill(self, channel: str, pages: int) -> list[PostIn]:
         """The posts of the newest ``pages`` pages (capped at ``max_pages``), oldest first."""

@@ -1,5 +1,5 @@
 """Fixtures for the bad-input tests: a bot per module (hypothesis examples share it, as real
-traffic would), with or without ``bot.safe_updates`` wired in, and a bot of its own for tests
+traffic would), with or without ``bot.telegram.safe_updates`` wired in, and a bot of its own for tests
 that may leave it broken."""
 
 from __future__ import annotations

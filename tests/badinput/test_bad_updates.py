@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import subscriptions
+from bot.services import subscriptions
 from bot.engine.extract import Extractor
 from tests.badinput.harness import ADMIN_ID, LogRecorder, ThreadedBot, start_bot
 from tests.badinput.update_kinds import (
@@ -98,7 +98,7 @@ def test_an_undecodable_update_in_a_batch_loses_nothing_around_it(module_bot: Th
                         what="answers to the commands around the bad update")
         module_bot.settle()
     assert server.messages_to(bad_user) == []
-    dropped = [r.getMessage() for r in log.records if r.name == "bot.safe_updates"]
+    dropped = [r.getMessage() for r in log.records if r.name == "bot.telegram.safe_updates"]
     assert len(dropped) == 1 and str(bad["update_id"]) in dropped[0]
     assert all("secret-words" not in r.getMessage() for r in log.records)
     # and a batch made of nothing but a bad update is confirmed, not fetched again and again

@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application, stop_application
-from bot.delivery import DeliveryService
+from bot.services.digests import DeliveryService
 from bot.engine.extract import Extractor
 from config.settings import Settings, load_settings
 from handlers import RUNTIME_KEY, BotRuntime

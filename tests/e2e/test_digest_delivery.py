@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import subscriptions
-from bot.delivery import count_deliveries
+from bot import jobs
+from bot.services import subscriptions
+from bot.services.delivery import count_deliveries
 from tests.e2e.conftest import Bot
 from tests.e2e.test_ingestion_and_admin import KHARKIV_POST, _post
 
@@ -17,7 +18,7 @@ from tests.e2e.test_ingestion_and_admin import KHARKIV_POST, _post
 def _subscribe_many(bot: Bot, chat_ids: list[int]) -> None:
     for chat_id in chat_ids:
         bot.server.set_chat(chat_id, chat_type="private")
-        bot.delivery.subscribe(bot.app.job_queue, chat_id, chat_type="private", language="en")
+        jobs.subscribe(bot.app.job_queue, bot.delivery, chat_id, chat_type="private", language="en")
 
 
 def _fire_digest_jobs(bot: Bot) -> None:
@@ -77,7 +78,7 @@ async def test_restart_mid_fanout_sends_no_duplicate(bot: Bot) -> None:
     _subscribe_many(bot, chats)
     # the incidents are dated today; make the digest cover today whatever the hour
     for chat_id in chats:
-        bot.delivery.update_settings(bot.app.job_queue, chat_id, digest_time="12:00")
+        jobs.update_settings(bot.app.job_queue, bot.delivery, chat_id, digest_time="12:00")
     bot.delivery.digest_day = lambda subscriber, now=None: datetime.now(subscriber.zone).date()  # type: ignore[method-assign]
     key = _key(bot, chats[0])
     server.rate_limit()

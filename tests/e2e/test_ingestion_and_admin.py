@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot import services, subscriptions
+from bot.services import reports, subscriptions
 from store import queries
 from tests.e2e.conftest import ADMIN_ID, Bot, press, say
 
@@ -47,7 +47,7 @@ async def test_channel_post_with_markup_shows_escaped_in_the_digest(bot: Bot) ->
 async def test_edited_channel_post_replaces_the_claim(bot: Bot) -> None:
     await _post(bot, "In Kharkiv 2 people were killed by shelling today.")
     await _post(bot, "In Kharkiv 4 people were killed by shelling today.", edited=True)
-    views = services.list_incident_views(bot.session_factory)
+    views = reports.list_incident_views(bot.session_factory)
     assert [v.summary.killed.best for v in views] == [4]
 
 
@@ -88,6 +88,27 @@ async def test_admin_forward_from_a_new_channel_needs_confirmation(bot: Bot) -> 
 
 
 @pytest.mark.asyncio
+async def test_a_forward_is_confirmed_after_the_bot_restarted(bot: Bot) -> None:
+    server = bot.server
+    server.forwarded_message("У Харкові внаслідок удару загинули 4 людини.", user_id=ADMIN_ID,
+                             from_chat_id=-1005550002, from_chat_title="Kharkiv Region", from_message_id=91)
+    ask = (await server.wait_for_sent_async(chat_id=ADMIN_ID))[-1]
+    assert "not a source yet" in ask["plain_text"]
+    await bot.stop()
+    await bot.start()  # a new Application on the same database: nothing of the question is in memory
+    data = ask["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await press(bot, ADMIN_ID, ADMIN_ID, ask["message_id"], data)
+    await server.wait_for_async(lambda: any(r["method"] == "editMessageText" and "ingested" in (r["plain_text"] or "")
+                                            for r in server.sent), what="the forward ingested after the restart")
+    with bot.session_factory() as session:
+        source = queries.get_source_by_ref(session, "-1005550002")
+        assert source is not None and source.name == "Kharkiv Region"
+        assert queries.get_post(session, source.id, 91) is not None
+    answer = await press(bot, ADMIN_ID, ADMIN_ID, ask["message_id"], data)  # pressed again: already done
+    assert "expired" in (answer.get("text") or "").lower()
+
+
+@pytest.mark.asyncio
 async def test_instant_alert_once_per_incident(bot: Bot) -> None:
     await say(bot, "/start sub_kharkiv", user_id=90)
     await say(bot, "/settings alerts on", user_id=90)
@@ -101,7 +122,7 @@ async def test_instant_alert_once_per_incident(bot: Bot) -> None:
     await _post(bot, "In Kharkiv 3 people were killed by shelling today.", chat_id=-1007770001, title="Mayor",
                 username=None)
     await bot.delivery.wait_background()
-    views = services.list_incident_views(bot.session_factory)
+    views = reports.list_incident_views(bot.session_factory)
     assert len(views) == 1 and views[0].conflicts
     await asyncio.sleep(0.2)
     alerts = bot.server.messages_to(90)[before[90]:]
@@ -119,14 +140,14 @@ async def test_editing_the_post_behind_an_alert_sends_no_second_alert(bot: Bot) 
     update = bot.server.channel_post(CHANNEL, first, title="Synehubov", username="synegubov_test")
     message_id = update["channel_post"]["message_id"]
     await bot.server.wait_for_async(lambda: len(bot.server.messages_to(95)) > before, what="alert")
-    old_ids = [v.id for v in services.list_incident_views(bot.session_factory)]
+    old_ids = [v.id for v in reports.list_incident_views(bot.session_factory)]
     edited = "In Kharkiv 4 people were killed by shelling today."
     bot.server.channel_post(CHANNEL, edited, message_id=message_id, edited=True, title="Synehubov",
                             username="synegubov_test")
     await bot.server.wait_for_async(lambda: _stored(bot, CHANNEL, message_id, edited), what="edit stored")
     await bot.delivery.wait_background()
     await asyncio.sleep(0.3)
-    views = services.list_incident_views(bot.session_factory)
+    views = reports.list_incident_views(bot.session_factory)
     assert [v.summary.killed.best for v in views] == [4]
     assert [v.id for v in views] != old_ids  # the edit re-created the incident...
     assert len(bot.server.messages_to(95)) == before + 1  # ...and still one alert

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot import subscriptions
-from bot.delivery import count_deliveries
+from bot.services import subscriptions
+from bot.services.delivery import count_deliveries
 from tests.e2e.conftest import Bot
 from tests.e2e.test_digest_delivery import _fire_digest_jobs, _key, _subscribe_many
 

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bot import subscriptions
+from bot.services import subscriptions
 from tests.e2e.conftest import Bot, press, say
 from tests.e2e.test_ingestion_and_admin import KHARKIV_POST, _post
 

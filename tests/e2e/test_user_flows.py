@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot import subscriptions
+from bot.services import subscriptions
 from tests.e2e.conftest import ADMIN_ID, Bot, press, say
 
 
@@ -146,3 +146,30 @@ async def test_an_error_reaches_the_user_as_one_polite_line(bot: Bot) -> None:
     replies = bot.server.messages_to(53)
     assert len(replies) == 1
     assert replies[0]["plain_text"] == "Sorry, something went wrong on my side. Please try again later."
+
+
+@pytest.mark.asyncio
+async def test_a_group_that_removed_the_bot_gets_its_digest_back_when_the_bot_is_re_added(bot: Bot) -> None:
+    group = -5002
+    jobs = bot.app.job_queue
+    assert jobs is not None
+    bot.server.set_chat(group, chat_type="group", title="Readers")
+    bot.server.set_chat_admins(group, [63], owner_id=63)
+    await say(bot, "/subscribe", user_id=63, chat_id=group, chat_type="group")
+    assert jobs.get_jobs_by_name(f"digest:{group}")
+    bot.server.my_chat_member(group, new_status="left", old_status="member", user_id=63)
+    await bot.server.wait_for_async(lambda: not subscriptions.get_subscriber(bot.session_factory, group).active,  # type: ignore[union-attr]
+                                    what="the group deactivated")
+    await bot.server.wait_for_async(lambda: not jobs.get_jobs_by_name(f"digest:{group}"), what="its job dropped")
+    bot.server.my_chat_member(group, new_status="member", old_status="left", user_id=63)
+    await bot.server.wait_for_async(lambda: subscriptions.get_subscriber(bot.session_factory, group).active,  # type: ignore[union-attr]
+                                    what="the group active again")
+    await bot.server.wait_for_async(lambda: bool(jobs.get_jobs_by_name(f"digest:{group}")), what="its job back")
+
+    # a chat that unsubscribed itself stays unsubscribed when the bot is re-added
+    await say(bot, "/unsubscribe", user_id=63, chat_id=group, chat_type="group")
+    bot.server.my_chat_member(group, new_status="left", old_status="member", user_id=63)
+    bot.server.my_chat_member(group, new_status="member", old_status="left", user_id=63)
+    await say(bot, "/help", user_id=63, chat_id=group, chat_type="group")  # the updates before it were handled
+    assert not subscriptions.get_subscriber(bot.session_factory, group).active  # type: ignore[union-attr]
+    assert not jobs.get_jobs_by_name(f"digest:{group}")

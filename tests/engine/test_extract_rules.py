@@ -272,7 +272,7 @@ def test_a_claimant_credited_without_figures_still_has_a_claim(extractor):  # ty
 def test_a_joint_source_line_is_one_claim(extractor):  # type: ignore[no-untyped-def]
     claim = one(extractor, "Унаслідок атаки на Київ загинули дев'ятеро людей.\n"
                            "Джерело: мер Києва Віталій Кличко, голова КМВА Тимур Ткаченко")
-    assert claim.killed == 9 and "Klitschko" in (claim.claimant or "") and "Ткаченко" in (claim.claimant or "")
+    assert claim.killed == 9 and "Klitschko" in (claim.claimant or "") and "(Tkachenko)" in (claim.claimant or "")
 
 
 def test_an_earlier_figure_quoted_again_is_a_claim_of_its_own(extractor):  # type: ignore[no-untyped-def]
@@ -429,3 +429,39 @@ def test_control_one_claim_per_credited_claimant(extractor):  # type: ignore[no-
         "что подразделения ВСУ полностью оставили город.", posted_at=POSTED) if c.kind is Kind.CONTROL]
     assert [c.controller for c in claims] == [Side.RUSSIA, Side.RUSSIA], [c.as_dict() for c in claims]
     assert len({c.claimant for c in claims}) == 2
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Russia launched a massive missile attack on Ukraine overnight.\n\nIn Dnipro, the regional governor Serhiy Lysak "
+     "said three people were killed.\n\nIn Kyiv, Mayor Vitali Klitschko said debris fell on a school; no one was hurt.", "en"),
+    ("Росія вночі масовано атакувала Україну ракетами.\n\nУ Дніпрі, за словами голови ОВА Сергія Лисака, загинули троє "
+     "людей.\n\nУ Києві, повідомив міський голова Віталій Кличко, уламки впали на школу, ніхто не постраждав.", "uk"),
+])
+def test_a_round_up_of_towns_gives_each_town_its_speaker_and_figures(extractor, text, lang):  # type: ignore[no-untyped-def]
+    """A lead sentence naming no town is not given a town from another speaker's paragraph, and
+    "In Kyiv, Mayor X said" names where it happened, not only the mayor's office."""
+    claims = {c.place.name: c for c in extractor.extract_claims(text, posted_at=POSTED, lang=lang)}
+    assert set(claims) == {"Dnipro", "Kyiv"}
+    assert (claims["Dnipro"].killed, "Lysak" in (claims["Dnipro"].claimant or "")) == (3, True)
+    assert (claims["Kyiv"].killed, claims["Kyiv"].injured, "Klitschko" in (claims["Kyiv"].claimant or "")) == (0, 0, True)
+
+
+@pytest.mark.parametrize(("text", "lang", "place"), [
+    ("Officials in Russian-occupied Donetsk said Ukrainian shelling of a market killed 27 people.", "en", "Donetsk"),
+    ("Authorities in Kherson said Russian shelling killed two people.", "en", "Kherson"),
+])
+def test_officials_in_a_town_speak_of_it(extractor, text, lang, place):  # type: ignore[no-untyped-def]
+    """'Officials in X said' is where they are and where it happened; 'Kyiv said' is a government."""
+    claim = one(extractor, text, lang)
+    assert claim.place.name == place and claim.killed is not None
+
+
+@pytest.mark.parametrize(("text", "lang", "side"), [
+    ("В Херсоне в результате обстрела со стороны ВСУ погибли четыре человека, сообщил Владимир Сальдо.", "ru", Side.RUSSIA),
+    ("Противник обстрелял Донецк, погибли два человека, сообщил Денис Пушилин.", "ru", Side.RUSSIA),
+    ("Ukrainian forces have withdrawn from the town to save lives, army chief Oleksandr Syrskyi said of Avdiivka.", "en",
+     Side.UKRAINE),
+])
+def test_officials_of_either_side_are_known_claimants(extractor, text, lang, side):  # type: ignore[no-untyped-def]
+    [claim] = extractor.extract_claims(text, posted_at=POSTED, lang=lang)
+    assert claim.claimant_side is side and claim.claimant and "(" in claim.claimant

@@ -241,10 +241,10 @@ def test_oblast_named_in_the_sentence_ranks_first(gazetteer: Gazetteer) -> None:
 
 
 def test_small_place_without_cue_needs_its_oblast_in_the_sentence(gazetteer: Gazetteer) -> None:
-    assert places(gazetteer, "Обстріл Кліщіївки.", "uk") == []
-    assert places(gazetteer, "Бої біля Кліщіївки.", "uk") == [("Klishchiivka", "Donetsk Oblast")]
-    found = places(gazetteer, "Кліщіївка, Донецька область: бої тривають.", "uk")
-    assert found == [("Klishchiivka", "Donetsk Oblast"), ("Donetsk Oblast", "Donetsk Oblast")]
+    assert places(gazetteer, "Обстріл Богоявленки.", "uk") == []
+    assert places(gazetteer, "Бої біля Богоявленки.", "uk") == [("Bohoiavlenka", "Donetsk Oblast")]
+    found = places(gazetteer, "Богоявленка, Донецька область: бої тривають.", "uk")
+    assert found == [("Bohoiavlenka", "Donetsk Oblast"), ("Donetsk Oblast", "Donetsk Oblast")]
 
 
 def test_ambiguity_falls_back_to_population(gazetteer: Gazetteer) -> None:
@@ -338,3 +338,22 @@ def test_corrupt_or_foreign_cache_is_ignored(tmp_path: Path) -> None:
     foreign.write_bytes(pickle.dumps({"format": -1}))
     assert _read_cache(foreign) is None
     assert _read_cache(tmp_path / "missing.pickle") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Russian forces claim to have captured Robotyne.", "en", ("Robotyne", "Zaporizhzhia Oblast")),
+        ("Российские войска освободили Марьинку.", "ru", ("Marinka", "Donetsk Oblast")),
+        ("Сили оборони відійшли з Очеретиного.", "uk", ("Ocheretyne", "Donetsk Oblast")),
+        ("Бої за Кринки тривають.", "uk", ("Krynky", "Kherson Oblast")),
+    ],
+)
+def test_villages_the_war_made_known_need_no_cue(gazetteer: Gazetteer, text: str, lang: str, expected: tuple) -> None:
+    """data/frontline.tsv: a village fought over is read as a town is, without "село" or its oblast."""
+    assert places(gazetteer, text, lang) == [expected]
+
+
+def test_a_village_the_war_made_known_is_also_found_with_its_cue(gazetteer: Gazetteer) -> None:
+    assert places(gazetteer, "Бої за Кліщіївку тривають.", "uk") == [("Klishchiivka", "Donetsk Oblast")]
+    assert places(gazetteer, "Бої за село Кліщіївка тривають.", "uk") == [("Klishchiivka", "Donetsk Oblast")]

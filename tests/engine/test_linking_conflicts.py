@@ -269,3 +269,38 @@ def test_the_digest_shows_the_latest_figure_its_range_and_what_is_disputed() -> 
     (message,) = render_digest([view], day=date(2022, 3, 1), lang="en", html_mode=False)
     assert "9 (2–9) killed" in message and "killed: 2 → 9 (DSNS" in message and ", 01.03 14:00)" in message
     assert "12 (12–30, ⚠️ disputed) injured" in message
+
+
+# ---------------------------------------------------------------- one claimant under several labels
+
+
+def test_one_official_under_two_spellings_or_a_title_is_one_claimant() -> None:
+    # a rising toll from the governor, credited by name in two transliterations and by title
+    for first, later in (("Oleh Syniehubov", "Synehubov"), ("Синєгубов", "Kharkiv RMA head"),
+                         ("Тимура Ткаченко", "Tymur Tkachenko"), ("Timur Tkachenko", "Тимур Ткаченко")):
+        assert fields([rec(0, killed=9, claimant=first, source="a"),
+                       rec(1, killed=3, claimant=later, source="b")]) == set(), (first, later)
+    # a joint statement shares each of its claimants
+    assert fields([rec(0, killed=9, claimant="Kyiv mayor (Klitschko) and Тимур Ткаченко", source="a"),
+                   rec(1, killed=12, claimant="Timur Tkachenko", source="b")]) == set()
+    # different officials of one town still conflict
+    assert fields([rec(0, killed=9, claimant="Oleh Syniehubov", source="a"),
+                   rec(1, killed=3, claimant="Kharkiv mayor (Terekhov)", source="b")]) == {"killed"}
+
+
+def test_a_channel_without_a_credited_claimant_is_the_body_its_name_says() -> None:
+    # the channel "ГСЧС Украины" credits no one: its figure is the emergency service's own update
+    dsns = rec(0, killed=19, claimant=None, source="ГСЧС Украины")
+    assert fields([dsns, rec(1, killed=20, claimant="Ukraine State Emergency Service", source="b")]) == set()
+
+
+def test_an_explosion_no_side_states_or_blames_is_not_a_cause_conflict() -> None:
+    channel = rec(0, kind=Kind.EXPLOSION, claimant="Mash", source="mash")
+    official = rec(1, kind=Kind.SHELLING, claimant="governor", source="gov")
+    official = ClaimRecord(official.id, Claim(**{**{f: getattr(official.claim, f) for f in Claim.__slots__},
+                                                "claimant_side": Side.RUSSIA}),
+                           official.source_ref, official.source_name, official.message_id, official.posted_at)
+    assert fields([channel, official]) == set()
+    blamed = rec(2, kind=Kind.EXPLOSION, claimant="Centre for Countering Disinformation", source="cpd",
+                 perpetrator=Side.RUSSIA)
+    assert fields([blamed, official]) == {"cause"}

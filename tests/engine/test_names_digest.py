@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import subscriptions
+from bot.services import subscriptions
 from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.digest import render_digest, render_incidents
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.names import Names, sort_key, table_names
 from bot.engine.plurals import plural
 from bot.engine.types import Claim, ClaimRecord, IncidentView, Kind, Place
-from bot.subscriptions import InputError
+from bot.services.subscriptions import InputError
 
 KYIV = ZoneInfo("Europe/Kyiv")
 _ids = iter(range(1, 10_000))
@@ -167,7 +167,7 @@ def test_region_labels_sort_in_the_readers_alphabet() -> None:
 def test_every_ukrainian_region_and_default_source_has_names_in_three_languages() -> None:
     from pathlib import Path
 
-    from bot.services import read_seed_sources
+    from bot.services.ingest import read_seed_sources
 
     names = table_names()
     for oblast in subscriptions.list_oblasts():

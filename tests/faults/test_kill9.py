@@ -24,8 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 
-from bot import services, subscriptions
-from bot.delivery import count_deliveries
+from bot.services import ingest, reports, subscriptions
+from bot.services.delivery import count_deliveries
 from bot.engine.types import PostIn
 from store import queries
 from store.db import open_database
@@ -81,7 +81,7 @@ def digest_due_store(session_factory: Any, extractor: Any, subscribers: list[int
     day = local.date()
     with session_factory.begin() as session:
         queries.upsert_source(session, "-100777", "Kharkiv RMA", transport="telegram")
-    services.ingest_for_source(session_factory, "-100777", [
+    ingest.ingest_for_source(session_factory, "-100777", [
         PostIn(message_id=1, text=POST, posted_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC)),
     ], extractor)
     for chat_id in subscribers:
@@ -194,7 +194,7 @@ def _import(db_url: str, paths: list[Path]) -> subprocess.Popen[bytes]:
 def _totals(db_url: str) -> dict[str, int]:
     engine, session_factory = open_database(db_url)
     try:
-        return services.store_totals(session_factory)
+        return reports.store_totals(session_factory)
     finally:
         engine.dispose()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot import services
+from bot.services import ingest
 from bot.engine.extract import Extractor
 from config.settings import load_settings
 from store.db import open_database
@@ -82,7 +82,7 @@ async def test_channel_posts_during_a_postgres_restart_are_stored_once(restartab
         await bot.start()
         try:
             with session_factory.begin() as session:  # the channel is a known source
-                services.queries.upsert_source(session, str(CHANNEL), "Regional administration",
+                ingest.queries.upsert_source(session, str(CHANNEL), "Regional administration",
                                                transport="telegram")
             restart: threading.Thread | None = None
             for n, body in enumerate(posts):

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bot.delivery import count_deliveries
+from bot.services.delivery import count_deliveries
 from store.db import open_database
 from store.leases import get_lease
 from tests.faults.test_kill9 import digest_due_store

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import services
+from bot.services import ingest
 from bot.commands import SEEDS_DIR, print_digest
 from bot.engine.types import ImportStats
 from store.db import open_database
@@ -18,11 +18,11 @@ from store.db import open_database
 @pytest.fixture
 def demo_db(tmp_path: Path, extractor):  # type: ignore[no-untyped-def]
     _, session_factory = open_database(f"sqlite:///{tmp_path / 'demo.db'}")
-    services.seed_sources(session_factory, SEEDS_DIR / "sources.tsv")
-    exports, errors = services.read_exports(sorted((SEEDS_DIR / "demo").glob("*.json")), ZoneInfo("Europe/Kyiv"))
+    ingest.seed_sources(session_factory, SEEDS_DIR / "sources.tsv")
+    exports, errors = ingest.read_exports(sorted((SEEDS_DIR / "demo").glob("*.json")), ZoneInfo("Europe/Kyiv"))
     assert not errors
     for export in exports:
-        services.import_export(session_factory, export, extractor, ImportStats())
+        ingest.import_export(session_factory, export, extractor, ImportStats())
     return session_factory
 
 

@@ -20,7 +20,7 @@ from sources_helpers import (
     stored_posts,
 )
 
-from bot import sources
+from bot.services import sources
 from bot.cli import main
 
 Fixture = Callable[[str], str]
@@ -32,7 +32,7 @@ def cli(server: LocalServer, sqlite_url: str, extractor: Any,
     """Run ``claimwatch`` with t.me at the local server; returns (exit status, stdout, stderr)."""
     monkeypatch.setenv("CLAIMWATCH_TME_URL", server.url(""))
     monkeypatch.setenv("CLAIMWATCH_ALLOW_PRIVATE_URLS", "true")
-    monkeypatch.setattr(sources, "load_extractor", lambda: extractor)
+    monkeypatch.setattr(sources, "load_extractor", lambda settings: extractor)
     capsys.readouterr()
 
     def run(*argv: str) -> tuple[int, str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 from pollers_helpers import LocalServer, Reply, Request
 from sources_helpers import open_db, stored_posts, stored_source
 
-from bot import sources
+from bot.services import sources
 from sources_helpers import make_settings
 
 REPO = Path(__file__).resolve().parents[2]

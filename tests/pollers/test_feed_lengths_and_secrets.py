@@ -10,7 +10,7 @@ import pytest
 from pollers_helpers import LocalServer, Reply
 from sources_helpers import make_settings, open_db, stored_posts, stored_source
 
-from bot import sources
+from bot.services import sources
 from bot.cli import main
 
 
@@ -55,7 +55,7 @@ def test_feed_url_secrets_are_never_shown(
     server.route("/feed", Reply(200, _feed("", "https://example.org/1"), {"Content-Type": "application/rss+xml"}))
     url = server.url("/feed").replace("://", "://reader:hunter2@") + "?api_key=SECRETKEY123&lang=en&token=tok-98765"
     monkeypatch.setenv("CLAIMWATCH_ALLOW_PRIVATE_URLS", "true")
-    monkeypatch.setattr(sources, "load_extractor", lambda: extractor)
+    monkeypatch.setattr(sources, "load_extractor", lambda settings: extractor)
     caplog.set_level(logging.INFO)
 
     def run(*argv: str) -> tuple[int, str, str]:

@@ -11,7 +11,7 @@ import pytest
 from pollers_helpers import LocalServer, Reply
 from sources_helpers import make_settings, open_db, rss, stored_posts, stored_source
 
-from bot import sources
+from bot.services import polling, sources
 from bot.pollers import SafeFetcher
 
 pytestmark = pytest.mark.asyncio
@@ -45,7 +45,7 @@ async def test_hostile_sources_back_off_and_the_healthy_one_is_stored(
     fetcher = SafeFetcher(allow_private=True, timeout=1.5)
     now = datetime.now(UTC) + timedelta(hours=1)  # every source is due
     try:
-        results = {r.ref: r for r in await sources.poll_due(session_factory, settings, extractor, now,
+        results = {r.ref: r for r in await polling.poll_due(session_factory, settings, extractor, now,
                                                               fetcher=fetcher)}
         good = results[server.url("/good.xml")]
         assert (good.new, good.error) == (2, None)
@@ -64,7 +64,7 @@ async def test_hostile_sources_back_off_and_the_healthy_one_is_stored(
                                                           "Tue, 28 Feb 2023 10:00:00 +0000")]), FEED_TYPE))
         later = stored_source(session_factory, server.url("/good.xml")).next_poll_at
         assert later is not None
-        again = {r.ref: r for r in await sources.poll_due(session_factory, settings, extractor, later,
+        again = {r.ref: r for r in await polling.poll_due(session_factory, settings, extractor, later,
                                                           fetcher=fetcher)}
     finally:
         await fetcher.aclose()

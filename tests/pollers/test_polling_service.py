@@ -28,9 +28,11 @@ from sources_helpers import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import sources
+from bot import jobs
+from bot.services import polling, sources
 from bot.pollers import Backoff, NoPreviewError, PollerError
-from bot.sources import PollResult, SourceError
+from bot.services.polling import PollResult
+from bot.services.sources import SourceError
 
 Fixture = Callable[[str], str]
 
@@ -83,7 +85,7 @@ async def test_add_stores_every_text_post_and_skips_media_only(
 
     # Polling the same page again stores nothing and costs one request.
     before = len(server.requests_to(f"/s/{CHANNEL}"))
-    result = await sources.poll_source(session_factory, settings, extractor, f"@{CHANNEL}")
+    result = await polling.poll_source(session_factory, settings, extractor, f"@{CHANNEL}")
     assert result == PollResult(CHANNEL, 0, 0, label=f"@{CHANNEL}")
     assert len(server.requests_to(f"/s/{CHANNEL}")) == before + 1
     assert len(stored_posts(session_factory)) == 12
@@ -102,7 +104,7 @@ async def test_poll_adds_new_posts_and_updates_an_edited_one(
     edited_before = {p.message_id: p.text for p in stored_posts(session_factory)}[70999]
 
     _serve_channel(server, html, edit_message(pieces, 70999, "Ночью ВСУ предприняли", "Утром ВСУ предприняли"))
-    result = await sources.poll_source(session_factory, settings, extractor, CHANNEL)
+    result = await polling.poll_source(session_factory, settings, extractor, CHANNEL)
 
     assert (result.new, result.updated, result.error) == (4, 1, None)
     posts = {p.message_id: p for p in stored_posts(session_factory)}
@@ -128,7 +130,7 @@ async def test_a_failing_source_backs_off_then_pauses_while_others_keep_working(
     rng = random.Random(7)
 
     now = datetime.now(UTC) + timedelta(hours=1)  # both sources are due
-    first = _by_ref(await sources.poll_due(session_factory, settings, extractor, now, backoff=backoff, rng=rng))
+    first = _by_ref(await polling.poll_due(session_factory, settings, extractor, now, backoff=backoff, rng=rng))
     assert set(first) == {CHANNEL, "broken_channel"}
     assert (first[CHANNEL].new, first[CHANNEL].error) == (4, None)
     broken = first["broken_channel"]
@@ -143,7 +145,7 @@ async def test_a_failing_source_backs_off_then_pauses_while_others_keep_working(
         assert stored.next_poll_at is not None and stored.next_poll_at > now
         delays.append(stored.next_poll_at - now)
         now = stored.next_poll_at  # the broken source is due again, the other is not
-        results = await sources.poll_due(session_factory, settings, extractor, now, backoff=backoff, rng=rng)
+        results = await polling.poll_due(session_factory, settings, extractor, now, backoff=backoff, rng=rng)
         assert [r.ref for r in results] == ["broken_channel"]
         broken = results[0]
     stored = stored_source(session_factory, "broken_channel")
@@ -156,7 +158,7 @@ async def test_a_failing_source_backs_off_then_pauses_while_others_keep_working(
 
     # A paused source is not polled any more; the other one is.
     calls = len(server.requests_to("/s/broken_channel"))
-    later = await sources.poll_due(session_factory, settings, extractor, now + timedelta(days=1), backoff=backoff)
+    later = await polling.poll_due(session_factory, settings, extractor, now + timedelta(days=1), backoff=backoff)
     assert [r.ref for r in later] == [CHANNEL]
     assert len(server.requests_to("/s/broken_channel")) == calls
 
@@ -176,7 +178,7 @@ async def test_oversized_page_is_a_one_line_error_on_the_source(
     await sources.add_source(session_factory, settings, f"@{CHANNEL}", extractor=extractor)
     server.route(f"/s/{CHANNEL}", Reply(200, b"<div>" * 1_100_000, stream=True))  # 5.5 MB, no length
 
-    result = await sources.poll_source(session_factory, settings, extractor, CHANNEL)
+    result = await polling.poll_source(session_factory, settings, extractor, CHANNEL)
 
     assert result.error == f"response larger than 5000000 bytes from {server.url('/s/' + CHANNEL)}"
     stored = stored_source(session_factory, CHANNEL)
@@ -199,7 +201,7 @@ async def test_private_address_is_refused_when_not_allowed(
     await sources.add_source(session_factory, make_settings(sqlite_url, server), f"@{CHANNEL}",
                              backfill_pages=0, extractor=extractor)
     requests = len(server.requests)
-    result = await sources.poll_source(session_factory, strict, extractor, CHANNEL)
+    result = await polling.poll_source(session_factory, strict, extractor, CHANNEL)
     assert result.error is not None and result.error.startswith("refused 127.0.0.1")
     assert "\n" not in result.error
     assert stored_source(session_factory, CHANNEL).last_error == result.error
@@ -252,7 +254,7 @@ async def test_feed_with_etag_is_polled_conditionally(
     assert (added.transport, added.ref, added.label, added.new) == ("feed", url, url, 2)
     assert stored_source(session_factory, url).etag == '"v1"'
 
-    result = await sources.poll_source(session_factory, settings, extractor, url)
+    result = await polling.poll_source(session_factory, settings, extractor, url)
     assert result == PollResult(url, 0, 0, label=url)
     assert result.line() == f"{url}: 0 new, 0 updated"
     assert server.requests_to("/feed.xml")[-1].headers.get("if-none-match") == '"v1"'
@@ -297,7 +299,7 @@ async def test_scheduled_job_polls_and_tells_admins_about_a_paused_source(
 
     application = Application.builder().token("123456:" + "A" * 35).build()
     assert application.job_queue is not None
-    job = sources.schedule_polling(application.job_queue, session_factory, settings, extractor, notify)
+    job = jobs.schedule_polling(application.job_queue, session_factory, settings, extractor, notify)
     assert job.name == "poll:due"
     await job.callback(CallbackContext.from_job(job, application))
 
@@ -323,8 +325,8 @@ async def test_idempotent_poll_on_postgres(
         added = await sources.add_source(engine_factory, settings, f"@{CHANNEL}", extractor=extractor)
         assert added.new == 8
         _serve_channel(server, html, pieces)
-        first = await sources.poll_source(engine_factory, settings, extractor, CHANNEL)
-        second = await sources.poll_source(engine_factory, settings, extractor, CHANNEL)
+        first = await polling.poll_source(engine_factory, settings, extractor, CHANNEL)
+        second = await polling.poll_source(engine_factory, settings, extractor, CHANNEL)
         assert (first.new, first.updated, second.new, second.updated) == (4, 0, 0, 0)
         assert [p.message_id for p in stored_posts(engine_factory)] == FULL_IDS
         [info] = sources.list_sources_info(engine_factory)

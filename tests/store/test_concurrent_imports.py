@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot import services
+from bot.services import ingest, reports
 from store.db import open_database, scratch_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def _incidents(url: str) -> list[tuple[str, str, str, int]]:
     engine, session_factory = open_database(url)
     try:
         return sorted((v.summary.place.name, v.summary.date.isoformat(), v.summary.kind.value, len(v.records))
-                      for v in services.list_incident_views(session_factory))
+                      for v in reports.list_incident_views(session_factory))
     finally:
         engine.dispose()
 
@@ -121,9 +121,9 @@ def test_ingestion_paths_in_one_process_do_not_race(tmp_path: Path, db_url: str,
             errors.append(exc)
 
     threads = [
-        threading.Thread(target=run, args=(lambda: services.import_export(session_factory, export, extractor,
+        threading.Thread(target=run, args=(lambda: ingest.import_export(session_factory, export, extractor,
                                                                           ImportStats()),)),
-        threading.Thread(target=run, args=(lambda: services.ingest_for_source(session_factory, "-100600", posts,
+        threading.Thread(target=run, args=(lambda: ingest.ingest_for_source(session_factory, "-100600", posts,
                                                                              extractor),)),
     ]
     for thread in threads:
@@ -131,6 +131,6 @@ def test_ingestion_paths_in_one_process_do_not_race(tmp_path: Path, db_url: str,
     for thread in threads:
         thread.join(timeout=300)
     assert errors == []
-    incidents = sorted((v.summary.place.name, len(v.records)) for v in services.list_incident_views(session_factory))
+    incidents = sorted((v.summary.place.name, len(v.records)) for v in reports.list_incident_views(session_factory))
     assert len(incidents) == len(CITIES) and all(claims == 2 for _, claims in incidents), incidents
     engine.dispose()

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import subscriptions
-from bot.delivery import begin_delivery, release_interrupted
+from bot.services import subscriptions
+from bot.services.delivery import begin_delivery, release_interrupted
 from store.db import open_database
 from store.leases import LEASE_TTL, LeaseHeld, acquire_lease, get_lease, release_lease, renew_lease
 

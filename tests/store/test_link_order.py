@@ -10,7 +10,8 @@ import pytest
 
 from bot.engine.types import ImportStats, PostIn
 from bot.exports import ChannelExport
-from bot.services import build_report, ingest_posts, read_exports, refresh_incidents
+from bot.services.ingest import ingest_posts, read_exports, refresh_incidents
+from bot.services.reports import build_report
 from store import queries
 from store.db import open_database
 from tests.conftest import require_shared
@@ -101,3 +102,58 @@ def test_a_report_of_the_region_named_after_the_city_joins_the_strike_on_the_cit
                          [(export, p) for p in order])
         (incident,) = report["incidents"]
         assert {c["place"] for c in incident["claims"]} == {"Zaporizhzhia", "Zaporizhzhia Oblast"}
+
+
+def test_the_digest_shows_a_rising_toll_on_each_day_it_got_new_posts(db_url, tmp_path, extractor):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from bot.engine.digest import plain_text, render_digest
+    from bot.services import list_incident_views
+
+    export = ChannelExport(path=tmp_path / "x.json", ref="4444", name="Odesa news", handle=None, posts=(), skipped=0)
+    start = datetime(2024, 3, 15, 14, tzinfo=KYIV)
+    posts = [
+        PostIn(1, start, "A Russian missile strike on Odesa killed 14 people and injured 46, the governor said."),
+        PostIn(2, start + timedelta(days=1, hours=2),
+               "The death toll from the Russian missile strike on Odesa on 15 March has risen to 20, the governor said."),
+        PostIn(3, start + timedelta(days=1, hours=3), "A Russian drone attack on Lviv injured 2 people, the mayor said."),
+    ]
+    _ingest(db_url, extractor, [(export, p) for p in posts])
+    engine, factory = open_database(db_url)
+    try:
+        def digest(day: date) -> str:
+            views = list_incident_views(factory, since=day, until=day, posted_in=KYIV)
+            return "\n".join(plain_text(m) for m in render_digest(views, day=day, lang="en", html_mode=False))
+
+        first, second, third = (digest(date(2024, 3, d)) for d in (15, 16, 17))
+        # 15 March: the strike as it was reported that day, not marked as an update
+        assert "Odesa" in first and "update" not in first and "Lviv" not in first
+        # 16 March: the risen toll of the 15 March strike, marked as an update of it, beside that day's strike
+        odesa = next(line for line in second.splitlines() if line.startswith("•") and "Odesa" in line)
+        assert "update on the incident of 15 March" in odesa and "20" in odesa
+        lviv = next(line for line in second.splitlines() if line.startswith("•") and "Lviv" in line)
+        assert "update" not in lviv
+        # 17 March: nothing new
+        assert "Odesa" not in third and "No incidents reported" in third
+        # without the zone, a day lists only the incidents of that day (the report and /incidents)
+        assert [v.summary.place.name for v in list_incident_views(factory, since=date(2024, 3, 16),
+                                                                    until=date(2024, 3, 16))] == ["Lviv"]
+    finally:
+        engine.dispose()
+
+
+def test_a_follow_up_that_arrived_before_its_strike_joins_it(db_url, tmp_path, extractor):  # type: ignore[no-untyped-def]
+    export = ChannelExport(path=tmp_path / "x.json", ref="4545", name="Kharkiv news", handle=None, posts=(),
+                           skipped=0)
+    start = datetime(2024, 6, 3, 10, tzinfo=KYIV)
+    strike = PostIn(1, start, "Russian missiles hit Kharkiv, killing 3 people, the governor said.")
+    # five days later, with no date of its own: it reports on the latest strike on the city
+    risen = PostIn(2, start + timedelta(days=5), "The death toll in Kharkiv has risen to 7, the governor said.")
+    shapes = []
+    for name, order in (("in order", [strike, risen]), ("follow-up first", [risen, strike])):
+        url = db_url if name == "in order" else f"sqlite:///{tmp_path / 'reversed.db'}"
+        report = _ingest(url, extractor, [(export, p) for p in order])
+        (incident,) = [i for i in report["incidents"] if i["place"] == "Kharkiv"]
+        assert incident["date"] == "2024-06-03" and incident["killed"]["best"] == 7, name
+        shapes.append(_shape(report))
+    assert shapes[0] == shapes[1]

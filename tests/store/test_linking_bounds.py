@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.engine.linking import CANDIDATE_INCIDENTS, CLAIMS_PER_INCIDENT
 from bot.engine.types import Claim as ClaimValue
 from bot.engine.types import ImportStats, PostIn
-from bot.services import ingest_posts
+from bot.services.ingest import ingest_posts
 from store.db import open_database
 from store.models import Claim, Incident, Post, Source
 

@@ -16,20 +16,19 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.names import table_names
 from bot.i18n import shorten
-from config.settings import Settings
+from config.settings import DEFAULT_TIMEZONE, Settings
 from store import queries
-from store.models import Admin, Delivery, Subscriber
+from store.models import Subscriber
 
 logger = logging.getLogger(__name__)
 
 LANGUAGES = ("uk", "en", "ru")
 DEFAULT_DIGEST_TIME = "08:00"
-REGIONS_FILE = Path(__file__).resolve().parent / "engine" / "data" / "regions.tsv"
+REGIONS_FILE = Path(__file__).resolve().parent.parent / "engine" / "data" / "regions.tsv"
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 # IANA names: "UTC", "Europe/Kyiv", "America/Argentina/Buenos_Aires", "Etc/GMT+3".
 _ZONE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]{0,29}(?:/[A-Za-z0-9][A-Za-z0-9_+\-]{0,29}){0,2}$")
@@ -95,7 +94,7 @@ class Stats:
     failed: int
 
 
-def _view(row: Subscriber) -> SubscriberView:
+def view_of(row: Subscriber) -> SubscriberView:
     return SubscriberView(id=row.id, chat_id=row.chat_id, chat_type=row.chat_type, language=row.language,
                           timezone=row.timezone, digest_time=row.digest_time, oblasts=tuple(row.oblasts or ()),
                           instant_alerts=row.instant_alerts, active=row.active,
@@ -198,7 +197,7 @@ def parse_switch(value: str) -> bool:
 def get_subscriber(session_factory: sessionmaker[Session], chat_id: int) -> SubscriberView | None:
     with session_factory() as session:
         row = queries.get_subscriber(session, chat_id)
-        return _view(row) if row is not None else None
+        return view_of(row) if row is not None else None
 
 
 def subscribe(session_factory: sessionmaker[Session], chat_id: int, *, chat_type: str = "private",
@@ -213,17 +212,18 @@ def subscribe(session_factory: sessionmaker[Session], chat_id: int, *, chat_type
         changed = True
         if row is None:
             row = Subscriber(chat_id=chat_id, chat_type=chat_type, language=pick_language(language),
-                             timezone=timezone or "Europe/Kyiv", digest_time=DEFAULT_DIGEST_TIME,
+                             timezone=timezone or DEFAULT_TIMEZONE, digest_time=DEFAULT_DIGEST_TIME,
                              oblasts=list(oblasts or []), instant_alerts=False, active=True)
             session.add(row)
         else:
             changed = not row.active or (oblasts is not None and list(oblasts) != list(row.oblasts or []))
             row.active = True
+            row.deactivated_reason = None
             if oblasts is not None:
                 row.oblasts = list(oblasts)
         session.flush()
         logger.info("chat %s subscribed (%s)", chat_id, "changed" if changed else "unchanged")
-        return _view(row), changed
+        return view_of(row), changed
 
 
 def unsubscribe(session_factory: sessionmaker[Session], chat_id: int) -> bool:
@@ -233,6 +233,7 @@ def unsubscribe(session_factory: sessionmaker[Session], chat_id: int) -> bool:
         if row is None or not row.active:
             return False
         row.active = False
+        row.deactivated_reason = None
         logger.info("chat %s unsubscribed", chat_id)
         return True
 
@@ -243,7 +244,22 @@ def deactivate(session_factory: sessionmaker[Session], chat_id: int, reason: str
         row = queries.get_subscriber(session, chat_id)
         if row is not None and row.active:
             row.active = False
+            row.deactivated_reason = reason[:300] or "deactivated"
             logger.info("chat %s deactivated: %s", chat_id, reason)
+
+
+def reactivate(session_factory: sessionmaker[Session], chat_id: int) -> SubscriberView | None:
+    """The bot is back in a chat it had been blocked in or removed from: resume the digests of a
+    subscriber deactivated for that reason (not of one that unsubscribed). Returns it when resumed."""
+    with session_factory.begin() as session:
+        row = queries.get_subscriber(session, chat_id)
+        if row is None or row.active or row.deactivated_reason is None:
+            return None
+        row.active = True
+        row.deactivated_reason = None
+        logger.info("chat %s reactivated: the bot is back", chat_id)
+        session.flush()
+        return view_of(row)
 
 
 def update_settings(session_factory: sessionmaker[Session], chat_id: int, *, digest_time: str | None = None,
@@ -278,7 +294,7 @@ def update_settings(session_factory: sessionmaker[Session], chat_id: int, *, dig
             current = list(row.oblasts or [])
             row.oblasts = [o for o in current if o != toggle] if toggle in current else sorted(current + [toggle])
         session.flush()
-        return _view(row)
+        return view_of(row)
 
 
 def set_language(session_factory: sessionmaker[Session], chat_id: int, language: str) -> None:
@@ -302,7 +318,7 @@ def remember_language(session_factory: sessionmaker[Session], chat_id: int, lang
     with session_factory.begin() as session:
         row = queries.get_subscriber(session, chat_id)
         if row is None:
-            session.add(Subscriber(chat_id=chat_id, chat_type=chat_type, language=lang, timezone="Europe/Kyiv",
+            session.add(Subscriber(chat_id=chat_id, chat_type=chat_type, language=lang, timezone=DEFAULT_TIMEZONE,
                                    digest_time=DEFAULT_DIGEST_TIME, oblasts=[], instant_alerts=False, active=False))
         else:
             row.language = lang
@@ -311,7 +327,7 @@ def remember_language(session_factory: sessionmaker[Session], chat_id: int, lang
 
 def list_active_subscribers(session_factory: sessionmaker[Session]) -> list[SubscriberView]:
     with session_factory() as session:
-        return [_view(r) for r in queries.list_subscribers(session, active_only=True)]
+        return [view_of(r) for r in queries.list_subscribers(session, active_only=True)]
 
 
 # ---------------------------------------------------------------- admins
@@ -324,7 +340,7 @@ def is_admin(session_factory: sessionmaker[Session], settings: Settings, user_id
     if user_id in settings.admin_ids:
         return True
     with session_factory() as session:
-        return session.get(Admin, user_id) is not None
+        return queries.get_admin(session, user_id) is not None
 
 
 def list_admin_ids(session_factory: sessionmaker[Session], settings: Settings) -> tuple[list[int], list[int]]:
@@ -337,19 +353,19 @@ def list_admin_ids(session_factory: sessionmaker[Session], settings: Settings) -
 def add_admin(session_factory: sessionmaker[Session], user_id: int, added_by: int | None) -> bool:
     """False when the user already was an admin added with /admins."""
     with session_factory.begin() as session:
-        if session.get(Admin, user_id) is not None:
+        if queries.get_admin(session, user_id) is not None:
             return False
-        session.add(Admin(user_id=user_id, added_by=added_by))
+        queries.add_admin(session, user_id, added_by)
         logger.info("admin %s added by %s", user_id, added_by)
         return True
 
 
 def remove_admin(session_factory: sessionmaker[Session], user_id: int) -> bool:
     with session_factory.begin() as session:
-        row = session.get(Admin, user_id)
+        row = queries.get_admin(session, user_id)
         if row is None:
             return False
-        session.delete(row)
+        queries.delete_admin(session, row)
         logger.info("admin %s removed", user_id)
         return True
 
@@ -360,10 +376,9 @@ def remove_admin(session_factory: sessionmaker[Session], user_id: int) -> bool:
 def stats(session_factory: sessionmaker[Session]) -> Stats:
     with session_factory() as session:
         counts = queries.count_rows(session)
-        active = session.scalar(select(func.count()).select_from(Subscriber).where(Subscriber.active.is_(True))) or 0
-        alerts = session.scalar(select(func.count()).select_from(Subscriber).where(
-            Subscriber.active.is_(True), Subscriber.instant_alerts.is_(True))) or 0
-        by_status = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+        active = queries.count_subscribers(session)
+        alerts = queries.count_subscribers(session, instant_alerts=True)
+        by_status = queries.count_by_status(session)
     return Stats(active=active, inactive=counts["subscribers"] - active, alerts=alerts, sources=counts["sources"],
                  posts=counts["posts"], claims=counts["claims"], incidents=counts["incidents"],
                  conflicts=counts["conflicts"], sent=int(by_status.get("sent", 0)),

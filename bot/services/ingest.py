@@ -1,25 +1,27 @@
-"""Use cases: each public function owns one transaction and calls the engine and the store.
+"""Ingestion: posts of any source stored idempotently, their claims extracted and linked into
+incidents, the touched incidents' figures and conflicts refreshed.
 
-The CLI, the bot's handlers and the pollers all come through here, so a post is ingested the
-same way whatever carried it.
+Exports (``import_export``), polls, a new source's backfill and Telegram channel posts or forwards
+(``ingest_telegram_post``) all come through here, so a post is ingested the same way whatever
+carried it. Each public function that takes a session factory owns one transaction.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.extract import Extractor
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import read_tsv_records
-from bot.engine.ledger import build_ledger, step_json
 from bot.engine.linking import (
     BLOCK_CLAIMS,
     assign_incidents,
@@ -35,24 +37,29 @@ from bot.engine.linking import (
     block_keys,
 )
 from bot.engine.types import (
-    ClaimRecord,
     ConflictFinding,
     ImportStats,
-    IncidentView,
     KindGroup,
     PostIn,
     Side,
     SourceInfo,
 )
 from bot.exports import ChannelExport, ExportError, read_export
+from config.settings import Settings
 from store import queries
 from store.db import retry_on_disconnect
 from store.locks import ingest_lock, lock_block
-from store.models import Claim, Conflict, Incident, Post, Source
+from store.models import Claim, Conflict, Incident, Post, Source, Transport
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+
+
+def load_extractor(settings: Settings) -> Extractor:
+    """The extraction engine, its gazetteer index cached in ``settings.cache_dir`` (a second or two;
+    the first run builds the index)."""
+    return Extractor.load(Gazetteer.load(settings.cache_dir))
 
 
 def source_info(source: Source) -> SourceInfo:
@@ -172,7 +179,7 @@ def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> s
                     touched.add(current[r.id])
                 changes.setdefault(copies.get(r.id), []).append(r.id)
         for copy_of, ids in changes.items():  # one statement per value; loaded objects are kept in step
-            session.execute(update(Claim).where(Claim.id.in_(ids)).values(incident_id=incident_id, copy_of=copy_of))
+            queries.move_claims(session, ids, incident_id, copy_of)
     return touched
 
 
@@ -215,16 +222,71 @@ def _conflict_row(finding: ConflictFinding) -> Conflict:
 def ingest_for_source(session_factory: sessionmaker[Session], source_ref: str, posts: Sequence[PostIn],
                       extractor: Extractor) -> ImportStats:
     """One transaction: ingest posts of an already stored source (bot updates, pollers)."""
-    stats = ImportStats()
     with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, source_ref)
         if source is None:
             raise LookupError(f"unknown source {source_ref!r}")
-        touched = ingest_posts(session, source, posts, extractor, stats)
-        refresh_incidents(session, touched)
-        stats.incidents = len(touched)
-        stats.conflicts = sum(i.conflicts_count for i in (session.get(Incident, t) for t in touched) if i)
+        return ingest_and_refresh(session, source, posts, extractor)
+
+
+def ingest_and_refresh(session: Session, source: Source, posts: Sequence[PostIn], extractor: Extractor) -> ImportStats:
+    """Inside the caller's transaction (and ingest lock): ingest posts of ``source`` and refresh the
+    incidents they touched; the stats count those incidents and their conflicts."""
+    stats = ImportStats()
+    touched = ingest_posts(session, source, posts, extractor, stats)
+    refresh_incidents(session, touched)
+    stats.incidents = len(touched)
+    stats.conflicts = sum(i.conflicts_count for i in (session.get(Incident, t) for t in touched) if i)
     return stats
+
+
+# ---------------------------------------------------------------- ingestion from Telegram updates
+
+
+class IngestStatus(StrEnum):
+    """What ``ingest_telegram_post`` did with a channel post or a forward."""
+
+    INGESTED = "ingested"
+    NEW_SOURCE = "new_source"  # the channel is not a source and may not be created here
+    PAUSED = "paused"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """The status, the source's name, the claims read and the incidents they were linked into."""
+
+    status: IngestStatus
+    source_name: str
+    claims: int = 0
+    incident_ids: tuple[int, ...] = ()
+
+
+def ingest_telegram_post(session_factory: sessionmaker[Session], extractor: Extractor, *, chat_id: int,
+                         title: str, username: str | None, post: PostIn, create: bool,
+                         added_by: int | None = None) -> IngestOutcome:
+    """Store one channel post (a channel_post update or a forward) as a post of that channel.
+
+    The source (ref = the channel's id) is created when ``create`` is set; a channel that is
+    itself a digest subscriber is not a source. Runs extraction: call it off the event loop.
+    """
+    ref = str(chat_id)
+    with ingest_lock(), session_factory.begin() as session:
+        if queries.get_subscriber(session, chat_id) is not None:
+            return IngestOutcome(IngestStatus.IGNORED, title)
+        source = queries.get_source_by_ref(session, ref)
+        if source is None:
+            if not create:
+                return IngestOutcome(IngestStatus.NEW_SOURCE, title)
+            source = queries.upsert_source(session, ref, title or ref, handle=username, transport=Transport.TELEGRAM,
+                                           url=f"https://t.me/{username}" if username else None, added_by=added_by)
+        elif not source.active:
+            return IngestOutcome(IngestStatus.PAUSED, source.name)
+        elif title and source.name != title and source.transport == Transport.TELEGRAM:
+            source.name = title
+        stats = ingest_and_refresh(session, source, [post], extractor)
+        incident_ids = queries.list_post_incident_ids(session, ref, post.message_id)
+        return IngestOutcome(IngestStatus.INGESTED, source.name, stats.claims, tuple(incident_ids))
 
 
 IMPORT_CHUNK = 200  # posts per transaction: short write locks keep the bot responsive during an import
@@ -272,93 +334,6 @@ def read_exports(paths: Sequence[Path], zone: ZoneInfo) -> tuple[list[ChannelExp
             errors.append(f"{path}: {export.malformed} malformed message(s) skipped (first: {export.first_problem}); "
                           f"its {len(export.posts)} readable post(s) are imported")
     return good, errors
-
-
-def store_totals(session_factory: sessionmaker[Session]) -> dict[str, int]:
-    with session_factory() as session:
-        return queries.count_rows(session)
-
-
-# ---------------------------------------------------------------- reading
-
-
-def list_incident_views(session_factory: sessionmaker[Session], *, since: date | None = None,
-                        until: date | None = None, place: str | None = None,
-                        oblasts: Sequence[str] | None = None, limit: int | None = None) -> list[IncidentView]:
-    with session_factory() as session:
-        incidents = queries.list_incidents(session, since=since, until=until, place=place, oblasts=oblasts,
-                                           limit=limit)
-        views = []
-        for incident in incidents:
-            records = tuple(queries.to_record(c) for c in sorted(incident.claims, key=lambda c: c.id))
-            if not records:
-                continue
-            by_id = {r.id: r for r in records}
-            findings = tuple(
-                ConflictFinding(
-                    c.field,
-                    tuple(_value_from_json(v, by_id) for v in c.values),
-                    c.note,
-                )
-                for c in sorted(incident.conflicts, key=lambda c: c.id)
-            )
-            views.append(IncidentView(incident.id, summarize(records), records, findings,
-                                      build_ledger(records, findings)))
-        return views
-
-
-def _value_from_json(value: dict[str, object], by_id: dict[int, ClaimRecord]):  # type: ignore[no-untyped-def]
-    from bot.engine.types import ConflictValue
-
-    ids = value.get("claim_ids") or []
-    records = tuple(by_id[i] for i in ids if isinstance(i, int) and i in by_id)  # type: ignore[union-attr]
-    return ConflictValue(value.get("value"), value.get("qualifier"), records)  # type: ignore[arg-type]
-
-
-def build_report(session_factory: sessionmaker[Session], *, since: date | None = None,
-                 until: date | None = None) -> dict[str, object]:
-    """The ``claimwatch report --json`` document."""
-    incidents = []
-    for view in list_incident_views(session_factory, since=since, until=until):
-        s = view.summary
-        incidents.append({
-            "id": str(view.id),
-            "kind": s.kind.value,
-            "place": s.place.name,
-            "oblast": s.place.oblast,
-            "country": s.place.country,
-            "date": s.date.isoformat(),
-            "killed": {"low": s.killed.low, "best": s.killed.best, "high": s.killed.high},
-            "injured": {"low": s.injured.low, "best": s.injured.best, "high": s.injured.high},
-            "controller": s.controller.value if s.controller else None,
-            "sources": s.sources,
-            "claims": [_claim_json(r) for r in view.records],
-            "conflicts": [
-                {"field": f.field,
-                 "values": [{"value": v.value, "qualifier": v.qualifier,
-                             "claims": [[r.source_ref, r.message_id] for r in v.records],
-                             "claimants": sorted({r.claim.claimant or r.source_name for r in v.records})}
-                            for v in f.values],
-                 "note": f.note}
-                for f in view.conflicts
-            ],
-            "ledger": {"steps": [step_json(step) for step in view.ledger.steps] if view.ledger else [],
-                       "lines": list(view.ledger.lines) if view.ledger else []},
-        })
-    return {"incidents": incidents}
-
-
-def _claim_json(record: ClaimRecord) -> dict[str, object]:
-    data = record.claim.as_dict()
-    data.update({
-        "source": record.source_name,
-        "source_ref": record.source_ref,
-        "message_id": record.message_id,
-        "url": record.url,
-        "posted_at": record.posted_at.isoformat(),
-        "copy_of": record.copy_of,
-    })
-    return data
 
 
 # ---------------------------------------------------------------- seeds

@@ -1,56 +1,19 @@
-"""Query functions: they take the session first and never commit (the service owns the transaction)."""
+"""Queries on posts, claims, incidents and conflicts: storing claims, the blocks linking reads, reports."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Row, Select, bindparam, case, delete, func, select
+from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, case, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.engine.types import Claim as ClaimValue
 from bot.engine.types import ClaimRecord, IncidentCandidate, Kind, Lang, Place, Qualifier, Side
-from store.models import Admin, Claim, Conflict, Delivery, Incident, Post, Source, Subscriber
-
-# ---------------------------------------------------------------- sources
-
-
-def get_source_by_ref(session: Session, ref: str) -> Source | None:
-    return session.scalar(select(Source).where(Source.ref == ref))
-
-
-def get_source(session: Session, key: str) -> Source | None:
-    """A source by ref, handle (with or without @) or numeric id."""
-    handle = key.removeprefix("@").lower()
-    found = session.scalar(select(Source).where((Source.ref == key) | (func.lower(Source.handle) == handle)))
-    if found is None and key.isdigit():
-        found = session.get(Source, int(key))
-    return found
-
-
-def list_sources(session: Session, *, active_only: bool = False) -> Sequence[Source]:
-    stmt = select(Source).order_by(Source.name)
-    if active_only:
-        stmt = stmt.where(Source.active.is_(True))
-    return session.scalars(stmt).all()
-
-
-def upsert_source(session: Session, ref: str, name: str, **fields: object) -> Source:
-    """The source with ``ref``, created if new; given fields overwrite stored ones when not None."""
-    source = get_source_by_ref(session, ref)
-    if source is None:
-        source = Source(ref=ref, name=name, **{k: v for k, v in fields.items() if v is not None})
-        session.add(source)
-        session.flush()
-        return source
-    if name and source.name != name:
-        source.name = name
-    for key, value in fields.items():
-        if value is not None:
-            setattr(source, key, value)
-    return source
-
+from store.models import Claim, Conflict, Delivery, Incident, Post, Source, Subscriber
 
 # ---------------------------------------------------------------- posts and claims
 
@@ -214,23 +177,41 @@ def list_block_claims(session: Session, kind_groups: Sequence[str], place_keys: 
         (record, incident id) pairs, and whether the block held more claims than were loaded.
     """
     half = max(limit // 2, 1)
-    out: list[tuple[ClaimRecord, int | None]] = []
-    truncated = False
+    shape: list[bool] = []  # per range: True for the days on or before ``day``
+    params: dict[str, object] = {"half": half}
     for group in kind_groups:
         for key in dict.fromkeys(place_keys):
-            where = (Claim.kind_group == group, Claim.place_key == key)
-            before = (_link_columns(Claim.incident_id).where(*where, Claim.date <= min(day, last), Claim.date >= first)
-                      .order_by(Claim.date.desc(), Claim.id.desc()).limit(half))
-            after = (_link_columns(Claim.incident_id).where(*where, Claim.date > max(day, first - timedelta(days=1)),
-                                                            Claim.date <= last)
-                     .order_by(Claim.date, Claim.id).limit(half))
-            for stmt in (before, after):
-                if stmt is before and first > day or stmt is after and last <= day:
+            for before in (True, False):
+                if before and first > day or not before and last <= day:
                     continue
-                rows = session.execute(stmt).all()
-                truncated = truncated or len(rows) >= half
-                out.extend((_link_record(row), row.incident_id) for row in rows)
-    return out, truncated
+                n = len(shape)
+                shape.append(before)
+                params.update({f"g{n}": group, f"k{n}": key,
+                               f"lo{n}": first if before else max(day, first - timedelta(days=1)),
+                               f"hi{n}": min(day, last) if before else last})
+    if not shape:
+        return [], False
+    rows = session.execute(_block_claims_statement(tuple(shape)), params).all()
+    counts = Counter(row.part for row in rows)
+    return [(_link_record(row), row.incident_id) for row in rows], any(n >= half for n in counts.values())
+
+
+@lru_cache(maxsize=64)
+def _block_claims_statement(shape: tuple[bool, ...]) -> Any:
+    """The ranges of ``list_block_claims`` as one statement (one round trip; each range keeps its
+    own order and limit inside the union), built once per shape: building it costs more than
+    running it."""
+    parts = []
+    for n, before in enumerate(shape):
+        lo, hi = bindparam(f"lo{n}", type_=Date()), bindparam(f"hi{n}", type_=Date())
+        stmt = (_link_columns(Claim.incident_id, literal(n, Integer()).label("part"))
+                .where(Claim.kind_group == bindparam(f"g{n}"), Claim.place_key == bindparam(f"k{n}")))
+        if before:
+            stmt = stmt.where(Claim.date <= hi, Claim.date >= lo).order_by(Claim.date.desc(), Claim.id.desc())
+        else:
+            stmt = stmt.where(Claim.date > lo, Claim.date <= hi).order_by(Claim.date, Claim.id)
+        parts.append(stmt.limit(bindparam("half", type_=Integer())).subquery())
+    return union_all(*(select(sub) for sub in parts))
 
 
 def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord, *, limit: int) -> list[ClaimRecord]:
@@ -251,6 +232,22 @@ def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord
     return [_link_record(row) for row in session.execute(stmt)]
 
 
+def move_claims(session: Session, claim_ids: Sequence[int], incident_id: int, copy_of: int | None) -> None:
+    """Put claims in an incident (with the claim each repeats, or None), in one statement."""
+    session.execute(update(Claim).where(Claim.id.in_(list(claim_ids))).values(incident_id=incident_id,
+                                                                              copy_of=copy_of))
+
+
+def list_post_incident_ids(session: Session, source_ref: str, message_id: int) -> list[int]:
+    """The incidents one post's claims are linked into, in the order of its claims."""
+    rows = session.scalars(
+        select(Claim.incident_id).join(Post, Post.id == Claim.post_id).join(Source, Source.id == Post.source_id)
+        .where(Source.ref == source_ref, Post.message_id == message_id, Claim.incident_id.is_not(None))
+        .order_by(Claim.id)
+    ).all()
+    return [i for i in dict.fromkeys(rows) if i is not None]
+
+
 def list_incident_claims(session: Session, incident_ids: Sequence[int]) -> dict[int, list[Claim]]:
     if not incident_ids:
         return {}
@@ -267,18 +264,31 @@ def list_incident_claims(session: Session, incident_ids: Sequence[int]) -> dict[
 
 def list_incidents(session: Session, *, since: date | None = None, until: date | None = None,
                    place: str | None = None, oblasts: Sequence[str] | None = None,
-                   limit: int | None = None) -> Sequence[Incident]:
-    """Incidents with their claims (posts and sources loaded) and conflicts, oldest first."""
+                   limit: int | None = None, posted_in: tzinfo | None = None) -> Sequence[Incident]:
+    """Incidents with their claims (posts and sources loaded) and conflicts, oldest first.
+
+    Args:
+        since, until: the incidents' days (the day each incident happened), inclusive.
+        posted_in: a time zone: then an incident also counts when a post about it was published
+            between ``since`` and ``until`` in that zone (a toll that rose days after the strike).
+    """
     stmt = (
         select(Incident)
         .options(selectinload(Incident.claims).selectinload(Claim.post).selectinload(Post.source),
                  selectinload(Incident.conflicts))
         .order_by(Incident.date, Incident.place, Incident.id)
     )
-    if since is not None:
-        stmt = stmt.where(Incident.date >= since)
-    if until is not None:
-        stmt = stmt.where(Incident.date <= until)
+    dated = [c for c in (Incident.date >= since if since is not None else None,
+                         Incident.date <= until if until is not None else None) if c is not None]
+    if dated and posted_in is not None:
+        window = [c for c in (
+            Post.posted_at >= datetime.combine(since, time(), posted_in) if since is not None else None,
+            Post.posted_at < datetime.combine(until + timedelta(days=1), time(), posted_in)
+            if until is not None else None) if c is not None]
+        posted = select(Claim.incident_id).join(Post, Claim.post_id == Post.id).where(*window)
+        stmt = stmt.where(or_(and_(*dated), Incident.id.in_(posted)))
+    elif dated:
+        stmt = stmt.where(*dated)
     if place:
         stmt = stmt.where(func.lower(Incident.place) == place.lower())
     if oblasts:
@@ -314,27 +324,3 @@ def count_rows(session: Session) -> dict[str, int]:
     }
 
 
-# ---------------------------------------------------------------- subscribers, deliveries, admins
-
-
-def get_subscriber(session: Session, chat_id: int) -> Subscriber | None:
-    return session.scalar(select(Subscriber).where(Subscriber.chat_id == chat_id))
-
-
-def list_subscribers(session: Session, *, active_only: bool = True) -> Sequence[Subscriber]:
-    stmt = select(Subscriber).order_by(Subscriber.id)
-    if active_only:
-        stmt = stmt.where(Subscriber.active.is_(True))
-    return session.scalars(stmt).all()
-
-
-def get_delivery(session: Session, subscriber_id: int, key: str) -> Delivery | None:
-    return session.scalar(select(Delivery).where(Delivery.subscriber_id == subscriber_id, Delivery.key == key))
-
-
-def list_admin_ids(session: Session) -> set[int]:
-    return set(session.scalars(select(Admin.user_id)).all())
-
-
-def latest_post_time(session: Session) -> datetime | None:
-    return session.scalar(select(func.max(Post.posted_at)))

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import services
+from bot.services import reports
 from bot.engine.chart import render_chart
 from bot.engine.digest import render_digest, render_incidents
 from bot.engine.gazetteer import Gazetteer
@@ -49,11 +49,11 @@ def find_incidents(session_factory: sessionmaker[Session], place: Place | None, 
                    limit: int = LATEST) -> list[IncidentView]:
     """The latest incidents of a settlement (same name and region) or a region, of one day or any."""
     if place is None:
-        return services.list_incident_views(session_factory, since=day, until=day, limit=limit)
+        return reports.list_incident_views(session_factory, since=day, until=day, limit=limit)
     if place.level == "oblast" and place.oblast:
-        return services.list_incident_views(session_factory, since=day, until=day, oblasts=[place.oblast],
+        return reports.list_incident_views(session_factory, since=day, until=day, oblasts=[place.oblast],
                                             limit=limit)
-    views = services.list_incident_views(session_factory, since=day, until=day, place=place.name, limit=limit)
+    views = reports.list_incident_views(session_factory, since=day, until=day, place=place.name, limit=limit)
     return [v for v in views if place.oblast is None or v.summary.place.oblast in (place.oblast, None)]
 
 
@@ -77,7 +77,7 @@ def latest_incidents(session_factory: sessionmaker[Session], names: Names, gazet
 
 
 def answer_question(session_factory: sessionmaker[Session], names: Names, gazetteer: Gazetteer, text: str,
-                    lang: str, today: date, *, oblasts: Sequence[str] = ()) -> Reading | None:
+                    lang: str, today: date, *, oblasts: Sequence[str] = (), zone: tzinfo | None = None) -> Reading | None:
     """A question typed in plain text; None when it names neither a place nor a day.
 
     A place gets its latest incidents (of the day named, if any); a day alone gets that day's
@@ -87,8 +87,8 @@ def answer_question(session_factory: sessionmaker[Session], names: Names, gazett
     if not question.understood:
         return None
     if question.place is None:
-        views = services.list_incident_views(session_factory, since=question.day, until=question.day,
-                                             oblasts=list(oblasts) or None)
+        views = reports.list_incident_views(session_factory, since=question.day, until=question.day,
+                                             oblasts=list(oblasts) or None, posted_in=zone)
         messages = render_digest(views, day=question.day, lang=lang, names=names) if views else []
         return Reading(tuple(messages), None, question.day)
     shown = names.place(question.place, lang)
@@ -98,13 +98,13 @@ def answer_question(session_factory: sessionmaker[Session], names: Names, gazett
 
 
 def day_pictures(session_factory: sessionmaker[Session], names: Names, day: date, lang: str, *,
-                 oblasts: Sequence[str] = ()) -> list[Picture]:
+                 oblasts: Sequence[str] = (), zone: tzinfo | None = None) -> list[Picture]:
     """The chart and the map of a day's incidents (the digest's: same day, same regions).
 
     An empty day has none (the text says so, once). A picture that fails to render is left out
     and logged: the digest's text does not depend on it.
     """
-    views = services.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None)
+    views = reports.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None, posted_in=zone)
     if not views:
         return []
     pictures = []

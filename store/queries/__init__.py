@@ -1,0 +1,65 @@
+"""Query functions, one module per table family: they take the session first and never commit
+(the service that calls them owns the transaction). Every SQL statement of the project lives here.
+
+- ``sources``: followed channels and feeds, and their newest posts;
+- ``claims``: posts, claims, incidents and conflicts (storing, the blocks linking reads, reports);
+- ``subscribers``: digest subscribers and the admins added with /admins;
+- ``deliveries``: the exactly-once delivery log;
+- ``pending``: forwarded posts waiting for an admin to confirm following their channel.
+
+The names of the family modules are also importable from ``store.queries`` itself.
+"""
+
+from store.queries.claims import (
+    add_claims,
+    claim_row,
+    count_rows,
+    delete_empty_incidents,
+    get_post,
+    list_block_claims,
+    list_copy_candidates,
+    list_incident_claims,
+    list_incidents,
+    list_link_candidates,
+    list_post_incident_ids,
+    move_claims,
+    replace_conflicts,
+    to_record,
+)
+from store.queries.deliveries import (
+    add_delivery,
+    claim_delivery,
+    count_by_status,
+    existing_keys,
+    get_delivery,
+    list_deliveries_by_status,
+)
+from store.queries.pending import prune_pending_forwards, put_pending_forward, take_pending_forward
+from store.queries.sources import (
+    delete_source,
+    get_source,
+    get_source_by_ref,
+    latest_post_time,
+    list_sources,
+    newest_post_times,
+    upsert_source,
+)
+from store.queries.subscribers import (
+    add_admin,
+    count_subscribers,
+    delete_admin,
+    get_admin,
+    get_subscriber,
+    list_admin_ids,
+    list_subscribers,
+)
+
+__all__ = [
+    "add_admin", "add_claims", "add_delivery", "claim_delivery", "claim_row", "count_by_status", "count_rows",
+    "count_subscribers", "delete_admin", "delete_empty_incidents", "delete_source", "existing_keys", "get_admin",
+    "get_delivery", "get_post", "get_source", "get_source_by_ref", "get_subscriber", "latest_post_time",
+    "list_admin_ids", "list_block_claims", "list_copy_candidates", "list_deliveries_by_status",
+    "list_incident_claims", "list_incidents", "list_link_candidates", "list_post_incident_ids", "list_sources",
+    "list_subscribers", "move_claims", "newest_post_times", "prune_pending_forwards", "put_pending_forward",
+    "replace_conflicts", "take_pending_forward", "to_record", "upsert_source",
+]

@@ -1,0 +1,71 @@
+"""Queries on followed sources (channels, feeds, exports) and the newest post of each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from store.models import Post, Source
+
+
+def get_source_by_ref(session: Session, ref: str) -> Source | None:
+    return session.scalar(select(Source).where(Source.ref == ref))
+
+
+def get_source(session: Session, key: str) -> Source | None:
+    """A source by ref, handle (with or without @) or numeric id."""
+    handle = key.removeprefix("@").lower()
+    found = session.scalar(select(Source).where((Source.ref == key) | (func.lower(Source.handle) == handle)))
+    if found is None and key.isdigit():
+        found = session.get(Source, int(key))
+    return found
+
+
+def list_sources(session: Session, *, active_only: bool = False) -> Sequence[Source]:
+    stmt = select(Source).order_by(Source.name)
+    if active_only:
+        stmt = stmt.where(Source.active.is_(True))
+    return session.scalars(stmt).all()
+
+
+def upsert_source(session: Session, ref: str, name: str, **fields: object) -> Source:
+    """The source with ``ref``, created if new; given fields overwrite stored ones when not None."""
+    source = get_source_by_ref(session, ref)
+    if source is None:
+        source = Source(ref=ref, name=name, **{k: v for k, v in fields.items() if v is not None})
+        session.add(source)
+        session.flush()
+        return source
+    if name and source.name != name:
+        source.name = name
+    for key, value in fields.items():
+        if value is not None:
+            setattr(source, key, value)
+    return source
+
+
+def delete_source(session: Session, source: Source) -> None:
+    """Delete a source; its posts and claims go by ON DELETE CASCADE (they are not loaded first)."""
+    session.expire(source, ["posts"])
+    session.delete(source)
+    session.flush()
+
+
+def newest_post_times(session: Session, source_ids: Sequence[int]) -> dict[int, datetime]:
+    """The newest post's time of each source that has posts."""
+    if not source_ids:
+        return {}
+    rows = session.execute(
+        select(Post.source_id, func.max(Post.posted_at))
+        .where(Post.source_id.in_(list(source_ids)))
+        .group_by(Post.source_id)
+    ).all()
+    # func.max keeps the column's type, so the times come back aware (UTC) on every backend.
+    return {source_id: when for source_id, when in rows if when is not None}
+
+
+def latest_post_time(session: Session) -> datetime | None:
+    return session.scalar(select(func.max(Post.posted_at)))
