@@ -398,11 +398,25 @@ POSTS = [
      [("Balakliia", U)]),
     ('The Russian defence ministry announced the withdrawal of its troops from Lyman, which Ukrainian forces had liberated earlier in the day.',
      [("Lyman", U), ("Lyman", U)]),  # the ministry's and the writer's own
+    ('Russian state TV said Russian forces were holding Kupiansk.',
+     [("Kupiansk", R)]),
+    ('Russian media claimed that Russian troops still held Kupiansk and had repelled Ukrainian attacks.',
+     [("Kupiansk", R)]),
+    ('Ukrainian troops are already in Kupiansk, the governor said.',
+     [("Kupiansk", U)]),
+    ("Українські військові вже в Куп'янську, повідомив Синєгубов.",
+     [("Kupiansk", U)]),
+    ('Російські війська зайшли в Авдіївку, але місто під нашим контролем, заявив речник бригади.',
+     [("Avdiivka", U)]),  # troops 'entering', answered in the post: no claim of the enterer
+    ('Ukrainian troops entered Kupiansk, the governor said, while Russian media insisted Russian forces still held the city.',
+     [("Kupiansk", R)]),  # a contested entry is no claim
 ]
 
 # no control claim: silence, aims, advances, encirclement, evacuation, a fire or "the situation" under control,
 # "after the liberation of X" as a time
 NONE = [
+    'Рятувальники вже на місці, повідомили в ДСНС Харкова.',
+    'Помощь уже в пути в Харьков.',
     'Вражеский штурм отбит, сообщили в ВСУ, бои продолжаются в районе Работино.',
     'В День Победы в Москве прошел парад.',
     'Город остается под контролем ВСУ.',
