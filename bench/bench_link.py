@@ -320,7 +320,7 @@ def candidates_plan(engine: Engine, factory: sessionmaker[Session]) -> str:
     try:
         with factory() as session:
             first, last = block_dates(date(2022, 6, 2))
-            queries.list_block_claims(session, ("attack", "other"), "UA63120270010096107", date(2022, 6, 2),
+            queries.list_block_claims(session, ("attack", "other"), ["UA63120270010096107"], date(2022, 6, 2),
                                       first, last, limit=BLOCK_CLAIMS)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
@@ -328,7 +328,8 @@ def candidates_plan(engine: Engine, factory: sessionmaker[Session]) -> str:
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(prefix + statement, parameters).all()
-    return "; ".join(str(r[-1]).strip() for r in rows)
+    plan = "; ".join(str(r[-1]).strip() for r in rows)
+    return plan if len(plan) <= 700 else plan[:700] + " …"
 
 
 @contextlib.contextmanager

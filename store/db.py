@@ -40,6 +40,9 @@ def normalize_database_url(url: str) -> str:
     if not url:
         raise ValueError("is empty")
     if "://" not in url:
+        if Path(url).suffix.lower() not in (".db", ".sqlite", ".sqlite3"):
+            raise ValueError(f"is not a database URL: {url!r} (use sqlite:///PATH, a file ending in .db, "
+                             f"or postgresql://...)")
         url = f"sqlite:///{Path(url).expanduser()}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
@@ -95,7 +98,14 @@ def _writable_folder(path: Path) -> bool:
 
 
 def _prepare_sqlite_folder(path: Path) -> None:
-    """Create the database file's folder, or say in one line why it cannot be."""
+    """Create the default database's folder, or say in one line why it cannot be; any other
+    database's folder must exist (a mistyped path is not turned into a tree of new folders)."""
+    from config.settings import default_database_url
+
+    default = sqlite_path(default_database_url())
+    if not path.parent.exists() and (default is None or path.parent != default.parent):
+        raise DatabaseError(f"cannot use the database {path}: the folder {path.parent} does not exist "
+                            f"(create it, or point --db elsewhere)")
     for parent in (path.parent, *path.parent.parents):
         if parent.exists():
             if not parent.is_dir():

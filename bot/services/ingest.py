@@ -79,8 +79,14 @@ def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extr
     """
     info = source_info(source)
     touched: set[int] = set()
-    for post_in in posts:
-        post = queries.get_post(session, source.id, post_in.message_id)
+    posts = list(posts)
+    stored = queries.get_posts(session, source.id, (p.message_id for p in posts))
+    # the posts to read, read as one batch (nlp.pipe); a post repeated in ``posts`` is read again below
+    fresh = [i for i, p in enumerate(posts) if p.message_id not in stored or stored[p.message_id].text != p.text]
+    extracted = dict(zip(fresh, extractor.extract_many([(posts[i].text, posts[i].posted_at, info, None)
+                                                        for i in fresh])))
+    for index, post_in in enumerate(posts):
+        post = stored.get(post_in.message_id)
         if post is not None and post.text == post_in.text:
             stats.unchanged += 1
             if progress:
@@ -92,6 +98,7 @@ def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extr
                         forwarded_from=post_in.forwarded_from)
             session.add(post)
             session.flush()
+            stored[post_in.message_id] = post
             stats.new += 1
         else:
             touched |= {c.incident_id for c in post.claims if c.incident_id is not None}
@@ -101,7 +108,9 @@ def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extr
             post.edited_at = post_in.edited_at or post.edited_at
             post.url = post_in.url or post.url
             stats.updated += 1
-        claims = extractor.extract_claims(post_in.text, posted_at=post_in.posted_at, source=info)
+        claims = extracted.pop(index, None)
+        if claims is None:
+            claims = extractor.extract_claims(post_in.text, posted_at=post_in.posted_at, source=info)
         post.lang = claims[0].lang.value if claims and claims[0].lang else None
         rows = queries.add_claims(session, post, claims)
         stats.claims += len(rows)

@@ -16,6 +16,7 @@ from store.queries.claims import (
     count_rows,
     delete_empty_incidents,
     get_post,
+    get_posts,
     list_block_claims,
     list_copy_candidates,
     list_incident_claims,
@@ -57,7 +58,7 @@ from store.queries.subscribers import (
 __all__ = [
     "add_admin", "add_claims", "add_delivery", "claim_delivery", "claim_row", "count_by_status", "count_rows",
     "count_subscribers", "delete_admin", "delete_empty_incidents", "delete_source", "existing_keys", "get_admin",
-    "get_delivery", "get_post", "get_source", "get_source_by_ref", "get_subscriber", "latest_post_time",
+    "get_delivery", "get_post", "get_posts", "get_source", "get_source_by_ref", "get_subscriber", "latest_post_time",
     "list_admin_ids", "list_block_claims", "list_copy_candidates", "list_deliveries_by_status",
     "list_incident_claims", "list_incidents", "list_link_candidates", "list_post_incident_ids", "list_sources",
     "list_subscribers", "move_claims", "newest_post_times", "prune_pending_forwards", "put_pending_forward",

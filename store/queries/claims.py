@@ -25,6 +25,18 @@ def get_post(session: Session, source_id: int, message_id: int) -> Post | None:
     )
 
 
+def get_posts(session: Session, source_id: int, message_ids: Iterable[int]) -> dict[int, Post]:
+    """The stored posts of a source among ``message_ids``, by message id (one query per 500 ids)."""
+    wanted = sorted(set(message_ids))
+    found: dict[int, Post] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.scalars(
+            select(Post).where(Post.source_id == source_id, Post.message_id.in_(wanted[start:start + 500]))
+            .options(selectinload(Post.claims)))
+        found.update((post.message_id, post) for post in rows)
+    return found
+
+
 def add_claims(session: Session, post: Post, claims: Iterable[ClaimValue]) -> list[Claim]:
     rows = [claim_row(post, i, c) for i, c in enumerate(claims)]
     session.add_all(rows)

@@ -366,3 +366,22 @@ def test_fetched_garbage_gives_a_page_or_a_poller_error(http_server: LocalServer
 
     asyncio.run(fetch_both())
 
+
+
+@pytest.mark.parametrize("url", ["foo", "sqlite:///{tmp}/no/such/folder/x.db"])
+def test_a_mistyped_database_is_refused_not_created(tmp_path: Path, monkeypatch, capsys, url: str) -> None:  # type: ignore[no-untyped-def]
+    """`--db foo` and a path into missing folders are one-line errors; nothing appears on disk."""
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["sources", "list", "--db", url.format(tmp=tmp_path)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and ("not a database URL" in err or "does not exist" in err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_database_url_is_taken_after_any_subcommand(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import main
+
+    assert main(["sources", "list", "--db", f"sqlite:///{tmp_path / 'x.db'}"]) == 0
+    assert (tmp_path / "x.db").exists()

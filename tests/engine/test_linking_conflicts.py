@@ -304,3 +304,19 @@ def test_an_explosion_no_side_states_or_blames_is_not_a_cause_conflict() -> None
     blamed = rec(2, kind=Kind.EXPLOSION, claimant="Centre for Countering Disinformation", source="cpd",
                  perpetrator=Side.RUSSIA)
     assert fields([blamed, official]) == {"cause"}
+
+
+def test_a_side_calling_the_struck_building_a_militants_base_disputes_the_civilian_target() -> None:
+    def russian(text: str) -> ClaimRecord:
+        r = rec(3, claimant="Russian Foreign Ministry", source="mfa", kind=Kind.STRIKE, targets=("hospital",),
+                evidence=text)
+        return ClaimRecord(r.id, Claim(**{**{f: getattr(r.claim, f) for f in Claim.__slots__},
+                                          "claimant_side": Side.RUSSIA}),
+                           r.source_ref, r.source_name, r.message_id, r.posted_at)
+
+    hospital = rec(0, claimant="mayor", targets=("hospital",), perpetrator=Side.RUSSIA, killed=2)
+    for text in ("The minister said the hospital had long been used as a base by militants",
+                 "По словам министра, больница давно использовалась как база боевиков"):
+        assert fields([hospital, russian(text)]) == {"target"}, text
+    # the same side naming the hospital without calling it military disputes nothing
+    assert fields([hospital, russian("The minister said he had seen reports about the hospital")]) == set()

@@ -108,7 +108,7 @@ def test_the_digest_shows_a_rising_toll_on_each_day_it_got_new_posts(db_url, tmp
     from datetime import date
 
     from bot.engine.digest import plain_text, render_digest
-    from bot.services import list_incident_views
+    from bot.services.reports import list_incident_views
 
     export = ChannelExport(path=tmp_path / "x.json", ref="4444", name="Odesa news", handle=None, posts=(), skipped=0)
     start = datetime(2024, 3, 15, 14, tzinfo=KYIV)
