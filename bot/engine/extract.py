@@ -296,7 +296,6 @@ class Extractor:
         self._institutions_seen: dict[str, list[tuple[str, Side | None, list[re.Match[str]]]]] = {}
         self._actors_seen: dict[int, tuple[list[Token], dict[bool, list[tuple[int, Side]]]]] = {}
         self._pipelines: dict[str, Any] = {}
-        self._update_label = re.compile(r"\W*(?:" + "|".join(lexicon["update_labels"]) + r")(?!\w)", re.IGNORECASE)
 
     # ------------------------------------------------------------------ loading
 
@@ -1702,16 +1701,11 @@ class Extractor:
                     f.why["claimant"] = f.why["role_credit"]
                 last_person = True
         named = [i for i, f in enumerate(facts) if f.claimant]
-        # "Обновлено:", "Updated:": what the outlet adds later is its own, not the official's quoted above
-        updates = [i for i, f in enumerate(facts) if self._update_label.match(f.text)]
         for i, f in enumerate(facts):
             if f.claimant:
                 f.owner = (f.claimant, f.claimant_side)
                 continue
             before = [k for k in named if k < i]
-            if any((before[-1] if before else -1) < u <= i for u in updates):
-                f.owner = None
-                continue
             if before:
                 j = before[-1]
                 f.owner = (facts[j].claimant or "", facts[j].claimant_side)
@@ -1836,10 +1830,6 @@ class Extractor:
                 if f.perpetrator is not None and f.owner is None and not draft.claimant:
                     draft.perpetrator = f.perpetrator
                     break
-            if draft.perpetrator is None and not draft.claimant:
-                # the outlet's own claim (an "Обновлено" paragraph): blame the writer states without a credit
-                draft.perpetrator = next((f.perpetrator for f in facts if f.perpetrator is not None
-                                          and not f.credited and f.claimant is None), None)
 
     def _control_drafts(self, facts: list[SentenceFacts], post_side: Side | None, source_side: Side | None,
                         home_place: str | None) -> list[Draft]:

@@ -465,18 +465,3 @@ def test_officials_in_a_town_speak_of_it(extractor, text, lang, place):  # type:
 def test_officials_of_either_side_are_known_claimants(extractor, text, lang, side):  # type: ignore[no-untyped-def]
     [claim] = extractor.extract_claims(text, posted_at=POSTED, lang=lang)
     assert claim.claimant_side is side and claim.claimant and "(" in claim.claimant
-
-
-@pytest.mark.parametrize("text", [
-    "Губернатор Олег Синєгубов повідомив, що внаслідок удару по Харкову загинули двоє людей.\n\n"
-    "Оновлено: кількість загиблих у Харкові зросла до трьох.",
-    "Губернатор Олег Синегубов сообщил, что в результате удара по Харькову погибли два человека.\n\n"
-    "Обновлено. Число погибших в Харькове выросло до трех.",
-    "Two people were killed in a Russian strike on Kharkiv, Governor Oleh Synehubov said.\n\n"
-    "Updated: The death toll in Kharkiv has risen to three.",
-])
-def test_an_updated_paragraph_is_the_outlets_own_claim(extractor, text):  # type: ignore[no-untyped-def]
-    claims = extractor.extract_claims(text, posted_at=POSTED)
-    by_toll = {c.killed: c.claimant for c in claims}
-    assert set(by_toll) == {2, 3}, [c.as_dict() for c in claims]
-    assert "Synehubov" in (by_toll[2] or "") and "Synehubov" not in (by_toll[3] or "")
