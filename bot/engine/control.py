@@ -243,6 +243,10 @@ class ControlReader:
                     agent, relative = opposite(freed), None  # "звільнене від окупантів": not the occupiers' claim
             if m.group == "hold":
                 kind = "hold"
+                if self._fighting.search(phrase) and re.match(
+                        r"\s*(?:[\w-]+\s+){0,2}?(?:(?:в|у)\s+район\w*|near|поблизу|неподалік|около|возле|in\s+the\s+area\s+of)\s",
+                        text[m.end:m.end + 50]):
+                    continue  # "бои продолжаются в районе X", "fighting near X": around the town, not in it
                 if self._fighting.search(phrase) or re.search(r"оточ|окруж|encircl|surround", phrase):
                     agent, relative = self.side_words(phrase), None  # "fighting goes on", "not encircled": no holder named
                 elif relative is None and agent is None:

@@ -541,6 +541,12 @@ class Extractor:
             if index == 0 and mention.start == 0 and tokens[0].text.isupper() and len(tokens) > 1 \
                     and tokens[1].text in ("—", "–", "-", ","):
                 continue  # a dateline such as "LVIV — ..." names where the reporter is
+            if mention.end - mention.start == 1 and mention.via == "name" and tokens[mention.start].is_capitalized \
+                    and self._official(tokens[mention.start]) is not None \
+                    and not (mention.start > 0 and tokens[mention.start - 1].lower in (
+                        "в", "у", "во", "на", "під", "под", "біля", "возле", "около", "из", "з", "із", "від", "от", "до",
+                        "in", "near", "from", "село", "селі", "села", "селе", "поселок", "селище", "village")):
+                continue  # an official's surname that is also a village ("предложение Суровикина")
             if self._speaker_location(tokens, mention.start, mention.end):
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
             if mention.end - mention.start == 1 and mention.via == "name" and mention.end < len(tokens) \
