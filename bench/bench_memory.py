@@ -114,14 +114,18 @@ def build_store(url_path: Path, claims: int, say: Any = print) -> tuple[date, in
     from sqlalchemy import func, select
 
     from bench.bench_link import Generator, grow, insert_sources, store_places
+    from store import queries
     from store.db import open_database
-    from store.models import Incident
+    from store.models import Incident, Transport
 
-    engine, _ = open_database(f"sqlite:///{url_path}")
+    engine, session_factory = open_database(f"sqlite:///{url_path}")
     try:
         places, weights = store_places()
         gen = Generator(places, weights)
         insert_sources(engine)
+        with session_factory.begin() as session:  # the bench channel, approved as a source
+            queries.upsert_source(session, str(CHANNEL), "Bench channel", handle="bench_channel",
+                                  transport=Transport.TELEGRAM, url="https://t.me/bench_channel")
         seconds = grow(engine, gen, claims)
         with engine.connect() as conn:
             day, count = conn.execute(select(Incident.date, func.count()).group_by(Incident.date)
@@ -182,7 +186,7 @@ def run(claims: int, posts: int, say: Any = print) -> list[str]:
         try:
             for _ in range(3):  # interpreter, Extractor.load(), started
                 bot.read()
-            # channel posts through the bot's channel handler (the channel becomes a source)
+            # channel posts through the bot's channel handler (the channel was approved as a source)
             texts = [p.post.text for p in constructed_posts(posts, seed=3)]
             for text in texts:
                 server.channel_post(CHANNEL, text, title="Bench channel", username="bench_channel")

@@ -122,6 +122,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
                                            channel.on_forwarded_post))
     application.add_handler(CallbackQueryHandler(callbacks.on_settings_callback, pattern=r"^settings:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_forward_callback, pattern=r"^fwd:"))
+    application.add_handler(CallbackQueryHandler(callbacks.on_channel_callback, pattern=r"^chan:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_lang_callback, pattern=r"^lang:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_unknown_callback))
     application.add_handler(ChatMemberHandler(channel.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -250,11 +251,50 @@ def take_bot_lease(session_factory: sessionmaker[Session], *, standby: bool,
         time.sleep(sleep if sleep is not None else HEARTBEAT_INTERVAL / 2)
 
 
+PROBE_TIMEOUT = 10.0  # seconds the start-up getMe may take
+
+
+def probe_bot_api(settings: Settings, *, timeout: float = PROBE_TIMEOUT) -> str | None:
+    """Ask the Bot API at ``CLAIMWATCH_TELEGRAM_API_URL`` who the bot is (getMe) before anything
+    else starts; None when it answers for the token, else one line naming the setting, what was
+    tried (the token left out) and what went wrong: unreachable, not a Bot API, or the token refused."""
+    import httpx
+
+    assert settings.telegram_bot_token is not None
+    token = settings.telegram_bot_token.get_secret_value()
+    setting = f"CLAIMWATCH_TELEGRAM_API_URL={settings.telegram_api_url}"
+    tried = f"POST {settings.telegram_api_url}/bot<TELEGRAM_BOT_TOKEN>/getMe"
+    try:
+        response = httpx.post(f"{settings.telegram_api_url}/bot{token}/getMe", timeout=timeout)
+    except httpx.TimeoutException:
+        return f"cannot reach the Telegram Bot API at {setting}: no answer within {timeout:g} s (tried {tried})"
+    except httpx.HTTPError as exc:  # refused, unknown host, TLS, a broken answer
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"cannot reach the Telegram Bot API at {setting}: {reason} (tried {tried})"
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("ok"), bool):
+        kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
+        return (f"{setting} is not a Telegram Bot API: {tried} answered HTTP {response.status_code} ({kind}), "
+                f"not a Bot API reply")
+    if body["ok"]:
+        return None
+    description = str(body.get("description") or "").splitlines()[0][:200] if body.get("description") else ""
+    if response.status_code in (401, 404):
+        return (f"Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather): the Bot API at {setting} "
+                f"answered {tried} with {response.status_code} {description}".rstrip())
+    return f"the Telegram Bot API at {setting} refused {tried}: {response.status_code} {description}".rstrip()
+
+
 def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1:8443", *,
             standby: bool = False) -> int:
     """``claimwatch run``: long polling by default, a webhook when ``webhook_url`` is given.
 
-    Only one bot runs per database: the bot lease is taken first (or, with ``standby``, waited
+    The Bot API is asked first (``probe_bot_api``): a wrong ``CLAIMWATCH_TELEGRAM_API_URL``, an
+    unreachable API or a refused token is one line on stderr and exit status 1. Only one bot runs
+    per database: the bot lease is taken first (or, with ``standby``, waited
     for), before anything talks to Telegram."""
     if settings.telegram_bot_token is None:
         print("claimwatch: TELEGRAM_BOT_TOKEN is not set (get a token from @BotFather)", file=sys.stderr)
@@ -267,10 +307,14 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     if webhook_url and (not host or not port.isdigit()):
         print(f"claimwatch: --listen must be HOST:PORT, not {listen!r}", file=sys.stderr)
         return 1
-    from config.settings import configure_logging
+    from config.settings import TokenFilter, configure_logging
     from store.db import DatabaseError, open_database
 
     configure_logging(settings.log_level, secrets=[settings.telegram_bot_token.get_secret_value()])
+    problem = probe_bot_api(settings)
+    if problem is not None:
+        print(TokenFilter().mask(f"claimwatch: {problem}"), file=sys.stderr)
+        return 1
     try:
         _, session_factory = open_database(settings.database_url)
     except DatabaseError as exc:
@@ -308,5 +352,5 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     return 0
 
 
-__all__ = ["ADMIN_COMMANDS", "USER_COMMANDS", "build_application", "notify_admins", "run_bot", "set_command_menus",
-           "stop_application"]
+__all__ = ["ADMIN_COMMANDS", "USER_COMMANDS", "build_application", "notify_admins", "probe_bot_api", "run_bot",
+           "set_command_menus", "stop_application"]

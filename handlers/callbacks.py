@@ -1,5 +1,6 @@
 """Inline-button presses: the settings menu (``settings:<what>:<value>``), the language of ``/lang``
-(``lang:<code>``), forward confirmations (``fwd:yes:<token>`` / ``fwd:no:<token>``), and buttons
+(``lang:<code>``), forward confirmations (``fwd:yes:<token>`` / ``fwd:no:<token>``), pending channels
+(``chan:yes:<chat id>`` / ``chan:no:<chat id>``), and buttons
 the bot does not know."""
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ import asyncio
 import logging
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot import jobs
-from bot.services import confirmations, subscriptions
+from bot.services import confirmations, subscriptions, vetting
 from bot.services.ingest import IngestStatus
 from bot.engine.names import sort_key, table_names
 from bot.i18n import t
@@ -189,6 +190,44 @@ async def on_forward_callback(update: Update, context: Context) -> None:
     else:
         text = t(lang, "source_is_paused", name=outcome.source_name)
     await _show(update, context, text)
+
+
+async def on_channel_callback(update: Update, context: Context) -> None:
+    """An admin approves a pending channel (it becomes a source, its held posts are ingested) or
+    rejects it (its posts are dropped and the bot leaves the channel)."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    rt = context.runtime
+    lang = subscriptions.pick_language(query.from_user.language_code)
+    if not await is_bot_admin(update, context):
+        log_refusal(update, "channel-vetting")
+        await _answer(query, t(lang, "not_admin"), show_alert=True)
+        return
+    _, action, value = (query.data.split(":", 2) + ["", ""])[:3]
+    try:
+        chat_id = int(value)
+    except ValueError:
+        await _answer(query, t(lang, "button_unknown"))
+        return
+    if action == "yes":
+        approved = await rt.delivery.approve_channel(context.bot, chat_id, added_by=query.from_user.id)
+        if approved is None:
+            await _answer(query, t(lang, "channel_decided"), show_alert=True)
+            return
+        await _answer(query)
+        await _show(update, context, t(lang, "channel_approved", name=approved.name, posts=approved.posts))
+        return
+    title = await asyncio.to_thread(vetting.reject, rt.session_factory, chat_id)
+    if title is None:
+        await _answer(query, t(lang, "channel_decided"), show_alert=True)
+        return
+    await _answer(query)
+    try:
+        await context.bot.leave_chat(chat_id)
+    except TelegramError as exc:  # already removed from the channel: nothing to leave
+        logger.info("could not leave rejected channel %s: %s", chat_id, exc)
+    await _show(update, context, t(lang, "channel_rejected", name=title))
 
 
 async def on_unknown_callback(update: Update, context: Context) -> None:

@@ -1,16 +1,18 @@
 """Posts that reach the bot: channel posts (and their edits) from channels where it is an admin,
-posts admins forward from any channel, and changes of the bot's own membership in chats."""
+posts admins forward from any channel, and changes of the bot's own membership in chats. A
+channel that is not a source yet is pending until an admin approves it (``bot.services.vetting``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from telegram import ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageOriginChannel, Update
+from telegram import Chat, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageOriginChannel, Update
 from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
 
 from bot import jobs
-from bot.services import confirmations, subscriptions
+from bot.services import confirmations, subscriptions, vetting
 from bot.services.ingest import IngestStatus
 from bot.engine.text import storable
 from bot.engine.types import PostIn
@@ -27,16 +29,47 @@ def _post_of(message: Message, message_id: int | None = None, username: str | No
 
 
 async def on_channel_post(update: Update, context: Context) -> None:
-    """Ingest a channel post or its edit; the channel becomes a source on its first post."""
+    """Ingest a channel post or its edit when the channel is a source; a channel that is not one
+    is pending (its admins-to-be are asked once) and its posts are kept aside until approved."""
     message = update.channel_post or update.edited_channel_post
     if message is None or not (message.text or message.caption):
         return
     chat = message.chat
     username = storable(chat.username) if chat.username else None
-    outcome = await context.runtime.delivery.ingest_and_alert(
-        context.bot, chat_id=chat.id, title=storable(chat.title or "") or str(chat.id), username=username,
-        post=_post_of(message, username=username), create=True)
+    title = storable(chat.title or "") or str(chat.id)
+    post = _post_of(message, username=username)
+    rt = context.runtime
+    outcome = await rt.delivery.ingest_and_alert(context.bot, chat_id=chat.id, title=title, username=username,
+                                                 post=post, create=False)
+    if outcome.status is IngestStatus.NEW_SOURCE:
+        standing = await asyncio.to_thread(vetting.hold_post, rt.session_factory,
+                                           vetting.Channel(chat.id, title, username), post)
+        if standing is vetting.Vetting.FOLLOWED:  # approved in between: ingest it now
+            outcome = await rt.delivery.ingest_and_alert(context.bot, chat_id=chat.id, title=title,
+                                                         username=username, post=post, create=False)
+        elif standing is vetting.Vetting.NEW:
+            await ask_admins(context, vetting.Channel(chat.id, title, username))
+        logger.info("channel %s post %s: %s", chat.id, message.message_id, standing)
+        return
     logger.info("channel %s post %s: %s, %d claims", chat.id, message.message_id, outcome.status, outcome.claims)
+
+
+async def ask_admins(context: Context, channel: vetting.Channel) -> None:
+    """Ask every admin, in their language, whether to follow a pending channel (Approve / Reject)."""
+    rt = context.runtime
+    configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
+    name = f"{channel.title} (@{channel.username})" if channel.username else channel.title
+    for admin_id in configured + added:
+        sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, admin_id)
+        lang = sub.language if sub else subscriptions.pick_language(None)
+        markup = InlineKeyboardMarkup([[
+            InlineKeyboardButton(t(lang, "btn_channel_approve"), callback_data=f"chan:yes:{channel.chat_id}"),
+            InlineKeyboardButton(t(lang, "btn_channel_reject"), callback_data=f"chan:no:{channel.chat_id}"),
+        ]])
+        try:
+            await context.bot.send_message(admin_id, t(lang, "channel_pending", name=name), reply_markup=markup)
+        except TelegramError as exc:  # an admin who never opened a chat with the bot, or blocked it
+            logger.warning("could not ask admin %s about channel %s: %s", admin_id, channel.chat_id, exc)
 
 
 @speaking
@@ -79,7 +112,8 @@ async def on_forwarded_post(update: Update, context: Context, lang: str) -> None
 
 async def on_my_chat_member(update: Update, context: Context) -> None:
     """The bot was blocked, kicked or left a chat: stop sending it digests. It is back (unblocked,
-    added again): resume the digests it had stopped."""
+    added again): resume the digests it had stopped. A channel that is neither a source nor a
+    subscriber and adds the bot is pending: the admins are asked to approve or reject it."""
     change: ChatMemberUpdated | None = update.my_chat_member
     if change is None:
         return
@@ -94,3 +128,13 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
         subscriber = await asyncio.to_thread(subscriptions.reactivate, rt.session_factory, change.chat.id)
         if subscriber is not None and context.job_queue is not None:
             jobs.schedule_digest(context.job_queue, rt.delivery, subscriber)
+    if change.chat.type != Chat.CHANNEL:
+        return
+    chat = change.chat
+    if status in gone:  # removed before anyone decided: nothing left to ask about
+        await asyncio.to_thread(vetting.reject, rt.session_factory, chat.id)
+    elif status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER):
+        username = storable(chat.username) if chat.username else None
+        channel = vetting.Channel(chat.id, storable(chat.title or "") or str(chat.id), username)
+        if await asyncio.to_thread(vetting.channel_joined, rt.session_factory, channel) is vetting.Vetting.NEW:
+            await ask_admins(context, channel)

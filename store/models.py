@@ -275,6 +275,32 @@ class PendingForward(Base):
     created_at: Mapped[datetime]
 
 
+class PendingChannel(Base):
+    """A channel that made the bot its administrator (or posted to it) and is not a source yet:
+    it waits for an admin's Approve or Reject, and its posts wait in ``held_posts``."""
+
+    __tablename__ = "pending_channels"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class HeldPost(Base):
+    """A post of a pending channel, ingested when the channel is approved, dropped when rejected."""
+
+    __tablename__ = "held_posts"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    posted_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None]
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class Admin(Base):
     """A bot admin added with /admins add (the configured admins are not stored)."""
 

@@ -38,7 +38,9 @@ from bot.services.delivery import (
     release_interrupted,
     report_day,
 )
+from bot.services import vetting
 from bot.services.ingest import IngestOutcome, IngestStatus, ingest_telegram_post
+from bot.services.vetting import Approved
 from bot.services.keys import AlertKey, DeliveryKey, DigestKey, IncidentAlertKey
 from bot.services.reports import list_incident_views
 from bot.services.subscriptions import SubscriberView, get_subscriber, list_active_subscribers
@@ -198,6 +200,20 @@ class DeliveryService:
             if outcome.incident_ids:
                 self._background(self.send_alerts(bot, outcome.incident_ids))
         return outcome
+
+    async def approve_channel(self, bot: Bot, chat_id: int, *, added_by: int | None) -> Approved | None:
+        """Approve a pending channel off the event loop (its held posts ingested), then send the
+        instant alerts its posts raise in the background; None when it was not pending."""
+        if self.extractor is None:
+            raise RuntimeError("no extractor loaded")
+        work = functools.partial(vetting.approve, self.session_factory, self.extractor, chat_id, added_by=added_by)
+        async with self._ingest_lock:
+            approved = await asyncio.to_thread(retry_on_disconnect, work)
+        if approved is not None:
+            self.invalidate()
+            if approved.incident_ids:
+                self._background(self.send_alerts(bot, approved.incident_ids))
+        return approved
 
     def _background(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

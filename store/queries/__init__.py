@@ -5,7 +5,8 @@
 - ``claims``: posts, claims, incidents and conflicts (storing, the blocks linking reads, reports);
 - ``subscribers``: digest subscribers and the admins added with /admins;
 - ``deliveries``: the exactly-once delivery log;
-- ``pending``: forwarded posts waiting for an admin to confirm following their channel.
+- ``pending``: forwarded posts waiting for an admin to confirm following their channel, and
+  channels that added the bot waiting for approval (with their held posts).
 
 The names of the family modules are also importable from ``store.queries`` itself.
 """
@@ -35,7 +36,15 @@ from store.queries.deliveries import (
     get_delivery,
     list_deliveries_by_status,
 )
-from store.queries.pending import prune_pending_forwards, put_pending_forward, take_pending_forward
+from store.queries.pending import (
+    add_pending_channel,
+    get_pending_channel,
+    hold_post,
+    prune_pending_forwards,
+    put_pending_forward,
+    take_pending_channel,
+    take_pending_forward,
+)
 from store.queries.sources import (
     delete_source,
     get_source,
@@ -56,11 +65,12 @@ from store.queries.subscribers import (
 )
 
 __all__ = [
-    "add_admin", "add_claims", "add_delivery", "claim_delivery", "claim_row", "count_by_status", "count_rows",
-    "count_subscribers", "delete_admin", "delete_empty_incidents", "delete_source", "existing_keys", "get_admin",
-    "get_delivery", "get_post", "get_posts", "get_source", "get_source_by_ref", "get_subscriber", "latest_post_time",
-    "list_admin_ids", "list_block_claims", "list_copy_candidates", "list_deliveries_by_status",
-    "list_incident_claims", "list_incidents", "list_link_candidates", "list_post_incident_ids", "list_sources",
-    "list_subscribers", "move_claims", "newest_post_times", "prune_pending_forwards", "put_pending_forward",
-    "replace_conflicts", "take_pending_forward", "to_record", "upsert_source",
+    "add_admin", "add_claims", "add_delivery", "add_pending_channel", "claim_delivery", "claim_row",
+    "count_by_status", "count_rows", "count_subscribers", "delete_admin", "delete_empty_incidents", "delete_source",
+    "existing_keys", "get_admin", "get_delivery", "get_pending_channel", "get_post", "get_posts", "get_source",
+    "get_source_by_ref", "get_subscriber", "hold_post", "latest_post_time", "list_admin_ids", "list_block_claims",
+    "list_copy_candidates", "list_deliveries_by_status", "list_incident_claims", "list_incidents",
+    "list_link_candidates", "list_post_incident_ids", "list_sources", "list_subscribers", "move_claims",
+    "newest_post_times", "prune_pending_forwards", "put_pending_forward", "replace_conflicts", "take_pending_channel",
+    "take_pending_forward", "to_record", "upsert_source",
 ]

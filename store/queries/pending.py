@@ -1,4 +1,5 @@
-"""Queries on forwarded posts waiting for an admin to confirm following their channel."""
+"""Queries on what waits for an admin: forwarded posts of channels that are not sources yet, and
+channels that added the bot (with the posts they sent meanwhile) waiting to be approved."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from store.models import PendingForward
+from store.models import HeldPost, PendingChannel, PendingForward
 
 
 def put_pending_forward(session: Session, row: PendingForward) -> None:
@@ -34,3 +35,45 @@ def prune_pending_forwards(session: Session, *, created_before: datetime, keep: 
         tokens = list(session.scalars(oldest.limit(total - keep)))
         dropped += session.execute(delete(PendingForward).where(PendingForward.token.in_(tokens))).rowcount
     return int(dropped or 0)
+
+
+def get_pending_channel(session: Session, chat_id: int) -> PendingChannel | None:
+    return session.get(PendingChannel, chat_id)
+
+
+def add_pending_channel(session: Session, row: PendingChannel) -> bool:
+    """Store a pending channel; False (and only its title and username updated) when it was
+    pending already."""
+    known = session.get(PendingChannel, row.chat_id)
+    if known is not None:
+        known.title, known.username = row.title, row.username or known.username
+        return False
+    session.add(row)
+    session.flush()
+    return True
+
+
+def hold_post(session: Session, row: HeldPost, *, keep: int) -> None:
+    """Keep a post of a pending channel (an edit replaces the post), at most ``keep`` per channel:
+    the oldest posts go first."""
+    session.merge(row)
+    session.flush()
+    total = session.scalar(select(func.count()).select_from(HeldPost).where(HeldPost.chat_id == row.chat_id)) or 0
+    if total > keep:
+        oldest = (select(HeldPost.message_id).where(HeldPost.chat_id == row.chat_id)
+                  .order_by(HeldPost.message_id).limit(total - keep))
+        ids = list(session.scalars(oldest))
+        session.execute(delete(HeldPost).where(HeldPost.chat_id == row.chat_id, HeldPost.message_id.in_(ids)))
+
+
+def take_pending_channel(session: Session, chat_id: int) -> tuple[PendingChannel, list[HeldPost]] | None:
+    """Remove and return a pending channel and its held posts (oldest first); None when it is not
+    pending (never was, or already approved or rejected)."""
+    row = session.get(PendingChannel, chat_id)
+    if row is None:
+        return None
+    posts = list(session.scalars(select(HeldPost).where(HeldPost.chat_id == chat_id).order_by(HeldPost.message_id)))
+    session.execute(delete(HeldPost).where(HeldPost.chat_id == chat_id))
+    session.delete(row)
+    session.flush()
+    return row, posts

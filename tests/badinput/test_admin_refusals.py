@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.app import ADMIN_COMMANDS
 from store.models import Base
 from tests.badinput.harness import ADMIN_ID, ThreadedBot
+from tests.support.channels import follow_channel
 
 CHANNEL_SOURCE = -1003000000001  # a channel the bot follows
 STRANGER = 6601
@@ -44,6 +45,7 @@ def snapshot(bot: ThreadedBot) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture(scope="module")
 def world(module_bot: ThreadedBot) -> ThreadedBot:
     """A followed channel with a post, an admin added with /admins, a subscriber."""
+    follow_channel(module_bot.session_factory, CHANNEL_SOURCE, "Followed", "followed_chan")
     module_bot.server.channel_post(CHANNEL_SOURCE, "Внаслідок обстрілу Харкова загинули 2 людини.",
                                   title="Followed", username="followed_chan")
     assert "8801" in module_bot.ask("/admins add 8801", user_id=ADMIN_ID)[0]["plain_text"]
@@ -91,7 +93,8 @@ def test_ignored_when_posted_in_a_channel(world: ThreadedBot, command: str) -> N
     """A channel post is news to ingest, never a command: nothing is sent to the channel, and
     nothing but the post itself reaches the database."""
     channel = -1003000000100 - ADMIN_COMMANDS.index(command)
-    world.server.channel_post(channel, "warm-up post", title="Other channel")  # the channel is a source now
+    follow_channel(world.session_factory, channel, "Other channel")  # an approved source
+    world.server.channel_post(channel, "warm-up post", title="Other channel")
     world.still_answers()
     world.settle()
     for text in ATTEMPTS[command]:

@@ -29,6 +29,7 @@ from tests.badinput.update_kinds import (
     with_kind,
 )
 from tests.support.botapi import MAX_TEXT_UTF16, BotApiServer, utf16_len
+from tests.support.channels import follow_channel
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -302,6 +303,7 @@ def test_channel_posts_of_any_text_are_ingested_quietly(module_bot: ThreadedBot,
                                                         edited: bool) -> None:
     server = module_bot.server
     channel = -1009100000 - module_bot.fresh_user()
+    follow_channel(module_bot.session_factory, channel, "t", "nasty_chan")  # an approved source
     with no_failures():
         server.channel_post(channel, text, title=title or "t", username="nasty_chan")
         if edited:
@@ -343,6 +345,7 @@ def test_posts_with_nul_and_control_characters_on_postgresql(fresh_server: BotAp
     and a forwarded post, carrying one are taken all the same."""
     running = start_bot(fresh_server, pg_schema_url, extractor)
     try:
+        follow_channel(running.session_factory, -1009200001, "Nul channel", "nulchan")  # an approved source
         with no_failures():
             fresh_server.channel_post(-1009200001, "Внаслідок обстрілу Харкова\x00 загинули 2 людини\x01.",
                                       title="Nul\x00Channel", username="nulchan")

@@ -9,6 +9,7 @@ import pytest
 from bot.services import reports, subscriptions
 from store import queries
 from tests.e2e.conftest import ADMIN_ID, Bot, press, say
+from tests.support.channels import follow_channel
 
 CHANNEL = -1001234567
 KHARKIV_POST = "Внаслідок обстрілу Харкова сьогодні загинули 3 людини, ще 5 поранено. <b>Бережіть себе</b> & слідкуйте."
@@ -16,6 +17,7 @@ KHARKIV_POST = "Внаслідок обстрілу Харкова сьогод�
 
 async def _post(bot: Bot, text: str, *, chat_id: int = CHANNEL, title: str = "Synehubov <b>&</b> Co",
                 username: str | None = "synegubov_test", edited: bool = False) -> None:
+    follow_channel(bot.session_factory, chat_id, title, username)  # an approved channel
     update = bot.server.channel_post(chat_id, text, title=title, username=username, edited=edited)
     message = update.get("channel_post") or update["edited_channel_post"]
     await bot.server.wait_for_async(lambda: not bot.server.pending_updates, what="update fetched")
@@ -137,6 +139,7 @@ async def test_editing_the_post_behind_an_alert_sends_no_second_alert(bot: Bot) 
     await say(bot, "/settings alerts on", user_id=95)
     before = len(bot.server.messages_to(95))
     first = "In Kharkiv 2 people were killed by shelling today."
+    follow_channel(bot.session_factory, CHANNEL, "Synehubov", "synegubov_test")
     update = bot.server.channel_post(CHANNEL, first, title="Synehubov", username="synegubov_test")
     message_id = update["channel_post"]["message_id"]
     await bot.server.wait_for_async(lambda: len(bot.server.messages_to(95)) > before, what="alert")
