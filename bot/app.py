@@ -76,7 +76,7 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .request(TrackedRequest(connection_pool_size=256))
         .get_updates_request(SafeUpdatesRequest())
-        .rate_limiter(smooth_rate_limiter())
+        .rate_limiter(smooth_rate_limiter(settings.broadcast_rate if settings.paid_broadcast else FREE_RATE))
         .defaults(DEFAULTS)
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(16)
@@ -86,7 +86,7 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
     )
     delivery = DeliveryService(session_factory, extractor, pace=pace, stale_after=stale_after,
                                default_timezone=settings.timezone, retry_delay=retry_delay,
-                               lease_owner=lease_owner)
+                               lease_owner=lease_owner, paid_broadcast=settings.paid_broadcast)
     application.bot_data[RUNTIME_KEY] = BotRuntime(settings, session_factory, extractor, delivery,
                                                    lease_owner=lease_owner, poll_sources=poll_sources,
                                                    shutdown_grace=shutdown_grace, sweep_interval=sweep_interval)
@@ -94,7 +94,10 @@ def build_application(settings: Settings, session_factory: sessionmaker[Session]
     return application
 
 
-def smooth_rate_limiter(per_second: float = 29.0, per_group_per_minute: float = 20.0) -> AIORateLimiter:
+FREE_RATE = 29.0  # messages a second: Telegram's free limit is 30; paid broadcasts go up to 1,000
+
+
+def smooth_rate_limiter(per_second: float = FREE_RATE, per_group_per_minute: float = 20.0) -> AIORateLimiter:
     """Telegram's flood limits as an even pace. ``AIORateLimiter``'s buckets hold as many tokens
     as the rate (30 at once, then 30/s), and that burst on top of the steady rate is what Telegram
     answers with 429s; a bucket of one token spaces the messages evenly instead. A group keeps a

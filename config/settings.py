@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, alias="CLAIMWATCH_WEBHOOK_SECRET")
     log_level: str = Field(default="INFO", alias="CLAIMWATCH_LOG_LEVEL")
     cache_dir: Path | None = Field(default=None, alias="CLAIMWATCH_CACHE_DIR")
+    # digests and alerts as Telegram's paid broadcasts (charged in Stars), paced up to broadcast_rate a second
+    paid_broadcast: bool = Field(default=False, alias="CLAIMWATCH_PAID_BROADCAST")
+    broadcast_rate: float = Field(default=1000.0, gt=0, le=1000, alias="CLAIMWATCH_BROADCAST_RATE")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

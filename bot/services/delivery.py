@@ -261,8 +261,9 @@ def find_due_work(session_factory: sessionmaker[Session], now: datetime, *, retr
 
 async def deliver(session_factory: sessionmaker[Session], bot: Bot, subscriber: SubscriberView, key: DeliveryKey,
                   parts: Sequence[Part], *, pace: float = DEFAULT_PACE, stale_after: timedelta = DEFAULT_STALE_AFTER,
-                  network_retries: int = MAX_NETWORK_RETRIES) -> Outcome:
-    """Send ``parts`` to one subscriber under ``key`` exactly once (see the module docstring)."""
+                  network_retries: int = MAX_NETWORK_RETRIES, paid_broadcast: bool = False) -> Outcome:
+    """Send ``parts`` to one subscriber under ``key`` exactly once (see the module docstring);
+    ``paid_broadcast``: as paid broadcasts (``send_part``)."""
     claimed = await asyncio.to_thread(begin_delivery, session_factory, subscriber.id, key,
                                       stale_after=stale_after)
     if isinstance(claimed, Outcome):
@@ -273,7 +274,8 @@ async def deliver(session_factory: sessionmaker[Session], bot: Bot, subscriber: 
             if index > claimed.start:
                 await asyncio.sleep(pace)
             with tracking(_tracker(session_factory, claimed.delivery_id, index)):
-                message_id = await send_part(bot, chat_id, parts[index], network_retries=network_retries)
+                message_id = await send_part(bot, chat_id, parts[index], network_retries=network_retries,
+                                             paid_broadcast=paid_broadcast)
             await asyncio.to_thread(_mark_part_sent, session_factory, claimed.delivery_id, index, message_id)
     except Forbidden as exc:
         logger.info("chat %s refuses messages (%s): deactivated", chat_id, exc.message)

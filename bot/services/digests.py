@@ -87,6 +87,7 @@ class DeliveryService:
     default_timezone: str = DEFAULT_TIMEZONE
     retry_delay: timedelta = DEFAULT_RETRY_DELAY
     network_retries: int = MAX_NETWORK_RETRIES  # per message, before the delivery is postponed
+    paid_broadcast: bool = False  # digests and alerts sent as paid broadcasts (CLAIMWATCH_PAID_BROADCAST)
     lease_owner: str | None = None  # the bot lease this process holds (``claimwatch run``)
     names: Names | None = None  # built on first use, from the extractor's gazetteer
     _cache: dict[tuple[object, ...], _Rendered] = field(default_factory=dict)
@@ -145,7 +146,8 @@ class DeliveryService:
                       parts: Sequence[Part]) -> Outcome:
         """Send ``parts`` to one subscriber under ``key`` exactly once (see ``bot.services.delivery``)."""
         return await deliver(self.session_factory, bot, subscriber, key, parts, pace=self.pace,
-                             stale_after=self.stale_after, network_retries=self.network_retries)
+                             stale_after=self.stale_after, network_retries=self.network_retries,
+                             paid_broadcast=self.paid_broadcast)
 
     async def send_digest(self, bot: Bot, subscriber: SubscriberView, day: date) -> Outcome:
         """The digest of ``day`` (the subscriber's language and regions), once per day."""

@@ -99,3 +99,36 @@ async def test_restart_mid_fanout_sends_no_duplicate(bot: Bot) -> None:
         assert kinds["sendMessage"] <= 1 and kinds["sendPhoto"] <= 1, (chat_id, kinds)
     complete = sum(1 for c in chats if len(server.messages_to(c)) == 2)
     assert complete >= len(chats) - interrupted.get("sending", 0)
+
+
+@pytest.mark.asyncio
+async def test_paid_broadcast_fans_out_past_the_free_limit_once_each(server, tmp_path, extractor) -> None:  # type: ignore[no-untyped-def]
+    """With CLAIMWATCH_PAID_BROADCAST the digests go out as paid broadcasts, paced at
+    CLAIMWATCH_BROADCAST_RATE (here 200 a second, past the free 30) against a server enforcing
+    Telegram's limits: every subscriber gets the digest once, none is refused for flooding."""
+    from config.settings import load_settings
+    from store.db import open_database
+    from tests.e2e.conftest import ADMIN_ID
+    from tests.e2e.conftest import Bot as RunningBot
+
+    settings = load_settings(TELEGRAM_BOT_TOKEN=server.token, CLAIMWATCH_TELEGRAM_API_URL=server.url,
+                             CLAIMWATCH_DATABASE_URL=f"sqlite:///{tmp_path / 'paid.db'}",
+                             CLAIMWATCH_ADMIN_IDS=str(ADMIN_ID), CLAIMWATCH_PAID_BROADCAST="1",
+                             CLAIMWATCH_BROADCAST_RATE="200")
+    _, session_factory = open_database(settings.database_url)
+    bot = RunningBot(server, settings, session_factory, extractor)
+    await bot.start()
+    try:
+        chats = list(range(30_001, 30_301))
+        _subscribe_many(bot, chats)
+        server.rate_limit()
+        key = _key(bot, chats[0])
+        _fire_digest_jobs(bot)
+        await server.wait_for_async(lambda: count_deliveries(bot.session_factory, key).get("sent", 0) == len(chats),
+                                    timeout=60, what="every digest sent", interval=0.2)
+        sends = [r for r in server.sent if r["method"] == "sendMessage" and r["chat_id"] in set(chats)]
+        assert Counter(r["chat_id"] for r in sends) == Counter(chats)  # each exactly once
+        assert all(r["paid_broadcast"] for r in sends)
+        assert server.too_many_requests == 0  # the server refused nothing for flooding
+    finally:
+        await bot.stop()

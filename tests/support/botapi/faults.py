@@ -29,6 +29,9 @@ from tests.support.botapi.common import (
 logger = logging.getLogger(__name__)
 
 
+
+PAID_PER_SECOND = 1000  # Telegram's ceiling for paid broadcasts (allow_paid_broadcast)
+
 class FaultsMixin:
     """Scripted faults (failing calls, blocked chats, outages, flood limits) and PTB helpers.
     Mixed into ``BotApiServer``."""
@@ -147,13 +150,16 @@ class FaultsMixin:
                     chat_type = self._chat(chat_id)["type"]
                     raise ApiError(403, f"Forbidden: bot is not a member of the {chat_type} chat")
             if method in _RATE_LIMITED_METHODS and self._rate is not None and chat_id is not None:
-                self._check_rate(self._rate, chat_id)
+                paid = params.get("allow_paid_broadcast") in (True, "true", "True")
+                self._check_rate(self._rate, chat_id, paid)
 
     @staticmethod
-    def _check_rate(rate: _RateLimit, chat_id: int | str) -> None:
+    def _check_rate(rate: _RateLimit, chat_id: int | str, paid: bool = False) -> None:
+        """Telegram's flood limits; a paid broadcast may go past the free global 30 a second, up to
+        1,000 (the per-chat and per-group limits stay)."""
         now = time.monotonic()
         windows: list[tuple[deque[float], int, float]] = [
-            (rate.global_window, rate.per_second_global, 1.0),
+            (rate.global_window, PAID_PER_SECOND if paid else rate.per_second_global, 1.0),
             (rate.chat_windows.setdefault(chat_id, deque()), rate.per_chat_per_second, 1.0),
         ]
         if isinstance(chat_id, int) and chat_id < 0:

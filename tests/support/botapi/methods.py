@@ -661,6 +661,7 @@ class MethodsMixin:
             "parse_mode": params.get("parse_mode"),
             "entities": [],
             "reply_markup": params.get("reply_markup"),
+            "paid_broadcast": params.get("allow_paid_broadcast") in (True, "true", "True"),
             "date": int(time.time()),
         }
         record.update(details)
