@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from bot.engine.control import (
-    ControlHit,
-    is_side_label,
-    opposite,
-    resolve_controller,
-    side_label,
-)
+from bot.engine.control import ControlHit, is_side_label, opposite, resolve_controller
+from bot.engine.control_voices import side_label
 from bot.engine.extract.facts import Draft, SentenceFacts
 from bot.engine.text import guess_language
 from bot.engine.types import Kind, Place, Side
-
-if TYPE_CHECKING:
-    pass
 
 
 class ControlClaimRules:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from bot.engine.extract.facts import COUNT_WINDOW
 from bot.engine.text import Token
-
-if TYPE_CHECKING:
-    pass
 
 
 class CountContextRules:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from bot.engine.extract.facts import Draft, SentenceFacts
 from bot.engine.types import Claim, Why
-
-if TYPE_CHECKING:
-    pass
 
 
 EXPLAINED = ("place", "kind", "killed", "injured", "children_killed", "qualifier", "injured_qualifier", "controller",

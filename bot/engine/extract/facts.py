@@ -8,15 +8,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.engine.control import ControlHit
 from bot.engine.text import Token
 from bot.engine.types import Kind, Place, Qualifier, Side, SourceInfo, Why
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
