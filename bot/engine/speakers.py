@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bot.engine.officials import Official, read_officials
 from bot.engine.text import read_tsv_records
 from bot.engine.types import ClaimRecord
 
@@ -43,16 +44,8 @@ _KEY_LEN = 6
 
 
 @dataclass(frozen=True, slots=True)
-class _Office:
-    stems: tuple[str, ...]
-    claimant: str
-    place: str | None
-    oblast: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class _Tables:
-    offices: tuple[_Office, ...]
+    offices: tuple[Official, ...]
     bodies: tuple[tuple[re.Pattern[str], str], ...]
     governor: re.Pattern[str]
     mayor: re.Pattern[str]
@@ -61,10 +54,7 @@ class _Tables:
 
 @lru_cache(maxsize=1)
 def _tables() -> _Tables:
-    offices = tuple(
-        _Office(tuple(s.strip() for s in row["names"].split("|") if s.strip()), row["claimant"],
-                row["place"] or None, row["oblast"] or None)
-        for row in read_tsv_records(DATA_DIR / "officials.tsv"))
+    offices = tuple(read_officials(DATA_DIR / "officials.tsv"))
     # generic bodies ("officials", outlets) name no one in particular
     bodies = tuple((re.compile(row["pattern"]), row["claimant"])
                    for row in read_tsv_records(DATA_DIR / "institutions.tsv") if row["side"])

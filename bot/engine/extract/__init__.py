@@ -19,15 +19,8 @@ built) and ``explain`` (where each field came from).
 
 from bot.engine.extract.explain import explain_lines
 from bot.engine.extract.extractor import Extractor
-from bot.engine.extract.facts import (
-           DATA_DIR,
-           MAX_TEXT,
-           Count,
-           Draft,
-           Official,
-           SentenceFacts,
-           cut_point,
-)
+from bot.engine.extract.facts import DATA_DIR, MAX_TEXT, Count, Draft, SentenceFacts, cut_point
+from bot.engine.officials import Official
 
 __all__ = ["DATA_DIR", "MAX_TEXT", "Count", "Draft", "Extractor", "Official", "SentenceFacts", "cut_point",
            "explain_lines"]

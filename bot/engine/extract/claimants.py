@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from bot.engine.control import resolve_controller
 from bot.engine.extract.facts import (
     _PATRONYMIC,
-    Official,
     SentenceFacts,
     _bound,
     _quoted_tokens,
     _span,
 )
+from bot.engine.officials import Official
 from bot.engine.text import Token
 from bot.engine.types import Side, Why
 

@@ -22,7 +22,6 @@ from bot.engine.extract.facts import (
     DATA_DIR,
     MAX_TEXT,
     RIVER_WORDS,
-    Official,
     SentenceFacts,
     _cut,
     _phrases,
@@ -31,6 +30,7 @@ from bot.engine.extract.facts import (
 from bot.engine.extract.kinds import KindRules
 from bot.engine.extract.places import PlaceRules
 from bot.engine.gazetteer import Gazetteer
+from bot.engine.officials import Official, read_officials
 from bot.engine.text import Token, any_of, guess_language, normalize, read_tsv_records
 from bot.engine.types import Claim, Kind, Qualifier, Side, SourceInfo, Why
 
@@ -170,11 +170,7 @@ class Extractor(PlaceRules,
         """Load the gazetteer (from its cache) and the word lists."""
         lexicon = json.loads((data_dir / "lexicon.json").read_text(encoding="utf-8"))
         numbers = json.loads((data_dir / "numbers.json").read_text(encoding="utf-8"))
-        officials = [
-            Official(tuple(s.strip() for s in row["names"].split("|") if s.strip()), row["claimant"],
-                     Side(row["side"]) if row["side"] else None, row["place"] or None, row["oblast"] or None)
-            for row in read_tsv_records(data_dir / "officials.tsv")
-        ]
+        officials = read_officials(data_dir / "officials.tsv")
         institutions = [
             (re.compile(row["pattern"]), row["claimant"], Side(row["side"]) if row["side"] else None)
             for row in read_tsv_records(data_dir / "institutions.tsv")

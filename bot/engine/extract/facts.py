@@ -50,15 +50,6 @@ def _phrases(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(patterns) + r")(?!\w)")
 
 
-@dataclass(frozen=True, slots=True)
-class Official:
-    stems: tuple[str, ...]
-    claimant: str
-    side: Side | None
-    place: str | None
-    oblast: str | None
-
-
 @dataclass(slots=True)
 class Count:
     field: str  # killed | injured
