@@ -160,18 +160,28 @@ async def on_lang_callback(update: Update, context: Context) -> None:
     await _show(update, context, t(chosen, "lang_saved", lang=t(chosen, "lang_name")), language_keyboard(chosen))
 
 
-async def on_forward_callback(update: Update, context: Context) -> None:
-    """An admin confirms (or cancels) adding the channel of a forwarded post."""
+async def _admin_button(update: Update, context: Context, what: str) -> tuple[CallbackQuery, str, str, str] | None:
+    """An admin's press of a "prefix:action:value" button: (query, language, action, value), or
+    None when there is no button or the presser is not an admin (refused and logged as ``what``)."""
     query = update.callback_query
     if query is None or query.data is None:
-        return
-    rt = context.runtime
+        return None
     lang = subscriptions.pick_language(query.from_user.language_code)
     if not await is_bot_admin(update, context):
-        log_refusal(update, "forward-confirm")
+        log_refusal(update, what)
         await _answer(query, t(lang, "not_admin"), show_alert=True)
+        return None
+    _, action, value = (query.data.split(":", 2) + ["", ""])[:3]
+    return query, lang, action, value
+
+
+async def on_forward_callback(update: Update, context: Context) -> None:
+    """An admin confirms (or cancels) adding the channel of a forwarded post."""
+    asked = await _admin_button(update, context, "forward-confirm")
+    if asked is None:
         return
-    _, action, token = (query.data.split(":", 2) + ["", ""])[:3]
+    query, lang, action, token = asked
+    rt = context.runtime
     pending = await asyncio.to_thread(confirmations.take_forward, rt.session_factory, token)
     if pending is None:
         await _answer(query, t(lang, "forward_expired"), show_alert=True)
@@ -195,16 +205,11 @@ async def on_forward_callback(update: Update, context: Context) -> None:
 async def on_channel_callback(update: Update, context: Context) -> None:
     """An admin approves a pending channel (it becomes a source, its held posts are ingested) or
     rejects it (its posts are dropped and the bot leaves the channel)."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    asked = await _admin_button(update, context, "channel-vetting")
+    if asked is None:
         return
+    query, lang, action, value = asked
     rt = context.runtime
-    lang = subscriptions.pick_language(query.from_user.language_code)
-    if not await is_bot_admin(update, context):
-        log_refusal(update, "channel-vetting")
-        await _answer(query, t(lang, "not_admin"), show_alert=True)
-        return
-    _, action, value = (query.data.split(":", 2) + ["", ""])[:3]
     try:
         chat_id = int(value)
     except ValueError:
