@@ -94,6 +94,8 @@ class ControlReader(ControlVoices):
             raise ValueError(f"{source}: the control section lacks {', '.join(missing)}")
         try:
             self._groups = [(name, _phrases(control[name])) for name in GROUPS]
+            # whether a sentence has any control phrase at all (most have none), before each group is tried
+            self._any_group = re.compile("|".join(f"(?:{p.pattern})" for _, p in self._groups) or "(?!)")
             self._fighting = any_of(control["fighting"])
             self._in_progress = _phrases(control["in_progress"])
             self._progressive = any_of(control["progressive_forms"])
@@ -128,6 +130,8 @@ class ControlReader(ControlVoices):
     def matches(self, text: str) -> list[_Match]:
         """Every phrase found in the quote-blanked text, overlaps settled by GROUPS order."""
         found: list[_Match] = []
+        if not self._any_group.search(text):
+            return found
         for name, pattern in self._groups:
             for m in pattern.finditer(text):
                 if any(f.start < m.end() and m.start() < f.end for f in found):

@@ -225,8 +225,9 @@ class Stage:
     def __call__(self, doc: Doc) -> Doc:
         if self.rules is None:
             raise ValueError(f"{self.name} is not initialized: call nlp.get_pipe({self.name!r}).initialize()")
-        post: PostContext = doc._.claimwatch_post
-        for view, facts in zip(doc._.claimwatch_sentences, doc._.claimwatch_facts):
+        ext = doc._  # each ``doc._`` builds a new accessor: one per component and post
+        post: PostContext = ext.claimwatch_post
+        for view, facts in zip(ext.claimwatch_sentences, ext.claimwatch_facts):
             if view.tokens:
                 self.read(self.rules, view, facts, post)
         return doc
@@ -243,7 +244,8 @@ class Places(Stage):
     def __call__(self, doc: Doc) -> Doc:
         if self.rules is None:
             raise ValueError(f"{self.name} is not initialized")
-        doc._.claimwatch_facts = [self.rules.new_facts(view) for view in doc._.claimwatch_sentences]
+        ext = doc._
+        ext.claimwatch_facts = [self.rules.new_facts(view) for view in ext.claimwatch_sentences]
         return super().__call__(doc)
 
 
@@ -283,8 +285,9 @@ class Claims(Stage):
     def __call__(self, doc: Doc) -> Doc:
         if self.rules is None:
             raise ValueError(f"{self.name} is not initialized")
-        post: PostContext = doc._.claimwatch_post
+        ext = doc._
+        post: PostContext = ext.claimwatch_post
         traces: list[Any] | None = [] if post.explain else None
-        doc._.claims = self.rules.assemble(post.text, doc._.claimwatch_sentences, doc._.claimwatch_facts, post, traces)
-        doc._.claim_traces = traces
+        ext.claims = self.rules.assemble(post.text, ext.claimwatch_sentences, ext.claimwatch_facts, post, traces)
+        ext.claim_traces = traces
         return doc

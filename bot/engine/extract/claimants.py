@@ -72,7 +72,7 @@ class ClaimantRules:
             _bound(self._institutions_seen, 256)
             found = self._institutions_seen[lower] = [
                 (claimant, side, matches) for pattern, claimant, side in self.institutions
-                if (matches := list(pattern.finditer(lower)))]
+                if (matches := list(pattern.finditer(lower)))] if self._any_institution.search(lower) else []
         return found
 
     def _official(self, tok: Token) -> Official | None:

@@ -227,11 +227,12 @@ class CountRules:
         None for an upper bound ("up to 20", "до 20"), which is not encoded; "до" after a toll
         verb ("зросла до 20") is not a bound and gives ``exact``.
         """
-        for words in self._upper:
+        last = tokens[pos - 1].lower if pos > 0 else ""
+        for words in self._upper_by_end.get(last, ()):
             n = len(words)
             if pos - n >= 0 and tuple(t.lower for t in tokens[pos - n:pos]) == words:
                 return (Qualifier.EXACT if self._toll_verb_before(tokens, pos - n + 1) else None), pos - n
-        for words, qualifier in self._qualifiers:
+        for words, qualifier in self._qualifiers_by_end.get(last, ()):
             n = len(words)
             if pos - n < 0:
                 continue

@@ -54,6 +54,8 @@ class Extractor(PlaceRules,
         self.gazetteer = gazetteer
         self.officials = officials
         self.institutions = institutions
+        # whether a sentence names any body at all (most name none), before each row is tried
+        self._any_institution = re.compile("|".join(f"(?:{p.pattern})" for p, _, _ in institutions) or "(?!)")
         kinds = lexicon["kinds"]
         self._cue_words: list[tuple[re.Pattern[str], Kind, int]] = []
         self._cue_keys: list[str] = []  # each cue list's lexicon key, for --explain
@@ -81,6 +83,13 @@ class Extractor(PlaceRules,
         self._zero_killed = _phrases(lexicon["zero_phrases"]["killed"])
         self._zero_injured = _phrases(lexicon["zero_phrases"].get("injured", ["(?!)"]))
         self._upper = sorted((tuple(p.split()) for p in lexicon["upper_bounds"]), key=lambda w: -len(w))
+        # both by their last word (the word right before a number), longest first
+        self._upper_by_end: dict[str, list[tuple[str, ...]]] = {}
+        for words in self._upper:
+            self._upper_by_end.setdefault(words[-1], []).append(words)
+        self._qualifiers_by_end: dict[str, list[tuple[tuple[str, ...], Qualifier]]] = {}
+        for words, qualifier in self._qualifiers:
+            self._qualifiers_by_end.setdefault(words[-1], []).append((words, qualifier))
         self._toll_verbs = any_of(lexicon["toll_verbs"])
         self._toll_preps = frozenset(lexicon["toll_prepositions"])
         self._earlier = any_of(lexicon["earlier_words"])
@@ -142,6 +151,7 @@ class Extractor(PlaceRules,
         self._location_words = any_of(actors["location_words"])
         self._river_words = RIVER_WORDS
         self._targets = [(name, _phrases(ps)) for name, ps in lexicon["targets"].items()]
+        self._any_target = re.compile("|".join(f"(?:{p.pattern})" for _, p in self._targets) or "(?!)")
         self._target_denied = re.compile(r"(?<!\w)(?:" + "|".join(lexicon["target_negations"]) + r")(?:\W+\w+){0,2}\W+$")
         self._weapons = [(name, any_of(ps)) for name, ps in lexicon["weapons"].items()]
         self._units: dict[str, int] = {k: v for k, v in numbers["units"].items()}

@@ -25,7 +25,7 @@ class KindRules:
                 facts.why[("cue", pos)] = Why("kinds", self._cue_keys[cue[0]], tok.text, view.index)
             facts.weapons.update(self._weapons_of(tok.lower))
         lower = view.lower
-        for name, pattern in self._targets:
+        for name, pattern in self._targets if self._any_target.search(lower) else ():
             if any(not self._target_denied.search(lower[max(0, m.start() - 40):m.start()])
                    for m in pattern.finditer(lower)):
                 facts.targets.add(name)  # "there was no military target on the square" names none
