@@ -127,6 +127,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CallbackQueryHandler(callbacks.on_forward_callback, pattern=r"^fwd:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_channel_callback, pattern=r"^chan:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_lang_callback, pattern=r"^lang:"))
+    application.add_handler(CallbackQueryHandler(callbacks.on_remove_callback, pattern=r"^rmsrc:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_unknown_callback))
     application.add_handler(ChatMemberHandler(channel.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(only_messages & filters.COMMAND, user.on_unknown_command))

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.services import sources, subscriptions
 from bot.i18n import shorten, t
@@ -80,8 +80,24 @@ async def cmd_addsource(update: Update, context: Context, lang: str) -> None:
 @admin_only("removesource")
 @speaking
 async def cmd_removesource(update: Update, context: Context, lang: str) -> None:
-    """Stop following a source and delete its posts."""
-    await _source_action(update, context, lang, "removesource", sources.remove_source, "source_removed")
+    """Ask whether to stop following a source and delete its posts (buttons ``rmsrc:yes|no:<id>``;
+    ``callbacks.on_remove_callback`` acts on an admin's press)."""
+    args = args_of(context)
+    if not args:
+        await reply(update, context, t(lang, "source_usage", command="removesource"))
+        return
+    key = " ".join(args)
+    try:
+        removal = await asyncio.to_thread(sources.removal_of, context.runtime.session_factory, key)
+    except sources.SourceError:
+        await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
+        return
+    markup = InlineKeyboardMarkup([[
+        InlineKeyboardButton(t(lang, "btn_remove"), callback_data=f"rmsrc:yes:{removal.id}"),
+        InlineKeyboardButton(t(lang, "btn_keep"), callback_data=f"rmsrc:no:{removal.id}"),
+    ]])
+    await reply(update, context, t(lang, "remove_confirm", name=removal.name, ref=removal.label,
+                                   posts=removal.posts), markup)
 
 
 @admin_only("pausesource")

@@ -335,6 +335,28 @@ def _store_added(session_factory: sessionmaker[Session], target: Target, role: s
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A source an admin asked to remove, as the confirmation question names it."""
+
+    id: int
+    name: str
+    label: str
+    posts: int
+
+
+def removal_of(session_factory: sessionmaker[Session], key: str) -> Removal:
+    """The source ``key`` names and how many posts removing it would delete (nothing is changed).
+
+    Raises:
+        SourceError: no such source.
+    """
+    with session_factory() as session:
+        source = require_source(session, key)
+        return Removal(source.id, redact_urls(source.name), label_of(source),
+                       queries.count_posts(session, source.id))
+
+
 def remove_source(session_factory: sessionmaker[Session], key: str) -> str:
     """Stop following a source and delete its posts and claims; returns its label.
 
@@ -345,15 +367,27 @@ def remove_source(session_factory: sessionmaker[Session], key: str) -> str:
     """
     with session_factory.begin() as session:
         source = require_source(session, key)
-        label = label_of(source)
-        touched = {
-            claim.incident_id
-            for post in source.posts
-            for claim in post.claims
-            if claim.incident_id is not None
-        }
-        queries.delete_source(session, source)
-        refresh_incidents(session, touched)
+        return _remove(session, source)
+
+
+def remove_source_id(session_factory: sessionmaker[Session], source_id: int) -> str | None:
+    """``remove_source`` of the source with this id (a confirmed removal); returns its label, or
+    None when it is gone already."""
+    with session_factory.begin() as session:
+        source = queries.source_by_id(session, source_id)
+        return _remove(session, source) if source is not None else None
+
+
+def _remove(session: Session, source: Source) -> str:
+    label = label_of(source)
+    touched = {
+        claim.incident_id
+        for post in source.posts
+        for claim in post.claims
+        if claim.incident_id is not None
+    }
+    queries.delete_source(session, source)
+    refresh_incidents(session, touched)
     return label
 
 

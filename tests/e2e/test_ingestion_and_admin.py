@@ -190,7 +190,12 @@ async def test_admin_manages_sources_admins_and_sees_stats(bot: Bot) -> None:
     assert "Sources: 1" in stats[0]["plain_text"]
     await say(bot, "/admins remove 97", user_id=ADMIN_ID)
     assert not subscriptions.is_admin(bot.session_factory, bot.settings, 97)
-    removed = await say(bot, "/removesource @synegubov_test", user_id=ADMIN_ID)
-    assert "removed" in removed[0]["plain_text"]
+    asked = await say(bot, "/removesource @synegubov_test", user_id=ADMIN_ID)
+    assert "Remove the source" in asked[0]["plain_text"]
+    remove = asked[0]["reply_markup"]["inline_keyboard"][0][0]
+    await press(bot, ADMIN_ID, ADMIN_ID, asked[0]["message_id"], remove["callback_data"])
+    await bot.server.wait_for_async(lambda: any(r["method"] == "editMessageText"
+                                                and "removed" in (r["plain_text"] or "") for r in bot.server.sent),
+                                    what="the source removed")
     with bot.session_factory() as session:
         assert queries.get_source_by_ref(session, str(CHANNEL)) is None
