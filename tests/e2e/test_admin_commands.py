@@ -4,16 +4,79 @@ internals, /sourceinfo speaks the admin's time zone, and /admins changes that ad
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
+from bot.engine.extract import Extractor
+from config.settings import load_settings
 from store import queries
+from store.db import open_database
 from tests.e2e.conftest import ADMIN_ID, Bot, press, say
+from tests.pollers.pollers_helpers import LocalServer, Reply
+from tests.support.botapi import BotApiServer
 from tests.support.channels import follow_channel
 
 CHANNEL = -1002223330001
 STRANGER = 5501
+
+
+@pytest.fixture
+def tme() -> Iterator[LocalServer]:
+    """t.me's public web preview, served on 127.0.0.1."""
+    local = LocalServer()
+    local.start()
+    yield local
+    local.stop()
+
+
+@pytest_asyncio.fixture
+async def tme_bot(server: BotApiServer, tme: LocalServer, tmp_path: Path, extractor: Extractor) -> AsyncIterator[Bot]:
+    """The bot reading t.me from ``tme``, in the default time zone Europe/Kyiv."""
+    settings = load_settings(
+        TELEGRAM_BOT_TOKEN=server.token, CLAIMWATCH_TELEGRAM_API_URL=server.url,
+        CLAIMWATCH_DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", CLAIMWATCH_ADMIN_IDS=str(ADMIN_ID),
+        CLAIMWATCH_TME_URL=tme.url(""), CLAIMWATCH_ALLOW_PRIVATE_URLS=True, CLAIMWATCH_TIMEZONE="Europe/Kyiv",
+    )
+    _, session_factory = open_database(settings.database_url)
+    running = Bot(server, settings, session_factory, extractor)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+        assert server.server_errors == []
+
+
+def _closed_channel(tme: LocalServer, name: str) -> None:
+    """A channel without a public preview: t.me sends /s/<name> away to the contact page."""
+    tme.route(f"/s/{name}", Reply(302, headers={"Location": f"/{name}"}))
+    tme.route(f"/{name}", Reply(200, b"<html><title>Telegram: Contact</title></html>"))
+
+
+def _open_channel(tme: LocalServer, name: str, title: str) -> None:
+    """A channel whose preview has a title and no posts yet."""
+    page = f'<html><div class="tgme_channel_info_header_title"><span>{title}</span></div></html>'
+    tme.route(f"/s/{name}", Reply(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"}))
+
+
+def _source(bot: Bot, key: str) -> Any:
+    with bot.session_factory() as session:
+        source = queries.get_source(session, key)
+        if source is not None:
+            session.expunge(source)
+        return source
+
+
+def _set_added_at(bot: Bot, key: str, when: datetime) -> None:
+    with bot.session_factory.begin() as session:
+        source = queries.get_source(session, key)
+        assert source is not None
+        source.created_at = when
 
 
 async def _followed_with_posts(bot: Bot, count: int) -> None:
@@ -71,3 +134,91 @@ async def test_removesource_question_in_the_admins_language(bot: Bot) -> None:
     asked = (await say(bot, "/removesource @kharkiv_mayor", user_id=ADMIN_ID, language_code="uk"))[0]
     assert "Видалити джерело Kharkiv Mayor (@kharkiv_mayor)? Буде видалено 1 збережений допис" in asked["plain_text"]
     assert [b["text"] for b in asked["reply_markup"]["inline_keyboard"][0]] == ["🗑 Видалити", "Залишити"]
+
+
+@pytest.mark.asyncio
+async def test_a_channel_without_preview_is_explained_without_the_fetchers_url(tme_bot: Bot, tme: LocalServer) -> None:
+    _closed_channel(tme, "closed_channel")
+    english = (await say(tme_bot, "/addsource @closed_channel", user_id=ADMIN_ID))[0]["plain_text"]
+    assert english == ("@closed_channel has no public web preview, so I cannot read it from t.me. "
+                       "Add the bot to the channel as an administrator instead.")
+    ukrainian = (await say(tme_bot, "/addsource @closed_channel", user_id=ADMIN_ID, language_code="uk"))[0]
+    assert ukrainian["plain_text"].startswith("Канал @closed_channel не має публічного вебперегляду")
+    for text in (english, ukrainian["plain_text"]):
+        assert "127.0.0.1" not in text and "http" not in text
+    assert _source(tme_bot, "closed_channel") is None
+
+
+@pytest.mark.asyncio
+async def test_a_failing_site_is_named_by_its_error_not_by_the_fetch(tme_bot: Bot, tme: LocalServer) -> None:
+    tme.route("/s/broken_channel", Reply(500, b"oops"))
+    text = (await say(tme_bot, "/addsource @broken_channel", user_id=ADMIN_ID, language_code="ru"))[0]["plain_text"]
+    assert text == ("Источник @broken_channel не загрузился: сайт ответил ошибкой 500. "
+                    "Проверьте адрес или попробуйте позже.")
+
+
+@pytest.mark.asyncio
+async def test_addsource_with_role_and_side_then_again_says_already_followed(tme_bot: Bot, tme: LocalServer) -> None:
+    _open_channel(tme, "kherson_ova", "Kherson Region")
+    added = (await say(tme_bot, "/addsource @kherson_ova Kherson regional administration Ukraine",
+                       user_id=ADMIN_ID))[0]
+    assert added["plain_text"] == "✅ Source added: @kherson_ova (Kherson Region)."
+    source = _source(tme_bot, "kherson_ova")
+    assert (source.role, source.side) == ("Kherson regional administration", "ukraine")
+    _set_added_at(tme_bot, "kherson_ova", datetime(2026, 3, 1, 22, 30, tzinfo=UTC))
+    fetched = len(tme.requests_to("/s/kherson_ova"))
+
+    again = (await say(tme_bot, "/addsource @kherson_ova Someone else media", user_id=ADMIN_ID))[0]
+    assert again["plain_text"] == ("Kherson Region (@kherson_ova) is already followed since "
+                                   "2026-03-02 00:30 Europe/Kyiv. Nothing was changed.")
+    assert len(tme.requests_to("/s/kherson_ova")) == fetched  # not fetched again
+    source = _source(tme_bot, "kherson_ova")
+    assert (source.role, source.side) == ("Kherson regional administration", "ukraine")
+
+    await say(tme_bot, "/pausesource @kherson_ova", user_id=ADMIN_ID)
+    paused = (await say(tme_bot, "/addsource t.me/kherson_ova", user_id=ADMIN_ID, language_code="uk"))[0]
+    assert paused["plain_text"] == ("Kherson Region (@kherson_ova) вже відстежується з 2026-03-02 00:30 Europe/Kyiv, "
+                                    "але призупинене: /resumesource @kherson_ova відновить опитування.")
+
+
+@pytest.mark.asyncio
+async def test_a_bad_side_word_is_refused_not_read_as_the_role(tme_bot: Bot, tme: LocalServer) -> None:
+    _open_channel(tme, "new_channel", "New")
+    guessed = (await say(tme_bot, "/addsource @new_channel Kharkiv mayor ukrainian", user_id=ADMIN_ID))[0]
+    assert guessed["plain_text"] == ("“ukrainian” is not a side; did you mean ukraine? "
+                                     "The side is one of: ukraine, russia, international, media.")
+    unknown = (await say(tme_bot, "/addsource @new_channel Mayor side=blue", user_id=ADMIN_ID, language_code="ru"))[0]
+    assert unknown["plain_text"] == ("«side=blue» — не сторона. Сторона — одно из: "
+                                     "ukraine, russia, international, media.")
+    assert _source(tme_bot, "new_channel") is None
+    assert tme.requests_to("/s/new_channel") == []  # refused before anything was fetched
+    bad = (await say(tme_bot, "/addsource not-a-target!!", user_id=ADMIN_ID))[0]
+    assert bad["plain_text"] == "“not-a-target!!” is neither a public channel (@name or t.me/name) nor a feed URL."
+
+
+@pytest.mark.asyncio
+async def test_sourceinfo_shows_role_side_and_times_in_the_admins_zone(tme_bot: Bot, tme: LocalServer) -> None:
+    _open_channel(tme, "kherson_ova", "Kherson Region")
+    await say(tme_bot, "/addsource @kherson_ova Kherson regional administration ukraine", user_id=ADMIN_ID)
+    _set_added_at(tme_bot, "kherson_ova", datetime(2026, 3, 1, 22, 30, tzinfo=UTC))
+    with tme_bot.session_factory.begin() as session:
+        source = queries.get_source(session, "kherson_ova")
+        source.next_poll_at = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+        source.failures = 2
+        source.last_error = "@kherson_ova has no public web preview (t.me sent http://127.0.0.1:1/kherson_ova)"
+
+    kyiv = (await say(tme_bot, "/sourceinfo @kherson_ova", user_id=ADMIN_ID))[0]["plain_text"]
+    assert kyiv.splitlines() == [
+        "Kherson Region", "Ref: @kherson_ova", "Role: Kherson regional administration", "Side: Ukraine",
+        "Transport: t.me web preview", "State: active", "Followed since: 2026-03-02 00:30 Europe/Kyiv",
+        "Last post seen: never", "Errors: 2 failed polls in a row (details in the bot's log)",
+        "Next poll: 2026-03-02 08:00 Europe/Kyiv"]
+
+    await say(tme_bot, "/subscribe", user_id=ADMIN_ID)
+    await say(tme_bot, "/settings tz America/New_York", user_id=ADMIN_ID)
+    await say(tme_bot, "/settings lang uk", user_id=ADMIN_ID)
+    new_york = (await say(tme_bot, "/sourceinfo @kherson_ova", user_id=ADMIN_ID))[0]["plain_text"]
+    assert "Відстежується з: 2026-03-01 17:30 America/New_York" in new_york
+    assert "Наступне опитування: 2026-03-02 01:00 America/New_York" in new_york
+    assert "Сторона: Україна" in new_york
+    assert "127.0.0.1" not in new_york

@@ -170,7 +170,7 @@ async def test_admin_manages_sources_admins_and_sees_stats(bot: Bot) -> None:
     listing = await say(bot, "/sources", user_id=96)
     assert "Synehubov <b>&</b> Co" in listing[0]["plain_text"]
     info = await say(bot, "/sourceinfo @synegubov_test", user_id=ADMIN_ID)
-    assert "telegram" in info[0]["plain_text"] and "active" in info[0]["plain_text"]
+    assert "Telegram channel" in info[0]["plain_text"] and "active" in info[0]["plain_text"]
     paused = await say(bot, "/pausesource @synegubov_test", user_id=ADMIN_ID)
     assert "paused" in paused[0]["plain_text"]
     update = bot.server.channel_post(CHANNEL, "In Kharkiv 9 people were killed today.", title="Synehubov <b>&</b> Co")
@@ -183,7 +183,7 @@ async def test_admin_manages_sources_admins_and_sees_stats(bot: Bot) -> None:
     usage = await say(bot, "/addsource", user_id=ADMIN_ID)
     assert "Usage" in usage[0]["plain_text"]
     bad = await say(bot, "/addsource not-a-target!!", user_id=ADMIN_ID)
-    assert "did not work" in bad[0]["plain_text"]
+    assert "is neither a public channel" in bad[0]["plain_text"]
     added = await say(bot, "/admins add 97", user_id=ADMIN_ID)
     assert "97 is now an admin" in added[0]["plain_text"]
     stats = await say(bot, "/stats", user_id=97)
