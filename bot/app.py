@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -31,7 +31,7 @@ from telegram.ext import (
 
 from bot import jobs
 from bot.engine.extract import Extractor
-from bot.i18n import LANGUAGES, command_descriptions
+from bot.menus import ADMIN_COMMANDS, USER_COMMANDS, set_chat_menu, set_default_menus
 from bot.jobs import DEFAULT_SWEEP_INTERVAL
 from bot.services import subscriptions
 from bot.services.delivery import DEFAULT_RETRY_DELAY, DEFAULT_STALE_AFTER
@@ -48,8 +48,6 @@ logger = logging.getLogger(__name__)
 
 # every message is Telegram HTML (text from posts is escaped by the engine) without link previews
 DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
-USER_COMMANDS = ("start", "help", "subscribe", "unsubscribe", "settings", "digest", "incidents", "lang", "sources")
-ADMIN_COMMANDS = ("addsource", "removesource", "pausesource", "resumesource", "sourceinfo", "admins", "stats")
 
 
 def build_application(settings: Settings, session_factory: sessionmaker[Session], extractor: Extractor | None, *,
@@ -145,24 +143,10 @@ def _runtime(application: Application[Any, Any, Any, Any, Any, Any]) -> BotRunti
 async def set_command_menus(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """setMyCommands for everyone (per language, plus a default) and an admin menu in each admin's chat."""
     rt = _runtime(application)
-    bot = application.bot
-
-    def menu(lang: str, names: tuple[str, ...]) -> list[BotCommand]:
-        descriptions = command_descriptions(lang)
-        return [BotCommand(name, descriptions[name]) for name in names]
-
-    await bot.set_my_commands(menu("en", USER_COMMANDS), scope=BotCommandScopeDefault())
-    for lang in LANGUAGES:
-        await bot.set_my_commands(menu(lang, USER_COMMANDS), scope=BotCommandScopeDefault(), language_code=lang)
+    await set_default_menus(application.bot)
     configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
     for admin_id in sorted(set(configured) | set(added)):
-        try:
-            await bot.set_my_commands(menu("en", USER_COMMANDS + ADMIN_COMMANDS), scope=BotCommandScopeChat(admin_id))
-            for lang in LANGUAGES:
-                await bot.set_my_commands(menu(lang, USER_COMMANDS + ADMIN_COMMANDS),
-                                          scope=BotCommandScopeChat(admin_id), language_code=lang)
-        except TelegramError as exc:  # e.g. the admin never started the bot
-            logger.warning("could not set the admin menu for %s: %s", admin_id, exc)
+        await set_chat_menu(application.bot, admin_id, admin=True)
 
 
 async def notify_admins(application: Application[Any, Any, Any, Any, Any, Any], text: str) -> None:

@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.services import sources, subscriptions
 from bot.i18n import shorten, t
+from bot.menus import set_chat_menu
 from bot.pollers import FeedError, FetchError, NoPreviewError, PollerError
 from handlers import Context, Handler, args_of, is_bot_admin, language_of, log_refusal, reply, speaking
 
@@ -208,9 +209,12 @@ async def cmd_admins(update: Update, context: Context, lang: str) -> None:
     if action == "add":
         user = update.effective_user
         await asyncio.to_thread(subscriptions.add_admin, rt.session_factory, user_id, user.id if user else None)
+        await set_chat_menu(context.bot, user_id, admin=True)  # their admin menu, at once
         await reply(update, context, t(lang, "admin_added", user_id=user_id))
         return
     removed = await asyncio.to_thread(subscriptions.remove_admin, rt.session_factory, user_id)
+    if removed:
+        await set_chat_menu(context.bot, user_id, admin=False)
     await reply(update, context, t(lang, "admin_removed" if removed else "admin_not_found", user_id=user_id))
 
 

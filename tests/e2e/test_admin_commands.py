@@ -222,3 +222,28 @@ async def test_sourceinfo_shows_role_side_and_times_in_the_admins_zone(tme_bot: 
     assert "Наступне опитування: 2026-03-02 01:00 America/New_York" in new_york
     assert "Сторона: Україна" in new_york
     assert "127.0.0.1" not in new_york
+
+
+def _menu(bot: Bot, user_id: int, lang: str = "") -> list[str] | None:
+    menu = bot.server.commands({"type": "chat", "chat_id": user_id}, lang)
+    return None if menu is None else [c["command"] for c in menu]
+
+
+@pytest.mark.asyncio
+async def test_admins_add_and_remove_change_that_admins_menu_at_once(bot: Bot) -> None:
+    newcomer = 5602
+    assert _menu(bot, newcomer) is None  # the default menu applies: no admin commands
+    await say(bot, f"/admins add {newcomer}", user_id=ADMIN_ID)
+    for lang in ("", "en", "uk", "ru"):
+        menu = _menu(bot, newcomer, lang)
+        assert menu is not None and {"addsource", "removesource", "admins", "stats"} <= set(menu), lang
+    ukrainian = bot.server.commands({"type": "chat", "chat_id": newcomer}, "uk")
+    assert ukrainian is not None and any(c["command"] == "addsource" and c["description"] != "Add a source"
+                                         for c in ukrainian)
+    await say(bot, f"/admins remove {newcomer}", user_id=ADMIN_ID)
+    for lang in ("", "en", "uk", "ru"):
+        menu = _menu(bot, newcomer, lang)
+        assert menu is not None and "start" in menu and not {"addsource", "admins", "stats"} & set(menu), lang
+    # a configured admin cannot be removed here, and keeps the admin menu
+    await say(bot, f"/admins remove {ADMIN_ID}", user_id=ADMIN_ID)
+    assert "addsource" in (_menu(bot, ADMIN_ID, "en") or [])
