@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,12 +32,14 @@ from telegram.ext import (
 
 from bot import jobs
 from bot.engine.extract import Extractor
+from bot.i18n import FALLBACK, t
 from bot.menus import ADMIN_COMMANDS, USER_COMMANDS, set_chat_menu, set_default_menus
 from bot.jobs import DEFAULT_SWEEP_INTERVAL
 from bot.services import subscriptions
 from bot.services.delivery import DEFAULT_RETRY_DELAY, DEFAULT_STALE_AFTER
 from bot.services.digests import DeliveryService
 from bot.services.ingest import load_extractor
+from bot.services.polling import PollResult
 from bot.telegram.safe_updates import SafeUpdatesRequest
 from bot.telegram.send import DEFAULT_PACE
 from bot.telegram.tracked_request import TrackedRequest
@@ -149,15 +152,25 @@ async def set_command_menus(application: Application[Any, Any, Any, Any, Any, An
         await set_chat_menu(application.bot, admin_id, admin=True)
 
 
-async def notify_admins(application: Application[Any, Any, Any, Any, Any, Any], text: str) -> None:
-    """Send one plain line to every admin (e.g. a source was paused after failures)."""
+async def notify_admins(application: Application[Any, Any, Any, Any, Any, Any],
+                        message: Callable[[str], str]) -> None:
+    """Send every admin one message, ``message(language)`` in their language: their chat's stored
+    language (/lang or their subscription), else English."""
     rt = _runtime(application)
     configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
     for admin_id in sorted(set(configured) | set(added)):
+        sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, admin_id)
         try:
-            await application.bot.send_message(admin_id, text, parse_mode=None)
+            await application.bot.send_message(admin_id, message(sub.language if sub else FALLBACK))
         except TelegramError as exc:
             logger.warning("could not notify admin %s: %s", admin_id, exc)
+
+
+async def notify_paused(application: Application[Any, Any, Any, Any, Any, Any], result: PollResult) -> None:
+    """Tell every admin that polling paused a source after failures; the error itself is logged
+    (by the poll), not sent: it may name the fetcher's addresses."""
+    await notify_admins(application, lambda lang: t(lang, "source_auto_paused", name=result.label or result.ref,
+                                                    failures=result.failures))
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -172,8 +185,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         await asyncio.to_thread(jobs.rebuild_schedules, job_queue, rt.delivery)
         if rt.poll_sources and rt.extractor is not None:
 
-            async def notify(text: str) -> None:
-                await notify_admins(application, text)
+            async def notify(result: PollResult) -> None:
+                await notify_paused(application, result)
 
             jobs.schedule_polling(job_queue, rt.session_factory, rt.settings, rt.extractor, notify=notify)
     await rt.delivery.resume_interrupted(application.bot)
@@ -340,5 +353,5 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     return 0
 
 
-__all__ = ["ADMIN_COMMANDS", "USER_COMMANDS", "build_application", "notify_admins", "probe_bot_api", "run_bot",
-           "set_command_menus", "stop_application"]
+__all__ = ["ADMIN_COMMANDS", "USER_COMMANDS", "build_application", "notify_admins", "notify_paused", "probe_bot_api",
+           "run_bot", "set_command_menus", "stop_application"]

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bot.app import notify_paused
 from bot.engine.extract import Extractor
+from bot.services.polling import PollResult
 from config.settings import load_settings
 from store import queries
 from store.db import open_database
@@ -247,3 +249,22 @@ async def test_admins_add_and_remove_change_that_admins_menu_at_once(bot: Bot) -
     # a configured admin cannot be removed here, and keeps the admin menu
     await say(bot, f"/admins remove {ADMIN_ID}", user_id=ADMIN_ID)
     assert "addsource" in (_menu(bot, ADMIN_ID, "en") or [])
+
+
+@pytest.mark.asyncio
+async def test_a_source_paused_by_failing_polls_is_told_to_each_admin_in_their_language(bot: Bot) -> None:
+    await say(bot, "/subscribe", user_id=ADMIN_ID)
+    await say(bot, "/settings lang uk", user_id=ADMIN_ID)
+    await say(bot, "/admins add 5603", user_id=ADMIN_ID)
+    before = {chat: len(bot.server.messages_to(chat)) for chat in (ADMIN_ID, 5603)}
+    failed = PollResult("kherson_ova", 0, 0, paused=True, label="@kherson_ova", failures=3,
+                        error="@kherson_ova has no public web preview (t.me sent http://127.0.0.1:38147/kherson_ova)")
+    await notify_paused(bot.app, failed)
+    await bot.server.wait_for_async(lambda: all(len(bot.server.messages_to(chat)) > before[chat] for chat in before),
+                                    what="both admins told")
+    [ukrainian] = [m["plain_text"] for m in bot.server.messages_to(ADMIN_ID)[before[ADMIN_ID]:]]
+    [english] = [m["plain_text"] for m in bot.server.messages_to(5603)[before[5603]:]]
+    assert ukrainian == ("⏸ Джерело @kherson_ova призупинено після 3 невдалих опитувань поспіль (подробиці — в журналі "
+                         "бота). Коли проблему усунуто, /resumesource @kherson_ova відновить опитування.")
+    assert english == ("⏸ @kherson_ova was paused after 3 failed polls in a row (details in the bot's log). "
+                       "Once the problem is fixed, /resumesource @kherson_ova polls it again.")
