@@ -32,7 +32,7 @@ from telegram.ext import (
 
 from bot import jobs
 from bot.engine.extract import Extractor
-from bot.i18n import FALLBACK, t
+from bot.i18n import t
 from bot.menus import ADMIN_COMMANDS, USER_COMMANDS, set_chat_menu, set_default_menus
 from bot.jobs import DEFAULT_SWEEP_INTERVAL
 from bot.services import subscriptions
@@ -161,7 +161,7 @@ async def notify_admins(application: Application[Any, Any, Any, Any, Any, Any],
     for admin_id in sorted(set(configured) | set(added)):
         sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, admin_id)
         try:
-            await application.bot.send_message(admin_id, message(sub.language if sub else FALLBACK))
+            await application.bot.send_message(admin_id, message(sub.language if sub else subscriptions.pick_language(None)))
         except TelegramError as exc:
             logger.warning("could not notify admin %s: %s", admin_id, exc)
 

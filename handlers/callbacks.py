@@ -18,7 +18,7 @@ from bot.services.ingest import IngestStatus
 from bot.engine.names import sort_key, table_names
 from bot.i18n import t
 from bot.services.subscriptions import InputError, SubscriberView
-from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, reply
+from handlers import Context, is_bot_admin, language_of, log_refusal, may_manage_chat, reply
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ async def _admin_button(update: Update, context: Context, what: str) -> tuple[Ca
     query = update.callback_query
     if query is None or query.data is None:
         return None
-    lang = subscriptions.pick_language(query.from_user.language_code)
+    lang = await language_of(update, context)  # the chat's chosen language, as the question was asked in
     if not await is_bot_admin(update, context):
         log_refusal(update, what)
         await _answer(query, t(lang, "not_admin"), show_alert=True)

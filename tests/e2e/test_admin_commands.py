@@ -268,3 +268,19 @@ async def test_a_source_paused_by_failing_polls_is_told_to_each_admin_in_their_l
                          "бота). Коли проблему усунуто, /resumesource @kherson_ova відновить опитування.")
     assert english == ("⏸ @kherson_ova was paused after 3 failed polls in a row (details in the bot's log). "
                        "Once the problem is fixed, /resumesource @kherson_ova polls it again.")
+
+
+@pytest.mark.asyncio
+async def test_the_answer_to_a_removal_button_speaks_the_language_the_admin_chose(bot: Bot) -> None:
+    await _followed_with_posts(bot, 1)
+    await say(bot, "/subscribe", user_id=ADMIN_ID, language_code="en")
+    await say(bot, "/settings lang ru", user_id=ADMIN_ID, language_code="en")
+    asked = (await say(bot, "/removesource @kharkiv_mayor", user_id=ADMIN_ID, language_code="en"))[0]
+    assert asked["plain_text"].startswith("Удалить источник Kharkiv Mayor (@kharkiv_mayor)? "
+                                          "Будет удалён 1 сохранённый пост")
+    keep = asked["reply_markup"]["inline_keyboard"][0][1]
+    assert keep["text"] == "Оставить"
+    await press(bot, ADMIN_ID, ADMIN_ID, asked["message_id"], keep["callback_data"])
+    kept = await _edited_to(bot, asked["message_id"], "Оставлено")
+    assert kept["plain_text"] == "Оставлено: ничего не удалено."
+    assert _posts(bot) == 1
