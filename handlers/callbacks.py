@@ -242,7 +242,7 @@ async def on_remove_callback(update: Update, context: Context) -> None:
     if asked is None:
         return
     query, lang, action, value = asked
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):  # a source id, as the question sent it
         await _answer(query, t(lang, "button_unknown"))
         return
     if action != "yes":

@@ -128,6 +128,9 @@ async def test_removesource_asks_first_and_only_an_admin_press_removes(bot: Bot)
     assert _posts(bot) is None
     late = await press(bot, ADMIN_ID, ADMIN_ID, again["message_id"], remove_data)
     assert late["text"] == "This source was removed already."
+    for forged in ("rmsrc:yes:" + "9" * 40, "rmsrc:yes:x", "rmsrc:yes:"):
+        odd = await press(bot, ADMIN_ID, ADMIN_ID, again["message_id"], forged)
+        assert odd["text"] == "This button no longer works. Send /settings for a new menu."
 
 
 @pytest.mark.asyncio
