@@ -33,8 +33,8 @@ from telegram.ext import (
 from bot import jobs
 from bot.engine.extract import Extractor
 from bot.i18n import t
-from bot.menus import ADMIN_COMMANDS, USER_COMMANDS, set_chat_menu, set_default_menus
 from bot.jobs import DEFAULT_SWEEP_INTERVAL
+from bot.menus import ADMIN_COMMANDS, USER_COMMANDS, set_chat_menu, set_default_menus
 from bot.services import subscriptions
 from bot.services.delivery import DEFAULT_RETRY_DELAY, DEFAULT_STALE_AFTER
 from bot.services.digests import DeliveryService
