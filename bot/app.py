@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -31,12 +32,14 @@ from telegram.ext import (
 
 from bot import jobs
 from bot.engine.extract import Extractor
-from bot.i18n import LANGUAGES, command_descriptions
+from bot.i18n import t
 from bot.jobs import DEFAULT_SWEEP_INTERVAL
+from bot.menus import ADMIN_COMMANDS, USER_COMMANDS, set_chat_menu, set_default_menus
 from bot.services import subscriptions
 from bot.services.delivery import DEFAULT_RETRY_DELAY, DEFAULT_STALE_AFTER
 from bot.services.digests import DeliveryService
 from bot.services.ingest import load_extractor
+from bot.services.polling import PollResult
 from bot.telegram.safe_updates import SafeUpdatesRequest
 from bot.telegram.send import DEFAULT_PACE
 from bot.telegram.tracked_request import TrackedRequest
@@ -48,8 +51,6 @@ logger = logging.getLogger(__name__)
 
 # every message is Telegram HTML (text from posts is escaped by the engine) without link previews
 DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
-USER_COMMANDS = ("start", "help", "subscribe", "unsubscribe", "settings", "digest", "incidents", "lang", "sources")
-ADMIN_COMMANDS = ("addsource", "removesource", "pausesource", "resumesource", "sourceinfo", "admins", "stats")
 
 
 def build_application(settings: Settings, session_factory: sessionmaker[Session], extractor: Extractor | None, *,
@@ -127,6 +128,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CallbackQueryHandler(callbacks.on_forward_callback, pattern=r"^fwd:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_channel_callback, pattern=r"^chan:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_lang_callback, pattern=r"^lang:"))
+    application.add_handler(CallbackQueryHandler(callbacks.on_remove_callback, pattern=r"^rmsrc:"))
     application.add_handler(CallbackQueryHandler(callbacks.on_unknown_callback))
     application.add_handler(ChatMemberHandler(channel.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(only_messages & filters.COMMAND, user.on_unknown_command))
@@ -144,35 +146,31 @@ def _runtime(application: Application[Any, Any, Any, Any, Any, Any]) -> BotRunti
 async def set_command_menus(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """setMyCommands for everyone (per language, plus a default) and an admin menu in each admin's chat."""
     rt = _runtime(application)
-    bot = application.bot
-
-    def menu(lang: str, names: tuple[str, ...]) -> list[BotCommand]:
-        descriptions = command_descriptions(lang)
-        return [BotCommand(name, descriptions[name]) for name in names]
-
-    await bot.set_my_commands(menu("en", USER_COMMANDS), scope=BotCommandScopeDefault())
-    for lang in LANGUAGES:
-        await bot.set_my_commands(menu(lang, USER_COMMANDS), scope=BotCommandScopeDefault(), language_code=lang)
+    await set_default_menus(application.bot)
     configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
     for admin_id in sorted(set(configured) | set(added)):
-        try:
-            await bot.set_my_commands(menu("en", USER_COMMANDS + ADMIN_COMMANDS), scope=BotCommandScopeChat(admin_id))
-            for lang in LANGUAGES:
-                await bot.set_my_commands(menu(lang, USER_COMMANDS + ADMIN_COMMANDS),
-                                          scope=BotCommandScopeChat(admin_id), language_code=lang)
-        except TelegramError as exc:  # e.g. the admin never started the bot
-            logger.warning("could not set the admin menu for %s: %s", admin_id, exc)
+        await set_chat_menu(application.bot, admin_id, admin=True)
 
 
-async def notify_admins(application: Application[Any, Any, Any, Any, Any, Any], text: str) -> None:
-    """Send one plain line to every admin (e.g. a source was paused after failures)."""
+async def notify_admins(application: Application[Any, Any, Any, Any, Any, Any],
+                        message: Callable[[str], str]) -> None:
+    """Send every admin one message, ``message(language)`` in their language: their chat's stored
+    language (/lang or their subscription), else English."""
     rt = _runtime(application)
     configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
     for admin_id in sorted(set(configured) | set(added)):
+        sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, admin_id)
         try:
-            await application.bot.send_message(admin_id, text, parse_mode=None)
+            await application.bot.send_message(admin_id, message(sub.language if sub else subscriptions.pick_language(None)))
         except TelegramError as exc:
             logger.warning("could not notify admin %s: %s", admin_id, exc)
+
+
+async def notify_paused(application: Application[Any, Any, Any, Any, Any, Any], result: PollResult) -> None:
+    """Tell every admin that polling paused a source after failures; the error itself is logged
+    (by the poll), not sent: it may name the fetcher's addresses."""
+    await notify_admins(application, lambda lang: t(lang, "source_auto_paused", name=result.label or result.ref,
+                                                    failures=result.failures))
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -187,8 +185,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         await asyncio.to_thread(jobs.rebuild_schedules, job_queue, rt.delivery)
         if rt.poll_sources and rt.extractor is not None:
 
-            async def notify(text: str) -> None:
-                await notify_admins(application, text)
+            async def notify(result: PollResult) -> None:
+                await notify_paused(application, result)
 
             jobs.schedule_polling(job_queue, rt.session_factory, rt.settings, rt.extractor, notify=notify)
     await rt.delivery.resume_interrupted(application.bot)
@@ -355,5 +353,5 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     return 0
 
 
-__all__ = ["ADMIN_COMMANDS", "USER_COMMANDS", "build_application", "notify_admins", "probe_bot_api", "run_bot",
-           "set_command_menus", "stop_application"]
+__all__ = ["ADMIN_COMMANDS", "USER_COMMANDS", "build_application", "notify_admins", "notify_paused", "probe_bot_api",
+           "run_bot", "set_command_menus", "stop_application"]

@@ -17,7 +17,7 @@ from telegram.ext import CallbackContext, Job, JobQueue
 from bot.services import subscriptions
 from bot.services.digests import DeliveryService
 from bot.services.keys import DigestJob
-from bot.services.polling import poll_due
+from bot.services.polling import PollResult, poll_due
 from bot.services.subscriptions import SubscriberView
 from config.settings import Settings
 
@@ -33,7 +33,7 @@ DEFAULT_SWEEP_INTERVAL = 60.0  # seconds between two sweeps for missed and pendi
 POLL_JOB_NAME = "poll:due"
 POLL_JOB_INTERVAL = 30  # seconds between checks for due sources
 
-Notify = Callable[[str], Awaitable[Any]]
+Notify = Callable[[PollResult], Awaitable[Any]]
 Context = CallbackContext[Any, Any, Any, Any]
 
 
@@ -141,7 +141,7 @@ def schedule_polling(
     """Register the repeating job that polls due sources every 30 seconds.
 
     Args:
-        notify: awaited with one message for each source a poll paused (e.g. to tell admins).
+        notify: awaited with the result of each poll that paused its source (e.g. to tell admins).
 
     Returns:
         The job (named ``poll:due``).
@@ -153,7 +153,7 @@ def schedule_polling(
         for result in results:
             if result.paused and notify is not None:
                 try:
-                    await notify(result.pause_notice())
+                    await notify(result)
                 except Exception:
                     logger.exception("could not tell admins that %s was paused", result.label)
 

@@ -8,12 +8,14 @@ import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.services import sources, subscriptions
 from bot.i18n import shorten, t
-from bot.pollers.http import PollerError
+from bot.menus import set_chat_menu
+from bot.pollers import FeedError, FetchError, NoPreviewError, PollerError
 from handlers import Context, Handler, args_of, is_bot_admin, language_of, log_refusal, reply, speaking
 
 logger = logging.getLogger(__name__)
@@ -35,8 +37,20 @@ def admin_only(command: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
-def _when(value: datetime | None, lang: str) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else t(lang, "never")
+async def admin_zone(update: Update, context: Context) -> ZoneInfo:
+    """The time zone to show an admin times in: their chat's subscriber settings, else the
+    bot's CLAIMWATCH_TIMEZONE."""
+    chat = update.effective_chat
+    if chat is not None:
+        sub = await asyncio.to_thread(subscriptions.get_subscriber, context.runtime.session_factory, chat.id)
+        if sub is not None:
+            return sub.zone
+    return context.runtime.settings.zone
+
+
+def _when(value: datetime | None, lang: str, zone: ZoneInfo) -> str:
+    """A time in ``zone``, named ("2026-12-02 08:15 Europe/Kyiv"), or "never"."""
+    return f"{value.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}" if value else t(lang, "never")
 
 
 async def _source_action(update: Update, context: Context, lang: str, command: str,
@@ -63,25 +77,70 @@ async def cmd_addsource(update: Update, context: Context, lang: str) -> None:
     if not args:
         await reply(update, context, t(lang, "addsource_usage"))
         return
-    side = args[-1].lower() if len(args) >= 2 and args[-1].lower() in sources.SIDES else None
-    role = " ".join(args[1:-1] if side else args[1:]) or None
+    try:
+        target = sources.parse_target(args[0])
+    except sources.SourceError:
+        await reply(update, context, t(lang, "source_bad_target", value=shorten(args[0])))
+        return
+    try:
+        role, side = sources.read_role_and_side(args[1:])
+    except sources.BadSide as bad:
+        key = "source_bad_side_guess" if bad.guess else "source_bad_side"
+        await reply(update, context, t(lang, key, value=shorten(bad.word), side=bad.guess or ""))
+        return
     rt = context.runtime
+    followed = await asyncio.to_thread(sources.followed_source, rt.session_factory, target)
+    if followed is not None:
+        since = _when(followed.added_at, lang, await admin_zone(update, context))
+        key = "source_already_followed" if followed.active else "source_already_paused"
+        await reply(update, context, t(lang, key, name=followed.name, ref=followed.label, since=since))
+        return
     user = update.effective_user
     try:
         result = await sources.add_source(rt.session_factory, rt.settings, args[0], role, side,
                                           added_by=user.id if user else None, extractor=rt.extractor)
     except (sources.SourceError, PollerError, ValueError) as exc:
-        await reply(update, context, t(lang, "source_failed", reason=str(exc).splitlines()[0][:300]))
+        logger.warning("/addsource %s failed: %s", target.label, sources.one_line(str(exc)))
+        await reply(update, context, _add_failure(lang, target.label, exc))
         return
     rt.delivery.invalidate()
     await reply(update, context, t(lang, "source_added", name=f"{result.label} ({result.name})"))
 
 
+def _add_failure(lang: str, name: str, exc: Exception) -> str:
+    """Why a source could not be added, in the admin's words: no fetcher URL, address or trace."""
+    if isinstance(exc, NoPreviewError):
+        return t(lang, "source_no_preview", name=name)
+    if isinstance(exc, FeedError):
+        return t(lang, "source_not_feed", name=name)
+    if isinstance(exc, FetchError) and exc.status is not None:
+        return t(lang, "source_http_error", name=name, status=exc.status)
+    if isinstance(exc, PollerError):
+        return t(lang, "source_unreachable", name=name)
+    return t(lang, "source_add_failed", name=name)
+
+
 @admin_only("removesource")
 @speaking
 async def cmd_removesource(update: Update, context: Context, lang: str) -> None:
-    """Stop following a source and delete its posts."""
-    await _source_action(update, context, lang, "removesource", sources.remove_source, "source_removed")
+    """Ask whether to stop following a source and delete its posts (buttons ``rmsrc:yes|no:<id>``;
+    ``callbacks.on_remove_callback`` acts on an admin's press)."""
+    args = args_of(context)
+    if not args:
+        await reply(update, context, t(lang, "source_usage", command="removesource"))
+        return
+    key = " ".join(args)
+    try:
+        removal = await asyncio.to_thread(sources.removal_of, context.runtime.session_factory, key)
+    except sources.SourceError:
+        await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
+        return
+    markup = InlineKeyboardMarkup([[
+        InlineKeyboardButton(t(lang, "btn_remove"), callback_data=f"rmsrc:yes:{removal.id}"),
+        InlineKeyboardButton(t(lang, "btn_keep"), callback_data=f"rmsrc:no:{removal.id}"),
+    ]])
+    await reply(update, context, t(lang, "remove_confirm", name=removal.name, ref=removal.label,
+                                   posts=removal.posts), markup)
 
 
 @admin_only("pausesource")
@@ -113,15 +172,22 @@ async def cmd_sourceinfo(update: Update, context: Context, lang: str) -> None:
         await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
         return
     info = infos[0]
-    last = _when(info.last_post_at, lang)
+    zone = await admin_zone(update, context)
+    last = _when(info.last_post_at, lang, zone)
     if info.last_message_id is not None:
         last += f" (#{info.last_message_id})"
-    errors = f"{info.failures}: {info.last_error}" if info.failures else t(lang, "none")
+    errors = t(lang, "source_failures", failures=info.failures) if info.failures else t(lang, "none")
     polled = info.active and info.transport in sources.POLLED_TRANSPORTS
-    next_poll = _when(info.next_poll_at, lang) if polled and info.next_poll_at else ("—" if not polled else "now")
-    await reply(update, context, t(lang, "source_info", name=info.name, ref=info.label, transport=info.transport,
+    if not polled:
+        next_poll = "—"
+    else:
+        next_poll = _when(info.next_poll_at, lang, zone) if info.next_poll_at else t(lang, "source_poll_now")
+    await reply(update, context, t(lang, "source_info", name=info.name, ref=info.label,
+                                   role=info.role or "—",
+                                   side=t(lang, f"side_{info.side}") if info.side else "—",
+                                   transport=t(lang, f"transport_{info.transport}"),
                                    state=t(lang, "source_active" if info.active else "source_paused"),
-                                   last=last, errors=errors, next=next_poll))
+                                   added=_when(info.added_at, lang, zone), last=last, errors=errors, next=next_poll))
 
 
 @admin_only("admins")
@@ -143,9 +209,12 @@ async def cmd_admins(update: Update, context: Context, lang: str) -> None:
     if action == "add":
         user = update.effective_user
         await asyncio.to_thread(subscriptions.add_admin, rt.session_factory, user_id, user.id if user else None)
+        await set_chat_menu(context.bot, user_id, admin=True)  # their admin menu, at once
         await reply(update, context, t(lang, "admin_added", user_id=user_id))
         return
     removed = await asyncio.to_thread(subscriptions.remove_admin, rt.session_factory, user_id)
+    if removed:
+        await set_chat_menu(context.bot, user_id, admin=False)
     await reply(update, context, t(lang, "admin_removed" if removed else "admin_not_found", user_id=user_id))
 
 

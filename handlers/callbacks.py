@@ -1,6 +1,7 @@
 """Inline-button presses: the settings menu (``settings:<what>:<value>``), the language of ``/lang``
 (``lang:<code>``), forward confirmations (``fwd:yes:<token>`` / ``fwd:no:<token>``), pending channels
-(``chan:yes:<chat id>`` / ``chan:no:<chat id>``), and buttons
+(``chan:yes:<chat id>`` / ``chan:no:<chat id>``), source removals (``rmsrc:yes:<source id>`` /
+``rmsrc:no:<source id>``), and buttons
 the bot does not know."""
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest, TelegramError
 
 from bot import jobs
-from bot.services import confirmations, subscriptions, vetting
+from bot.services import confirmations, sources, subscriptions, vetting
 from bot.services.ingest import IngestStatus
 from bot.engine.names import sort_key, table_names
 from bot.i18n import t
 from bot.services.subscriptions import InputError, SubscriberView
-from handlers import Context, is_bot_admin, log_refusal, may_manage_chat, reply
+from handlers import Context, is_bot_admin, language_of, log_refusal, may_manage_chat, reply
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ async def _admin_button(update: Update, context: Context, what: str) -> tuple[Ca
     query = update.callback_query
     if query is None or query.data is None:
         return None
-    lang = subscriptions.pick_language(query.from_user.language_code)
+    lang = await language_of(update, context)  # the chat's chosen language, as the question was asked in
     if not await is_bot_admin(update, context):
         log_refusal(update, what)
         await _answer(query, t(lang, "not_admin"), show_alert=True)
@@ -233,6 +234,29 @@ async def on_channel_callback(update: Update, context: Context) -> None:
     except TelegramError as exc:  # already removed from the channel: nothing to leave
         logger.info("could not leave rejected channel %s: %s", chat_id, exc)
     await _show(update, context, t(lang, "channel_rejected", name=title))
+
+
+async def on_remove_callback(update: Update, context: Context) -> None:
+    """An admin confirms removing a source (``/removesource``) or keeps it."""
+    asked = await _admin_button(update, context, "removesource-confirm")
+    if asked is None:
+        return
+    query, lang, action, value = asked
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):  # a source id, as the question sent it
+        await _answer(query, t(lang, "button_unknown"))
+        return
+    if action != "yes":
+        await _answer(query)
+        await _show(update, context, t(lang, "source_kept"))
+        return
+    rt = context.runtime
+    label = await asyncio.to_thread(sources.remove_source_id, rt.session_factory, int(value))
+    if label is None:
+        await _answer(query, t(lang, "source_gone"), show_alert=True)
+        return
+    rt.delivery.invalidate()
+    await _answer(query)
+    await _show(update, context, t(lang, "source_removed", name=label))
 
 
 async def on_unknown_callback(update: Update, context: Context) -> None:

@@ -9,6 +9,7 @@ channel updates take. Polling what is followed lives in ``bot.services.polling``
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import random
 from collections.abc import Sequence
@@ -96,6 +97,7 @@ class SourceStatus:
     last_error: str | None
     last_polled_at: datetime | None
     next_poll_at: datetime | None
+    added_at: datetime | None = None
 
     def line(self) -> str:
         """A one-line summary of the source's state."""
@@ -162,6 +164,51 @@ def check_side(side: str | None) -> str | None:
     if value not in SIDES:
         raise SourceError(f"side must be one of {', '.join(SIDES)}, not {side!r}")
     return value
+
+
+class BadSide(SourceError):
+    """A side word that is not a side; ``guess`` is the side it looks like, if any."""
+
+    def __init__(self, word: str, guess: str | None) -> None:
+        super().__init__(f"side must be one of {', '.join(SIDES)}, not {word!r}")
+        self.word = word
+        self.guess = guess
+
+
+# Words an admin may mean as a side, refused with the side they look like (not read as a role).
+SIDE_ALIASES = {
+    "ua": "ukraine", "ukr": "ukraine", "ukrainian": "ukraine", "україна": "ukraine", "украина": "ukraine",
+    "укр": "ukraine", "ru": "russia", "rus": "russia", "russian": "russia", "rf": "russia", "росія": "russia",
+    "россия": "russia", "рф": "russia", "intl": "international", "міжнародна": "international",
+    "міжнародний": "international", "международная": "international", "международный": "international",
+    "медіа": "media", "змі": "media", "сми": "media", "медиа": "media",
+}
+
+
+def read_role_and_side(words: Sequence[str]) -> tuple[str | None, str | None]:
+    """The role and side of ``/addsource <target> [role] [side]`` from the words after the target.
+
+    The last word is the side when it is one (any case), or ``side=<side>`` / ``side:<side>``;
+    a last word that looks like a side but is none (``ukrainian``, ``rusia``, ``side=ua``) is
+    refused rather than read as the end of the role.
+
+    Raises:
+        BadSide: the last word is meant as a side and is not one.
+    """
+    rest = [w for w in words if w.strip()]
+    if not rest:
+        return None, None
+    last = rest[-1]
+    word = last.lower()
+    explicit = word.startswith(("side=", "side:"))
+    if explicit:
+        word = word[5:]
+    if word in SIDES:
+        return " ".join(rest[:-1]) or None, word
+    guess = SIDE_ALIASES.get(word) or next(iter(difflib.get_close_matches(word, SIDES, n=1, cutoff=0.8)), None)
+    if explicit or guess:
+        raise BadSide(last, guess)
+    return " ".join(rest) or None, None
 
 
 def now_utc() -> datetime:
@@ -335,6 +382,28 @@ def _store_added(session_factory: sessionmaker[Session], target: Target, role: s
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A source an admin asked to remove, as the confirmation question names it."""
+
+    id: int
+    name: str
+    label: str
+    posts: int
+
+
+def removal_of(session_factory: sessionmaker[Session], key: str) -> Removal:
+    """The source ``key`` names and how many posts removing it would delete (nothing is changed).
+
+    Raises:
+        SourceError: no such source.
+    """
+    with session_factory() as session:
+        source = require_source(session, key)
+        return Removal(source.id, redact_urls(source.name), label_of(source),
+                       queries.count_posts(session, source.id))
+
+
 def remove_source(session_factory: sessionmaker[Session], key: str) -> str:
     """Stop following a source and delete its posts and claims; returns its label.
 
@@ -345,15 +414,27 @@ def remove_source(session_factory: sessionmaker[Session], key: str) -> str:
     """
     with session_factory.begin() as session:
         source = require_source(session, key)
-        label = label_of(source)
-        touched = {
-            claim.incident_id
-            for post in source.posts
-            for claim in post.claims
-            if claim.incident_id is not None
-        }
-        queries.delete_source(session, source)
-        refresh_incidents(session, touched)
+        return _remove(session, source)
+
+
+def remove_source_id(session_factory: sessionmaker[Session], source_id: int) -> str | None:
+    """``remove_source`` of the source with this id (a confirmed removal); returns its label, or
+    None when it is gone already."""
+    with session_factory.begin() as session:
+        source = queries.source_by_id(session, source_id)
+        return _remove(session, source) if source is not None else None
+
+
+def _remove(session: Session, source: Source) -> str:
+    label = label_of(source)
+    touched = {
+        claim.incident_id
+        for post in source.posts
+        for claim in post.claims
+        if claim.incident_id is not None
+    }
+    queries.delete_source(session, source)
+    refresh_incidents(session, touched)
     return label
 
 
@@ -393,14 +474,30 @@ def list_sources_info(session_factory: sessionmaker[Session], key: str | None = 
     with session_factory() as session:
         sources = [require_source(session, key)] if key else list(queries.list_sources(session))
         newest = queries.newest_post_times(session, [s.id for s in sources])
-        return [
-            SourceStatus(ref=s.ref, name=redact_urls(s.name), transport=s.transport, label=label_of(s), role=s.role,
-                         side=s.side, active=s.active, last_message_id=s.last_message_id,
-                         last_post_at=newest.get(s.id), failures=s.failures or 0,
-                         last_error=s.last_error, last_polled_at=s.last_polled_at,
-                         next_poll_at=s.next_poll_at)
-            for s in sources
-        ]
+        return [_status(s, newest.get(s.id)) for s in sources]
+
+
+def _status(s: Source, newest: datetime | None) -> SourceStatus:
+    return SourceStatus(ref=s.ref, name=redact_urls(s.name), transport=s.transport, label=label_of(s), role=s.role,
+                        side=s.side, active=s.active, last_message_id=s.last_message_id,
+                        last_post_at=newest, failures=s.failures or 0,
+                        last_error=s.last_error, last_polled_at=s.last_polled_at,
+                        next_poll_at=s.next_poll_at, added_at=s.created_at)
+
+
+FOLLOWED_TRANSPORTS = frozenset({Transport.TME.value, Transport.FEED.value, Transport.TELEGRAM.value})
+
+
+def followed_source(session_factory: sessionmaker[Session], target: Target) -> SourceStatus | None:
+    """The source ``target`` names when it is already followed (polled, or a channel the bot is
+    in), else None; a channel known only from an export file is not followed yet."""
+    with session_factory() as session:
+        source = queries.get_source_by_ref(session, target.ref)
+        if source is None and target.handle:
+            source = queries.get_source(session, target.handle)
+        if source is None or source.transport not in FOLLOWED_TRANSPORTS:
+            return None
+        return _status(source, queries.newest_post_times(session, [source.id]).get(source.id))
 
 
 # ---------------------------------------------------------------- a list of sources in a file

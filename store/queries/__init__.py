@@ -50,8 +50,10 @@ from store.queries.sources import (
     get_source,
     get_source_by_ref,
     latest_post_time,
+    count_posts,
     list_sources,
     newest_post_times,
+    source_by_id,
     upsert_source,
 )
 from store.queries.subscribers import (
@@ -66,11 +68,12 @@ from store.queries.subscribers import (
 
 __all__ = [
     "add_admin", "add_claims", "add_delivery", "add_pending_channel", "claim_delivery", "claim_row",
-    "count_by_status", "count_rows", "count_subscribers", "delete_admin", "delete_empty_incidents", "delete_source",
+    "count_by_status", "count_posts", "count_rows", "count_subscribers", "delete_admin", "delete_empty_incidents",
+    "delete_source",
     "existing_keys", "get_admin", "get_delivery", "get_pending_channel", "get_post", "get_posts", "get_source",
     "get_source_by_ref", "get_subscriber", "hold_post", "latest_post_time", "list_admin_ids", "list_block_claims",
     "list_copy_candidates", "list_deliveries_by_status", "list_incident_claims", "list_incidents",
     "list_link_candidates", "list_post_incident_ids", "list_sources", "list_subscribers", "move_claims",
-    "newest_post_times", "prune_pending_forwards", "put_pending_forward", "replace_conflicts", "take_pending_channel",
-    "take_pending_forward", "to_record", "upsert_source",
+    "newest_post_times", "prune_pending_forwards", "put_pending_forward", "replace_conflicts", "source_by_id",
+    "take_pending_channel", "take_pending_forward", "to_record", "upsert_source",
 ]

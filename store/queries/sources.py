@@ -24,6 +24,10 @@ def get_source(session: Session, key: str) -> Source | None:
     return found
 
 
+def source_by_id(session: Session, source_id: int) -> Source | None:
+    return session.get(Source, source_id)
+
+
 def list_sources(session: Session, *, active_only: bool = False) -> Sequence[Source]:
     stmt = select(Source).order_by(Source.name)
     if active_only:
@@ -52,6 +56,11 @@ def delete_source(session: Session, source: Source) -> None:
     session.expire(source, ["posts"])
     session.delete(source)
     session.flush()
+
+
+def count_posts(session: Session, source_id: int) -> int:
+    """How many posts a source has stored."""
+    return session.scalar(select(func.count()).select_from(Post).where(Post.source_id == source_id)) or 0
 
 
 def newest_post_times(session: Session, source_ids: Sequence[int]) -> dict[int, datetime]:

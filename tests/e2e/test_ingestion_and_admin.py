@@ -170,7 +170,7 @@ async def test_admin_manages_sources_admins_and_sees_stats(bot: Bot) -> None:
     listing = await say(bot, "/sources", user_id=96)
     assert "Synehubov <b>&</b> Co" in listing[0]["plain_text"]
     info = await say(bot, "/sourceinfo @synegubov_test", user_id=ADMIN_ID)
-    assert "telegram" in info[0]["plain_text"] and "active" in info[0]["plain_text"]
+    assert "Telegram channel" in info[0]["plain_text"] and "active" in info[0]["plain_text"]
     paused = await say(bot, "/pausesource @synegubov_test", user_id=ADMIN_ID)
     assert "paused" in paused[0]["plain_text"]
     update = bot.server.channel_post(CHANNEL, "In Kharkiv 9 people were killed today.", title="Synehubov <b>&</b> Co")
@@ -183,14 +183,19 @@ async def test_admin_manages_sources_admins_and_sees_stats(bot: Bot) -> None:
     usage = await say(bot, "/addsource", user_id=ADMIN_ID)
     assert "Usage" in usage[0]["plain_text"]
     bad = await say(bot, "/addsource not-a-target!!", user_id=ADMIN_ID)
-    assert "did not work" in bad[0]["plain_text"]
+    assert "is neither a public channel" in bad[0]["plain_text"]
     added = await say(bot, "/admins add 97", user_id=ADMIN_ID)
     assert "97 is now an admin" in added[0]["plain_text"]
     stats = await say(bot, "/stats", user_id=97)
     assert "Sources: 1" in stats[0]["plain_text"]
     await say(bot, "/admins remove 97", user_id=ADMIN_ID)
     assert not subscriptions.is_admin(bot.session_factory, bot.settings, 97)
-    removed = await say(bot, "/removesource @synegubov_test", user_id=ADMIN_ID)
-    assert "removed" in removed[0]["plain_text"]
+    asked = await say(bot, "/removesource @synegubov_test", user_id=ADMIN_ID)
+    assert "Remove the source" in asked[0]["plain_text"]
+    remove = asked[0]["reply_markup"]["inline_keyboard"][0][0]
+    await press(bot, ADMIN_ID, ADMIN_ID, asked[0]["message_id"], remove["callback_data"])
+    await bot.server.wait_for_async(lambda: any(r["method"] == "editMessageText"
+                                                and "removed" in (r["plain_text"] or "") for r in bot.server.sent),
+                                    what="the source removed")
     with bot.session_factory() as session:
         assert queries.get_source_by_ref(session, str(CHANNEL)) is None

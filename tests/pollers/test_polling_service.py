@@ -292,10 +292,10 @@ async def test_scheduled_job_polls_and_tells_admins_about_a_paused_source(
     update_source(session_factory, CHANNEL, failures=7, next_poll_at=None)  # one failure from a pause
     server.route(f"/s/{CHANNEL}", Reply(503, b"busy"))
 
-    notices: list[str] = []
+    notices: list[polling.PollResult] = []
 
-    async def notify(message: str) -> None:
-        notices.append(message)
+    async def notify(result: polling.PollResult) -> None:
+        notices.append(result)
 
     application = Application.builder().token("123456:" + "A" * 35).build()
     assert application.job_queue is not None
@@ -303,9 +303,9 @@ async def test_scheduled_job_polls_and_tells_admins_about_a_paused_source(
     assert job.name == "poll:due"
     await job.callback(CallbackContext.from_job(job, application))
 
-    assert len(notices) == 1
-    assert notices[0].startswith(f"⏸ @{CHANNEL} was paused after 8 failed polls in a row")
-    assert "HTTP 503" in notices[0]
+    assert len(notices) == 1 and notices[0].paused and notices[0].failures == 8
+    assert notices[0].pause_notice().startswith(f"⏸ @{CHANNEL} was paused after 8 failed polls in a row")
+    assert "HTTP 503" in notices[0].pause_notice()  # for the log and the CLI; admins get no error line
     assert stored_source(session_factory, CHANNEL).active is False
 
 
