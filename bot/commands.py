@@ -218,23 +218,23 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sources(session_factory: sessionmaker[Session], settings: Settings, args: argparse.Namespace) -> int:
-    """``claimwatch sources add|list|remove|pause|resume``: one line per outcome, 0 or 1."""
+    """``claimwatch sources add|list|remove|pause|resume|import|export``: one line per outcome, 0 or 1."""
     from bot.pollers import PollerError
-    from bot.services import sources
+    from bot.services import source_lists, sources
 
     action: str = args.action
     target: str | None = getattr(args, "target", None)
     try:
         if action == "import" or (action == "add" and getattr(args, "defaults", False)):
             path = Path(target) if action == "import" and target else SEEDS_DIR / "sources.tsv"
-            done = sources.import_sources(session_factory, path)
+            done = source_lists.import_sources(session_factory, path)
             for line in done.refused:
                 print(f"claimwatch: {line}", file=sys.stderr)
             print(f"{done.added} sources added, {done.updated} updated from {path}"
                   + (f"; {len(done.refused)} rows refused" if done.refused else ""))
             return 1 if done.refused else 0
         if action == "export":
-            text = sources.export_sources(session_factory)
+            text = source_lists.export_sources(session_factory)
             if target and target != "-":
                 Path(target).write_text(text, encoding="utf-8")
                 print(f"{text.count(chr(10)) - 1} sources written to {target}")
