@@ -69,8 +69,9 @@ def _standing(session: Session, channel: Channel, now: datetime) -> Vetting:
 def channel_joined(session_factory: sessionmaker[Session], channel: Channel, *,
                    now: datetime | None = None) -> Vetting:
     """The bot became a member or administrator of ``channel``: a channel that is neither a source
-    nor a subscriber becomes pending."""
-    with session_factory.begin() as session:
+    nor a subscriber becomes pending. Under the ingest lock, as every channel post is: two updates
+    of one channel at once make it pending once."""
+    with ingest_lock(), session_factory.begin() as session:
         return _standing(session, channel, now or datetime.now(UTC))
 
 
@@ -79,7 +80,7 @@ def hold_post(session_factory: sessionmaker[Session], channel: Channel, post: Po
     """A post of ``channel``: kept aside when the channel is (or now becomes) pending; a source's
     post is left to the caller to ingest (``FOLLOWED``)."""
     moment = now or datetime.now(UTC)
-    with session_factory.begin() as session:
+    with ingest_lock(), session_factory.begin() as session:
         standing = _standing(session, channel, moment)
         if standing in (Vetting.NEW, Vetting.PENDING):
             queries.hold_post(session, HeldPost(
@@ -119,6 +120,6 @@ def approve(session_factory: sessionmaker[Session], extractor: Extractor, chat_i
 def reject(session_factory: sessionmaker[Session], chat_id: int) -> str | None:
     """Forget a pending channel and drop its held posts; returns its title, None when it was not
     pending."""
-    with session_factory.begin() as session:
+    with ingest_lock(), session_factory.begin() as session:
         taken = queries.take_pending_channel(session, chat_id)
         return taken[0].title if taken else None

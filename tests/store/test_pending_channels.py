@@ -46,3 +46,16 @@ def test_approval_ingests_the_newest_held_posts_once(db_url: str, extractor,  # 
     assert vetting.hold_post(session_factory, CHANNEL, _post(5), now=START) is Vetting.FOLLOWED
     views = reports.list_incident_views(session_factory)
     assert views and max(v.summary.killed.best or 0 for v in views) == 4
+
+
+def test_a_channel_heard_from_twice_at_once_is_asked_about_once(db_url: str) -> None:
+    """The bot handles updates concurrently: a channel's join and its first posts arriving together
+    make it pending once (one NEW, the others PENDING), with every post kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, session_factory = open_database(db_url)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        standings = list(pool.map(lambda n: vetting.hold_post(session_factory, CHANNEL, _post(n), now=START),
+                                  range(1, 13)))
+    assert sorted(standings).count(Vetting.NEW) == 1 and standings.count(Vetting.PENDING) == 11
+    assert vetting.is_pending(session_factory, CHANNEL.chat_id)
