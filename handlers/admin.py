@@ -8,6 +8,7 @@ import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -18,7 +19,10 @@ from bot.menus import set_chat_menu
 from bot.pollers import FeedError, FetchError, NoPreviewError, PollerError
 from handlers import Context, Handler, args_of, is_bot_admin, language_of, log_refusal, reply, speaking
 
+T = TypeVar("T")
+
 logger = logging.getLogger(__name__)
+
 
 def admin_only(command: str) -> Callable[[Handler], Handler]:
     """Refuse (politely, and logged) anyone who is not a claimwatch admin."""
@@ -53,17 +57,26 @@ def _when(value: datetime | None, lang: str, zone: ZoneInfo) -> str:
     return f"{value.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}" if value else t(lang, "never")
 
 
-async def _source_action(update: Update, context: Context, lang: str, command: str,
-                         action: Callable[..., str], done_key: str) -> None:
+async def _on_source(update: Update, context: Context, lang: str, command: str,
+                     service: Callable[[Any, str], T]) -> T | None:
+    """Run ``service(session_factory, key)`` for the source the command names; None (and the
+    admin told) when the command names none or no such source is followed."""
     args = args_of(context)
     if not args:
         await reply(update, context, t(lang, "source_usage", command=command))
-        return
+        return None
     key = " ".join(args)
     try:
-        label = await asyncio.to_thread(action, context.runtime.session_factory, key)
+        return await asyncio.to_thread(service, context.runtime.session_factory, key)
     except sources.SourceError:
         await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
+        return None
+
+
+async def _source_action(update: Update, context: Context, lang: str, command: str,
+                         action: Callable[..., str], done_key: str) -> None:
+    label = await _on_source(update, context, lang, command, action)
+    if label is None:
         return
     context.runtime.delivery.invalidate()
     await reply(update, context, t(lang, done_key, name=label))
@@ -125,15 +138,8 @@ def _add_failure(lang: str, name: str, exc: Exception) -> str:
 async def cmd_removesource(update: Update, context: Context, lang: str) -> None:
     """Ask whether to stop following a source and delete its posts (buttons ``rmsrc:yes|no:<id>``;
     ``callbacks.on_remove_callback`` acts on an admin's press)."""
-    args = args_of(context)
-    if not args:
-        await reply(update, context, t(lang, "source_usage", command="removesource"))
-        return
-    key = " ".join(args)
-    try:
-        removal = await asyncio.to_thread(sources.removal_of, context.runtime.session_factory, key)
-    except sources.SourceError:
-        await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
+    removal = await _on_source(update, context, lang, "removesource", sources.removal_of)
+    if removal is None:
         return
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(t(lang, "btn_remove"), callback_data=f"rmsrc:yes:{removal.id}"),
@@ -161,15 +167,8 @@ async def cmd_resumesource(update: Update, context: Context, lang: str) -> None:
 @speaking
 async def cmd_sourceinfo(update: Update, context: Context, lang: str) -> None:
     """Last post seen, errors and next poll of one source."""
-    args = args_of(context)
-    if not args:
-        await reply(update, context, t(lang, "source_usage", command="sourceinfo"))
-        return
-    key = " ".join(args)
-    try:
-        infos = await asyncio.to_thread(sources.list_sources_info, context.runtime.session_factory, key)
-    except sources.SourceError:
-        await reply(update, context, t(lang, "source_not_found", value=shorten(key)))
+    infos = await _on_source(update, context, lang, "sourceinfo", sources.list_sources_info)
+    if infos is None:
         return
     info = infos[0]
     zone = await admin_zone(update, context)
