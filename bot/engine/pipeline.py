@@ -34,7 +34,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from bot.engine.text import Token, lowered, sentence_spans, token_kind, token_spans
+from bot.engine.text import Token, lowered, remembered, sentence_spans, token_kind, token_spans
 from bot.engine.types import SourceInfo
 
 if TYPE_CHECKING:
@@ -148,14 +148,10 @@ class CachedLemmatizer:
         found = doc.to_array([ORTH, LEMMA])
         for i, orth in enumerate(found[:, 0].tolist()):
             lemma = lemmas.get(orth)
-            if lemma is None:
-                if len(lemmas) > 500_000:
-                    lemmas.clear()
-                lemma = lemmas[orth] = strings.add(self._lemma(doc[i]))
-            found[i, 1] = lemma
+            found[i, 1] = lemma if lemma is not None else remembered(
+                lemmas, orth, lambda: strings.add(self._lemma(doc[i])), 500_000)
         doc.from_array([ORTH, LEMMA], found)
         return doc
-
 
     def _lemma(self, token: Any) -> str:
         try:
@@ -197,11 +193,7 @@ class Sentences:
         return doc
 
     def _token(self, text: str, lemma: str, start: int) -> Token:
-        known = self._seen.get(text)
-        if known is None:
-            if len(self._seen) > 200_000:
-                self._seen.clear()
-            known = self._seen[text] = (lowered(text), token_kind(text))
+        known = self._seen.get(text) or remembered(self._seen, text, lambda: (lowered(text), token_kind(text)))
         return Token(text, known[0], start, start + len(text), known[1], lemma)
 
 
@@ -222,14 +214,18 @@ class Stage:
             rules = Extractor.load()
         self.rules = rules
 
-    def __call__(self, doc: Doc) -> Doc:
+    def _initialized(self) -> Extractor:
         if self.rules is None:
             raise ValueError(f"{self.name} is not initialized: call nlp.get_pipe({self.name!r}).initialize()")
+        return self.rules
+
+    def __call__(self, doc: Doc) -> Doc:
+        rules = self._initialized()
         ext = doc._  # each ``doc._`` builds a new accessor: one per component and post
         post: PostContext = ext.claimwatch_post
         for view, facts in zip(ext.claimwatch_sentences, ext.claimwatch_facts):
             if view.tokens:
-                self.read(self.rules, view, facts, post)
+                self.read(rules, view, facts, post)
         return doc
 
 
@@ -242,10 +238,8 @@ class Places(Stage):
     """The first reading component: it opens each sentence's facts, then reads the places."""
 
     def __call__(self, doc: Doc) -> Doc:
-        if self.rules is None:
-            raise ValueError(f"{self.name} is not initialized")
         ext = doc._
-        ext.claimwatch_facts = [self.rules.new_facts(view) for view in ext.claimwatch_sentences]
+        ext.claimwatch_facts = [self._initialized().new_facts(view) for view in ext.claimwatch_sentences]
         return super().__call__(doc)
 
 
@@ -283,11 +277,10 @@ class Claims(Stage):
         super().__init__(name, lambda *_: None)
 
     def __call__(self, doc: Doc) -> Doc:
-        if self.rules is None:
-            raise ValueError(f"{self.name} is not initialized")
+        rules = self._initialized()
         ext = doc._
         post: PostContext = ext.claimwatch_post
         traces: list[Any] | None = [] if post.explain else None
-        ext.claims = self.rules.assemble(post.text, ext.claimwatch_sentences, ext.claimwatch_facts, post, traces)
+        ext.claims = rules.assemble(post.text, ext.claimwatch_sentences, ext.claimwatch_facts, post, traces)
         ext.claim_traces = traces
         return doc

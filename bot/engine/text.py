@@ -7,9 +7,10 @@ import csv
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 _UK_ONLY = set("іїєґІЇЄҐ")
 _RU_ONLY = set("ыэъёЫЭЪЁ")
@@ -28,6 +29,8 @@ _ABBREVIATIONS = frozenset(
 )
 APOSTROPHES = "’ʼ`"
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def storable(text: str) -> str:
@@ -160,6 +163,19 @@ def parse_digits(text: str) -> float | None:
         return None
 
 
+def remembered(seen: dict[K, V], key: K, compute: Callable[[], V], size: int = 200_000) -> V:
+    """``seen[key]``, computed once by ``compute()``; the memo is emptied when it holds ``size``
+    answers, as a bot running for months reads new words without end. Per-word memos on the hot
+    path look ``seen`` up themselves first, so that a hit builds no ``compute``."""
+    try:
+        return seen[key]
+    except KeyError:
+        if len(seen) > size:
+            seen.clear()
+        value = seen[key] = compute()
+        return value
+
+
 def any_of(patterns: Iterable[str]) -> WordList:
     """One pattern matching any of ``patterns`` (regular expressions of a word list)."""
     return WordList("(?:" + "|".join(patterns) + ")")
@@ -177,13 +193,10 @@ class WordList:
         self._seen: dict[str, re.Match[str] | None] = {}
 
     def fullmatch(self, word: str) -> re.Match[str] | None:
-        try:
+        try:  # the hot path: a word seen before
             return self._seen[word]
         except KeyError:
-            if len(self._seen) > 200_000:  # a bound for a long-running bot reading endless new words
-                self._seen.clear()
-            found = self._seen[word] = self._compiled.fullmatch(word)
-            return found
+            return remembered(self._seen, word, lambda: self._compiled.fullmatch(word))
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._compiled, name)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import bisect
 from typing import TYPE_CHECKING
 
-from bot.engine.extract.facts import SentenceFacts, _bound, _span
-from bot.engine.text import Token
+from bot.engine.extract.facts import SentenceFacts, _span
+from bot.engine.text import Token, remembered
 from bot.engine.types import Kind, Side, Why
 
 if TYPE_CHECKING:
@@ -54,7 +54,8 @@ class BlameRules:
         """
         held, answers = self._actors_seen.get(id(tokens), (None, {}))
         if held is not tokens:
-            _bound(self._actors_seen, 256)
+            if len(self._actors_seen) > 256:  # the sentences read lately; ids of gone lists are reused
+                self._actors_seen.clear()
             answers = {}
             self._actors_seen[id(tokens)] = (tokens, answers)
         if agents_only not in answers:
@@ -107,12 +108,11 @@ class BlameRules:
 
     def _may_be_actor(self, word: str) -> bool:
         """Whether ``word`` is in any list ``_find_actors`` reads word by word (most words are not)."""
-        known = self._actor_words_seen.get(word)
-        if known is None:
-            _bound(self._actor_words_seen)
-            known = self._actor_words_seen[word] = any(
-                p.fullmatch(word) for p in (self._ru_agent, self._ua_agent, self._force, self._ru_adj, self._ua_adj))
-        return known
+        try:
+            return self._actor_words_seen[word]
+        except KeyError:
+            return remembered(self._actor_words_seen, word, lambda: any(
+                p.fullmatch(word) for p in (self._ru_agent, self._ua_agent, self._force, self._ru_adj, self._ua_adj)))
 
     def _perpetrator_at(self, tokens: list[Token], cue_positions: list[int]) -> tuple[int, Side] | None:
         """The party the sentence says carried out the attack: the actor nearest an attack or blame

@@ -10,12 +10,11 @@ from bot.engine.control import resolve_controller
 from bot.engine.extract.facts import (
     _PATRONYMIC,
     SentenceFacts,
-    _bound,
     _quoted_tokens,
     _span,
 )
 from bot.engine.officials import Official
-from bot.engine.text import Token
+from bot.engine.text import Token, remembered
 from bot.engine.types import Side, Why
 
 if TYPE_CHECKING:
@@ -67,35 +66,26 @@ class ClaimantRules:
     def _institutions_in(self, lower: str) -> list[tuple[str, Side | None, list[re.Match[str]]]]:
         """The bodies (institutions.tsv) a sentence names: (claimant, side, matches) per row that
         matches, in the file's order; kept while the sentence is read."""
-        found = self._institutions_seen.get(lower)
-        if found is None:
-            _bound(self._institutions_seen, 256)
-            found = self._institutions_seen[lower] = [
-                (claimant, side, matches) for pattern, claimant, side in self.institutions
-                if (matches := list(pattern.finditer(lower)))] if self._any_institution.search(lower) else []
-        return found
+        return remembered(self._institutions_seen, lower, lambda: [
+            (claimant, side, matches) for pattern, claimant, side in self.institutions
+            if (matches := list(pattern.finditer(lower)))] if self._any_institution.search(lower) else [], 256)
 
     def _official(self, tok: Token) -> Official | None:
         """The official whose surname this capitalized token is (any case ending up to 3 letters)."""
         word = tok.lower
-        if word not in self._officials_seen:
-            _bound(self._officials_seen)
-            self._officials_seen[word] = next(
-                (off for off in self.officials for stem in off.stems
-                 if " " not in stem and word.startswith(stem) and len(word) - len(stem) <= 3), None)
-        return self._officials_seen[word]
+        return remembered(self._officials_seen, word, lambda: next(
+            (off for off in self.officials for stem in off.stems
+             if " " not in stem and word.startswith(stem) and len(word) - len(stem) <= 3), None))
 
     def _official_at(self, tokens: list[Token], pos: int) -> Official | None:
         """The official named at ``pos``: a full name first ("Ivan Fedorov", "Іван Федоров"), then a
         surname alone."""
         near = tuple(t.lower for t in tokens[max(0, pos - 1):pos + 2] if t.is_capitalized)
-        if near not in self._full_names_seen:
-            _bound(self._full_names_seen)
-            self._full_names_seen[near] = next(
-                (off for off in self.officials for stem in off.stems
-                 if " " in stem and all(any(w.startswith(part) and len(w) - len(part) <= 3 for w in near)
-                                        for part in stem.split())), None)
-        return self._full_names_seen[near] or self._official(tokens[pos])
+        full = remembered(self._full_names_seen, near, lambda: next(
+            (off for off in self.officials for stem in off.stems
+             if " " in stem and all(any(w.startswith(part) and len(w) - len(part) <= 3 for w in near)
+                                    for part in stem.split())), None))
+        return full or self._official(tokens[pos])
 
     def _claimant_candidates(self, facts: SentenceFacts, tokens: list[Token],
                              lower: str) -> list[tuple[int, str, str, Side | None, str | None, bool, Why]]:

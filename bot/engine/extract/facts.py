@@ -250,13 +250,6 @@ def _share_event_dates(drafts: Sequence[Draft]) -> None:
             draft.date = next(iter(known))
 
 
-def _bound(seen: dict[Any, Any], size: int = 200_000) -> None:
-    """Forget what a per-word memo holds once it is large: a bot running for months reads words
-    without end."""
-    if len(seen) > size:
-        seen.clear()
-
-
 def _post_day(posted_at: datetime | None) -> date:
     """The post's day in Kyiv (its own day when it is too close to the calendar's edge to move)."""
     if posted_at is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.engine.extract.facts import SentenceFacts, _bound
+from bot.engine.extract.facts import SentenceFacts
+from bot.engine.text import remembered
 from bot.engine.types import Kind, Why
 
 if TYPE_CHECKING:
@@ -36,20 +37,17 @@ class KindRules:
         try:
             return self._cues_seen[word]
         except KeyError:
-            pass
-        parts = [word] + (word.split("-") if "-" in word else [])
-        found = next(((k, kind, tier) for k, (pattern, kind, tier) in enumerate(self._cue_words)
-                      if any(pattern.fullmatch(part) for part in parts)), None)
-        _bound(self._cues_seen)
-        self._cues_seen[word] = found
-        return found
+            parts = [word] + (word.split("-") if "-" in word else [])
+            return remembered(self._cues_seen, word, lambda: next(
+                ((k, kind, tier) for k, (pattern, kind, tier) in enumerate(self._cue_words)
+                 if any(pattern.fullmatch(part) for part in parts)), None))
 
     def _weapons_of(self, word: str) -> tuple[str, ...]:
-        known = self._weapons_seen.get(word)
-        if known is None:
-            _bound(self._weapons_seen)
-            known = self._weapons_seen[word] = tuple(name for name, pattern in self._weapons if pattern.fullmatch(word))
-        return known
+        try:
+            return self._weapons_seen[word]
+        except KeyError:
+            return remembered(self._weapons_seen, word,
+                              lambda: tuple(name for name, pattern in self._weapons if pattern.fullmatch(word)))
 
     def _is_cue(self, word: str) -> bool:
         return any(pattern.fullmatch(word) for pattern, _, _ in self._cue_words)
