@@ -6,13 +6,14 @@ the most conservative figure):
 
 - a rising toll is an update, whoever gives it; one claimant is never in conflict with itself,
   and claims of one post never conflict with each other (a post that tells how a toll grew);
-- counts conflict when different claimants give different exact figures within ``SAME_TIME`` of
-  each other (unless one is higher on both counts: a later stage), or when a figure published
-  ``SAME_TIME`` to ``ABOUT_SAME_TIME`` later is lower than another claimant's earlier figure allows;
-  figures of one day whose pages gave only the day (imported at noon, or a second later to keep
-  a file's order) cannot be ordered among themselves, so only different figures of one snapshot
-  (they agree on the other count) conflict there; an earlier figure quoted in a later post is
-  never one side;
+- a later figure higher than an earlier one is an update, whoever gives it (a toll only rises);
+  counts conflict when a figure published up to ``ABOUT_SAME_TIME`` after another claimant's is
+  lower than that one allows, unless it repeats what its own claimant had said by then (a stale
+  republication); figures of one day whose pages gave only the day (imported at noon, or a
+  second later to keep a file's order) cannot be ordered among themselves, so only different
+  figures of one snapshot (they agree on the other count) conflict there; an earlier figure
+  quoted in a later post is never one side, nor is a share of a larger count ("of them 3
+  children"), and the hospitalised of one post are not the injured of another;
 - opposite claims of control made within about two days conflict, unless they record a handover
   in sequence (one side holds the town, then the other takes it and nobody denies it);
 - opposite claims of who carried out the attack conflict;
@@ -32,11 +33,19 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 from itertools import combinations
+from zoneinfo import ZoneInfo
 
-from bot.engine.linking import canonical, event_day, is_denial, names_military_target
+from bot.engine.linking import (
+    canonical,
+    event_day,
+    is_denial,
+    is_share,
+    names_military_target,
+    says,
+    stated_time,
+)
 from bot.engine.speakers import group_by_claimant, label, same_claimant
 from bot.engine.types import (
     ClaimRecord,
@@ -51,13 +60,15 @@ from bot.engine.types import (
 )
 
 KYIV = ZoneInfo("Europe/Kyiv")
-SAME_TIME = timedelta(hours=3)
 ABOUT_SAME_TIME = timedelta(hours=10)
+# a time the words state may run a little past the post's own (a clock set by hand)
+STATED_SLACK = timedelta(minutes=30)
+NOON = 12
 # a claimant label the extractor gives a figure a later post quotes ("(earlier figure)", "initial")
 _QUOTED_EARLIER = re.compile(r"\b(?:earlier|initial|previous)\b", re.IGNORECASE)
 CONTROL_WINDOW = timedelta(days=2)
 CIVILIAN_TARGETS = frozenset(
-    "tv_tower administration central_square residential hospital school mall station energy memorial theatre police".split()
+    ["tv_tower", "administration", "central_square", "residential", "hospital", "school", "mall", "station", "energy", "memorial", "theatre", "police"]
 )
 MILITARY_TARGETS = frozenset({"military"})
 SPECIFIC_KINDS = (Kind.MISSILE, Kind.DRONE, Kind.AIRSTRIKE, Kind.ASSASSINATION_ATTEMPT, Kind.EXPLOSION)
@@ -104,13 +115,34 @@ def _time_known(record: ClaimRecord) -> bool:
     return not (posted.hour == 12 and posted.minute == 0 and posted.second <= 1 and not posted.microsecond)
 
 
-def _later_snapshot(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
-    """Whether one claim is a later stage of the other's toll: higher on both counts."""
-    other = "injured" if field == "killed" else "killed"
-    ca, cb, oa, ob = _count(a, field), _count(b, field), _count(a, other), _count(b, other)
-    if ca is None or cb is None or oa is None or ob is None:
+def _comparable(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
+    """Whether two figures count the same people: not a share of a larger count ("of them 3
+    children"), and not the hospitalised of one post against the injured of another."""
+    if any(is_share(r, c[0]) for r in (a, b) if (c := _count(r, field)) is not None):
         return False
-    return (ca[0] - cb[0]) * (oa[0] - ob[0]) > 0
+    return field != "injured" or says(a, "hospitalised") == says(b, "hospitalised")
+
+
+def _moment(record: ClaimRecord) -> tuple[datetime, bool]:
+    """When the claim's figures were given, and whether that time is known: the time of day its
+    words state ("as of 13:30") on the post's day, when the post gives no time or a later one;
+    else the post's time."""
+    posted = record.posted_at.astimezone(KYIV) if record.posted_at.tzinfo else record.posted_at.replace(tzinfo=KYIV)
+    known = _time_known(record)
+    stated = stated_time(record)
+    if stated is not None:
+        moment = datetime.combine(posted.date(), stated, KYIV)
+        if not known or moment <= posted + STATED_SLACK:
+            return moment, True
+    return posted, known
+
+
+def _said_by_then(rows: Sequence[tuple[ClaimRecord, tuple[int, Qualifier | None]]], moments: dict[int, datetime],
+                  b: ClaimRecord, value: int, moment: datetime) -> bool:
+    """Whether ``b``'s claimant had given ``value`` already by ``moment``: a later post that
+    repeats it is a stale republication, not a new figure."""
+    return any(r.id != b.id and c[0] == value and moments[r.id] <= moment and same_claimant(r, b)
+               for r, c in rows)
 
 
 def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFinding | None:
@@ -118,25 +150,32 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
             and not _QUOTED_EARLIER.search(r.claim.claimant or "")]
     involved: set[int] = set()
     reasons: list[str] = []
-    for (a, ca), (b, cb) in combinations(sorted(rows, key=lambda x: (x[0].posted_at, canonical(x[0]))), 2):
-        if a.post_key == b.post_key or ca[0] == cb[0] or same_claimant(a, b):
+    moments = {r.id: _moment(r) for r, _ in rows}
+    when = {i: m[0] for i, m in moments.items()}
+    for (a, ca), (b, cb) in combinations(sorted(rows, key=lambda x: (moments[x[0].id][0], canonical(x[0]))), 2):
+        if a.post_key == b.post_key or ca[0] == cb[0] or same_claimant(a, b) or not _comparable(a, b, field):
             continue
-        gap = b.posted_at - a.posted_at
-        # pages that gave only the day (imported at noon) cannot be ordered among themselves
-        unordered = _kyiv_day(a) == _kyiv_day(b) and not (_time_known(a) or _time_known(b))
-        if gap > ABOUT_SAME_TIME:
+        (at, a_known), (bt, b_known) = moments[a.id], moments[b.id]
+        if bt - at > ABOUT_SAME_TIME:
             continue
-        a_low, a_high = _bounds(*ca)
-        b_low, b_high = _bounds(*cb)
-        if gap >= SAME_TIME:
-            if b_high < a_low:
+        # a page that gave only the day (imported at noon) cannot be ordered against another such
+        # page, nor against a time after noon; a figure timed in the morning comes before it.
+        # Unordered figures conflict only when they are different figures of one snapshot (they
+        # agree on the other count)
+        if at.date() == bt.date() and not (a_known and b_known or _time_known(a) or _time_known(b)):
+            if (ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT)
+                    and _same_snapshot(a, b, field)):
                 involved |= {a.id, b.id}
-                reasons.append(f"{who(b)} later gave {cb[0]}, lower than {who(a)}'s {ca[0]}")
-        elif ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT) and (
-                _same_snapshot(a, b, field) if unordered
-                else not _later_snapshot(a, b, field)):
+                reasons.append(f"{who(a)} said {ca[0]} while {who(b)} said {cb[0]}")
+            continue
+        # a toll only rises: a later, higher figure is an update whoever gives it; a later figure
+        # lower than another claimant's earlier one disputes it, unless it only repeats what its
+        # own claimant had said by then (a stale republication)
+        a_low, _ = _bounds(*ca)
+        _, b_high = _bounds(*cb)
+        if b_high < a_low and not _said_by_then(rows, when, b, cb[0], at):
             involved |= {a.id, b.id}
-            reasons.append(f"{who(a)} said {ca[0]} while {who(b)} said {cb[0]}")
+            reasons.append(f"{who(b)} later gave {cb[0]}, lower than {who(a)}'s {ca[0]}")
     if not involved:
         return None
     by_value: dict[tuple[int, str | None], list[ClaimRecord]] = {}

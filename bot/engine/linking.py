@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -59,33 +59,57 @@ LANDMARK_TARGETS = frozenset({"tv_tower", "hospital", "school", "mall", "station
 BROAD_TARGETS = frozenset({"residential"})
 
 
+CUE_KEYS = ("follow_up", "denial", "military_target", "partial_count", "hospitalised", "as_of")
+
+
 @lru_cache(maxsize=1)
-def _cues() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    """The follow-up, denial and military-target wording of ``data/linking.json``, each as one pattern."""
+def _cues() -> dict[str, re.Pattern[str]]:
+    """The wording lists of ``data/linking.json`` (``CUE_KEYS``), each as one pattern."""
     data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
-    out = []
-    for key in ("follow_up", "denial", "military_target"):
+    out = {}
+    for key in CUE_KEYS:
         try:
             patterns = [p for lang in ("en", "uk", "ru") for p in data[key][lang]]
-            out.append(re.compile("|".join(f"(?:{p})" for p in patterns)))
+            out[key] = re.compile("|".join(f"(?:{p})" for p in patterns))
         except (KeyError, re.error) as exc:
             raise ValueError(f"{DATA_FILE}: bad '{key}' patterns: {exc}") from exc
-    return out[0], out[1], out[2]
+    return out
+
+
+def says(record: ClaimRecord, cue: str) -> bool:
+    """Whether the claim's words match one of the wording lists (``CUE_KEYS``)."""
+    return bool(_cues()[cue].search(record.claim.evidence.lower()))
 
 
 def is_follow_up(record: ClaimRecord) -> bool:
     """Whether the claim's words report on an earlier event (a risen toll, bodies recovered...)."""
-    return bool(_cues()[0].search(record.claim.evidence.lower()))
+    return says(record, "follow_up")
 
 
 def is_denial(record: ClaimRecord) -> bool:
     """Whether the claim's words reject the other side's claim ("спростували", "fighting continues")."""
-    return bool(_cues()[1].search(record.claim.evidence.lower()))
+    return says(record, "denial")
+
+
+def is_share(record: ClaimRecord, figure: int) -> bool:
+    """Whether the claim's words give ``figure`` as a share of a larger count ("of them 3
+    children", "з них 3", "из них 3"): a part, not a toll of its own."""
+    return any(str(figure) in m.groups() for m in _cues()["partial_count"].finditer(record.claim.evidence.lower()))
+
+
+def stated_time(record: ClaimRecord) -> time | None:
+    """The time of day the claim's words give its figures for ("as of 13:30", "станом на
+    05:30"), or None."""
+    for match in _cues()["as_of"].finditer(record.claim.evidence.lower()):
+        hour, minute = (int(g) for g in match.groups() if g is not None)
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    return None
 
 
 def names_military_target(record: ClaimRecord) -> bool:
     """Whether the claim's words call what was struck military ("high-precision", "military-industrial")."""
-    return bool(_cues()[2].search(record.claim.evidence.lower()))
+    return says(record, "military_target")
 
 
 def event_day(record: ClaimRecord) -> date:
@@ -129,7 +153,7 @@ def near_dates(day: date) -> tuple[date, date]:
 
 def is_follow_up_text(text: str) -> bool:
     """Whether a post's words report on an earlier event."""
-    return bool(_cues()[0].search(text.lower()))
+    return bool(_cues()["follow_up"].search(text.lower()))
 
 
 def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool) -> tuple[bool, bool]:

@@ -9,7 +9,14 @@ from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.digest import render_digest, split_messages, utf16_len
 from bot.engine.linking import find_copy, link_claim
 from bot.engine.types import (
-    Claim, ClaimRecord, IncidentCandidate, IncidentView, Kind, Place, Qualifier, Side,
+    Claim,
+    ClaimRecord,
+    IncidentCandidate,
+    IncidentView,
+    Kind,
+    Place,
+    Qualifier,
+    Side,
 )
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -51,9 +58,12 @@ def test_an_at_least_figure_does_not_conflict_with_a_higher_one() -> None:
     assert fields([rec(0, killed=2, q=Qualifier.AT_LEAST), rec(9, killed=7)]) == set()
 
 
-def test_different_counts_at_the_same_time_from_different_claimants() -> None:
+def test_a_lower_count_from_another_claimant_at_about_the_same_time_is_a_conflict() -> None:
+    assert fields([rec(0, source="a", claimant="police", killed=8),
+                   rec(1, source="b", claimant="mayor", killed=5)]) == {"killed"}
+    # the other way round it is a toll that rose between the two posts
     assert fields([rec(0, source="a", claimant="mayor", killed=5),
-                   rec(1, source="b", claimant="police", killed=8)]) == {"killed"}
+                   rec(1, source="b", claimant="police", killed=8)]) == set()
 
 
 def test_copies_corroborate_and_are_not_independent() -> None:
@@ -130,9 +140,9 @@ def test_chart_is_a_png_of_the_day() -> None:
 
 # ---------------------------------------------------------------- linking by event day, order-free
 
-import random  # noqa: E402
+import random
 
-from bot.engine.linking import cluster_block  # noqa: E402
+from bot.engine.linking import cluster_block
 
 
 def groups(records) -> list[set[int]]:  # type: ignore[no-untyped-def]
@@ -245,7 +255,7 @@ def test_each_claimant_is_listed_once_on_the_side_it_took() -> None:
 
 # ---------------------------------------------------------------- the ledger
 
-from bot.engine.ledger import build_ledger  # noqa: E402
+from bot.engine.ledger import build_ledger
 
 
 def test_the_ledger_tells_updates_from_conflicts() -> None:
@@ -320,3 +330,70 @@ def test_a_side_calling_the_struck_building_a_militants_base_disputes_the_civili
         assert fields([hospital, russian(text)]) == {"target"}, text
     # the same side naming the hospital without calling it military disputes nothing
     assert fields([hospital, russian("The minister said he had seen reports about the hospital")]) == set()
+
+
+# ---------------------------------------------------------------- counts that are not conflicts
+
+
+def test_a_toll_rising_across_officials_of_one_side_is_an_update() -> None:
+    # the governor, then the emergency service minutes and hours later, then the police next day
+    records = [rec(0, killed=7, claimant="Mykolaiv regional governor (Kim)", source="gov"),
+               rec(0.2, killed=9, claimant="ДСНС", source="dsns"),
+               rec(3, killed=15, injured=30, claimant="Ukraine State Emergency Service", source="dsns_en"),
+               rec(26, killed=24, claimant="National Police of Ukraine", source="police", day=date(2022, 3, 2))]
+    assert fields(records) == set()
+    assert summarize(records).killed.best == 24
+
+
+def test_one_organisation_under_two_names_is_one_claimant() -> None:
+    for first, later in (("ДСНС", "State Emergency Service of Ukraine"), ("ГСЧС Украины", "ДСНС України"),
+                         ("Національна поліція", "National Police of Ukraine")):
+        assert fields([rec(0, killed=20, claimant=first, source="a"),
+                       rec(1, killed=19, claimant=later, source="b")]) == set(), (first, later)
+
+
+def test_a_share_of_the_toll_is_not_a_competing_count() -> None:
+    total = rec(0, killed=12, claimant="mayor", source="a")
+    for text in ("Twelve people were killed, of them 3 children, the police said",
+                 "Загинули 12 людей, з них 3 дітей, повідомили в поліції",
+                 "Погибли 12 человек, из них 3 ребенка, сообщили в полиции"):
+        share = rec(1, killed=3, claimant="police", source="b", evidence=text)
+        assert fields([total, share]) == set(), text
+    # a lower figure that is no share still disputes the total
+    assert fields([total, rec(1, killed=3, claimant="police", source="b", evidence="3 people were killed")]) == {"killed"}
+
+
+def test_the_hospitalised_are_not_the_injured() -> None:
+    injured = rec(0, injured=30, claimant="mayor", source="a", evidence="30 people were injured in Kharkiv")
+    for text in ("12 people were hospitalized, the police said", "12 людей госпіталізовано, повідомили в поліції",
+                 "12 человек госпитализированы, сообщили в полиции", "12 людей доставили до лікарень"):
+        assert fields([injured, rec(1, injured=12, claimant="police", source="b", evidence=text)]) == set(), text
+    assert fields([injured, rec(1, injured=12, claimant="police", source="b",
+                                evidence="12 people were injured")]) == {"injured"}
+
+
+def test_a_figure_is_placed_at_the_time_its_words_give() -> None:
+    # the mayor's 8 at 11:00, the police's 5 posted at 15:00 but given "as of 09:00": a rise, not a dispute
+    eight = rec(2, killed=8, claimant="mayor", source="a")
+    for text in ("As of 09:00, 5 people were killed", "Станом на 09:00 загинули 5 людей",
+                 "По состоянию на 09:00 погибли 5 человек"):
+        assert fields([eight, rec(6, killed=5, claimant="police", source="b", evidence=text)]) == set(), text
+    assert fields([eight, rec(6, killed=5, claimant="police", source="b", evidence="5 people were killed")]) == {
+        "killed"}
+
+
+def test_a_stale_republication_is_not_a_dispute() -> None:
+    # the emergency service said 20, the governor then 21; an outlet later repeats the service's 20
+    records = [rec(0, killed=20, claimant="ДСНС", source="dsns"),
+               rec(1, killed=21, claimant="Odesa regional governor", source="gov"),
+               rec(3, killed=20, claimant="Ukraine State Emergency Service", source="outlet")]
+    assert fields(records) == set()
+
+
+def test_pages_that_gave_only_the_day_are_not_ordered_against_each_other() -> None:
+    noon = 3  # T0 is 09:00 Kyiv: a page with only the day is imported at 12:00
+    assert fields([rec(noon, killed=16, injured=46, claimant="governor", source="a"),
+                   rec(noon, killed=14, claimant="rescuers", source="b")]) == set()
+    # one snapshot (the same death toll) with different injured counts still conflicts
+    assert fields([rec(noon, killed=16, injured=55, claimant="governor", source="a"),
+                   rec(noon, killed=16, injured=53, claimant="rescuers", source="b")]) == {"injured"}
