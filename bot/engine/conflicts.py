@@ -14,8 +14,9 @@ the most conservative figure):
   figures of one snapshot (they agree on the other count) conflict there; an earlier figure
   quoted in a later post is never one side, nor is a share of a larger count ("of them 3
   children"), and the hospitalised of one post are not the injured of another;
-- opposite claims of control made within about two days conflict, unless they record a handover
-  in sequence (one side holds the town, then the other takes it and nobody denies it);
+- opposite claims of control made within about two days by claimants of the two sides conflict,
+  unless they record a handover in sequence (one side holds the town, then the other takes it
+  and nobody denies it);
 - opposite claims of who carried out the attack conflict;
 - opposite causes: one side says blown up (an explosion), the other side struck (shelling, a
   missile, a bomb); an "explosion" that neither a side states nor blames on anyone is no
@@ -217,14 +218,18 @@ def _perpetrator_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | N
 
 
 def _disputed_control(records: Sequence[ClaimRecord]) -> set[int]:
-    """The control claims that dispute each other: opposite controllers from different claimants
-    within ``CONTROL_WINDOW``, on the same day, or where the later one denies the earlier or
-    restates a controller claimed before it (a handover in sequence is not a dispute)."""
+    """The control claims that dispute each other: opposite controllers from claimants of the two
+    sides (a claim reported from the other side counts as that side's; a claimant of no known
+    side, a wire or an unnamed source, takes no side in a dispute about who holds a town) within
+    ``CONTROL_WINDOW``, on the same day, or where the later one denies the earlier or restates a
+    controller claimed before it (a handover in sequence is not a dispute)."""
     rows = sorted((r for r in records if r.claim.controller in SIDES), key=canonical)
     disputed: set[int] = set()
     for i, a in enumerate(rows):
         for b in rows[i + 1:]:
-            if b.claim.controller == a.claim.controller or same_claimant(a, b):
+            if (b.claim.controller == a.claim.controller or same_claimant(a, b)
+                    or a.claim.claimant_side not in SIDES or b.claim.claimant_side not in SIDES
+                    or a.claim.claimant_side == b.claim.claimant_side):
                 continue
             if event_day(b) - event_day(a) > CONTROL_WINDOW:
                 break

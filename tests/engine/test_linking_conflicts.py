@@ -27,12 +27,12 @@ _ids = iter(range(1, 10_000))
 
 def rec(hours: float = 0, *, source: str = "a", claimant: str | None = "governor", killed=None, q=Qualifier.EXACT,
         injured=None, kind=Kind.MISSILE, controller=None, perpetrator=None, targets=(), evidence="strike on Kharkiv",
-        place=KHARKIV, day=date(2022, 3, 1)) -> ClaimRecord:
+        place=KHARKIV, day=date(2022, 3, 1), side=None) -> ClaimRecord:
     n = next(_ids)
     claim = Claim(kind=kind, place=place, date=day, evidence=evidence, killed=killed,
                   qualifier=q if killed is not None else None, injured=injured,
                   injured_qualifier=Qualifier.EXACT if injured is not None else None, controller=controller,
-                  perpetrator=perpetrator, claimant=claimant, targets=tuple(targets))
+                  perpetrator=perpetrator, claimant=claimant, targets=tuple(targets), claimant_side=side)
     return ClaimRecord(id=n, claim=claim, source_ref=source, source_name=source.upper(), message_id=n,
                        posted_at=T0 + timedelta(hours=hours), url=f"https://t.me/{source}/{n}")
 
@@ -76,8 +76,8 @@ def test_copies_corroborate_and_are_not_independent() -> None:
 
 def test_opposite_control_and_perpetrator_claims_conflict() -> None:
     kherson = Place("Kherson", "Kherson Oblast", code="UA65")
-    control = [rec(0, kind=Kind.CONTROL, controller=Side.RUSSIA, place=kherson, claimant="Russian MoD"),
-               rec(1, kind=Kind.CONTROL, controller=Side.UKRAINE, place=kherson, claimant="mayor")]
+    control = [rec(0, kind=Kind.CONTROL, controller=Side.RUSSIA, place=kherson, claimant="Russian MoD", side=Side.RUSSIA),
+               rec(1, kind=Kind.CONTROL, controller=Side.UKRAINE, place=kherson, claimant="mayor", side=Side.UKRAINE)]
     assert fields(control) == {"controller"}
     blame = [rec(0, perpetrator=Side.RUSSIA), rec(2, perpetrator=Side.UKRAINE, claimant="Russian MoD")]
     assert fields(blame) == {"perpetrator"}
@@ -220,14 +220,14 @@ def test_two_snapshots_of_a_rising_toll_at_the_same_time_are_updates() -> None:
 
 def test_a_handover_in_sequence_is_not_a_control_conflict() -> None:
     town = Place("Kupiansk", "Kharkiv Oblast", code="UA63")
-    holds = rec(0, kind=Kind.CONTROL, controller=Side.RUSSIA, place=town, claimant="Russian media")
+    holds = rec(0, kind=Kind.CONTROL, controller=Side.RUSSIA, place=town, claimant="Russian media", side=Side.RUSSIA)
     entry = rec(24, kind=Kind.CONTROL, controller=Side.UKRAINE, place=town, claimant="General Staff",
-                day=date(2022, 3, 2))
+                day=date(2022, 3, 2), side=Side.UKRAINE)
     assert fields([holds, entry]) == set()
     denial = rec(30, kind=Kind.CONTROL, controller=Side.RUSSIA, place=town, claimant="Russian MoD",
-                 day=date(2022, 3, 2), evidence="The MoD called the reports fake")
+                 day=date(2022, 3, 2), evidence="The MoD called the reports fake", side=Side.RUSSIA)
     assert fields([holds, entry, denial]) == {"controller"}
-    same_day = rec(2, kind=Kind.CONTROL, controller=Side.UKRAINE, place=town, claimant="mayor")
+    same_day = rec(2, kind=Kind.CONTROL, controller=Side.UKRAINE, place=town, claimant="mayor", side=Side.UKRAINE)
     assert fields([holds, same_day]) == {"controller"}
 
 
@@ -397,3 +397,49 @@ def test_pages_that_gave_only_the_day_are_not_ordered_against_each_other() -> No
     # one snapshot (the same death toll) with different injured counts still conflicts
     assert fields([rec(noon, killed=16, injured=55, claimant="governor", source="a"),
                    rec(noon, killed=16, injured=53, claimant="rescuers", source="b")]) == {"injured"}
+
+
+# ---------------------------------------------------------------- control claims that are not disputes
+
+
+def _control(hours: float, controller: Side, said_by: Side | None, who: str, *, day: date,
+             evidence: str = "control of the town") -> ClaimRecord:
+    return rec(hours, kind=Kind.CONTROL, controller=controller, place=Place("Kupiansk", "Kharkiv Oblast", code="UA63"),
+               claimant=who, day=day, side=said_by, source=who.split()[0].lower(), evidence=evidence)
+
+
+def test_one_side_telling_of_a_change_of_hands_is_no_dispute() -> None:
+    # Ukrainian officials: the town was held, then the army withdrew (Russia holds it now)
+    d = date(2022, 3, 1)
+    assert fields([_control(0, Side.UKRAINE, Side.UKRAINE, "governor", day=d),
+                   _control(5, Side.RUSSIA, Side.UKRAINE, "General Staff", day=d)]) == set()
+
+
+def test_a_claimant_of_no_known_side_takes_no_side_in_a_control_dispute() -> None:
+    # a wire's summary the same day as the MoD's capture claim, without the side of its source
+    d = date(2022, 3, 1)
+    assert fields([_control(0, Side.RUSSIA, Side.RUSSIA, "Russian MoD", day=d),
+                   _control(2, Side.UKRAINE, None, "Reuters", day=d)]) == set()
+    # the same words credited to the Ukrainian spokesman dispute the capture
+    assert fields([_control(0, Side.RUSSIA, Side.RUSSIA, "Russian MoD", day=d),
+                   _control(2, Side.UKRAINE, Side.UKRAINE, "Khortytsia spokesman", day=d)]) == {"controller"}
+
+
+def test_a_claimant_who_reports_the_other_sides_claim_is_not_its_owner() -> None:
+    # a Ukrainian outlet reports the Russian claim ("as reported") beside the Ukrainian denial
+    d = date(2022, 3, 1)
+    records = [_control(0, Side.RUSSIA, Side.RUSSIA, "Russian side (as reported)", day=d),
+               _control(0.5, Side.UKRAINE, Side.UKRAINE, "Khortytsia spokesman", day=d,
+                        evidence="The spokesman denied the capture: fighting continues")]
+    (finding,) = detect_conflicts(records)
+    owners = {v.value: {r.claim.claimant for r in v.records} for v in finding.values}
+    assert owners == {"russia": {"Russian side (as reported)"}, "ukraine": {"Khortytsia spokesman"}}
+
+
+def test_control_claims_days_apart_in_a_changing_episode_are_a_handover() -> None:
+    # the Russian side holds the town; four days later the Ukrainian army enters and the Russian side
+    # acknowledges the withdrawal the day after: a change of hands, not a dispute
+    records = [_control(0, Side.RUSSIA, Side.RUSSIA, "Russian MoD", day=date(2022, 3, 1)),
+               _control(96, Side.UKRAINE, Side.UKRAINE, "General Staff", day=date(2022, 3, 5)),
+               _control(120, Side.UKRAINE, Side.RUSSIA, "Russian MoD", day=date(2022, 3, 6))]
+    assert fields(records) == set()
