@@ -13,7 +13,8 @@ the most conservative figure):
   second later to keep a file's order) cannot be ordered among themselves, so only different
   figures of one snapshot (they agree on the other count) conflict there; an earlier figure
   quoted in a later post is never one side, nor is a share of a larger count ("of them 3
-  children"), and the hospitalised of one post are not the injured of another;
+  children"), and the hospitalised of one post are not the injured of another; when every claim
+  that names the attacker names one side, a figure credited to that side quotes the other's count;
 - opposite claims of control made within about two days by claimants of the two sides conflict,
   unless they record a handover in sequence (one side holds the town, then the other takes it
   and nobody denies it);
@@ -146,9 +147,20 @@ def _said_by_then(rows: Sequence[tuple[ClaimRecord, tuple[int, Qualifier | None]
                for r, c in rows)
 
 
+def _attacker(records: Sequence[ClaimRecord]) -> Side | None:
+    """The side every claim that names the attacker names, or None (no one names it, or the
+    claims blame different sides)."""
+    named = {r.claim.perpetrator for r in records if r.claim.perpetrator in SIDES}
+    return named.pop() if len(named) == 1 else None
+
+
 def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFinding | None:
+    # the attacker's side does not count the victims of a strike nobody disputes: a figure credited
+    # to it is the other side's count it quotes ("according to the agency, 19 were killed")
+    attacker = _attacker(records)
     rows = [(r, c) for r in records if (c := _count(r, field)) is not None
-            and not _QUOTED_EARLIER.search(r.claim.claimant or "")]
+            and not _QUOTED_EARLIER.search(r.claim.claimant or "")
+            and (attacker is None or r.claim.claimant_side != attacker)]
     involved: set[int] = set()
     reasons: list[str] = []
     moments = {r.id: _moment(r) for r, _ in rows}

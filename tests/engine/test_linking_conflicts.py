@@ -443,3 +443,17 @@ def test_control_claims_days_apart_in_a_changing_episode_are_a_handover() -> Non
                _control(96, Side.UKRAINE, Side.UKRAINE, "General Staff", day=date(2022, 3, 5)),
                _control(120, Side.UKRAINE, Side.RUSSIA, "Russian MoD", day=date(2022, 3, 6))]
     assert fields(records) == set()
+
+
+def test_the_attackers_side_quoting_the_victims_count_is_not_a_competing_count() -> None:
+    noon = 3
+    dsns = rec(noon, killed=20, injured=38, claimant="ДСНС", source="dsns", side=Side.UKRAINE, perpetrator=Side.RUSSIA)
+    for text in ("According to the agency, 19 people were killed and 38 injured",
+                 "За даними відомства, загинули 19 людей, 38 поранені",
+                 "По данным ведомства, погибли 19 человек, 38 ранены"):
+        kremlin = rec(noon, killed=19, injured=38, claimant="Kremlin (Peskov)", source="kremlin", side=Side.RUSSIA,
+                      evidence=text)
+        assert fields([dsns, kremlin]) == set(), text
+        # when the sides blame each other, each side's own count stands against the other's
+        blamed = rec(noon, perpetrator=Side.UKRAINE, claimant="Russian MoD", source="mod", side=Side.RUSSIA)
+        assert fields([dsns, kremlin, blamed]) == {"killed", "perpetrator"}, text
