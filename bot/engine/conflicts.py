@@ -7,14 +7,15 @@ the most conservative figure):
 - a rising toll is an update, whoever gives it; one claimant is never in conflict with itself,
   and claims of one post never conflict with each other (a post that tells how a toll grew);
 - a later figure higher than an earlier one is an update, whoever gives it (a toll only rises);
-  counts conflict when a figure published up to ``ABOUT_SAME_TIME`` after another claimant's is
+  counts conflict when a figure given up to ``ABOUT_SAME_TIME`` after another claimant's is
   lower than that one allows, unless it repeats what its own claimant had said by then (a stale
-  republication); figures of one day whose pages gave only the day (imported at noon, or a
-  second later to keep a file's order) cannot be ordered among themselves, so only different
-  figures of one snapshot (they agree on the other count) conflict there; an earlier figure
-  quoted in a later post is never one side, nor is a share of a larger count ("of them 3
-  children"), and the hospitalised of one post are not the injured of another; when every claim
-  that names the attacker names one side, a figure credited to that side quotes the other's count;
+  republication). A figure is placed at the time its words give ("as of 13:30", "станом на
+  05:30"), else at its post's time; pages that gave only the day (imported at noon, or a
+  second later to keep a file's order) cannot be ordered against each other, so only different
+  figures of one snapshot (they agree on the other count) conflict there. Never one side: an
+  earlier figure quoted in a later post, a share of a larger count ("of them 3 children"), the
+  hospitalised of one post against the injured of another, and, when every claim that names the
+  attacker names one side, a figure credited to that side (it quotes the victims' count);
 - opposite claims of control made within about two days by claimants of the two sides conflict,
   unless they record a handover in sequence (one side holds the town, then the other takes it
   and nobody denies it);
@@ -35,8 +36,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import combinations
 from zoneinfo import ZoneInfo
 
 from bot.engine.linking import (
@@ -117,12 +118,18 @@ def _time_known(record: ClaimRecord) -> bool:
     return not (posted.hour == 12 and posted.minute == 0 and posted.second <= 1 and not posted.microsecond)
 
 
-def _comparable(a: ClaimRecord, b: ClaimRecord, field: str) -> bool:
-    """Whether two figures count the same people: not a share of a larger count ("of them 3
-    children"), and not the hospitalised of one post against the injured of another."""
-    if any(is_share(r, c[0]) for r in (a, b) if (c := _count(r, field)) is not None):
-        return False
-    return field != "injured" or says(a, "hospitalised") == says(b, "hospitalised")
+@dataclass(frozen=True, slots=True)
+class _Figure:
+    """One claim's figure as count conflicts weigh it (read once per claim)."""
+
+    record: ClaimRecord
+    value: int
+    qualifier: Qualifier | None
+    moment: datetime
+    known: bool  # the moment is a time of day the post or its words give
+    posted_known: bool  # the post itself carries a time of day
+    share: bool  # given as a share of a larger count ("of them 3 children")
+    hospitalised: bool
 
 
 def _moment(record: ClaimRecord) -> tuple[datetime, bool]:
@@ -139,12 +146,29 @@ def _moment(record: ClaimRecord) -> tuple[datetime, bool]:
     return posted, known
 
 
-def _said_by_then(rows: Sequence[tuple[ClaimRecord, tuple[int, Qualifier | None]]], moments: dict[int, datetime],
-                  b: ClaimRecord, value: int, moment: datetime) -> bool:
-    """Whether ``b``'s claimant had given ``value`` already by ``moment``: a later post that
+def _figure(record: ClaimRecord, count: tuple[int, Qualifier | None]) -> _Figure:
+    moment, known = _moment(record)
+    return _Figure(record, count[0], count[1], moment, known, _time_known(record), is_share(record, count[0]),
+                   says(record, "hospitalised"))
+
+
+def _comparable(a: _Figure, b: _Figure, field: str) -> bool:
+    """Whether two figures count the same people: not a share of a larger count ("of them 3
+    children"), and not the hospitalised of one post against the injured of another."""
+    return not (a.share or b.share) and (field != "injured" or a.hospitalised == b.hospitalised)
+
+
+def _ordered(a: _Figure, b: _Figure) -> bool:
+    """Whether two figures can be put in time order: not when both come from pages that gave only
+    the day (imported at noon; a time one of them states does not place it against the other)."""
+    return a.moment.date() != b.moment.date() or (a.known and b.known) or a.posted_known or b.posted_known
+
+
+def _said_by_then(figures: Sequence[_Figure], b: _Figure, moment: datetime) -> bool:
+    """Whether ``b``'s claimant had given its figure already by ``moment``: a later post that
     repeats it is a stale republication, not a new figure."""
-    return any(r.id != b.id and c[0] == value and moments[r.id] <= moment and same_claimant(r, b)
-               for r, c in rows)
+    return any(f.record.id != b.record.id and f.value == b.value and f.moment <= moment
+               and same_claimant(f.record, b.record) for f in figures)
 
 
 def _attacker(records: Sequence[ClaimRecord]) -> Side | None:
@@ -154,47 +178,47 @@ def _attacker(records: Sequence[ClaimRecord]) -> Side | None:
     return named.pop() if len(named) == 1 else None
 
 
+def _exact(figure: _Figure) -> bool:
+    return figure.qualifier in (None, Qualifier.EXACT)
+
+
 def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFinding | None:
     # the attacker's side does not count the victims of a strike nobody disputes: a figure credited
     # to it is the other side's count it quotes ("according to the agency, 19 were killed")
     attacker = _attacker(records)
-    rows = [(r, c) for r in records if (c := _count(r, field)) is not None
-            and not _QUOTED_EARLIER.search(r.claim.claimant or "")
-            and (attacker is None or r.claim.claimant_side != attacker)]
+    figures = sorted((_figure(r, c) for r in records if (c := _count(r, field)) is not None
+                      and not _QUOTED_EARLIER.search(r.claim.claimant or "")
+                      and (attacker is None or r.claim.claimant_side != attacker)),
+                     key=lambda f: (f.moment, canonical(f.record)))
     involved: set[int] = set()
     reasons: list[str] = []
-    moments = {r.id: _moment(r) for r, _ in rows}
-    when = {i: m[0] for i, m in moments.items()}
-    for (a, ca), (b, cb) in combinations(sorted(rows, key=lambda x: (moments[x[0].id][0], canonical(x[0]))), 2):
-        if a.post_key == b.post_key or ca[0] == cb[0] or same_claimant(a, b) or not _comparable(a, b, field):
-            continue
-        (at, a_known), (bt, b_known) = moments[a.id], moments[b.id]
-        if bt - at > ABOUT_SAME_TIME:
-            continue
-        # a page that gave only the day (imported at noon) cannot be ordered against another such
-        # page, nor against a time after noon; a figure timed in the morning comes before it.
-        # Unordered figures conflict only when they are different figures of one snapshot (they
-        # agree on the other count)
-        if at.date() == bt.date() and not (a_known and b_known or _time_known(a) or _time_known(b)):
-            if (ca[1] in (None, Qualifier.EXACT) and cb[1] in (None, Qualifier.EXACT)
-                    and _same_snapshot(a, b, field)):
-                involved |= {a.id, b.id}
-                reasons.append(f"{who(a)} said {ca[0]} while {who(b)} said {cb[0]}")
-            continue
-        # a toll only rises: a later, higher figure is an update whoever gives it; a later figure
-        # lower than another claimant's earlier one disputes it, unless it only repeats what its
-        # own claimant had said by then (a stale republication)
-        a_low, _ = _bounds(*ca)
-        _, b_high = _bounds(*cb)
-        if b_high < a_low and not _said_by_then(rows, when, b, cb[0], at):
-            involved |= {a.id, b.id}
-            reasons.append(f"{who(b)} later gave {cb[0]}, lower than {who(a)}'s {ca[0]}")
+    for i, a in enumerate(figures):
+        for b in figures[i + 1:]:
+            if b.moment - a.moment > ABOUT_SAME_TIME:
+                break
+            if (a.record.post_key == b.record.post_key or a.value == b.value or same_claimant(a.record, b.record)
+                    or not _comparable(a, b, field)):
+                continue
+            if not _ordered(a, b):
+                # unordered figures conflict only when they are different figures of one snapshot
+                # (they agree on the other count)
+                if _exact(a) and _exact(b) and _same_snapshot(a.record, b.record, field):
+                    involved |= {a.record.id, b.record.id}
+                    reasons.append(f"{who(a.record)} said {a.value} while {who(b.record)} said {b.value}")
+                continue
+            # a toll only rises: a later, higher figure is an update whoever gives it; a later figure
+            # lower than another claimant's earlier one disputes it, unless it only repeats what its
+            # own claimant had said by then (a stale republication)
+            if _bounds(b.value, b.qualifier)[1] < _bounds(a.value, a.qualifier)[0] and not _said_by_then(
+                    figures, b, a.moment):
+                involved |= {a.record.id, b.record.id}
+                reasons.append(f"{who(b.record)} later gave {b.value}, lower than {who(a.record)}'s {a.value}")
     if not involved:
         return None
     by_value: dict[tuple[int, str | None], list[ClaimRecord]] = {}
-    for record, (value, qualifier) in rows:
-        if record.id in involved:
-            by_value.setdefault((value, qualifier.value if qualifier else None), []).append(record)
+    for f in figures:
+        if f.record.id in involved:
+            by_value.setdefault((f.value, f.qualifier.value if f.qualifier else None), []).append(f.record)
     values = tuple(ConflictValue(v, q, tuple(rs)) for (v, q), rs in sorted(by_value.items(), key=lambda kv: -kv[0][0]))
     return ConflictFinding(field, values, "; ".join(dict.fromkeys(reasons)))
 
