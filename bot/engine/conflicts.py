@@ -132,7 +132,7 @@ class _Figure:
     hospitalised: bool
 
 
-def _moment(record: ClaimRecord) -> tuple[datetime, bool]:
+def figure_moment(record: ClaimRecord) -> tuple[datetime, bool]:
     """When the claim's figures were given, and whether that time is known: the time of day its
     words state ("as of 13:30") on the post's day, when the post gives no time or a later one;
     else the post's time."""
@@ -147,7 +147,7 @@ def _moment(record: ClaimRecord) -> tuple[datetime, bool]:
 
 
 def _figure(record: ClaimRecord, count: tuple[int, Qualifier | None]) -> _Figure:
-    moment, known = _moment(record)
+    moment, known = figure_moment(record)
     return _Figure(record, count[0], count[1], moment, known, _time_known(record), is_share(record, count[0]),
                    says(record, "hospitalised"))
 
@@ -354,7 +354,7 @@ def _range(records: Sequence[ClaimRecord], field: str) -> Range:
     rows = [(r, c) for r in records if (c := _count(r, field)) is not None]
     if not rows:
         return Range()
-    latest = max(rows, key=lambda x: (x[0].posted_at, x[1][0]))
+    latest = max(rows, key=lambda x: (figure_moment(x[0])[0], x[1][0]))  # the time it was given for
     values = [c[0] for _, c in rows]
     return Range(low=min(values), best=latest[1][0], high=max(values))
 

@@ -8,15 +8,22 @@ conflict read as the sides with who gave them ("killed 8 (Klymenko, 12:00) vs 9 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from bot.engine.conflicts import who
+from bot.engine.conflicts import figure_moment, who
 from bot.engine.linking import canonical
-from bot.engine.types import ClaimRecord, ConflictFinding, Ledger, LedgerStep, Qualifier, Side
+from bot.engine.types import (
+    ClaimRecord,
+    ConflictFinding,
+    Ledger,
+    LedgerStep,
+    Qualifier,
+    Side,
+)
 
-KYIV = ZoneInfo("Europe/Kyiv")
 COUNT_FIELDS = ("killed", "injured")
 SIDE_FIELDS = ("controller", "perpetrator")
+FIELDS = COUNT_FIELDS + SIDE_FIELDS
 _MARK = {Qualifier.AT_LEAST.value: "≥", Qualifier.APPROX.value: "~"}
 
 
@@ -34,8 +41,10 @@ def _value(record: ClaimRecord, field: str) -> tuple[object, str | None] | None:
 
 
 def when(record: ClaimRecord) -> str:
-    posted = record.posted_at.astimezone(KYIV) if record.posted_at.tzinfo else record.posted_at
-    return posted.strftime("%d.%m %H:%M")
+    """When the claim's figures were given, as the ledger shows it: the day and the time its words
+    or its post give ("01.07 13:30"), or the day alone for a page that gave only the day."""
+    moment, known = figure_moment(record)
+    return moment.strftime("%d.%m %H:%M" if known else "%d.%m")
 
 
 def shown(value: object, qualifier: str | None) -> str:
@@ -55,14 +64,15 @@ def build_ledger(records: Iterable[ClaimRecord], findings: Sequence[ConflictFind
         Steps in time order (post time, then canonical order), one per claim and figure, and one
         line per figure that has more than one value or is disputed.
     """
-    ordered = sorted(records, key=lambda r: (r.posted_at, canonical(r)))
+    records = list(records)
+    moments = {r.id: figure_moment(r) for r in records}
     disputed = {(f.field, r.id) for f in findings for v in f.values for r in v.records}
     steps: list[LedgerStep] = []
     lines: list[str] = []
     for field in COUNT_FIELDS + SIDE_FIELDS:
         latest: object | None = None
         trail: list[LedgerStep] = []
-        for record in ordered:
+        for record in sorted(records, key=lambda r, f=field: _order(r, f, moments)):
             found = _value(record, field)
             if found is None:
                 continue
@@ -93,8 +103,18 @@ def build_ledger(records: Iterable[ClaimRecord], findings: Sequence[ConflictFind
                 f"{shown(v.value, v.qualifier)} ({', '.join(dict.fromkeys(who(r) for r in v.records))}, "
                 f"{min(when(r) for r in v.records)})" for v in finding.values)
             lines.append(f"⚠️ {finding.field} {sides}")
-    steps.sort(key=lambda s: (s.record.posted_at, canonical(s.record), s.field))
+    steps.sort(key=lambda s: _order(s.record, s.field, moments))
     return Ledger(tuple(steps), tuple(lines))
+
+
+def _order(record: ClaimRecord, field: str, moments: dict[int, tuple[datetime, bool]]) -> tuple[object, ...]:
+    """Where a claim's figure stands in the ledger: at the time it was given for (``figure_moment``:
+    the time its words state, else its post's); figures of pages that gave only the day, which
+    cannot be ordered by time, stand lowest first, as a rising toll reads."""
+    moment, known = moments[record.id]
+    found = _value(record, field) if field in COUNT_FIELDS else None
+    value = found[0] if found is not None and not known and isinstance(found[0], int) else 0
+    return (moment, known is False, value, canonical(record), FIELDS.index(field))
 
 
 def _advances(step: LedgerStep) -> bool:

@@ -118,17 +118,17 @@ async def test_instant_alert_once_per_incident(bot: Bot) -> None:
     await say(bot, "/start sub_kyiv", user_id=92)
     await say(bot, "/settings alerts on", user_id=92)  # other oblast
     before = {c: len(bot.server.messages_to(c)) for c in (90, 91, 92)}
-    await _post(bot, "In Kharkiv 2 people were killed by shelling today.")
+    await _post(bot, "In Kharkiv 3 people were killed by shelling today.")
     await bot.server.wait_for_async(lambda: len(bot.server.messages_to(90)) > before[90], what="alert")
-    # another channel reports the same incident (linked into it, now a conflict): no second alert
-    await _post(bot, "In Kharkiv 3 people were killed by shelling today.", chat_id=-1007770001, title="Mayor",
+    # another channel reports the same incident with a lower toll (linked into it, now a conflict): no second alert
+    await _post(bot, "In Kharkiv 2 people were killed by shelling today.", chat_id=-1007770001, title="Mayor",
                 username=None)
     await bot.delivery.wait_background()
     views = reports.list_incident_views(bot.session_factory)
     assert len(views) == 1 and views[0].conflicts
     await asyncio.sleep(0.2)
     alerts = bot.server.messages_to(90)[before[90]:]
-    assert len(alerts) == 1 and alerts[0]["plain_text"].startswith("🚨 Kharkiv — shelling, 2 killed")
+    assert len(alerts) == 1 and alerts[0]["plain_text"].startswith("🚨 Kharkiv — shelling, 3 killed")
     assert len(bot.server.messages_to(91)) == before[91]
     assert len(bot.server.messages_to(92)) == before[92]
 

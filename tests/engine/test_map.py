@@ -53,7 +53,7 @@ def test_the_outlines_project_cities_inside_their_oblasts() -> None:
 
 
 def test_each_incident_is_drawn_at_its_settlement_and_disputed_ones_are_marked(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    views = [view(KHARKIV, 3), view(KHERSON, 2, 6), view(LVIV, 1), view(NOWHERE, 1)]
+    views = [view(KHARKIV, 3), view(KHERSON, 6, 2), view(LVIV, 1), view(NOWHERE, 1)]
     assert views[1].conflicts and not views[0].conflicts
     drawn = render_map(views, day=DAY, lang="uk", names=Names())
     assert drawn.png.startswith(b"\x89PNG")

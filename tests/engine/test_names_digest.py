@@ -84,7 +84,7 @@ def test_a_disputed_control_line_names_place_and_region_in_the_readers_language(
     posted = datetime(2022, 3, 2, 9, tzinfo=KYIV)
     records = tuple(
         ClaimRecord(next(_ids), Claim(kind=Kind.CONTROL, place=kherson, date=posted.date(), evidence="…",
-                                      controller=side, claimant=who), ref, ref, 1, posted)
+                                      controller=side, claimant=who, claimant_side=side), ref, ref, 1, posted)
         for side, who, ref in ((Side.RUSSIA, "Russian MoD", "mod"),
                                (Side.UKRAINE, "Kherson mayor (Kolykhaiev)", "mayor")))
     text = "\n".join(render_digest([view(*records)], day=posted.date(), lang="uk", html_mode=False, names=names))

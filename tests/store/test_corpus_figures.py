@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.score import corpus_report, language_figures, load_scorer, split_report, write_split
+from bench.score import (
+    corpus_report,
+    language_figures,
+    load_scorer,
+    split_report,
+    write_split,
+)
 from tests.conftest import SHARED, require_shared
 
 pytestmark = pytest.mark.corpus
