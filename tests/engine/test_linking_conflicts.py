@@ -457,3 +457,17 @@ def test_the_attackers_side_quoting_the_victims_count_is_not_a_competing_count()
         # when the sides blame each other, each side's own count stands against the other's
         blamed = rec(noon, perpetrator=Side.UKRAINE, claimant="Russian MoD", source="mod", side=Side.RUSSIA)
         assert fields([dsns, kremlin, blamed]) == {"killed", "perpetrator"}, text
+
+
+def test_the_ledger_reads_a_toll_from_pages_that_gave_only_the_day_in_order() -> None:
+    noon = 3  # T0 is 09:00 Kyiv: a page with only the day is imported at 12:00
+    records = [rec(noon, killed=20, claimant="ДСНС", source="a"),
+               rec(noon, killed=17, claimant="ДСНС", source="b", evidence="Станом на 05:30 загинули 17 людей"),
+               rec(noon, killed=21, claimant="Odesa regional governor", source="c"),
+               rec(noon, killed=19, claimant="ДСНС", source="d")]
+    ledger = build_ledger(records, detect_conflicts(records))
+    assert ledger.lines == ("killed 17 → 19 → 20 → 21 (Odesa regional governor, 01.03)",)
+    assert summarize(records).killed.best == 21
+    # a figure timed after them is the latest, even when it is lower
+    later = rec(4.5, killed=20, claimant="ДСНС", source="e", evidence="As of 13:30, 20 people were killed")
+    assert summarize([*records, later]).killed.best == 20
