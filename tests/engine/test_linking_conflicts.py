@@ -471,3 +471,14 @@ def test_the_ledger_reads_a_toll_from_pages_that_gave_only_the_day_in_order() ->
     # a figure timed after them is the latest, even when it is lower
     later = rec(4.5, killed=20, claimant="ДСНС", source="e", evidence="As of 13:30, 20 people were killed")
     assert summarize([*records, later]).killed.best == 20
+
+
+def test_a_city_districts_share_is_not_a_competing_count() -> None:
+    city = rec(0, killed=9, claimant="Kyiv mayor (Klitschko)", source="a")
+    for text in ("In the Sviatoshynskyi district, 3 people were killed, the police said",
+                 "3 people were killed in the Sviatoshynskyi district",
+                 "У Святошинському районі 3 загиблих, повідомили в поліції",
+                 "3 людини загинули у Святошинському районі",
+                 "В Святошинском районе 3 погибших, сообщили в полиции",
+                 "3 человека погибли в Святошинском районе"):
+        assert fields([city, rec(1, killed=3, claimant="police", source="b", evidence=text)]) == set(), text
