@@ -13,12 +13,12 @@ from telegram import Chat, Message, MessageEntity, Update
 from telegram.error import TelegramError
 
 from bot import jobs
-from bot.services import reading, subscriptions
-from bot.telegram.send import GaveUp, Part, send_parts
 from bot.engine.digest import format_day
 from bot.engine.names import table_names
 from bot.i18n import Raw, shorten, t
+from bot.services import reading, subscriptions
 from bot.services.subscriptions import InputError, SubscriberView
+from bot.telegram.send import GaveUp, Part, send_parts
 from handlers import (
     Context,
     args_of,
@@ -27,7 +27,13 @@ from handlers import (
     reply,
     speaking,
 )
-from handlers.callbacks import SETTING_WORDS, language_keyboard, setting_change, settings_keyboard, settings_text
+from handlers.callbacks import (
+    SETTING_WORDS,
+    language_keyboard,
+    setting_change,
+    settings_keyboard,
+    settings_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -158,19 +164,16 @@ async def cmd_digest(update: Update, context: Context, lang: str) -> None:
         return
     rt = context.runtime
     sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
-    zone = sub.zone if sub is not None else ZoneInfo(rt.delivery.default_timezone)
+    zone = sub.timezone if sub is not None else rt.delivery.default_timezone
     oblasts = sub.oblasts if sub is not None and sub.active else ()
-    day = datetime.now(zone).date()
-    texts = await rt.delivery.digest_parts(day, lang, oblasts, chart=False)
-    await send_parts(context.bot, chat.id, texts, rt.delivery.pace)
-    pictures = await asyncio.to_thread(reading.day_pictures, rt.session_factory, rt.reader_names(), day, lang,
-                                       oblasts=oblasts, zone=zone)
-    for picture in pictures:
-        caption = t(lang, f"{picture.kind}_caption", day=format_day(day, lang))
+    day = datetime.now(ZoneInfo(zone)).date()
+    parts = await rt.delivery.digest_parts(day, lang, oblasts, zone=zone)
+    await send_parts(context.bot, chat.id, [p for p in parts if p.photo is None], rt.delivery.pace)
+    for picture in (p for p in parts if p.photo is not None):
         try:
-            await send_parts(context.bot, chat.id, [Part(text=caption, photo=picture.png)], rt.delivery.pace)
+            await send_parts(context.bot, chat.id, [picture], rt.delivery.pace)
         except (TelegramError, GaveUp) as exc:
-            logger.warning("the %s of %s did not reach chat %s: %s", picture.kind, day, chat.id, exc)
+            logger.warning("a picture of %s did not reach chat %s: %s", day, chat.id, exc)
             with contextlib.suppress(TelegramError, GaveUp):
                 await send_parts(context.bot, chat.id, [Part(text=t(lang, "picture_not_sent"))], 0)
 

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import threading
 import time as monotonic_time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,11 +22,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
-from bot.engine.chart import render_chart
 from bot.engine.digest import format_day, render_alert, render_digest
 from bot.engine.extract import Extractor
 from bot.engine.names import Names, load_names
 from bot.engine.types import IncidentView, PostIn
+from bot.i18n import t
+from bot.services import vetting
 from bot.services.delivery import (
     DEFAULT_RETRY_DELAY,
     DEFAULT_STALE_AFTER,
@@ -38,12 +38,16 @@ from bot.services.delivery import (
     release_interrupted,
     report_day,
 )
-from bot.services import vetting
 from bot.services.ingest import IngestOutcome, IngestStatus, ingest_telegram_post
-from bot.services.vetting import Approved
 from bot.services.keys import AlertKey, DeliveryKey, DigestKey, IncidentAlertKey
+from bot.services.reading import pictures_of
 from bot.services.reports import list_incident_views
-from bot.services.subscriptions import SubscriberView, get_subscriber, list_active_subscribers
+from bot.services.subscriptions import (
+    SubscriberView,
+    get_subscriber,
+    list_active_subscribers,
+)
+from bot.services.vetting import Approved
 from bot.telegram.send import DEFAULT_PACE, MAX_NETWORK_RETRIES, Part, send_parts
 from config.settings import DEFAULT_TIMEZONE
 from store import queries
@@ -53,7 +57,6 @@ from store.models import Incident
 logger = logging.getLogger(__name__)
 
 RENDER_TTL = 120.0  # seconds a rendered digest is reused across subscribers
-_CHART_LOCK = threading.Lock()  # pyplot is not thread-safe
 
 
 def alert_key(view: IncidentView) -> AlertKey:
@@ -98,10 +101,13 @@ class DeliveryService:
 
     # ------------------------------------------------ rendering
 
-    async def digest_parts(self, day: date, lang: str, oblasts: Sequence[str] = (), *,
-                           chart: bool = True) -> tuple[Part, ...]:
-        """The digest of ``day`` as messages (and the chart when there are incidents), cached briefly."""
-        key: tuple[object, ...] = ("digest", day, lang, tuple(sorted(oblasts)), chart)
+    async def digest_parts(self, day: date, lang: str, oblasts: Sequence[str] = (), *, pictures: bool = True,
+                           zone: str | None = None) -> tuple[Part, ...]:
+        """The digest of ``day`` in ``zone`` (the default time zone when None) as messages, then
+        its chart and its map when there are incidents (``pictures``), cached briefly. The
+        scheduled digest and /digest send the same parts."""
+        zone = zone or self.default_timezone
+        key: tuple[object, ...] = ("digest", day, lang, tuple(sorted(oblasts)), pictures, zone)
         cached = self._cache.get(key)
         if cached is not None and cached.expires > monotonic_time.monotonic():
             return cached.parts
@@ -110,19 +116,19 @@ class DeliveryService:
             cached = self._cache.get(key)
             if cached is not None and cached.expires > monotonic_time.monotonic():
                 return cached.parts
-            parts = await asyncio.to_thread(self._render_digest, day, lang, tuple(oblasts), chart)
+            parts = await asyncio.to_thread(self._render_digest, day, lang, tuple(oblasts), pictures, zone)
             self._cache[key] = _Rendered(monotonic_time.monotonic() + RENDER_TTL, parts)
             return parts
 
-    def _render_digest(self, day: date, lang: str, oblasts: tuple[str, ...], chart: bool) -> tuple[Part, ...]:
+    def _render_digest(self, day: date, lang: str, oblasts: tuple[str, ...], pictures: bool,
+                       zone: str) -> tuple[Part, ...]:
         views = list_incident_views(self.session_factory, since=day, until=day, oblasts=oblasts or None,
-                                    posted_in=ZoneInfo(self.default_timezone))
-        parts = [Part(text=m) for m in render_digest(views, day=day, lang=lang, html_mode=True,
-                                                        names=self.reader_names())]
-        if chart and views:
-            with _CHART_LOCK:
-                png = render_chart(views, day=day, lang=lang, names=self.reader_names())
-            parts.append(Part(text=format_day(day, lang), photo=png))
+                                    posted_in=ZoneInfo(zone))
+        names = self.reader_names()
+        parts = [Part(text=m) for m in render_digest(views, day=day, lang=lang, html_mode=True, names=names)]
+        if pictures:
+            parts += [Part(text=t(lang, f"{p.kind}_caption", day=format_day(day, lang)), photo=p.png)
+                      for p in pictures_of(views, names, day, lang)]
         return tuple(parts)
 
     def reader_names(self) -> Names:
@@ -151,7 +157,7 @@ class DeliveryService:
 
     async def send_digest(self, bot: Bot, subscriber: SubscriberView, day: date) -> Outcome:
         """The digest of ``day`` (the subscriber's language and regions), once per day."""
-        parts = await self.digest_parts(day, subscriber.language, subscriber.oblasts)
+        parts = await self.digest_parts(day, subscriber.language, subscriber.oblasts, zone=subscriber.timezone)
         outcome = await self.deliver(bot, subscriber, DigestKey(day), parts)
         logger.info("digest %s for chat %s: %s", day, subscriber.chat_id, outcome)
         return outcome
@@ -250,10 +256,10 @@ class DeliveryService:
     async def send_digest_now(self, bot: Bot, chat_id: int, lang: str) -> list[int]:
         """Today's digest (in the chat's zone, for its regions) right now, outside the delivery log."""
         subscriber = await asyncio.to_thread(get_subscriber, self.session_factory, chat_id)
-        zone = subscriber.zone if subscriber else ZoneInfo(self.default_timezone)
+        zone = subscriber.timezone if subscriber else self.default_timezone
         oblasts = subscriber.oblasts if subscriber else ()
-        day = datetime.now(zone).date()
-        parts = await self.digest_parts(day, lang, oblasts)
+        day = datetime.now(ZoneInfo(zone)).date()
+        parts = await self.digest_parts(day, lang, oblasts, zone=zone)
         return await send_parts(bot, chat_id, parts, self.pace)
 
     async def send_incidents_now(self, bot: Bot, chat_id: int, lang: str, place: str | None,
