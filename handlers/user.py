@@ -9,14 +9,21 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import Chat, Message, MessageEntity, Update
+from telegram import (
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.error import TelegramError
 
 from bot import jobs
 from bot.engine.digest import format_day
 from bot.engine.names import table_names
 from bot.i18n import Raw, shorten, t
-from bot.services import reading, subscriptions
+from bot.services import reading, subscriptions, vetting
 from bot.services.subscriptions import InputError, SubscriberView
 from bot.telegram.send import GaveUp, Part, send_parts
 from handlers import (
@@ -251,19 +258,34 @@ async def on_text(update: Update, context: Context, lang: str) -> None:
 
 @speaking
 async def cmd_sources(update: Update, context: Context, lang: str) -> None:
-    """What claimwatch follows."""
+    """What claimwatch follows; an admin also sees the rejected channels, each with a button that
+    allows it again."""
     from bot.services.sources import list_sources_info
 
-    infos = await asyncio.to_thread(list_sources_info, context.runtime.session_factory)
-    if not infos:
-        await reply(update, context, t(lang, "sources_none"))
-        return
-    lines = [t(lang, "sources_title", n=len(infos))]
+    rt = context.runtime
+    infos = await asyncio.to_thread(list_sources_info, rt.session_factory)
+    lines = [t(lang, "sources_title", n=len(infos))] if infos else [t(lang, "sources_none")]
     for info in infos:
         handle = f" ({info.label})" if info.label and info.label != info.name and not info.label.lstrip("-").isdigit() else ""
         lines.append(t(lang, "source_line", name=info.name, handle=handle,
                        state=t(lang, "source_active" if info.active else "source_paused")))
-    await reply(update, context, "\n".join(lines))
+    rejected = await asyncio.to_thread(vetting.list_rejected, rt.session_factory) \
+        if await is_bot_admin(update, context) else []
+    if not rejected:
+        await reply(update, context, "\n".join(lines))
+        return
+    sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, update.effective_chat.id) \
+        if update.effective_chat else None
+    zone = sub.zone if sub is not None else rt.settings.zone
+    lines += ["", t(lang, "rejected_title", n=len(rejected))]
+    for channel in rejected:
+        moment = channel.rejected_at.astimezone(zone)
+        lines.append(t(lang, "rejected_line", name=channel.title,
+                       handle=f" (@{channel.username})" if channel.username else "",
+                       when=f"{format_day(moment.date(), lang)}, {moment:%H:%M}"))
+    buttons = [[InlineKeyboardButton(t(lang, "btn_allow_again", name=shorten(channel.title, 40)),
+                                     callback_data=f"chan:allow:{channel.chat_id}")] for channel in rejected[:20]]
+    await reply(update, context, "\n".join(lines), InlineKeyboardMarkup(buttons))
 
 
 def _addressee(message: Message) -> str:

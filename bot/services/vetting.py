@@ -25,7 +25,13 @@ from bot.engine.types import PostIn
 from bot.services.ingest import ingest_and_refresh
 from store import queries
 from store.locks import ingest_lock
-from store.models import AdminQuestion, HeldPost, PendingChannel, RejectedChannel, Transport
+from store.models import (
+    AdminQuestion,
+    HeldPost,
+    PendingChannel,
+    RejectedChannel,
+    Transport,
+)
 from store.queries import pending as pending_queries
 
 MAX_HELD = 200  # posts kept per pending channel; a chatty channel keeps its newest

@@ -9,7 +9,13 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from store.models import AdminQuestion, HeldPost, PendingChannel, PendingForward, RejectedChannel
+from store.models import (
+    AdminQuestion,
+    HeldPost,
+    PendingChannel,
+    PendingForward,
+    RejectedChannel,
+)
 
 
 def put_pending_forward(session: Session, row: PendingForward) -> None:
