@@ -335,8 +335,10 @@ class AlertToll(Base):
     __tablename__ = "alert_tolls"
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)  # an AlertKey, formatted
-    killed: Mapped[int | None] = mapped_column(Integer)
+    killed: Mapped[int | None] = mapped_column(Integer)  # the figures last told
     injured: Mapped[int | None] = mapped_column(Integer)
+    previous_killed: Mapped[int | None] = mapped_column(Integer)  # the figures told before the last update
+    previous_injured: Mapped[int | None] = mapped_column(Integer)
     updates: Mapped[int] = mapped_column(Integer, default=0)  # updates sent so far
     updated_at: Mapped[datetime | None]  # when the last update was sent (None: only the alert)
 

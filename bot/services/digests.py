@@ -22,7 +22,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
-from bot.engine.digest import format_day, render_alert, render_digest
+from bot.engine.digest import (
+    format_day,
+    render_alert,
+    render_alert_update,
+    render_digest,
+)
 from bot.engine.extract import Extractor
 from bot.engine.names import Names, load_names
 from bot.engine.types import IncidentView, PostIn
@@ -33,13 +38,22 @@ from bot.services.delivery import (
     DEFAULT_STALE_AFTER,
     GIVE_UP_AFTER_DAYS,
     Outcome,
+    TollUpdate,
     deliver,
     find_due_work,
     release_interrupted,
     report_day,
+    told_before,
+    toll_update_due,
 )
 from bot.services.ingest import IngestOutcome, IngestStatus, ingest_telegram_post
-from bot.services.keys import AlertKey, DeliveryKey, DigestKey, IncidentAlertKey
+from bot.services.keys import (
+    AlertKey,
+    AlertUpdateKey,
+    DeliveryKey,
+    DigestKey,
+    IncidentAlertKey,
+)
 from bot.services.reading import pictures_of
 from bot.services.reports import list_incident_views
 from bot.services.subscriptions import (
@@ -163,18 +177,49 @@ class DeliveryService:
         return outcome
 
     async def send_alerts(self, bot: Bot, incident_ids: Sequence[int]) -> dict[int, list[Outcome]]:
-        """Instant alerts: an incident with deaths or a conflict, once per incident and subscriber."""
+        """Instant alerts: an incident with deaths or a conflict, once per incident and subscriber.
+        An incident alerted before whose toll rose gets a short update instead, sent to those who
+        had its alert, at most once an hour (``toll_update_due``)."""
         if not incident_ids:
             return {}
         wanted = await asyncio.to_thread(self._alert_targets, incident_ids)
         results: dict[int, list[Outcome]] = {}
         for incident_id, (views, subscribers) in wanted.items():
+            view = views[0]
+            key = alert_key(view)
+            disputed = {c.field for c in view.conflicts}  # a disputed figure is no rise to announce
+            toll = (None if "killed" in disputed else view.summary.killed.best,
+                    None if "injured" in disputed else view.summary.injured.best)
+            due = await asyncio.to_thread(toll_update_due, self.session_factory, key, toll)
+            told: list[SubscriberView] = []
             for subscriber in subscribers:
-                parts = tuple(Part(text=m) for m in render_alert(views[0], lang=subscriber.language,
+                parts = tuple(Part(text=m) for m in render_alert(view, lang=subscriber.language,
                                                                   zone=subscriber.zone, names=self.reader_names()))
-                outcome = await self.deliver(bot, subscriber, alert_key(views[0]), parts)
+                outcome = await self.deliver(bot, subscriber, key, parts)
                 results.setdefault(incident_id, []).append(outcome)
+                if outcome in (Outcome.ALREADY_SENT, Outcome.IN_PROGRESS):  # had the alert: tell them the rise
+                    told.append(subscriber)
+            if due is not None:
+                for subscriber in told:
+                    await self._send_update(bot, subscriber, view, due)
         return results
+
+    async def _send_update(self, bot: Bot, subscriber: SubscriberView, view: IncidentView,
+                           due: TollUpdate) -> Outcome:
+        parts = tuple(Part(text=m) for m in render_alert_update(
+            view, due.previous, lang=subscriber.language, zone=subscriber.zone, names=self.reader_names()))
+        outcome = await self.deliver(bot, subscriber, due.key, parts)
+        logger.info("alert update %s for chat %s: %s", due.key, subscriber.chat_id, outcome)
+        return outcome
+
+    def _incident_view(self, incident_id: int) -> IncidentView | None:
+        with self.session_factory() as session:
+            incident = session.get(Incident, incident_id)
+            day = incident.date if incident is not None else None
+        if day is None:
+            return None
+        return next((v for v in list_incident_views(self.session_factory, since=day, until=day)
+                     if v.id == incident_id), None)
 
     def _alert_targets(self, incident_ids: Sequence[int]) -> dict[int, tuple[list[IncidentView], list[SubscriberView]]]:
         with self.session_factory() as session:
@@ -310,6 +355,13 @@ class DeliveryService:
             return
         if isinstance(key, DigestKey):
             await self.send_digest(bot, subscriber, key.report_day)
+        elif isinstance(key, AlertUpdateKey):
+            previous = await asyncio.to_thread(told_before, self.session_factory, key)
+            incident_id = await asyncio.to_thread(_incident_of_post, self.session_factory, key.source_ref,
+                                                  key.message_id)
+            view = await asyncio.to_thread(self._incident_view, incident_id) if incident_id is not None else None
+            if previous is not None and view is not None:
+                await self._send_update(bot, subscriber, view, TollUpdate(key, previous))
         elif isinstance(key, IncidentAlertKey):
             await self.send_alerts(bot, [key.incident_id])
         elif isinstance(key, AlertKey):

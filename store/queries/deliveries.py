@@ -87,6 +87,7 @@ def claim_alert_update(session: Session, row: AlertToll, *, killed: int | None, 
     other process recorded one since ``row`` was read; returns the update's number, or None."""
     done = session.execute(
         update(AlertToll).where(AlertToll.key == row.key, AlertToll.updates == row.updates)
-        .values(killed=killed, injured=injured, updates=row.updates + 1, updated_at=now)
+        .values(killed=killed, injured=injured, previous_killed=row.killed, previous_injured=row.injured,
+                updates=row.updates + 1, updated_at=now)
         .execution_options(synchronize_session=False)).rowcount
     return row.updates + 1 if done == 1 else None

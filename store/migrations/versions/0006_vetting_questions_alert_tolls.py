@@ -38,6 +38,8 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('killed', sa.Integer(), nullable=True),
     sa.Column('injured', sa.Integer(), nullable=True),
+    sa.Column('previous_killed', sa.Integer(), nullable=True),
+    sa.Column('previous_injured', sa.Integer(), nullable=True),
     sa.Column('updates', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('key')
