@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from store.models import AlertToll
 from tests.e2e.conftest import Bot, say
-from tests.e2e.test_ingestion_and_admin import CHANNEL, _post
+from tests.e2e.test_ingestion_and_admin import _post
 
 READER = 130
 

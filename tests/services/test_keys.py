@@ -7,7 +7,14 @@ from datetime import date
 
 import pytest
 
-from bot.services.keys import AlertKey, AlertUpdateKey, DeliveryKey, DigestJob, DigestKey, IncidentAlertKey
+from bot.services.keys import (
+    AlertKey,
+    AlertUpdateKey,
+    DeliveryKey,
+    DigestJob,
+    DigestKey,
+    IncidentAlertKey,
+)
 
 
 @pytest.mark.parametrize("key", [DigestKey(date(2022, 3, 2)), AlertKey("-1001234", 42), AlertKey("kharkiv_city", 7),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.services.delivery import toll_update_due, told_before
+from bot.services.delivery import told_before, toll_update_due
 from bot.services.keys import AlertKey, AlertUpdateKey
 from store.db import open_database
 
