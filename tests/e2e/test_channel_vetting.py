@@ -191,3 +191,22 @@ async def test_an_unknown_or_stale_button_gets_a_short_reply_in_the_readers_lang
     assert stale.get("text") == "Ви не підписані. Спершу надішліть /subscribe."
     expired = await press(bot, ADMIN_ID, ADMIN_ID, 997, "fwd:yes:-100123_5")  # a forgotten forward
     assert expired.get("text") == "This request has expired: forward the post again."
+
+
+@pytest.mark.asyncio
+async def test_following_a_pending_channel_through_a_forward_approves_it_everywhere(bot: Bot) -> None:
+    server = bot.server
+    before = len(server.messages_to(ADMIN_ID))
+    await _channel_post(bot, FAKE_POST)  # pending, its post held
+    question = await _admin_question(bot, before)
+    server.forwarded_message("У Харкові внаслідок удару загинули 2 людини.", user_id=ADMIN_ID,
+                             from_chat_id=CHANNEL, from_chat_title=TITLE, from_message_id=900)
+    await server.wait_for_async(lambda: len(server.messages_to(ADMIN_ID)) > before + 1, what="the forward's question")
+    ask = server.messages_to(ADMIN_ID)[-1]
+    assert "not a source yet" in ask["plain_text"]
+    await press(bot, ADMIN_ID, ADMIN_ID, ask["message_id"], _buttons(ask)["✅ Add source and ingest"])
+    await server.wait_for_async(lambda: _edits_of(bot, ADMIN_ID, question["message_id"]), what="the question answered")
+    assert _edits_of(bot, ADMIN_ID, question["message_id"])[-1]["plain_text"].startswith(f"✅ {TITLE}: approved by")
+    assert _is_source(bot)
+    digest = await _digest_text(bot, 99)
+    assert "7 killed" in digest  # the post held while it was pending reached the digest
