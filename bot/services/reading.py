@@ -1,5 +1,6 @@
 """What readers ask for beyond the daily digest: the latest incidents of a place (``/incidents``)
-and questions typed in plain text ("Що сьогодні сталося в Харкові?").
+and questions typed in plain text ("Що сьогодні сталося в Харкові?"); and the pictures of a day
+(chart and map) that the digest sends after its text.
 
 Each function reads in one session (through `bot.services`) and returns the messages to send,
 already rendered in the reader's language.
@@ -99,19 +100,10 @@ def answer_question(session_factory: sessionmaker[Session], names: Names, gazett
     return Reading(tuple(messages), shown, question.day)
 
 
-def day_pictures(session_factory: sessionmaker[Session], names: Names, day: date, lang: str, *,
-                 oblasts: Sequence[str] = (), zone: tzinfo | None = None) -> list[Picture]:
-    """The chart and the map of a day's incidents (the digest's: same day, same regions).
-
-    An empty day has none (the text says so, once).
-    """
-    views = reports.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None, posted_in=zone)
-    return pictures_of(views, names, day, lang)
-
-
 def pictures_of(views: Sequence[IncidentView], names: Names, day: date, lang: str) -> list[Picture]:
-    """The chart and the map of ``views`` (none for no incidents). A picture that fails to render
-    is left out and logged: the digest's text does not depend on it."""
+    """The chart and the map of ``views``, the incidents of the digest's text (none for no
+    incidents: the text says so, once). A picture that fails to render is left out and logged:
+    the digest's text does not depend on it."""
     if not views:
         return []
     pictures = []
