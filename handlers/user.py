@@ -163,8 +163,9 @@ async def cmd_settings(update: Update, context: Context, lang: str) -> None:
 async def cmd_digest(update: Update, context: Context, lang: str) -> None:
     """Send today's digest now (today in the chat's time zone): the text, then its chart and map.
 
-    The pictures go after the text and on their own: one that cannot be rendered or sent leaves
-    the text delivered, and the reader is told only that the picture is missing.
+    The parts are the scheduled digest's (``DeliveryService.digest_parts``). The pictures go after
+    the text and on their own: one that cannot be rendered is left out (and logged); one that
+    cannot be sent leaves the text delivered, and the reader is told only that it is missing.
     """
     chat = update.effective_chat
     if chat is None:
