@@ -177,6 +177,8 @@ async def test_a_rejected_channel_that_comes_back_is_left_silently_until_allowed
     await press(bot, ADMIN_ID, ADMIN_ID, listing["message_id"], allow[f"↩️ Allow again: {TITLE}"])
     await server.wait_for_async(lambda: _edits_of(bot, ADMIN_ID, listing["message_id"]), what="allowed")
     assert "no longer rejected" in _edits_of(bot, ADMIN_ID, listing["message_id"])[-1]["plain_text"]
+    twice = await press(bot, ADMIN_ID, ADMIN_ID, listing["message_id"], allow[f"↩️ Allow again: {TITLE}"])
+    assert twice.get("text") == "This channel is not rejected any more."
     server.my_chat_member(CHANNEL, new_status="administrator", old_status="left", chat_type="channel", title=TITLE)
     again = await _admin_question(bot, asked + 1)  # after /sources: asked once more
     assert TITLE in again["plain_text"] and set(_buttons(again)) == {"✅ Approve", "⛔ Reject and leave"}
