@@ -255,8 +255,12 @@ def _sources(session_factory: sessionmaker[Session], settings: Settings, args: a
                 session_factory, settings, target, getattr(args, "role", None), getattr(args, "side", None),
                 backfill_pages=getattr(args, "backfill", 1),
             ))
-            verb = "added" if result.created else "updated"
-            print(f"{verb} {result.label} ({result.name}): {result.new} new, {result.updated} updated posts")
+            posts = f"{result.new} new, {result.updated} updated posts"
+            if result.created:
+                print(f"added {result.label} ({result.name}): {posts}")
+            else:  # following it again is no error: its role and side given now are saved
+                saved = "; role and side saved" if getattr(args, "role", None) or getattr(args, "side", None) else ""
+                print(f"{result.label} ({result.name}) is already followed{saved}: {posts}")
             return 0
         actions: dict[str, tuple[Callable[[sessionmaker[Session], str], str], str]] = {
             "remove": (sources.remove_source, "removed"),

@@ -1,6 +1,6 @@
 """Inline-button presses: the settings menu (``settings:<what>:<value>``), the language of ``/lang``
 (``lang:<code>``), forward confirmations (``fwd:yes:<token>`` / ``fwd:no:<token>``), pending channels
-(``chan:yes:<chat id>`` / ``chan:no:<chat id>``), source removals (``rmsrc:yes:<source id>`` /
+(``chan:yes:<chat id>`` / ``chan:no:<chat id>``, and ``chan:allow:<chat id>`` for a rejected one), source removals (``rmsrc:yes:<source id>`` /
 ``rmsrc:no:<source id>``), and buttons
 the bot does not know."""
 
@@ -13,12 +13,20 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest, TelegramError
 
 from bot import jobs
-from bot.services import confirmations, sources, subscriptions, vetting
-from bot.services.ingest import IngestStatus
 from bot.engine.names import sort_key, table_names
 from bot.i18n import t
+from bot.services import confirmations, sources, subscriptions, vetting
+from bot.services.ingest import IngestStatus
 from bot.services.subscriptions import InputError, SubscriberView
-from handlers import Context, is_bot_admin, language_of, log_refusal, may_manage_chat, reply
+from handlers import (
+    Context,
+    is_bot_admin,
+    language_of,
+    log_refusal,
+    may_manage_chat,
+    reply,
+)
+from handlers.channel import show_decision
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +200,13 @@ async def on_forward_callback(update: Update, context: Context) -> None:
         await _show(update, context, t(lang, "forward_cancelled"))
         return
     await _answer(query)
+    # the admin chose to follow this channel: a rejection is forgotten, and when the channel is
+    # pending it is approved (its held posts ingested) and the other admins' questions show it
+    await asyncio.to_thread(vetting.allow_again, rt.session_factory, pending.chat_id)
+    approved = await rt.delivery.approve_channel(context.bot, pending.chat_id, added_by=query.from_user.id)
+    if approved is not None:
+        await show_decision(context, approved.questions, "channel_approved_by", name=approved.name,
+                            who=_who(query))
     outcome = await rt.delivery.ingest_and_alert(context.bot, chat_id=pending.chat_id, title=pending.title,
                                                  username=pending.username, post=pending.post, create=True,
                                                  added_by=query.from_user.id)
@@ -203,9 +218,17 @@ async def on_forward_callback(update: Update, context: Context) -> None:
     await _show(update, context, text)
 
 
+def _who(query: CallbackQuery) -> str:
+    """The admin who pressed a button, as other admins know them: "Olena (@olena)"."""
+    user = query.from_user
+    return f"{user.full_name} (@{user.username})" if user.username else user.full_name
+
+
 async def on_channel_callback(update: Update, context: Context) -> None:
-    """An admin approves a pending channel (it becomes a source, its held posts are ingested) or
-    rejects it (its posts are dropped and the bot leaves the channel)."""
+    """An admin approves a pending channel (it becomes a source, its held posts are ingested),
+    rejects it (its posts are dropped, the bot leaves the channel and will leave it again if it
+    comes back), or allows a rejected channel again (``chan:allow``, from /sources). The other
+    admins' copies of the question are edited to show the decision and who made it."""
     asked = await _admin_button(update, context, "channel-vetting")
     if asked is None:
         return
@@ -216,6 +239,15 @@ async def on_channel_callback(update: Update, context: Context) -> None:
     except ValueError:
         await _answer(query, t(lang, "button_unknown"))
         return
+    pressed = (query.message.chat.id, query.message.message_id) if query.message is not None else None
+    if action == "allow":
+        title = await asyncio.to_thread(vetting.allow_again, rt.session_factory, chat_id)
+        if title is None:
+            await _answer(query, t(lang, "channel_not_rejected"), show_alert=True)
+            return
+        await _answer(query)
+        await _show(update, context, t(lang, "channel_allowed", name=title))
+        return
     if action == "yes":
         approved = await rt.delivery.approve_channel(context.bot, chat_id, added_by=query.from_user.id)
         if approved is None:
@@ -223,9 +255,14 @@ async def on_channel_callback(update: Update, context: Context) -> None:
             return
         await _answer(query)
         await _show(update, context, t(lang, "channel_approved", name=approved.name, posts=approved.posts))
+        await show_decision(context, approved.questions, "channel_approved_by", skip=pressed,
+                            name=approved.name, who=_who(query))
         return
-    title = await asyncio.to_thread(vetting.reject, rt.session_factory, chat_id)
-    if title is None:
+    if action != "no":
+        await _answer(query, t(lang, "button_unknown"))
+        return
+    rejected = await asyncio.to_thread(vetting.reject, rt.session_factory, chat_id, by=query.from_user.id)
+    if rejected is None:
         await _answer(query, t(lang, "channel_decided"), show_alert=True)
         return
     await _answer(query)
@@ -233,7 +270,9 @@ async def on_channel_callback(update: Update, context: Context) -> None:
         await context.bot.leave_chat(chat_id)
     except TelegramError as exc:  # already removed from the channel: nothing to leave
         logger.info("could not leave rejected channel %s: %s", chat_id, exc)
-    await _show(update, context, t(lang, "channel_rejected", name=title))
+    await _show(update, context, t(lang, "channel_rejected", name=rejected.title))
+    await show_decision(context, rejected.questions, "channel_rejected_by", skip=pressed,
+                        name=rejected.title, who=_who(query))
 
 
 async def on_remove_callback(update: Update, context: Context) -> None:
@@ -264,7 +303,7 @@ async def on_unknown_callback(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    await _answer(query, t(subscriptions.pick_language(query.from_user.language_code), "button_unknown"))
+    await _answer(query, t(await language_of(update, context), "button_unknown"))
 
 
 async def _answer(query: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:

@@ -1,22 +1,31 @@
 """Posts that reach the bot: channel posts (and their edits) from channels where it is an admin,
 posts admins forward from any channel, and changes of the bot's own membership in chats. A
-channel that is not a source yet is pending until an admin approves it (``bot.services.vetting``)."""
+channel that is not a source yet is pending until an admin approves it (``bot.services.vetting``);
+a rejected one is left again without asking anyone."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from telegram import Chat, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageOriginChannel, Update
+from telegram import (
+    Chat,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageOriginChannel,
+    Update,
+)
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
 from bot import jobs
-from bot.services import confirmations, subscriptions, vetting
-from bot.services.ingest import IngestStatus
 from bot.engine.text import storable
 from bot.engine.types import PostIn
 from bot.i18n import t
+from bot.services import confirmations, subscriptions, vetting
+from bot.services.ingest import IngestStatus
 from handlers import Context, is_bot_admin, reply, speaking
 
 logger = logging.getLogger(__name__)
@@ -49,6 +58,8 @@ async def on_channel_post(update: Update, context: Context) -> None:
                                                          username=username, post=post, create=False)
         elif standing is vetting.Vetting.NEW:
             await ask_admins(context, vetting.Channel(chat.id, title, username))
+        elif standing is vetting.Vetting.REJECTED:
+            await leave_rejected(context, chat.id)
         logger.info("channel %s post %s: %s", chat.id, message.message_id, standing)
         return
     logger.info("channel %s post %s: %s, %d claims", chat.id, message.message_id, outcome.status, outcome.claims)
@@ -59,6 +70,7 @@ async def ask_admins(context: Context, channel: vetting.Channel) -> None:
     rt = context.runtime
     configured, added = await asyncio.to_thread(subscriptions.list_admin_ids, rt.session_factory, rt.settings)
     name = f"{channel.title} (@{channel.username})" if channel.username else channel.title
+    asked: list[vetting.Question] = []
     for admin_id in configured + added:
         sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, admin_id)
         lang = sub.language if sub else subscriptions.pick_language(None)
@@ -67,9 +79,36 @@ async def ask_admins(context: Context, channel: vetting.Channel) -> None:
             InlineKeyboardButton(t(lang, "btn_channel_reject"), callback_data=f"chan:no:{channel.chat_id}"),
         ]])
         try:
-            await context.bot.send_message(admin_id, t(lang, "channel_pending", name=name), reply_markup=markup)
+            sent = await context.bot.send_message(admin_id, t(lang, "channel_pending", name=name), reply_markup=markup)
         except TelegramError as exc:  # an admin who never opened a chat with the bot, or blocked it
             logger.warning("could not ask admin %s about channel %s: %s", admin_id, channel.chat_id, exc)
+            continue
+        asked.append(vetting.Question(admin_id, sent.message_id, lang))
+    await asyncio.to_thread(vetting.remember_questions, rt.session_factory, channel.chat_id, asked)
+
+
+async def leave_rejected(context: Context, chat_id: int) -> None:
+    """A rejected channel added the bot again (or posted): leave it again, asking nobody."""
+    try:
+        await context.bot.leave_chat(chat_id)
+    except TelegramError as exc:  # not in it any more: nothing to leave
+        logger.info("could not leave rejected channel %s: %s", chat_id, exc)
+    logger.info("left rejected channel %s again", chat_id)
+
+
+async def show_decision(context: Context, questions: tuple[vetting.Question, ...], key: str, *,
+                        skip: tuple[int, int] | None = None, **values: object) -> None:
+    """Replace each admin's copy of a question (but ``skip``, the one pressed) by the decision,
+    in that admin's language, without buttons."""
+    for question in questions:
+        if (question.chat_id, question.message_id) == skip:
+            continue
+        try:
+            await context.bot.edit_message_text(t(question.lang, key, **values), chat_id=question.chat_id,
+                                                message_id=question.message_id)
+        except TelegramError as exc:  # deleted by the admin, or too old to edit
+            logger.info("could not update the question %s in chat %s: %s", question.message_id,
+                        question.chat_id, exc)
 
 
 @speaking
@@ -132,9 +171,14 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
         return
     chat = change.chat
     if status in gone:  # removed before anyone decided: nothing left to ask about
-        await asyncio.to_thread(vetting.reject, rt.session_factory, chat.id)
+        withdrawn = await asyncio.to_thread(vetting.withdraw, rt.session_factory, chat.id)
+        if withdrawn is not None:
+            await show_decision(context, withdrawn.questions, "channel_withdrawn", name=withdrawn.title)
     elif status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER):
         username = storable(chat.username) if chat.username else None
         channel = vetting.Channel(chat.id, storable(chat.title or "") or str(chat.id), username)
-        if await asyncio.to_thread(vetting.channel_joined, rt.session_factory, channel) is vetting.Vetting.NEW:
+        standing = await asyncio.to_thread(vetting.channel_joined, rt.session_factory, channel)
+        if standing is vetting.Vetting.NEW:
             await ask_admins(context, channel)
+        elif standing is vetting.Vetting.REJECTED:
+            await leave_rejected(context, chat.id)

@@ -9,16 +9,23 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import Chat, Message, MessageEntity, Update
+from telegram import (
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.error import TelegramError
 
 from bot import jobs
-from bot.services import reading, subscriptions
-from bot.telegram.send import GaveUp, Part, send_parts
 from bot.engine.digest import format_day
 from bot.engine.names import table_names
 from bot.i18n import Raw, shorten, t
+from bot.services import reading, subscriptions, vetting
 from bot.services.subscriptions import InputError, SubscriberView
+from bot.telegram.send import GaveUp, Part, send_parts
 from handlers import (
     Context,
     args_of,
@@ -27,7 +34,13 @@ from handlers import (
     reply,
     speaking,
 )
-from handlers.callbacks import SETTING_WORDS, language_keyboard, setting_change, settings_keyboard, settings_text
+from handlers.callbacks import (
+    SETTING_WORDS,
+    language_keyboard,
+    setting_change,
+    settings_keyboard,
+    settings_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -150,27 +163,25 @@ async def cmd_settings(update: Update, context: Context, lang: str) -> None:
 async def cmd_digest(update: Update, context: Context, lang: str) -> None:
     """Send today's digest now (today in the chat's time zone): the text, then its chart and map.
 
-    The pictures go after the text and on their own: one that cannot be rendered or sent leaves
-    the text delivered, and the reader is told only that the picture is missing.
+    The parts are the scheduled digest's (``DeliveryService.digest_parts``). The pictures go after
+    the text and on their own: one that cannot be rendered is left out (and logged); one that
+    cannot be sent leaves the text delivered, and the reader is told only that it is missing.
     """
     chat = update.effective_chat
     if chat is None:
         return
     rt = context.runtime
     sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, chat.id)
-    zone = sub.zone if sub is not None else ZoneInfo(rt.delivery.default_timezone)
+    zone = sub.timezone if sub is not None else rt.delivery.default_timezone
     oblasts = sub.oblasts if sub is not None and sub.active else ()
-    day = datetime.now(zone).date()
-    texts = await rt.delivery.digest_parts(day, lang, oblasts, chart=False)
-    await send_parts(context.bot, chat.id, texts, rt.delivery.pace)
-    pictures = await asyncio.to_thread(reading.day_pictures, rt.session_factory, rt.reader_names(), day, lang,
-                                       oblasts=oblasts, zone=zone)
-    for picture in pictures:
-        caption = t(lang, f"{picture.kind}_caption", day=format_day(day, lang))
+    day = datetime.now(ZoneInfo(zone)).date()
+    parts = await rt.delivery.digest_parts(day, lang, oblasts, zone=zone)
+    await send_parts(context.bot, chat.id, [p for p in parts if p.photo is None], rt.delivery.pace)
+    for picture in (p for p in parts if p.photo is not None):
         try:
-            await send_parts(context.bot, chat.id, [Part(text=caption, photo=picture.png)], rt.delivery.pace)
+            await send_parts(context.bot, chat.id, [picture], rt.delivery.pace)
         except (TelegramError, GaveUp) as exc:
-            logger.warning("the %s of %s did not reach chat %s: %s", picture.kind, day, chat.id, exc)
+            logger.warning("a picture of %s did not reach chat %s: %s", day, chat.id, exc)
             with contextlib.suppress(TelegramError, GaveUp):
                 await send_parts(context.bot, chat.id, [Part(text=t(lang, "picture_not_sent"))], 0)
 
@@ -248,19 +259,34 @@ async def on_text(update: Update, context: Context, lang: str) -> None:
 
 @speaking
 async def cmd_sources(update: Update, context: Context, lang: str) -> None:
-    """What claimwatch follows."""
+    """What claimwatch follows; an admin also sees the rejected channels, each with a button that
+    allows it again."""
     from bot.services.sources import list_sources_info
 
-    infos = await asyncio.to_thread(list_sources_info, context.runtime.session_factory)
-    if not infos:
-        await reply(update, context, t(lang, "sources_none"))
-        return
-    lines = [t(lang, "sources_title", n=len(infos))]
+    rt = context.runtime
+    infos = await asyncio.to_thread(list_sources_info, rt.session_factory)
+    lines = [t(lang, "sources_title", n=len(infos))] if infos else [t(lang, "sources_none")]
     for info in infos:
         handle = f" ({info.label})" if info.label and info.label != info.name and not info.label.lstrip("-").isdigit() else ""
         lines.append(t(lang, "source_line", name=info.name, handle=handle,
                        state=t(lang, "source_active" if info.active else "source_paused")))
-    await reply(update, context, "\n".join(lines))
+    rejected = await asyncio.to_thread(vetting.list_rejected, rt.session_factory) \
+        if await is_bot_admin(update, context) else []
+    if not rejected:
+        await reply(update, context, "\n".join(lines))
+        return
+    sub = await asyncio.to_thread(subscriptions.get_subscriber, rt.session_factory, update.effective_chat.id) \
+        if update.effective_chat else None
+    zone = sub.zone if sub is not None else rt.settings.zone
+    lines += ["", t(lang, "rejected_title", n=len(rejected))]
+    for channel in rejected:
+        moment = channel.rejected_at.astimezone(zone)
+        lines.append(t(lang, "rejected_line", name=channel.title,
+                       handle=f" (@{channel.username})" if channel.username else "",
+                       when=f"{format_day(moment.date(), lang)}, {moment:%H:%M}"))
+    buttons = [[InlineKeyboardButton(t(lang, "btn_allow_again", name=shorten(channel.title, 40)),
+                                     callback_data=f"chan:allow:{channel.chat_id}")] for channel in rejected[:20]]
+    await reply(update, context, "\n".join(lines), InlineKeyboardMarkup(buttons))
 
 
 def _addressee(message: Message) -> str:

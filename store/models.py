@@ -1,5 +1,6 @@
 """Typed ORM models for sources, posts, claims, incidents, conflicts, subscribers, deliveries, forwards
-waiting for confirmation, admins and leases."""
+and channels waiting for confirmation, rejected channels, admins' questions, alerted tolls, admins
+and leases."""
 
 from __future__ import annotations
 
@@ -299,6 +300,47 @@ class HeldPost(Base):
     text: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class RejectedChannel(Base):
+    """A channel an admin rejected: when it adds the bot again (or posts), the bot leaves it again
+    without asking, until an admin allows it again (a button of /sources)."""
+
+    __tablename__ = "rejected_channels"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(100))
+    rejected_by: Mapped[int | None] = mapped_column(BigInteger)
+    rejected_at: Mapped[datetime]
+
+
+class AdminQuestion(Base):
+    """One admin's copy of a question with buttons (``topic``: ``chan:<chat id>`` for a pending
+    channel): when one admin answers, every other copy is edited to show the decision."""
+
+    __tablename__ = "admin_questions"
+
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # the admin's chat
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+
+
+class AlertToll(Base):
+    """The toll alert subscribers were last told of an incident (keyed by its alert key), and when
+    the last update went out: a rising toll sends at most one update an hour, across restarts."""
+
+    __tablename__ = "alert_tolls"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # an AlertKey, formatted
+    killed: Mapped[int | None] = mapped_column(Integer)  # the figures last told
+    injured: Mapped[int | None] = mapped_column(Integer)
+    previous_killed: Mapped[int | None] = mapped_column(Integer)  # the figures told before the last update
+    previous_injured: Mapped[int | None] = mapped_column(Integer)
+    updates: Mapped[int] = mapped_column(Integer, default=0)  # updates sent so far
+    updated_at: Mapped[datetime | None]  # when the last update was sent (None: only the alert)
 
 
 class Admin(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -20,11 +21,24 @@ def _low_high(low: int | None, best: int | None, high: int | None) -> tuple[int,
     return (value if low is None else min(low, value)), (value if high is None else max(high, value))
 
 
-def render_chart(views: Sequence[IncidentView], *, day: date, lang: str = "en", names: Names | None = None) -> bytes:
-    """A horizontal bar chart per oblast (named in ``lang``): killed and injured (best figures), with
-    incident counts. Where the claims give a range, a whisker spans it; an oblast with a disputed
-    incident is marked ⚠, so that a contested figure is not drawn as plain fact."""
-    s = load_strings().get(lang, load_strings()["en"])
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One oblast's row of the chart: its name in the reader's language, the best killed and
+    injured figures summed over its incidents, the ranges the claims give, and whether one of its
+    incidents is disputed (drawn with ⚠)."""
+
+    label: str
+    killed: int
+    injured: int
+    incidents: int
+    disputed: bool
+    killed_range: tuple[int, int]
+    injured_range: tuple[int, int]
+
+
+def chart_bars(views: Sequence[IncidentView], *, lang: str = "en", names: Names | None = None) -> list[Bar]:
+    """The chart's rows, least hit first (drawn bottom-up): the incidents of the digest's text, by
+    oblast (control claims are no casualties and are left out, as in the text's totals)."""
     names = names or load_names()
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0, 0])
     for view in views:
@@ -43,6 +57,19 @@ def render_chart(views: Sequence[IncidentView], *, day: date, lang: str = "en", 
             row[offset] += low
             row[offset + 1] += high
     rows = sorted(totals, key=lambda k: (totals[k][0], totals[k][1], totals[k][2]))
+    return [Bar(n, totals[n][0], totals[n][1], totals[n][2], bool(totals[n][3]), (totals[n][4], totals[n][5]),
+                (totals[n][6], totals[n][7])) for n in rows]
+
+
+def render_chart(views: Sequence[IncidentView], *, day: date, lang: str = "en", names: Names | None = None) -> bytes:
+    """A horizontal bar chart per oblast (named in ``lang``): killed and injured (best figures), with
+    incident counts. Where the claims give a range, a whisker spans it; an oblast with a disputed
+    incident is marked ⚠, so that a contested figure is not drawn as plain fact."""
+    s = load_strings().get(lang, load_strings()["en"])
+    bars = chart_bars(views, lang=lang, names=names)
+    totals = {b.label: [b.killed, b.injured, b.incidents, int(b.disputed), *b.killed_range, *b.injured_range]
+              for b in bars}
+    rows = [b.label for b in bars]
     height = max(2.5, 0.5 * len(rows) + 1.5)
     fig = Figure(figsize=(8, height), dpi=110)  # no pyplot: a figure of its own is safe in a thread
     FigureCanvasAgg(fig)

@@ -341,6 +341,44 @@ def render_alert(view: IncidentView, *, lang: str = "en", zone: tzinfo | None = 
     return split_messages([heading + ("\n" + rest if rest else "")], html_mode=html_mode)
 
 
+def render_alert_update(view: IncidentView, previous: tuple[int | None, int | None], *, lang: str = "en",
+                        zone: tzinfo | None = None, html_mode: bool = True, names: Names | None = None) -> list[str]:
+    """A short update of an alerted incident whose toll rose: "🔺 Оновлення: Харків — ракетний удар,
+    5 загиблих", what changed since subscribers were last told ("загиблі: 3 → 5"), then the region,
+    the time of the latest report in the reader's zone, and that report.
+
+    Args:
+        view: the incident as it stands now.
+        previous: the (killed, injured) subscribers were last told.
+    """
+    lang, s = _lang_and_strings(lang)
+    names = names or load_names()
+    f = _Fmt(html_mode)
+    summary = view.summary
+    disputed = {c.field for c in view.conflicts}
+    figures: list[str] = []
+    changes: list[str] = []
+    for key, figure, before in (("killed", summary.killed, previous[0]), ("injured", summary.injured, previous[1])):
+        if figure.best is None:
+            continue
+        figures.append(plural(s[key], figure.best, lang))
+        if figure.best != before and key not in disputed:
+            was = f"{before} → " if before is not None else ""
+            changes.append(f"{s['fields'][key]}: {was}{figure.best}")
+    kind = s["kinds"].get(summary.kind.value, summary.kind.value)
+    heading = (f.esc(s["alert_update"]) + ": " + f.bold(f.name(names.place(summary.place, lang))) + " — "
+               + f.esc(", ".join([kind, *figures])))
+    latest = max(view.records, key=lambda r: r.posted_at) if view.records else None
+    when = ""
+    if latest is not None:
+        moment = latest.posted_at.astimezone(zone)
+        when = format_day(moment.date(), lang) + ", " + moment.strftime("%H:%M")
+    where = f.esc(" · ".join(part for part in (names.oblast(summary.place.oblast, lang), when) if part))
+    source = f.link(shown_name(latest.source_name), latest.url) if latest is not None else ""
+    lines = [heading, f.esc(" · ".join(changes)), " · ".join(part for part in (where, source) if part)]
+    return split_messages(["\n".join(line for line in lines if line)], html_mode=html_mode)
+
+
 def split_messages(paragraphs: Sequence[str], limit: int = TELEGRAM_LIMIT, *, html_mode: bool = True) -> list[str]:
     """Pack paragraphs into messages under ``limit`` UTF-16 units, breaking only between them
     (an oversize paragraph is broken between lines, an oversize line at a space). With

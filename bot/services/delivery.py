@@ -52,12 +52,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden
 
-from bot.services.keys import AlertKey, DeliveryKey, DigestKey, IncidentAlertKey
+from bot.services.keys import (
+    AlertKey,
+    AlertUpdateKey,
+    DeliveryKey,
+    DigestKey,
+    IncidentAlertKey,
+)
 from bot.services.subscriptions import SubscriberView, deactivate, view_of
 from bot.telegram.send import DEFAULT_PACE, MAX_NETWORK_RETRIES, GaveUp, Part, send_part
 from bot.telegram.tracked_request import PartTracker, tracking
 from store import queries
 from store.models import Delivery, DeliveryStatus, Subscriber
+from store.queries import deliveries as delivery_queries
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +201,55 @@ def release_interrupted(session_factory: sessionmaker[Session], lease_owner: str
     return released
 
 
+UPDATE_EVERY = timedelta(hours=1)  # at most one toll update per alerted incident this often
+
+
+@dataclass(frozen=True, slots=True)
+class TollUpdate:
+    """An update of an alert to send: its key and the (killed, injured) subscribers were told before."""
+
+    key: AlertUpdateKey
+    previous: tuple[int | None, int | None]
+
+
+def _rose(now: tuple[int | None, int | None], told: tuple[int | None, int | None]) -> bool:
+    return any(new is not None and new > (old or 0) for new, old in zip(now, told, strict=True))
+
+
+def toll_update_due(session_factory: sessionmaker[Session], alert: AlertKey, toll: tuple[int | None, int | None], *,
+                    now: datetime | None = None, every: timedelta = UPDATE_EVERY) -> TollUpdate | None:
+    """Whether the alert of an incident needs an update: its toll (killed, injured; None for a
+    figure that is unknown or disputed, which keeps what was told) rose above what subscribers
+    were last told, and no update went out in the last ``every``. The first call for
+    an alert only records the toll the alert told. A due update is recorded here (compare-and-set,
+    so two processes never both send it); the toll, the number and the time are in the database,
+    so a restart sends no update twice. A rise within the hour is told by the next rise after it."""
+    moment = now or datetime.now(UTC)
+    with session_factory.begin() as session:
+        row = delivery_queries.get_alert_toll(session, alert.format())
+        if row is None:
+            delivery_queries.add_alert_toll(session, alert.format(), *toll)
+            return None
+        told = (row.killed, row.injured)
+        if not _rose(toll, told) or (row.updated_at is not None and moment - row.updated_at < every):
+            return None
+        killed, injured = (new if new is not None else old for new, old in zip(toll, told, strict=True))
+        number = delivery_queries.claim_alert_update(session, row, killed=killed, injured=injured, now=moment)
+        if number is None:
+            return None
+        return TollUpdate(AlertUpdateKey(alert.source_ref, alert.message_id, number), told)
+
+
+def told_before(session_factory: sessionmaker[Session], key: AlertUpdateKey) -> tuple[int | None, int | None] | None:
+    """The toll an update's subscribers were told before it (to resume it), None when a later
+    update superseded it."""
+    with session_factory() as session:
+        row = delivery_queries.get_alert_toll(session, key.alert().format())
+        if row is None or row.updates != key.number:
+            return None
+        return row.previous_killed, row.previous_injured
+
+
 def count_deliveries(session_factory: sessionmaker[Session], key: DeliveryKey | str) -> dict[str, int]:
     """Rows of one key by status (for admins and tests)."""
     with session_factory() as session:
@@ -239,7 +295,7 @@ def find_due_work(session_factory: sessionmaker[Session], now: datetime, *, retr
         for delivery, chat_id in rows:
             key = DeliveryKey.parse(delivery.key)
             day = key.day() if key is not None else None
-            if day is None and isinstance(key, (AlertKey, IncidentAlertKey)):
+            if day is None and isinstance(key, (AlertKey, AlertUpdateKey, IncidentAlertKey)):
                 day = delivery.created_at.date()
             if day is not None and day < oldest:
                 delivery.status = Status.FAILED

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import threading
 import time as monotonic_time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,27 +22,46 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
-from bot.engine.chart import render_chart
-from bot.engine.digest import format_day, render_alert, render_digest
+from bot.engine.digest import (
+    format_day,
+    render_alert,
+    render_alert_update,
+    render_digest,
+)
 from bot.engine.extract import Extractor
 from bot.engine.names import Names, load_names
 from bot.engine.types import IncidentView, PostIn
+from bot.i18n import t
+from bot.services import vetting
 from bot.services.delivery import (
     DEFAULT_RETRY_DELAY,
     DEFAULT_STALE_AFTER,
     GIVE_UP_AFTER_DAYS,
     Outcome,
+    TollUpdate,
     deliver,
     find_due_work,
     release_interrupted,
     report_day,
+    told_before,
+    toll_update_due,
 )
-from bot.services import vetting
 from bot.services.ingest import IngestOutcome, IngestStatus, ingest_telegram_post
-from bot.services.vetting import Approved
-from bot.services.keys import AlertKey, DeliveryKey, DigestKey, IncidentAlertKey
+from bot.services.keys import (
+    AlertKey,
+    AlertUpdateKey,
+    DeliveryKey,
+    DigestKey,
+    IncidentAlertKey,
+)
+from bot.services.reading import pictures_of
 from bot.services.reports import list_incident_views
-from bot.services.subscriptions import SubscriberView, get_subscriber, list_active_subscribers
+from bot.services.subscriptions import (
+    SubscriberView,
+    get_subscriber,
+    list_active_subscribers,
+)
+from bot.services.vetting import Approved
 from bot.telegram.send import DEFAULT_PACE, MAX_NETWORK_RETRIES, Part, send_parts
 from config.settings import DEFAULT_TIMEZONE
 from store import queries
@@ -53,7 +71,6 @@ from store.models import Incident
 logger = logging.getLogger(__name__)
 
 RENDER_TTL = 120.0  # seconds a rendered digest is reused across subscribers
-_CHART_LOCK = threading.Lock()  # pyplot is not thread-safe
 
 
 def alert_key(view: IncidentView) -> AlertKey:
@@ -98,10 +115,13 @@ class DeliveryService:
 
     # ------------------------------------------------ rendering
 
-    async def digest_parts(self, day: date, lang: str, oblasts: Sequence[str] = (), *,
-                           chart: bool = True) -> tuple[Part, ...]:
-        """The digest of ``day`` as messages (and the chart when there are incidents), cached briefly."""
-        key: tuple[object, ...] = ("digest", day, lang, tuple(sorted(oblasts)), chart)
+    async def digest_parts(self, day: date, lang: str, oblasts: Sequence[str] = (), *, pictures: bool = True,
+                           zone: str | None = None) -> tuple[Part, ...]:
+        """The digest of ``day`` in ``zone`` (the default time zone when None) as messages, then
+        its chart and its map when there are incidents (``pictures``), cached briefly. The
+        scheduled digest and /digest send the same parts."""
+        zone = zone or self.default_timezone
+        key: tuple[object, ...] = ("digest", day, lang, tuple(sorted(oblasts)), pictures, zone)
         cached = self._cache.get(key)
         if cached is not None and cached.expires > monotonic_time.monotonic():
             return cached.parts
@@ -110,19 +130,19 @@ class DeliveryService:
             cached = self._cache.get(key)
             if cached is not None and cached.expires > monotonic_time.monotonic():
                 return cached.parts
-            parts = await asyncio.to_thread(self._render_digest, day, lang, tuple(oblasts), chart)
+            parts = await asyncio.to_thread(self._render_digest, day, lang, tuple(oblasts), pictures, zone)
             self._cache[key] = _Rendered(monotonic_time.monotonic() + RENDER_TTL, parts)
             return parts
 
-    def _render_digest(self, day: date, lang: str, oblasts: tuple[str, ...], chart: bool) -> tuple[Part, ...]:
+    def _render_digest(self, day: date, lang: str, oblasts: tuple[str, ...], pictures: bool,
+                       zone: str) -> tuple[Part, ...]:
         views = list_incident_views(self.session_factory, since=day, until=day, oblasts=oblasts or None,
-                                    posted_in=ZoneInfo(self.default_timezone))
-        parts = [Part(text=m) for m in render_digest(views, day=day, lang=lang, html_mode=True,
-                                                        names=self.reader_names())]
-        if chart and views:
-            with _CHART_LOCK:
-                png = render_chart(views, day=day, lang=lang, names=self.reader_names())
-            parts.append(Part(text=format_day(day, lang), photo=png))
+                                    posted_in=ZoneInfo(zone))
+        names = self.reader_names()
+        parts = [Part(text=m) for m in render_digest(views, day=day, lang=lang, html_mode=True, names=names)]
+        if pictures:
+            parts += [Part(text=t(lang, f"{p.kind}_caption", day=format_day(day, lang)), photo=p.png)
+                      for p in pictures_of(views, names, day, lang)]
         return tuple(parts)
 
     def reader_names(self) -> Names:
@@ -151,24 +171,55 @@ class DeliveryService:
 
     async def send_digest(self, bot: Bot, subscriber: SubscriberView, day: date) -> Outcome:
         """The digest of ``day`` (the subscriber's language and regions), once per day."""
-        parts = await self.digest_parts(day, subscriber.language, subscriber.oblasts)
+        parts = await self.digest_parts(day, subscriber.language, subscriber.oblasts, zone=subscriber.timezone)
         outcome = await self.deliver(bot, subscriber, DigestKey(day), parts)
         logger.info("digest %s for chat %s: %s", day, subscriber.chat_id, outcome)
         return outcome
 
     async def send_alerts(self, bot: Bot, incident_ids: Sequence[int]) -> dict[int, list[Outcome]]:
-        """Instant alerts: an incident with deaths or a conflict, once per incident and subscriber."""
+        """Instant alerts: an incident with deaths or a conflict, once per incident and subscriber.
+        An incident alerted before whose toll rose gets a short update instead, sent to those who
+        had its alert, at most once an hour (``toll_update_due``)."""
         if not incident_ids:
             return {}
         wanted = await asyncio.to_thread(self._alert_targets, incident_ids)
         results: dict[int, list[Outcome]] = {}
         for incident_id, (views, subscribers) in wanted.items():
+            view = views[0]
+            key = alert_key(view)
+            disputed = {c.field for c in view.conflicts}  # a disputed figure is no rise to announce
+            toll = (None if "killed" in disputed else view.summary.killed.best,
+                    None if "injured" in disputed else view.summary.injured.best)
+            due = await asyncio.to_thread(toll_update_due, self.session_factory, key, toll)
+            told: list[SubscriberView] = []
             for subscriber in subscribers:
-                parts = tuple(Part(text=m) for m in render_alert(views[0], lang=subscriber.language,
+                parts = tuple(Part(text=m) for m in render_alert(view, lang=subscriber.language,
                                                                   zone=subscriber.zone, names=self.reader_names()))
-                outcome = await self.deliver(bot, subscriber, alert_key(views[0]), parts)
+                outcome = await self.deliver(bot, subscriber, key, parts)
                 results.setdefault(incident_id, []).append(outcome)
+                if outcome in (Outcome.ALREADY_SENT, Outcome.IN_PROGRESS):  # had the alert: tell them the rise
+                    told.append(subscriber)
+            if due is not None:
+                for subscriber in told:
+                    await self._send_update(bot, subscriber, view, due)
         return results
+
+    async def _send_update(self, bot: Bot, subscriber: SubscriberView, view: IncidentView,
+                           due: TollUpdate) -> Outcome:
+        parts = tuple(Part(text=m) for m in render_alert_update(
+            view, due.previous, lang=subscriber.language, zone=subscriber.zone, names=self.reader_names()))
+        outcome = await self.deliver(bot, subscriber, due.key, parts)
+        logger.info("alert update %s for chat %s: %s", due.key, subscriber.chat_id, outcome)
+        return outcome
+
+    def _incident_view(self, incident_id: int) -> IncidentView | None:
+        with self.session_factory() as session:
+            incident = session.get(Incident, incident_id)
+            day = incident.date if incident is not None else None
+        if day is None:
+            return None
+        return next((v for v in list_incident_views(self.session_factory, since=day, until=day)
+                     if v.id == incident_id), None)
 
     def _alert_targets(self, incident_ids: Sequence[int]) -> dict[int, tuple[list[IncidentView], list[SubscriberView]]]:
         with self.session_factory() as session:
@@ -250,10 +301,10 @@ class DeliveryService:
     async def send_digest_now(self, bot: Bot, chat_id: int, lang: str) -> list[int]:
         """Today's digest (in the chat's zone, for its regions) right now, outside the delivery log."""
         subscriber = await asyncio.to_thread(get_subscriber, self.session_factory, chat_id)
-        zone = subscriber.zone if subscriber else ZoneInfo(self.default_timezone)
+        zone = subscriber.timezone if subscriber else self.default_timezone
         oblasts = subscriber.oblasts if subscriber else ()
-        day = datetime.now(zone).date()
-        parts = await self.digest_parts(day, lang, oblasts)
+        day = datetime.now(ZoneInfo(zone)).date()
+        parts = await self.digest_parts(day, lang, oblasts, zone=zone)
         return await send_parts(bot, chat_id, parts, self.pace)
 
     async def send_incidents_now(self, bot: Bot, chat_id: int, lang: str, place: str | None,
@@ -304,6 +355,13 @@ class DeliveryService:
             return
         if isinstance(key, DigestKey):
             await self.send_digest(bot, subscriber, key.report_day)
+        elif isinstance(key, AlertUpdateKey):
+            previous = await asyncio.to_thread(told_before, self.session_factory, key)
+            incident_id = await asyncio.to_thread(_incident_of_post, self.session_factory, key.source_ref,
+                                                  key.message_id)
+            view = await asyncio.to_thread(self._incident_view, incident_id) if incident_id is not None else None
+            if previous is not None and view is not None:
+                await self._send_update(bot, subscriber, view, TollUpdate(key, previous))
         elif isinstance(key, IncidentAlertKey):
             await self.send_alerts(bot, [key.incident_id])
         elif isinstance(key, AlertKey):

@@ -2,8 +2,9 @@
 
 - A delivery key names what one row of the delivery log delivers to a subscriber:
   ``digest:2022-03-02`` (the digest of a day), ``alert:post:-1001:42`` (the instant alert of the
-  incident whose first post is message 42 of source ``-1001``), and ``alert:incident:17`` (alerts
-  keyed by incident id, written by older versions and still resumed).
+  incident whose first post is message 42 of source ``-1001``), ``alert:update:-1001:42:2`` (the
+  second update of that alert, sent when the incident's toll rose), and ``alert:incident:17``
+  (alerts keyed by incident id, written by older versions and still resumed).
 - A digest job name (``digest:<chat_id>``) names one subscriber's daily job in PTB's JobQueue.
 """
 
@@ -44,6 +45,11 @@ class DeliveryKey:
             ref, _, message_id = rest.rpartition(":")
             if ref and message_id.lstrip("-").isdigit():
                 return AlertKey(ref, int(message_id))
+        elif sub == "update":
+            ref, _, number = rest.rpartition(":")
+            ref, _, message_id = ref.rpartition(":")  # a feed's ref may hold ":" itself
+            if ref and message_id.lstrip("-").isdigit() and number.isdigit():
+                return AlertUpdateKey(ref, int(message_id), int(number))
         elif sub == "incident" and rest.isdigit():
             return IncidentAlertKey(int(rest))
         return None
@@ -72,6 +78,22 @@ class AlertKey(DeliveryKey):
 
     def format(self) -> str:
         return f"alert:post:{self.source_ref}:{self.message_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertUpdateKey(DeliveryKey):
+    """Update number ``number`` of the alert of the incident whose first post is ``message_id`` of
+    ``source_ref``: its toll rose after the alert."""
+
+    source_ref: str
+    message_id: int
+    number: int
+
+    def alert(self) -> AlertKey:
+        return AlertKey(self.source_ref, self.message_id)
+
+    def format(self) -> str:
+        return f"alert:update:{self.source_ref}:{self.message_id}:{self.number}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """What readers ask for beyond the daily digest: the latest incidents of a place (``/incidents``)
-and questions typed in plain text ("Що сьогодні сталося в Харкові?").
+and questions typed in plain text ("Що сьогодні сталося в Харкові?"); and the pictures of a day
+(chart and map) that the digest sends after its text.
 
 Each function reads in one session (through `bot.services`) and returns the messages to send,
 already rendered in the reader's language.
@@ -8,13 +9,13 @@ already rendered in the reader's language.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services import reports
 from bot.engine.chart import render_chart
 from bot.engine.digest import render_digest, render_incidents
 from bot.engine.gazetteer import Gazetteer
@@ -22,10 +23,12 @@ from bot.engine.map import render_map
 from bot.engine.names import Names
 from bot.engine.questions import parse_question
 from bot.engine.types import IncidentView, Place
+from bot.services import reports
 
 logger = logging.getLogger(__name__)
 
 LATEST = 10  # incidents /incidents shows
+PICTURE_LOCK = threading.Lock()  # pyplot is not thread-safe: one picture at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,22 +100,19 @@ def answer_question(session_factory: sessionmaker[Session], names: Names, gazett
     return Reading(tuple(messages), shown, question.day)
 
 
-def day_pictures(session_factory: sessionmaker[Session], names: Names, day: date, lang: str, *,
-                 oblasts: Sequence[str] = (), zone: tzinfo | None = None) -> list[Picture]:
-    """The chart and the map of a day's incidents (the digest's: same day, same regions).
-
-    An empty day has none (the text says so, once). A picture that fails to render is left out
-    and logged: the digest's text does not depend on it.
-    """
-    views = reports.list_incident_views(session_factory, since=day, until=day, oblasts=list(oblasts) or None, posted_in=zone)
+def pictures_of(views: Sequence[IncidentView], names: Names, day: date, lang: str) -> list[Picture]:
+    """The chart and the map of ``views``, the incidents of the digest's text (none for no
+    incidents: the text says so, once). A picture that fails to render is left out and logged:
+    the digest's text does not depend on it."""
     if not views:
         return []
     pictures = []
     for kind in ("chart", "map"):
         try:
-            png = (render_chart(views, day=day, lang=lang, names=names) if kind == "chart"
-                   else render_map(views, day=day, lang=lang, names=names).png)
-        except Exception:  # noqa: BLE001 - a picture is an extra: log it and send the rest
+            with PICTURE_LOCK:
+                png = (render_chart(views, day=day, lang=lang, names=names) if kind == "chart"
+                       else render_map(views, day=day, lang=lang, names=names).png)
+        except Exception:
             logger.exception("could not render the %s of %s", kind, day)
             continue
         pictures.append(Picture(kind, png))

@@ -1,4 +1,5 @@
-"""Queries on the delivery log that makes each digest and alert reach a subscriber exactly once."""
+"""Queries on the delivery log that makes each digest and alert reach a subscriber exactly once, and
+on the tolls that alerts (and their updates) told subscribers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from store.models import Delivery, DeliveryStatus, Subscriber
+from store.models import AlertToll, Delivery, DeliveryStatus, Subscriber
 
 
 def get_delivery(session: Session, subscriber_id: int, key: str) -> Delivery | None:
@@ -65,3 +66,28 @@ def count_by_status(session: Session, key: str | None = None) -> dict[str, int]:
     if key is not None:
         stmt = stmt.where(Delivery.key == key)
     return {status: int(n) for status, n in session.execute(stmt).all()}
+
+
+def get_alert_toll(session: Session, key: str) -> AlertToll | None:
+    return session.get(AlertToll, key)
+
+
+def add_alert_toll(session: Session, key: str, killed: int | None, injured: int | None) -> bool:
+    """Remember the toll an incident's alert told; False when it was known already."""
+    if session.get(AlertToll, key) is not None:
+        return False
+    session.add(AlertToll(key=key, killed=killed, injured=injured, updates=0, updated_at=None))
+    session.flush()
+    return True
+
+
+def claim_alert_update(session: Session, row: AlertToll, *, killed: int | None, injured: int | None,
+                       now: datetime) -> int | None:
+    """Compare-and-set: record that update number ``row.updates + 1`` tells this toll, only if no
+    other process recorded one since ``row`` was read; returns the update's number, or None."""
+    done = session.execute(
+        update(AlertToll).where(AlertToll.key == row.key, AlertToll.updates == row.updates)
+        .values(killed=killed, injured=injured, previous_killed=row.killed, previous_injured=row.injured,
+                updates=row.updates + 1, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    return row.updates + 1 if done == 1 else None

@@ -1,5 +1,6 @@
-"""Queries on what waits for an admin: forwarded posts of channels that are not sources yet, and
-channels that added the bot (with the posts they sent meanwhile) waiting to be approved."""
+"""Queries on what waits for an admin: forwarded posts of channels that are not sources yet,
+channels that added the bot (with the posts they sent meanwhile) waiting to be approved, the
+channels admins rejected, and each admin's copy of a question with buttons."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from store.models import HeldPost, PendingChannel, PendingForward
+from store.models import (
+    AdminQuestion,
+    HeldPost,
+    PendingChannel,
+    PendingForward,
+    RejectedChannel,
+)
 
 
 def put_pending_forward(session: Session, row: PendingForward) -> None:
@@ -77,3 +84,38 @@ def take_pending_channel(session: Session, chat_id: int) -> tuple[PendingChannel
     session.delete(row)
     session.flush()
     return row, posts
+
+
+def get_rejected_channel(session: Session, chat_id: int) -> RejectedChannel | None:
+    return session.get(RejectedChannel, chat_id)
+
+
+def put_rejected_channel(session: Session, row: RejectedChannel) -> None:
+    """Remember a rejected channel (a second rejection replaces the first)."""
+    session.merge(row)
+
+
+def list_rejected_channels(session: Session) -> list[RejectedChannel]:
+    return list(session.scalars(select(RejectedChannel).order_by(RejectedChannel.rejected_at, RejectedChannel.chat_id)))
+
+
+def delete_rejected_channel(session: Session, chat_id: int) -> RejectedChannel | None:
+    """Forget a rejection; returns it, None when the channel was not rejected."""
+    row = session.get(RejectedChannel, chat_id)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+    return row
+
+
+def add_admin_questions(session: Session, rows: list[AdminQuestion]) -> None:
+    for row in rows:
+        session.merge(row)
+
+
+def take_admin_questions(session: Session, topic: str) -> list[AdminQuestion]:
+    """Remove and return every copy of the question ``topic``."""
+    rows = list(session.scalars(select(AdminQuestion).where(AdminQuestion.topic == topic)
+                                .order_by(AdminQuestion.chat_id, AdminQuestion.message_id)))
+    session.execute(delete(AdminQuestion).where(AdminQuestion.topic == topic))
+    return rows

@@ -153,7 +153,9 @@ async def test_editing_the_post_behind_an_alert_sends_no_second_alert(bot: Bot) 
     views = reports.list_incident_views(bot.session_factory)
     assert [v.summary.killed.best for v in views] == [4]
     assert [v.id for v in views] != old_ids  # the edit re-created the incident...
-    assert len(bot.server.messages_to(95)) == before + 1  # ...and still one alert
+    told = [m["plain_text"] for m in bot.server.messages_to(95)[before:]]
+    assert len(told) == 2 and told[0].startswith("🚨 Kharkiv")  # ...and still one alert,
+    assert told[1].startswith("🔺 Update: Kharkiv — shelling, 4 killed")  # then the rise as an update
 
 
 @pytest.mark.asyncio

@@ -5,6 +5,7 @@ the bot's description per language."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 
@@ -124,6 +125,24 @@ async def test_digest_sends_its_chart_and_its_map_after_the_text(bot: Bot) -> No
     photos = [r for r in replies if r["method"] == "sendPhoto"]
     assert len(photos) == 2 and all(p["photo_is_png"] for p in photos)
     assert photos[0]["caption"].startswith("📊") and photos[1]["caption"].startswith("🗺 Мапа дня")
+
+
+@pytest.mark.asyncio
+async def test_the_scheduled_digest_carries_the_same_chart_and_map_as_the_command(bot: Bot) -> None:
+    await _post(bot, KHARKIV_POST)
+    await say(bot, "/subscribe", user_id=104, language_code="uk")
+    subscriber = subscriptions.get_subscriber(bot.session_factory, 104)
+    assert subscriber is not None
+    before = len(bot.server.messages_to(104))
+    day = datetime.now(subscriber.zone).date()
+    await bot.delivery.send_digest(bot.app.bot, subscriber, day)  # what the daily job sends
+    scheduled = bot.server.messages_to(104)[before:]
+    assert [r["method"] for r in scheduled] == ["sendMessage", "sendPhoto", "sendPhoto"]
+    assert "Харків —" in scheduled[0]["plain_text"]
+    assert scheduled[1]["caption"].startswith("📊") and scheduled[2]["caption"].startswith("🗺 Мапа дня")
+    command = await say(bot, "/digest", user_id=104, language_code="uk", count=3)
+    assert [r.get("plain_text") or r.get("caption") for r in command] == \
+        [r.get("plain_text") or r.get("caption") for r in scheduled]
 
 
 @pytest.mark.asyncio

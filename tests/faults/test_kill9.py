@@ -149,7 +149,7 @@ def test_kill_9_during_fanout_then_restart_gives_each_subscriber_one_digest(tmp_
 
         for chat_id in SUBSCRIBERS:
             kinds = Counter(r["method"] for r in server.messages_to(chat_id))
-            assert kinds == {"sendMessage": 1, "sendPhoto": 1}, (chat_id, kinds)
+            assert kinds == {"sendMessage": 1, "sendPhoto": 2}, (chat_id, kinds)  # text, chart, map
         assert server.server_errors == []
     con = sqlite3.connect(tmp_path / "bot.db")
     try:

@@ -115,6 +115,6 @@ def test_second_run_exits_with_one_line_and_no_digest_is_sent_twice(
             assert "Conflict" not in text and "terminated by other getUpdates" not in text, text[-2000:]
         for chat_id in SUBSCRIBERS:
             kinds = Counter(r["method"] for r in server.messages_to(chat_id))
-            assert kinds == {"sendMessage": 1, "sendPhoto": 1}, (chat_id, kinds)
+            assert kinds == {"sendMessage": 1, "sendPhoto": 2}, (chat_id, kinds)  # text, chart, map
     assert get_lease(session_factory) is None  # released at the clean stop
     engine.dispose()

@@ -104,6 +104,11 @@ def test_list_pause_resume_remove(
     server.route(f"/s/{CHANNEL}", page_of(html, messages_of(html)))
     assert cli("sources", "add", f"t.me/{CHANNEL}", "Military review", "russia")[1] == (
         f"added @{CHANNEL} (Военное обозрение): 12 new, 0 updated posts\n")
+    assert cli("sources", "add", f"@{CHANNEL}") == (
+        0, f"@{CHANNEL} (Военное обозрение) is already followed: 0 new, 0 updated posts\n", "")
+    assert cli("sources", "add", f"@{CHANNEL}", "Military review", "russia")[1] == (
+        f"@{CHANNEL} (Военное обозрение) is already followed; role and side saved: 0 new, 0 updated posts\n")
+    assert cli("sources", "list")[1].count(f"@{CHANNEL}") == 1
 
     status, out, _ = cli("sources", "list")
     assert status == 0

@@ -1,6 +1,6 @@
 """Channels waiting for an admin's approval, on SQLite and PostgreSQL: their posts are kept aside
 (an edit replaces its post, at most ``MAX_HELD`` per channel, the newest kept) and reach no
-digest; rejecting drops them, approving ingests them once."""
+digest; rejecting drops them and is remembered (until allowed again), approving ingests them once."""
 
 from __future__ import annotations
 
@@ -28,9 +28,31 @@ def test_posts_wait_until_rejected(db_url: str) -> None:
     assert vetting.hold_post(session_factory, CHANNEL, _post(2), now=START) is Vetting.PENDING
     assert vetting.channel_joined(session_factory, CHANNEL, now=START) is Vetting.PENDING  # asked once
     assert reports.list_incident_views(session_factory) == []
-    assert vetting.reject(session_factory, CHANNEL.chat_id) == "Totally Official News"
-    assert vetting.reject(session_factory, CHANNEL.chat_id) is None
+    vetting.remember_questions(session_factory, CHANNEL.chat_id, [vetting.Question(7001, 10, "en"),
+                                                                   vetting.Question(7002, 11, "uk")])
+    rejected = vetting.reject(session_factory, CHANNEL.chat_id, by=7001, now=START)
+    assert rejected is not None and rejected.title == "Totally Official News"
+    assert [(q.chat_id, q.lang) for q in rejected.questions] == [(7001, "en"), (7002, "uk")]
+    assert vetting.reject(session_factory, CHANNEL.chat_id, by=7002) is None  # decided already
     assert not vetting.is_pending(session_factory, CHANNEL.chat_id)
+    # it comes back: rejected, nobody is asked, its posts are not kept
+    assert vetting.channel_joined(session_factory, CHANNEL, now=START) is Vetting.REJECTED
+    assert vetting.hold_post(session_factory, CHANNEL, _post(3), now=START) is Vetting.REJECTED
+    assert not vetting.is_pending(session_factory, CHANNEL.chat_id)
+    assert [r.title for r in vetting.list_rejected(session_factory)] == ["Totally Official News"]
+    assert vetting.allow_again(session_factory, CHANNEL.chat_id) == "Totally Official News"
+    assert vetting.allow_again(session_factory, CHANNEL.chat_id) is None
+    assert vetting.channel_joined(session_factory, CHANNEL, now=START) is Vetting.NEW  # asked again
+
+
+def test_a_channel_that_leaves_before_anyone_decides_is_not_rejected(db_url: str) -> None:
+    _, session_factory = open_database(db_url)
+    assert vetting.channel_joined(session_factory, CHANNEL, now=START) is Vetting.NEW
+    vetting.remember_questions(session_factory, CHANNEL.chat_id, [vetting.Question(7001, 10, "en")])
+    withdrawn = vetting.withdraw(session_factory, CHANNEL.chat_id)
+    assert withdrawn is not None and [q.message_id for q in withdrawn.questions] == [10]
+    assert vetting.list_rejected(session_factory) == []
+    assert vetting.channel_joined(session_factory, CHANNEL, now=START) is Vetting.NEW
 
 
 def test_approval_ingests_the_newest_held_posts_once(db_url: str, extractor,  # type: ignore[no-untyped-def]
@@ -40,8 +62,10 @@ def test_approval_ingests_the_newest_held_posts_once(db_url: str, extractor,  # 
     for message_id in (1, 2, 3):
         vetting.hold_post(session_factory, CHANNEL, _post(message_id), now=START)
     vetting.hold_post(session_factory, CHANNEL, _post(3, killed=4), now=START)  # an edit of post 3
+    vetting.remember_questions(session_factory, CHANNEL.chat_id, [vetting.Question(7001, 10, "en")])
     approved = vetting.approve(session_factory, extractor, CHANNEL.chat_id, added_by=7001)
     assert approved is not None and approved.name == "Totally Official News" and approved.posts == 2
+    assert [q.message_id for q in approved.questions] == [10]
     assert vetting.approve(session_factory, extractor, CHANNEL.chat_id, added_by=7001) is None
     assert vetting.hold_post(session_factory, CHANNEL, _post(5), now=START) is Vetting.FOLLOWED
     views = reports.list_incident_views(session_factory)
