@@ -43,11 +43,12 @@ class KillingServer(BotApiServer):
     """Kills the bot while answering its ``KILL_AFTER``-th digest message: the message is stored
     (Telegram has it) and the bot never hears back.
 
-    The bot is frozen with SIGSTOP at that instant and killed with SIGKILL half a second later.
-    For the bot this is a kill at that instant (it runs no further instruction); the half second
-    lets this server read the requests the bot had already written, as Telegram's servers would
-    have. (Killed at once on loopback, the kernel answers those unread requests with a reset and
-    drops them, which a server across a real network would have read long before.)
+    The bot is frozen with SIGSTOP at that instant and killed with SIGKILL three seconds later.
+    For the bot this is a kill at that instant (it runs no further instruction); the three seconds
+    let this server read the requests the bot had already written, as Telegram's servers would
+    have, even on a loaded machine where this server reads slowly. (Killed at once on loopback,
+    the kernel answers those unread requests with a reset and drops them, which a server across
+    a real network would have read long before.)
     """
 
     victim: subprocess.Popen[bytes] | None = None
@@ -59,7 +60,7 @@ class KillingServer(BotApiServer):
             self.digest_messages += 1
             if self.digest_messages == KILL_AFTER and self.victim is not None:
                 os.kill(self.victim.pid, signal.SIGSTOP)
-                threading.Timer(0.5, os.kill, (self.victim.pid, signal.SIGKILL)).start()
+                threading.Timer(3.0, os.kill, (self.victim.pid, signal.SIGKILL)).start()
 
 
 def _afternoon_zone(now: datetime) -> ZoneInfo:
