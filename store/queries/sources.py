@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Post, Source
@@ -33,6 +33,43 @@ def list_sources(session: Session, *, active_only: bool = False) -> Sequence[Sou
     if active_only:
         stmt = stmt.where(Source.active.is_(True))
     return session.scalars(stmt).all()
+
+
+def claim_due_sources(session: Session, transports: Collection[str], now: datetime, until: datetime,
+                      limit: int | None = None) -> Sequence[Source]:
+    """Claim the active sources of ``transports`` whose next poll is due at ``now`` (never polled
+    counts as due), the longest waiting first: their ``next_poll_at`` becomes ``until``.
+
+    The rows are read ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so processes claiming at the same
+    moment each get other sources, none waits for another; the new ``next_poll_at`` is the claim
+    itself: once committed, the source is not due for anyone else until ``until`` (the lease), and
+    a claimant that dies before storing its poll leaves the source due again then. On SQLite
+    (one writer at a time) the clause is left out and the write lock serialises claims.
+    """
+    stmt = (
+        select(Source)
+        .where(Source.active.is_(True), Source.transport.in_(list(transports)),
+               or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+        .order_by(Source.next_poll_at.asc().nulls_first(), Source.id)
+        .with_for_update(skip_locked=True)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    claimed = session.scalars(stmt).all()
+    for source in claimed:
+        source.next_poll_at = until
+    session.flush()
+    return claimed
+
+
+def release_claim(session: Session, ref: str, claim: datetime, due: datetime) -> bool:
+    """Give back a claim that was not used (a poll cut short): the source is due at ``due``,
+    unless its ``next_poll_at`` changed since the claim (True when released)."""
+    done = session.execute(
+        update(Source).where(Source.ref == ref, Source.next_poll_at == claim).values(next_poll_at=due)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(done.rowcount == 1)
 
 
 def upsert_source(session: Session, ref: str, name: str, **fields: object) -> Source:

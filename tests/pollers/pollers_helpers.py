@@ -9,6 +9,7 @@ channel's web preview the way t.me does: the newest ``page_size`` messages, or t
 from __future__ import annotations
 
 import logging
+import os
 import re
 import ssl
 import threading
@@ -21,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 logger = logging.getLogger(__name__)
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SHARED = Path(os.environ.get("CLAIMWATCH_SHARED") or Path(__file__).resolve().parents[2] / ".." / "shared")
 TME_FIXTURES = SHARED / "fixtures" / "tme_preview"
 
 
