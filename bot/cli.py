@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sources this worker fetches at the same time (default: 4)")
     p.add_argument("--idle", type=_positive(float), default=5.0, metavar="SECONDS",
                    help="how often to look for due sources while none is due (default: 5)")
+    p.add_argument("--lease", type=_positive(float), default=300.0, metavar="SECONDS",
+                   help="a source this worker claimed is due again for the others after this long if the worker "
+                        "dies before storing its poll (default: 300)")
     return parser
 
 

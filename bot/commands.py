@@ -303,6 +303,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
     from bot.worker import run_worker
 
-    return run_worker(settings, concurrency=args.concurrency, idle=args.idle)
+    return run_worker(settings, concurrency=args.concurrency, idle=args.idle, lease=timedelta(seconds=args.lease))

@@ -40,26 +40,36 @@ def claim_due_sources(session: Session, transports: Collection[str], now: dateti
     """Claim the active sources of ``transports`` whose next poll is due at ``now`` (never polled
     counts as due), the longest waiting first: their ``next_poll_at`` becomes ``until``.
 
-    The rows are read ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so processes claiming at the same
-    moment each get other sources, none waits for another; the new ``next_poll_at`` is the claim
-    itself: once committed, the source is not due for anyone else until ``until`` (the lease), and
-    a claimant that dies before storing its poll leaves the source due again then. On SQLite
-    (one writer at a time) the clause is left out and the write lock serialises claims.
+    The new ``next_poll_at`` is the claim itself: once committed, the source is not due for anyone
+    else until ``until`` (the lease), and a claimant that dies before storing its poll leaves the
+    source due again then. On PostgreSQL the candidates are read ``FOR UPDATE SKIP LOCKED``, so
+    processes claiming at the same moment each get other sources and none waits for another. Each
+    claim is also a compare-and-set (still due when written), which is what keeps two claimants
+    apart on SQLite, whose driver reads outside the write transaction: a source another process
+    claimed meanwhile is skipped. Returns the claimed sources as they are now.
     """
+    due = or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now)
     stmt = (
-        select(Source)
-        .where(Source.active.is_(True), Source.transport.in_(list(transports)),
-               or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+        select(Source.id)
+        .where(Source.active.is_(True), Source.transport.in_(list(transports)), due)
         .order_by(Source.next_poll_at.asc().nulls_first(), Source.id)
         .with_for_update(skip_locked=True)
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    claimed = session.scalars(stmt).all()
-    for source in claimed:
-        source.next_poll_at = until
-    session.flush()
-    return claimed
+    claimed: list[int] = []
+    for source_id in session.scalars(stmt).all():
+        done = session.execute(
+            update(Source).where(Source.id == source_id, Source.active.is_(True), due).values(next_poll_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:
+            claimed.append(source_id)
+    if not claimed:
+        return []
+    return session.scalars(
+        select(Source).where(Source.id.in_(claimed)).order_by(Source.id).execution_options(populate_existing=True)
+    ).all()
 
 
 def release_claim(session: Session, ref: str, claim: datetime, due: datetime) -> bool:
