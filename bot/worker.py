@@ -158,6 +158,16 @@ async def _serve(session_factory: sessionmaker[Session], settings: Settings, ext
     return stats
 
 
+WARM_UP = (("Внаслідок обстрілу Харкова загинули 2 людини.", "uk"), ("В результате обстрела Херсона ранены 3 человека.", "ru"),
+           ("Shelling of Sumy killed one person, the governor said.", "en"))
+
+
+def warm_up(extractor: Extractor) -> None:
+    """Read one sentence per language, so the pipelines' first-use set-up (seconds) happens
+    before the worker claims anything rather than inside its first poll."""
+    extractor.extract_many([(text, None, None, lang) for text, lang in WARM_UP])
+
+
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -182,6 +192,7 @@ def run_worker(settings: Settings, *, concurrency: int = POLL_CONCURRENCY, idle:
         print(f"claimwatch: {exc}", file=sys.stderr)
         return 1
     extractor = load_extractor(settings)
+    warm_up(extractor)
     started = time.monotonic()
     logger.info("worker started: polling the due sources of %s, %d at a time (looking every %g s when none is due)",
                 describe(settings.database_url), concurrency, idle)

@@ -24,7 +24,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +38,7 @@ from bot.pollers import (
     jittered_interval,
 )
 from bot.services.ingest import ingest_posts, refresh_incidents
+from bot.services.prepared import PreparedExtractor, prepare
 from bot.services.sources import (
     POLLED_TRANSPORTS,
     Fetched,
@@ -52,7 +53,7 @@ from bot.services.sources import (
 from config.settings import Settings
 from store import queries
 from store.db import is_contention, is_disconnect, retry_on_disconnect
-from store.locks import ingest_lock
+from store.locks import ingest_lock, lock_blocks
 from store.models import Source, Transport
 from store.queries.sources import claim_due_sources, release_claim
 
@@ -215,11 +216,14 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
             return await asyncio.to_thread(_store_failure, session_factory, snapshot, error, backoff,
                                            rng, now or now_utc())
     def store() -> PollResult:
+        # the new and edited posts are read before the transaction (bot.services.prepared), so that
+        # other processes store while this one extracts
+        prepared = prepare(session_factory, snapshot.ref, fetched.posts, extractor) if fetched.posts else None
         # another process storing the same posts at the same moment (a second `poll --once`, the
         # bot beside a CLI) makes this transaction lose a race; run it again: what the other
         # stored is then seen as unchanged
         return retry_on_disconnect(functools.partial(_store_success, session_factory, snapshot, fetched,
-                                                     extractor, rng, now or now_utc()), contention=True)
+                                                     extractor, rng, now or now_utc(), prepared), contention=True)
 
     try:
         async with store_lock:
@@ -247,14 +251,18 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
 
 
 def _store_success(session_factory: sessionmaker[Session], snapshot: SourceSnapshot, fetched: Fetched,
-                   extractor: Extractor, rng: random.Random, now: datetime) -> PollResult:
+                   extractor: Extractor, rng: random.Random, now: datetime,
+                   prepared: PreparedExtractor | None = None) -> PollResult:
     stats = ImportStats()
     with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, snapshot.ref)
         if source is None:
             raise LookupError(snapshot.ref)
         if fetched.posts:
-            touched = ingest_posts(session, source, fetched.posts, extractor, stats)
+            if prepared is not None:
+                lock_blocks(session, prepared.blocks())  # in one order, before ingest links claim by claim
+            reader = cast("Extractor", prepared) if prepared is not None else extractor
+            touched = ingest_posts(session, source, fetched.posts, reader, stats)
             refresh_incidents(session, touched)
         if source.transport == Transport.FEED:
             source.etag, source.last_modified = fetched.etag, fetched.last_modified

@@ -105,6 +105,17 @@ def delete_source(session: Session, source: Source) -> None:
     session.flush()
 
 
+def stored_texts(session: Session, source_id: int, message_ids: Sequence[int]) -> dict[int, str]:
+    """The stored text of each of a source's posts among ``message_ids`` (one query per 500 ids)."""
+    wanted = sorted(set(message_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(select(Post.message_id, Post.text).where(
+            Post.source_id == source_id, Post.message_id.in_(wanted[start:start + 500])))
+        found.update({message_id: text for message_id, text in rows})
+    return found
+
+
 def count_posts(session: Session, source_id: int) -> int:
     """How many posts a source has stored."""
     return session.scalar(select(func.count()).select_from(Post).where(Post.source_id == source_id)) or 0
