@@ -3,7 +3,7 @@ loopback t.me (tests/support/tme.py) whose posts are the real dev-corpus message
 
 Two workers and forty channels: every post is stored once, every channel is asked once per due
 time (counted by the server), both workers do part of the work, and SIGTERM stops each with one
-line. A worker killed mid-poll leaves its channel due again once its lease runs out. SQLite is
+line. The bot started with ``--no-poll`` leaves a due channel to the worker. A worker killed mid-poll leaves its channel due again once its lease runs out. SQLite is
 refused in one line.
 """
 
@@ -138,3 +138,45 @@ def test_a_worker_on_sqlite_refuses_in_one_line(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert run.stderr.startswith("claimwatch: workers need PostgreSQL") and run.stderr.count("\n") == 1, run.stderr
     assert not (tmp_path / "one.db").exists()  # refused before anything was created
+
+
+def test_the_bot_run_with_no_poll_leaves_a_due_channel_to_the_worker(
+        pg_schema_url: str, dev_corpus: Path, tmp_path: Path) -> None:
+    from tests.support.botapi import BotApiServer
+
+    texts = corpus_texts(dev_corpus)
+    engine, session_factory = open_database(pg_schema_url)
+    channel = "left_to_workers"
+    with TmeServer() as tme, BotApiServer() as api:
+        tme.add_posts(channel, _posts(texts, 1, range(1, 4)), title="Left to workers")
+        follow_channels(session_factory, [channel], due=datetime.now(UTC))  # due at once
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMWATCH_", "TELEGRAM_"))}
+        env.update(PYTHONPATH=str(REPO), TELEGRAM_BOT_TOKEN=api.token, CLAIMWATCH_TELEGRAM_API_URL=api.url,
+                   CLAIMWATCH_DATABASE_URL=pg_schema_url, CLAIMWATCH_TME_URL=tme.url,
+                   CLAIMWATCH_ALLOW_PRIVATE_URLS="true")
+        log = tmp_path / "bot.log"
+        with log.open("w") as err:
+            bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--no-poll"], cwd=REPO, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=err)
+        worker = None
+        try:
+            api.wait_for(lambda: any(name == "getUpdates" for name, _ in api.calls), timeout=240,
+                         what="the bot polling Telegram")
+            time.sleep(8)  # past the moment the bot's own poll job would have run first (5 s)
+            assert tme.requests_for(channel) == 0  # the bot did not poll the due channel
+            assert "source polling is off in the bot" in log.read_text()
+
+            worker = WorkerProcess(pg_schema_url, tme.url, args=["--idle", "0.2"])
+            _wait(lambda: count_posts(session_factory) == 3, 240, "the worker stored the channel", [worker])
+            assert tme.requests_for(channel) == 1
+            assert worker.stop() == 0
+            bot.send_signal(signal.SIGTERM)
+            assert bot.wait(timeout=60) == 0
+        finally:
+            if worker is not None:
+                worker.kill()
+            if bot.poll() is None:
+                bot.kill()
+                bot.wait(timeout=30)
+    engine.dispose()
+    assert "Traceback" not in log.read_text()
