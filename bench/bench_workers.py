@@ -98,7 +98,7 @@ def run(towns: str, count: int, pg: str, channels: int, posts: int, timeout: flo
             tme.add_posts(name, [ChannelPost(i + 1, start + timedelta(minutes=n * posts + i), texts[n * posts + i])
                                  for i in range(posts)], title=f"Channel {n}")
         follow_channels(session_factory, names)
-        workers = [WorkerProcess(url, tme.url, args=["--idle", "0.3"]) for _ in range(count)]
+        workers = [WorkerProcess(url, tme.url, args=["--idle", "1"]) for _ in range(count)]
         try:
             for worker in workers:
                 worker.wait_for("worker started", timeout=600)
