@@ -3,6 +3,7 @@
 
 Also the sources they poll: ``follow_channels`` adds t.me channels straight to the database (not
 due until ``make_due``), so a test can start its workers first and give them all one due time.
+Each of these reads and writes is run again while the database restarts (as the workers' own are).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import queries
+from store.db import retry_on_disconnect
 from store.models import Post, Source, Transport
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,34 +114,53 @@ def follow_channels(session_factory: sessionmaker[Session], names: Iterable[str]
                     due: datetime | None = None) -> None:
     """Follow t.me channels (no backfill), due at ``due`` (default: in a day, i.e. not yet)."""
     when = due or datetime.now(UTC) + timedelta(days=1)
-    with session_factory.begin() as session:
-        for name in names:
-            source = queries.upsert_source(session, name.lower(), name, transport=Transport.TME.value, handle=name)
-            source.next_poll_at = when
+    wanted = list(names)
+
+    def work() -> None:
+        with session_factory.begin() as session:
+            for name in wanted:
+                source = queries.upsert_source(session, name.lower(), name, transport=Transport.TME.value,
+                                               handle=name)
+                source.next_poll_at = when
+
+    retry_on_disconnect(work)
 
 
 def make_due(session_factory: sessionmaker[Session], when: datetime | None = None) -> datetime:
     """Give every followed channel one due time (now by default); returns it."""
     moment = when or datetime.now(UTC)
-    with session_factory.begin() as session:
-        session.execute(update(Source).where(Source.transport == Transport.TME.value).values(next_poll_at=moment))
+
+    def work() -> None:
+        with session_factory.begin() as session:
+            session.execute(update(Source).where(Source.transport == Transport.TME.value).values(next_poll_at=moment))
+
+    retry_on_disconnect(work)
     return moment
 
 
 def post_keys(session_factory: sessionmaker[Session]) -> list[tuple[str, int]]:
     """(channel, message id) of every stored post, duplicates kept."""
-    with session_factory() as session:
-        rows = session.execute(select(Source.ref, Post.message_id).join(Post, Post.source_id == Source.id))
-        return [(ref, message_id) for ref, message_id in rows]
+    def work() -> list[tuple[str, int]]:
+        with session_factory() as session:
+            rows = session.execute(select(Source.ref, Post.message_id).join(Post, Post.source_id == Source.id))
+            return [(ref, message_id) for ref, message_id in rows]
+
+    return retry_on_disconnect(work)
 
 
 def count_posts(session_factory: sessionmaker[Session]) -> int:
-    with session_factory() as session:
-        return session.scalar(select(func.count()).select_from(Post)) or 0
+    def work() -> int:
+        with session_factory() as session:
+            return session.scalar(select(func.count()).select_from(Post)) or 0
+
+    return retry_on_disconnect(work)
 
 
 def polled_since(session_factory: sessionmaker[Session], moment: datetime) -> int:
     """How many channels stored a poll at or after ``moment`` (their next poll is after it)."""
-    with session_factory() as session:
-        return session.scalar(select(func.count()).select_from(Source).where(
-            Source.transport == Transport.TME.value, Source.last_polled_at >= moment)) or 0
+    def work() -> int:
+        with session_factory() as session:
+            return session.scalar(select(func.count()).select_from(Source).where(
+                Source.transport == Transport.TME.value, Source.last_polled_at >= moment)) or 0
+
+    return retry_on_disconnect(work)
