@@ -8,9 +8,9 @@ import platform
 import sys
 from collections.abc import Sequence
 
-from bench import bench_extract, bench_fanout, bench_ingest, bench_latency, bench_link, bench_memory
+from bench import bench_extract, bench_fanout, bench_ingest, bench_latency, bench_link, bench_memory, bench_workers
 
-ALL = ("extract", "link", "ingest", "fanout", "latency", "memory")
+ALL = ("extract", "link", "ingest", "fanout", "latency", "memory", "workers")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="the issue's sizes (several minutes more)")
     parser.add_argument("--db", default=None, help="database URL for the linking benchmark (default: SQLite temp file)")
     parser.add_argument("--pg", default=bench_ingest.DEFAULT_PG,
-                        help="PostgreSQL URL for the ingest benchmark ('none' to skip; default: %(default)s)")
+                        help="PostgreSQL URL for the ingest and workers benchmarks ('none' to skip; default: %(default)s)")
     parser.add_argument("--no-cold", action="store_true", help="skip timing a cold gazetteer build")
     parser.add_argument("--only", default=",".join(ALL), help="comma-separated subset of: " + ", ".join(ALL))
     args = parser.parse_args(argv)
@@ -39,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                            "--pg", args.pg])
     if "fanout" in only:
         bench_fanout.main(["--subscribers", "1000" if full else "300"])
+    if "workers" in only and args.pg != "none":
+        bench_workers.main(["--posts", "20" if full else "10", "--pg", args.pg])
     if "latency" in only:
         bench_latency.main(["--samples", "200" if full else "50"])
     if "memory" in only:

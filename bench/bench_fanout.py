@@ -9,7 +9,11 @@ so the digest is non-empty (text and chart). Then every digest job is made due a
 real scheduler, as at a shared digest time, and the run ends when every delivery row is no longer
 ``sending`` and the background sends are done. Counted on the server: messages delivered, 429
 answers, duplicates (a subscriber got a part more than once) and losses (an active subscriber lacks
-part of the digest). Run: ``python -m bench.bench_fanout --subscribers 1000``.
+part of the digest). The same fan-out runs twice, side by side: with the free limits (the bot
+paced at 29 a second) and as paid broadcasts (``CLAIMWATCH_PAID_BROADCAST``, the bot paced at
+``CLAIMWATCH_BROADCAST_RATE``, the server letting sends marked ``allow_paid_broadcast`` past its
+free 30 a second, up to 1,000); each row's pace is compared with the one configured. Run:
+``python -m bench.bench_fanout --subscribers 1000 --paid-rate 200``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ LANGS = ("en", "uk", "ru")
 
 @dataclass(frozen=True, slots=True)
 class FanoutResult:
+    paid_rate: float | None  # CLAIMWATCH_BROADCAST_RATE with paid broadcasts on; None: the free limits
     subscribers: int
     parts: dict[str, int]
     messages: int
@@ -49,6 +54,7 @@ class FanoutResult:
     statuses: dict[str, int]
     incidents: int
     limiter_gave_up: int
+    cpu_seconds: float  # CPU this process (the bot and the test server) used from the firing to the end
 
 
 class _Counter(logging.Handler):
@@ -86,7 +92,7 @@ def _incident_export(day: Any, count: int) -> Any:
 
 
 async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: float | None,
-                  say: Any = print) -> FanoutResult:
+                  say: Any = print, paid_rate: float | None = None, pg: str | None = None) -> FanoutResult:
     from bench.clocked_api import ClockedBotApiServer
     from bot import jobs as bot_jobs
     from bot.app import build_application, stop_application
@@ -97,15 +103,19 @@ async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: flo
     from bot.engine.types import ImportStats
     from config.settings import load_settings
     from handlers import RUNTIME_KEY
-    from store.db import open_database
+    from store.db import open_database, scratch_schema
     from telegram import Update
 
     extractor = Extractor.load()
+    database = scratch_schema(pg, prefix="bench_fanout") if pg else contextlib.nullcontext(None)
     # PTB logs each send its AIORateLimiter stops retrying (then send_part waits the 429 out): counted
-    with tempfile.TemporaryDirectory(prefix="claimwatch-fanout-") as tmp, ClockedBotApiServer() as server, \
+    with tempfile.TemporaryDirectory(prefix="claimwatch-fanout-") as tmp, database as schema, \
+            ClockedBotApiServer() as server, \
             counted("telegram.ext.AIORateLimiter") as gave_up:
+        paid = {"CLAIMWATCH_PAID_BROADCAST": "1", "CLAIMWATCH_BROADCAST_RATE": str(paid_rate)} if paid_rate else {}
         settings = load_settings(TELEGRAM_BOT_TOKEN=server.token, CLAIMWATCH_TELEGRAM_API_URL=server.url,
-                                 CLAIMWATCH_TME_URL=server.url, CLAIMWATCH_DATABASE_URL=f"sqlite:///{tmp}/fanout.db")
+                                 CLAIMWATCH_TME_URL=server.url,
+                                 CLAIMWATCH_DATABASE_URL=schema[0] if schema else f"sqlite:///{tmp}/fanout.db", **paid)
         engine, factory = open_database(settings.database_url)
         app = build_application(settings, factory, extractor, pace=DEFAULT_PACE if pace is None else pace,
                                 poll_sources=False)
@@ -135,11 +145,11 @@ async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: flo
             server.reset_records()
             server.rate_limit()  # Telegram's flood limits: 30/s overall, 1/s per chat, 20/min per group
             jobs = [j for j in app.job_queue.jobs() if j.name and j.name.startswith("digest:")]
-            fired = time.perf_counter()
+            fired, cpu_fired = time.perf_counter(), time.process_time()
             now = datetime.now(UTC)
             for job in jobs:
                 job.job.modify(next_run_time=now)
-            limit = timeout or max(60.0, 4 * subscribers * 3 / CEILING)
+            limit = timeout or max(60.0, 4 * subscribers * 3 / (paid_rate or CEILING))
             while True:
                 statuses = await asyncio.to_thread(count_deliveries, factory, key)
                 if sum(statuses.values()) >= subscribers and not statuses.get("sending"):
@@ -149,6 +159,7 @@ async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: flo
                     break
                 await asyncio.sleep(0.2)
             await asyncio.wait_for(delivery.wait_background(), timeout=30)
+            cpu = time.process_time() - cpu_fired
             statuses = await asyncio.to_thread(count_deliveries, factory, key)
             parts = {lang: len(await delivery.digest_parts(day, lang, ())) for lang in LANGS}
         finally:
@@ -157,6 +168,8 @@ async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: flo
 
         wanted = set(chats)
         sent = [r for r in server.sent if r["chat_id"] in wanted and r["method"] in ("sendMessage", "sendPhoto")]
+        if paid_rate and not all(r["paid_broadcast"] for r in sent):
+            say("  some digest messages went out without allow_paid_broadcast")
         attempts = sum(1 for name, params in server.calls
                        if name in ("sendMessage", "sendPhoto") and params.get("chat_id") in wanted)
         per_chat = Counter(r["chat_id"] for r in sent)
@@ -167,9 +180,9 @@ async def fan_out(subscribers: int, pace: float | None, posts: int, timeout: flo
         arrivals = server.all_arrivals()
         complete = [max(arrivals[chat]) - fired for chat in chats if chat in arrivals and chat not in lost]
         last = max((t for chat in chats for t in arrivals.get(chat, [])), default=fired)
-        return FanoutResult(subscribers, parts, len(sent), attempts, last - fired,
+        return FanoutResult(paid_rate, subscribers, parts, len(sent), attempts, last - fired,
                             percentile(complete, 50), percentile(complete, 95), server.too_many_requests,
-                            len(duplicated), len(lost), statuses, incidents, gave_up.count)
+                            len(duplicated), len(lost), statuses, incidents, gave_up.count, cpu)
 
 
 def main(argv: Sequence[str] | None = None) -> list[str]:
@@ -179,22 +192,42 @@ def main(argv: Sequence[str] | None = None) -> list[str]:
                         help="seconds between the parts of one delivery (default: the bot's own, 1.05)")
     parser.add_argument("--posts", type=int, default=30, help="posts dated the digest's day (its incidents)")
     parser.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
+    parser.add_argument("--pg", default=None, metavar="URL",
+                        help="run on PostgreSQL (a schema of its own, dropped after) instead of a SQLite file")
+    parser.add_argument("--paid-rate", type=float, default=200.0,
+                        help="CLAIMWATCH_BROADCAST_RATE of the paid-broadcast run (default: 200; 0: no paid run)")
     args = parser.parse_args(argv)
 
     print(f"fan-out benchmark: {args.subscribers} subscribers, flood limits on; {unpin()}", flush=True)
-    r = asyncio.run(fan_out(args.subscribers, args.pace, args.posts, args.timeout))
-    parts = ", ".join(f"{lang} {n}" for lang, n in r.parts.items())
-    statuses = ", ".join(f"{k} {v}" for k, v in sorted(r.statuses.items()))
+    from bot.app import FREE_RATE
+
+    runs = [asyncio.run(fan_out(args.subscribers, args.pace, args.posts, args.timeout, paid_rate=rate, pg=args.pg))
+            for rate in (None, args.paid_rate or None) if rate or rate is None]
+    first = runs[0]
+    parts = ", ".join(f"{lang} {n}" for lang, n in first.parts.items())
+    statuses = "; ".join(f"{_mode(r)}: " + ", ".join(f"{k} {v}" for k, v in sorted(r.statuses.items())) for r in runs)
+    rows = []
+    for r in runs:
+        configured = r.paid_rate or FREE_RATE
+        rate = r.messages / r.seconds if r.seconds else float("nan")
+        rows.append([_mode(r), r.subscribers, r.messages, r.attempts, r.seconds, rate, configured, rate / configured,
+                     r.paid_rate or CEILING, r.p50_complete, r.p95_complete, r.too_many, r.duplicates, r.losses,
+                     r.cpu_seconds / r.seconds if r.seconds else float("nan"),
+                     r.messages / r.cpu_seconds if r.cpu_seconds else float("nan")])
     return [print_table(
-        f"Digest fan-out through the real Application and DeliveryService ({r.incidents} incidents; parts per "
+        f"Digest fan-out through the real Application and DeliveryService on {'PostgreSQL' if args.pg else 'SQLite'} "
+        f"({first.incidents} incidents; parts per "
         f"digest: {parts}; delivery rows: {statuses}; sends AIORateLimiter gave up on after its 3 retries: "
-        f"{r.limiter_gave_up})",
-        ["subscribers", "messages", "send calls", "seconds", "messages/s", "ceiling /s", "share of ceiling",
-         "subscriber done s p50", "p95", "429s received", "duplicates", "losses"],
-        [[r.subscribers, r.messages, r.attempts, r.seconds, r.messages / r.seconds if r.seconds else float("nan"),
-          CEILING, r.messages / r.seconds / CEILING if r.seconds else float("nan"), r.p50_complete,
-          r.p95_complete, r.too_many, r.duplicates, r.losses]],
+        f"{' / '.join(str(r.limiter_gave_up) for r in runs)})",
+        ["sending as", "subscribers", "messages", "send calls", "seconds", "messages/s", "configured pace /s",
+         "share of configured pace", "server ceiling /s", "subscriber done s p50", "p95", "429s received",
+         "duplicates", "losses", "cores used (bot + server)", "messages per CPU s"],
+        rows,
     )]
+
+
+def _mode(result: FanoutResult) -> str:
+    return f"paid broadcast at {result.paid_rate:g}/s" if result.paid_rate else "free limits"
 
 
 if __name__ == "__main__":

@@ -290,8 +290,12 @@ def probe_bot_api(settings: Settings, *, timeout: float = PROBE_TIMEOUT) -> str 
 
 
 def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1:8443", *,
-            standby: bool = False) -> int:
+            standby: bool = False, poll: bool | None = None) -> int:
     """``claimwatch run``: long polling by default, a webhook when ``webhook_url`` is given.
+
+    The bot polls due channels and feeds itself unless ``poll`` is False (``--no-poll``) or,
+    when ``poll`` is None, ``CLAIMWATCH_POLL_IN_BOT`` is false: ``claimwatch worker`` processes
+    poll them then (see ``bot.worker``).
 
     The Bot API is asked first (``probe_bot_api``): a wrong ``CLAIMWATCH_TELEGRAM_API_URL``, an
     unreachable API or a refused token is one line on stderr and exit status 1. Only one bot runs
@@ -324,6 +328,13 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     owner = take_bot_lease(session_factory, standby=standby)
     if owner is None:
         return 1
+    polls = settings.poll_in_bot if poll is None else poll
+    if not polls:
+        if settings.database_url.startswith("sqlite"):
+            logger.warning("source polling is off in the bot, and claimwatch worker needs PostgreSQL: nothing "
+                           "polls the followed channels and feeds of this SQLite database")
+        else:
+            logger.info("source polling is off in the bot: claimwatch worker processes poll channels and feeds")
     import os
     import signal
 
@@ -334,7 +345,8 @@ def run_bot(settings: Settings, webhook_url: str | None = None, listen: str = "1
     keeper.start()
     try:
         extractor = load_extractor(settings)
-        application = build_application(settings, session_factory, extractor, lease_owner=owner)
+        application = build_application(settings, session_factory, extractor, lease_owner=owner,
+                                        poll_sources=polls)
         _runtime(application).lease_keeper = keeper
         if webhook_url:
             application.run_webhook(listen=host, port=int(port), url_path=urlsplit(webhook_url).path.lstrip("/"),

@@ -1,11 +1,11 @@
-"""The ``claimwatch`` command line: demo, import, report, extract, digest, db, sources, poll, run."""
+"""The ``claimwatch`` command line: demo, import, report, extract, digest, db, sources, poll, run, worker."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -85,7 +85,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT")
     p.add_argument("--standby", action="store_true",
                    help="when another bot runs on this database, wait and take over when it stops")
+    p.add_argument("--no-poll", dest="poll", action="store_false", default=None,
+                   help="leave polling channels and feeds to 'claimwatch worker' processes "
+                        "(the same as CLAIMWATCH_POLL_IN_BOT=false)")
+
+    p = add("worker", "poll due channels and feeds and ingest their posts, beside the bot (PostgreSQL; "
+                      "run as many as you like, on any machine)")
+    p.add_argument("--concurrency", type=_positive(int), default=4, metavar="N",
+                   help="sources this worker fetches at the same time (default: 4)")
+    p.add_argument("--idle", type=_positive(float), default=5.0, metavar="SECONDS",
+                   help="how often to look for due sources while none is due (default: 5)")
+    p.add_argument("--lease", type=_positive(float), default=300.0, metavar="SECONDS",
+                   help="a source this worker claimed is due again for the others after this long if the worker "
+                        "dies before storing its poll (default: 300)")
     return parser
+
+
+def _positive(kind: type[int | float]) -> Callable[[str], int | float]:
+    def parse(value: str) -> int | float:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {value}")
+        return number
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides = {"CLAIMWATCH_DATABASE_URL": args.db} if getattr(args, "db", None) else {}
         settings = load_settings(**overrides)
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-        configure_logging(settings.log_level if args.command == "run" else "WARNING", secrets=[token] if token else [])
+        configure_logging(settings.log_level if args.command in ("run", "worker") else "WARNING", secrets=[token] if token else [])
         return _dispatch(args, settings)
     except SettingsError as exc:
         print(f"claimwatch: setting {exc}", file=sys.stderr)

@@ -303,4 +303,12 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot
 
-    return run_bot(settings, webhook_url=args.webhook, listen=args.listen, standby=args.standby)
+    return run_bot(settings, webhook_url=args.webhook, listen=args.listen, standby=args.standby, poll=args.poll)
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from bot.worker import run_worker
+
+    return run_worker(settings, concurrency=args.concurrency, idle=args.idle, lease=timedelta(seconds=args.lease))

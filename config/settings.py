@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # digests and alerts as Telegram's paid broadcasts (charged in Stars), paced up to broadcast_rate a second
     paid_broadcast: bool = Field(default=False, alias="CLAIMWATCH_PAID_BROADCAST")
     broadcast_rate: float = Field(default=1000.0, gt=0, le=1000, alias="CLAIMWATCH_BROADCAST_RATE")
+    # false when `claimwatch worker` processes poll the channels and feeds (PostgreSQL): the bot then only
+    # reads Telegram updates and sends
+    poll_in_bot: bool = Field(default=True, alias="CLAIMWATCH_POLL_IN_BOT")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

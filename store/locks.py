@@ -11,7 +11,10 @@
   first INSERT, which holds the database's write lock until commit, so nothing is needed.
 
 Two transactions that lock the same blocks in opposite orders deadlock on PostgreSQL; the server
-aborts one of them, and ``store.db.retry_on_disconnect`` runs that whole transaction again.
+aborts one of them, and ``store.db.retry_on_disconnect`` runs that whole transaction again. A
+transaction that knows its blocks beforehand (a poll, see ``bot.services.prepared``) takes them
+all first with ``lock_blocks``, in one sorted order, so it queues instead (the advisory locks are
+re-entrant: ``lock_block`` on a block already held returns at once).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -47,3 +50,12 @@ def lock_block(session: Session, kind_group: str, place_key: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": block_key(kind_group, place_key)})
+
+
+def lock_blocks(session: Session, blocks: Iterable[tuple[str, str]]) -> None:
+    """Lock several linking blocks (kind group, place key) in one order (sorted by lock key)
+    until the transaction ends (PostgreSQL; a no-op on SQLite)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({block_key(group, place) for group, place in blocks}):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

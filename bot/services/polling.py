@@ -6,6 +6,13 @@
 happens outside any transaction; storing what came back is one transaction through
 ``bot.services.ingest``, run in a worker thread (extraction and linking are CPU work), one at a
 time per call.
+
+Due sources are claimed before they are fetched (``claim_due``): one short transaction reads
+them ``FOR UPDATE SKIP LOCKED`` and moves their next poll to the end of a lease
+(``POLL_LEASE``), so processes sharing one PostgreSQL database (the bot, any number of
+``claimwatch worker``) each poll other sources, and each source once per due time. Storing the
+poll sets the next due time; a process that dies mid-poll leaves the source due again when the
+lease runs out. ``bot.worker`` runs the loop of a worker process on these pieces.
 """
 
 from __future__ import annotations
@@ -17,13 +24,21 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.types import ImportStats
-from bot.pollers import Backoff, PollerError, SafeFetcher, TmeClient, fetch_feed, jittered_interval
+from bot.pollers import (
+    Backoff,
+    PollerError,
+    SafeFetcher,
+    TmeClient,
+    fetch_feed,
+    jittered_interval,
+)
 from bot.services.ingest import ingest_posts, refresh_incidents
+from bot.services.prepared import PreparedExtractor, prepare
 from bot.services.sources import (
     POLLED_TRANSPORTS,
     Fetched,
@@ -38,8 +53,9 @@ from bot.services.sources import (
 from config.settings import Settings
 from store import queries
 from store.db import is_contention, is_disconnect, retry_on_disconnect
-from store.locks import ingest_lock
+from store.locks import ingest_lock, lock_blocks
 from store.models import Source, Transport
+from store.queries.sources import claim_due_sources, release_claim
 
 if TYPE_CHECKING:
     from bot.engine.extract import Extractor
@@ -47,6 +63,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 POLL_CONCURRENCY = 4  # sources fetched at the same time by one poll_due
+POLL_LEASE = timedelta(minutes=5)  # a claimed source is due again this long after its claim, unless stored
 DEFAULT_BACKOFF = Backoff()
 
 
@@ -88,7 +105,7 @@ class PollResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Snapshot:
+class SourceSnapshot:
     """What a poll needs to know about a source, read before the network I/O."""
 
     ref: str
@@ -98,6 +115,7 @@ class _Snapshot:
     last_message_id: int | None
     etag: str | None
     last_modified: str | None
+    claim: datetime | None = None  # the next_poll_at this poll's claim wrote (None: not claimed)
 
     @property
     def label(self) -> str:
@@ -115,7 +133,7 @@ def _error_line(exc: BaseException) -> str:
 # ---------------------------------------------------------------- fetching (no transaction)
 
 
-async def _fetch(snapshot: _Snapshot, fetcher: SafeFetcher, settings: Settings) -> Fetched:
+async def _fetch(snapshot: SourceSnapshot, fetcher: SafeFetcher, settings: Settings) -> Fetched:
     """Fetch what is new for one source.
 
     Raises:
@@ -173,20 +191,20 @@ async def poll_source(
             await client_fetcher.aclose()
 
 
-def _snapshot(session_factory: sessionmaker[Session], key: str) -> _Snapshot:
+def _snapshot(session_factory: sessionmaker[Session], key: str) -> SourceSnapshot:
     with session_factory() as session:
         source = require_source(session, key)
         return _snapshot_of(source)
 
 
-def _snapshot_of(source: Source) -> _Snapshot:
-    return _Snapshot(ref=source.ref, transport=source.transport, handle=source.handle, url=source.url,
-                     last_message_id=source.last_message_id, etag=source.etag,
-                     last_modified=source.last_modified)
+def _snapshot_of(source: Source, claim: datetime | None = None) -> SourceSnapshot:
+    return SourceSnapshot(ref=source.ref, transport=source.transport, handle=source.handle, url=source.url,
+                          last_message_id=source.last_message_id, etag=source.etag,
+                          last_modified=source.last_modified, claim=claim)
 
 
 async def _poll(session_factory: sessionmaker[Session], settings: Settings, extractor: Extractor,
-                snapshot: _Snapshot, fetcher: SafeFetcher, backoff: Backoff, rng: random.Random,
+                snapshot: SourceSnapshot, fetcher: SafeFetcher, backoff: Backoff, rng: random.Random,
                 now: datetime | None, store_lock: asyncio.Lock) -> PollResult:
     """Fetch, then store under ``store_lock`` (one writing transaction at a time)."""
     try:
@@ -198,11 +216,14 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
             return await asyncio.to_thread(_store_failure, session_factory, snapshot, error, backoff,
                                            rng, now or now_utc())
     def store() -> PollResult:
+        # the new and edited posts are read before the transaction (bot.services.prepared), so that
+        # other processes store while this one extracts
+        prepared = prepare(session_factory, snapshot.ref, fetched.posts, extractor) if fetched.posts else None
         # another process storing the same posts at the same moment (a second `poll --once`, the
         # bot beside a CLI) makes this transaction lose a race; run it again: what the other
         # stored is then seen as unchanged
         return retry_on_disconnect(functools.partial(_store_success, session_factory, snapshot, fetched,
-                                                     extractor, rng, now or now_utc()), contention=True)
+                                                     extractor, rng, now or now_utc(), prepared), contention=True)
 
     try:
         async with store_lock:
@@ -229,29 +250,35 @@ async def _poll(session_factory: sessionmaker[Session], settings: Settings, extr
                                            rng, now or now_utc())
 
 
-def _store_success(session_factory: sessionmaker[Session], snapshot: _Snapshot, fetched: Fetched,
-                   extractor: Extractor, rng: random.Random, now: datetime) -> PollResult:
+def _store_success(session_factory: sessionmaker[Session], snapshot: SourceSnapshot, fetched: Fetched,
+                   extractor: Extractor, rng: random.Random, now: datetime,
+                   prepared: PreparedExtractor | None = None) -> PollResult:
     stats = ImportStats()
     with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, snapshot.ref)
         if source is None:
             raise LookupError(snapshot.ref)
         if fetched.posts:
-            touched = ingest_posts(session, source, fetched.posts, extractor, stats)
+            if prepared is not None:
+                lock_blocks(session, prepared.blocks())  # in one order, before ingest links claim by claim
+            reader = cast("Extractor", prepared) if prepared is not None else extractor
+            touched = ingest_posts(session, source, fetched.posts, reader, stats)
             refresh_incidents(session, touched)
         if source.transport == Transport.FEED:
             source.etag, source.last_modified = fetched.etag, fetched.last_modified
         source.failures = 0
         source.last_error = None
         source.last_polled_at = now
-        source.next_poll_at = now + timedelta(seconds=jittered_interval(source.poll_interval or 600, rng))
+        if snapshot.claim is None or source.next_poll_at == snapshot.claim:
+            source.next_poll_at = now + timedelta(seconds=jittered_interval(source.poll_interval or 600, rng))
+        # else the claim lapsed during this poll and another process holds the source now: its poll sets the time
         label = label_of(source)
     if stats.new or stats.updated:
         logger.info("%s: %d new, %d updated posts", label, stats.new, stats.updated)
     return PollResult(snapshot.ref, stats.new, stats.updated, label=label)
 
 
-def _store_failure(session_factory: sessionmaker[Session], snapshot: _Snapshot, error: str,
+def _store_failure(session_factory: sessionmaker[Session], snapshot: SourceSnapshot, error: str,
                    backoff: Backoff, rng: random.Random, now: datetime) -> PollResult:
     with session_factory.begin() as session:
         source = queries.get_source_by_ref(session, snapshot.ref)
@@ -269,9 +296,31 @@ def _store_failure(session_factory: sessionmaker[Session], snapshot: _Snapshot, 
                           failures=source.failures)
 
 
-def _is_due(source: Source, now: datetime) -> bool:
-    return (source.active and source.transport in POLLED_TRANSPORTS
-            and (source.next_poll_at is None or source.next_poll_at <= now))
+def claim_due(session_factory: sessionmaker[Session], now: datetime | None = None, *,
+              lease: timedelta = POLL_LEASE, limit: int | None = None) -> list[SourceSnapshot]:
+    """Claim up to ``limit`` due sources (every due one by default) for this process, in one
+    transaction: their next poll moves to ``now + lease`` (see the module's docstring).
+
+    A transaction that lost a race for the write lock (SQLite) or to a deadlock is run again.
+    """
+    moment = now or now_utc()
+
+    def work() -> list[SourceSnapshot]:
+        with session_factory.begin() as session:
+            until = moment + lease
+            return [_snapshot_of(s, until) for s in
+                    claim_due_sources(session, POLLED_TRANSPORTS, moment, until, limit)]
+
+    return retry_on_disconnect(work, contention=True)
+
+
+def release(session_factory: sessionmaker[Session], snapshot: SourceSnapshot, due: datetime | None = None) -> bool:
+    """Give back the claim of a poll that was not stored (cut short at shutdown): the source is
+    due at ``due`` (now by default), so another process polls it without waiting for the lease."""
+    if snapshot.claim is None:
+        return False
+    with session_factory.begin() as session:
+        return release_claim(session, snapshot.ref, snapshot.claim, due or now_utc())
 
 
 async def poll_due(
@@ -284,18 +333,13 @@ async def poll_due(
     backoff: Backoff = DEFAULT_BACKOFF,
     rng: random.Random | None = None,
 ) -> list[PollResult]:
-    """Poll every active channel and feed whose next poll is due (never polled counts as due).
+    """Poll every active channel and feed whose next poll is due (never polled counts as due),
+    claimed first (``claim_due``), so that another process polling the same database at the
+    same time (``claimwatch worker``) takes none of them.
 
     One failing source does not stop the others: each result says how its poll went.
     """
-    moment = now or now_utc()
-
-    def due() -> list[_Snapshot]:
-        with session_factory() as session:
-            return [_snapshot_of(s) for s in queries.list_sources(session, active_only=True)
-                    if _is_due(s, moment)]
-
-    snapshots = await asyncio.to_thread(due)
+    snapshots = await asyncio.to_thread(claim_due, session_factory, now or now_utc())
     return await _poll_many(session_factory, settings, extractor, snapshots, fetcher, backoff, rng, now)
 
 
@@ -318,7 +362,7 @@ async def poll_sources(
     return await _poll_many(session_factory, settings, extractor, snapshots, fetcher, backoff, rng, None)
 
 
-def _snapshots_for(session_factory: sessionmaker[Session], keys: list[str] | None) -> list[_Snapshot]:
+def _snapshots_for(session_factory: sessionmaker[Session], keys: list[str] | None) -> list[SourceSnapshot]:
     with session_factory() as session:
         if keys is None:
             return [_snapshot_of(s) for s in queries.list_sources(session, active_only=True)
@@ -336,7 +380,7 @@ def list_pollable(session_factory: sessionmaker[Session], key: str | None = None
 
 
 async def _poll_many(session_factory: sessionmaker[Session], settings: Settings, extractor: Extractor,
-                     snapshots: Sequence[_Snapshot], fetcher: SafeFetcher | None, backoff: Backoff,
+                     snapshots: Sequence[SourceSnapshot], fetcher: SafeFetcher | None, backoff: Backoff,
                      rng: random.Random | None, now: datetime | None) -> list[PollResult]:
     if not snapshots:
         return []
@@ -346,21 +390,32 @@ async def _poll_many(session_factory: sessionmaker[Session], settings: Settings,
     store_lock = asyncio.Lock()
     gate = asyncio.Semaphore(POLL_CONCURRENCY)
 
-    async def one(snapshot: _Snapshot) -> PollResult:
+    async def one(snapshot: SourceSnapshot) -> PollResult:
         async with gate:
-            try:
-                return await _poll(session_factory, settings, extractor, snapshot, client_fetcher,
-                                   backoff, generator, now, store_lock)
-            except Exception as exc:  # last guard: recording the failure itself failed
-                if is_contention(exc) or is_disconnect(exc):
-                    logger.warning("poll of %s: the database is busy or away; polled again later", snapshot.label)
-                    return PollResult(snapshot.ref, 0, 0, label=snapshot.label,
-                                      error="the database is busy or unavailable; polled again later")
-                logger.exception("poll of %s failed", snapshot.label)
-                return PollResult(snapshot.ref, 0, 0, error=_error_line(exc), label=snapshot.label)
+            return await poll_claimed(session_factory, settings, extractor, snapshot, client_fetcher, store_lock,
+                                      backoff=backoff, rng=generator, now=now)
 
     try:
         return list(await asyncio.gather(*(one(s) for s in snapshots)))
     finally:
         if own:
             await client_fetcher.aclose()
+
+
+async def poll_claimed(session_factory: sessionmaker[Session], settings: Settings, extractor: Extractor,
+                       snapshot: SourceSnapshot, fetcher: SafeFetcher, store_lock: asyncio.Lock, *,
+                       backoff: Backoff = DEFAULT_BACKOFF, rng: random.Random | None = None,
+                       now: datetime | None = None) -> PollResult:
+    """Poll one source as ``claim_due`` (or a snapshot) gave it: fetch, then store under
+    ``store_lock`` (one writing transaction at a time per process). Never raises for a failed
+    poll or store: the result carries one line of error."""
+    try:
+        return await _poll(session_factory, settings, extractor, snapshot, fetcher, backoff,
+                           rng or random.Random(), now, store_lock)
+    except Exception as exc:  # last guard: recording the failure itself failed
+        if is_contention(exc) or is_disconnect(exc):
+            logger.warning("poll of %s: the database is busy or away; polled again later", snapshot.label)
+            return PollResult(snapshot.ref, 0, 0, label=snapshot.label,
+                              error="the database is busy or unavailable; polled again later")
+        logger.exception("poll of %s failed", snapshot.label)
+        return PollResult(snapshot.ref, 0, 0, error=_error_line(exc), label=snapshot.label)

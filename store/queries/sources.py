@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Post, Source
@@ -35,6 +35,53 @@ def list_sources(session: Session, *, active_only: bool = False) -> Sequence[Sou
     return session.scalars(stmt).all()
 
 
+def claim_due_sources(session: Session, transports: Collection[str], now: datetime, until: datetime,
+                      limit: int | None = None) -> Sequence[Source]:
+    """Claim the active sources of ``transports`` whose next poll is due at ``now`` (never polled
+    counts as due), the longest waiting first: their ``next_poll_at`` becomes ``until``.
+
+    The new ``next_poll_at`` is the claim itself: once committed, the source is not due for anyone
+    else until ``until`` (the lease), and a claimant that dies before storing its poll leaves the
+    source due again then. On PostgreSQL the candidates are read ``FOR UPDATE SKIP LOCKED``, so
+    processes claiming at the same moment each get other sources and none waits for another. Each
+    claim is also a compare-and-set (still due when written), which is what keeps two claimants
+    apart on SQLite, whose driver reads outside the write transaction: a source another process
+    claimed meanwhile is skipped. Returns the claimed sources as they are now.
+    """
+    due = or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now)
+    stmt = (
+        select(Source.id)
+        .where(Source.active.is_(True), Source.transport.in_(list(transports)), due)
+        .order_by(Source.next_poll_at.asc().nulls_first(), Source.id)
+        .with_for_update(skip_locked=True)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    claimed: list[int] = []
+    for source_id in session.scalars(stmt).all():
+        done = session.execute(
+            update(Source).where(Source.id == source_id, Source.active.is_(True), due).values(next_poll_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:
+            claimed.append(source_id)
+    if not claimed:
+        return []
+    return session.scalars(
+        select(Source).where(Source.id.in_(claimed)).order_by(Source.id).execution_options(populate_existing=True)
+    ).all()
+
+
+def release_claim(session: Session, ref: str, claim: datetime, due: datetime) -> bool:
+    """Give back a claim that was not used (a poll cut short): the source is due at ``due``,
+    unless its ``next_poll_at`` changed since the claim (True when released)."""
+    done = session.execute(
+        update(Source).where(Source.ref == ref, Source.next_poll_at == claim).values(next_poll_at=due)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(done.rowcount == 1)
+
+
 def upsert_source(session: Session, ref: str, name: str, **fields: object) -> Source:
     """The source with ``ref``, created if new; given fields overwrite stored ones when not None."""
     source = get_source_by_ref(session, ref)
@@ -56,6 +103,17 @@ def delete_source(session: Session, source: Source) -> None:
     session.expire(source, ["posts"])
     session.delete(source)
     session.flush()
+
+
+def stored_texts(session: Session, source_id: int, message_ids: Sequence[int]) -> dict[int, str]:
+    """The stored text of each of a source's posts among ``message_ids`` (one query per 500 ids)."""
+    wanted = sorted(set(message_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(select(Post.message_id, Post.text).where(
+            Post.source_id == source_id, Post.message_id.in_(wanted[start:start + 500])))
+        found.update({message_id: text for message_id, text in rows})
+    return found
 
 
 def count_posts(session: Session, source_id: int) -> int:
