@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import BenchPost, pin_one_core, print_table, read_dev_posts
+from bench import KYIV, BenchPost, pin_one_core, print_table, read_dev_posts
+from bot.engine.types import PostIn
 from bench.bench_extract import _time_best, constructed_posts, spacy_pipelines
 
 DEFAULT_PG = os.environ.get("CLAIMWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -57,6 +59,24 @@ def bench_posts(dev_count: int, constructed: int, seed: int = 7) -> list[BenchPo
     """The varied dev posts and bench_extract's constructed posts (channel ``bench-<lang>``)."""
     made = [replace(p, source=f"bench-{p.lang}") for p in constructed_posts(constructed, seed)]
     return varied_dev_posts(dev_count) + made
+
+
+def dense_day_posts(count: int, channels: int = 40, seed: int = 11) -> list[BenchPost]:
+    """A heavy day: ``count`` posts from ``channels`` channels about the same dozen towns, spread over one
+    day (each channel posts every few hours); constructed texts (bench_extract's templates, numbers and
+    clauses varied) and the dev texts, all re-dated onto that day."""
+    day = datetime(2024, 6, 14, 0, 30, tzinfo=KYIV)
+    made = constructed_posts(max(count - count // 5, 0), seed)
+    dev = read_dev_posts()
+    texts = [(p.lang, p.post.text) for p in made] + [(dev[n % len(dev)].lang, dev[n % len(dev)].post.text)
+                                                      for n in range(count - len(made))]
+    random.Random(seed).shuffle(texts)
+    step = timedelta(hours=23) / max(count, 1)
+    out: list[BenchPost] = []
+    for n, (lang, text) in enumerate(texts):
+        channel, k = n % channels, n // channels
+        out.append(BenchPost(lang, PostIn(message_id=k + 1, posted_at=day + n * step, text=text), f"dense-{channel}"))
+    return out
 
 
 def channels_of(posts: Sequence[BenchPost]) -> list[Channel]:

@@ -3,6 +3,7 @@
 
 - ``sources``: followed channels and feeds, and their newest posts;
 - ``claims``: posts, claims, incidents and conflicts (storing, the blocks linking reads, reports);
+- ``bulk``: the batched ingest path's many-row inserts and updates, block reads and incident refresh;
 - ``subscribers``: digest subscribers and the admins added with /admins;
 - ``deliveries``: the exactly-once delivery log;
 - ``pending``: forwarded posts waiting for an admin to confirm following their channel, and
@@ -13,15 +14,19 @@ The names of the family modules are also importable from ``store.queries`` itsel
 
 from store.queries.claims import (
     add_claims,
+    claim_columns,
     claim_row,
+    claim_value,
     count_rows,
     delete_empty_incidents,
+    flat_record,
     get_post,
     get_posts,
     list_block_claims,
     list_copy_candidates,
     list_incident_claims,
     list_incidents,
+    link_record,
     list_link_candidates,
     list_post_incident_ids,
     move_claims,
@@ -67,7 +72,8 @@ from store.queries.subscribers import (
 )
 
 __all__ = [
-    "add_admin", "add_claims", "add_delivery", "add_pending_channel", "claim_delivery", "claim_row",
+    "add_admin", "add_claims", "add_delivery", "add_pending_channel", "claim_columns", "claim_delivery", "claim_row",
+    "claim_value", "flat_record", "link_record",
     "count_by_status", "count_posts", "count_rows", "count_subscribers", "delete_admin", "delete_empty_incidents",
     "delete_source",
     "existing_keys", "get_admin", "get_delivery", "get_pending_channel", "get_post", "get_posts", "get_source",
