@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services import ingest, reports
 from bot.engine.digest import render_digest
 from bot.engine.types import ImportStats
+from bot.services import ingest, reports
+from bot.services.extract_pool import usable_cores
 from config.settings import Settings
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -38,7 +39,8 @@ def _open(settings: Settings, *, readonly: bool = False) -> Any:
     return session_factory
 
 
-def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -> tuple[ImportStats, list[str]]:
+def _import_files(session_factory: Any, paths: list[Path], settings: Settings,
+                  jobs: int = 1) -> tuple[ImportStats, list[str]]:
     missing = [p for p in paths if not p.is_file()]
     exports, errors = ingest.read_exports([p for p in paths if p.is_file()], settings.zone)
     errors = [f"{p}: no such file" for p in missing] + errors
@@ -51,8 +53,9 @@ def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -
 
         bar = tqdm(total=total, unit="post", file=sys.stderr, leave=False)
     try:
-        for export in exports:
-            ingest.import_export(session_factory, export, extractor, stats, bar.update if bar else None)
+        if exports:
+            ingest.import_exports(session_factory, exports, extractor, stats, bar.update if bar else None,
+                                  jobs=jobs, cache_dir=settings.cache_dir)
     finally:
         if bar is not None:
             bar.close()
@@ -63,7 +66,8 @@ def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     session_factory = _open(settings)
-    stats, errors = _import_files(session_factory, list(args.files), settings)
+    jobs = args.jobs if args.jobs is not None else usable_cores()
+    stats, errors = _import_files(session_factory, list(args.files), settings, jobs)
     for line in errors:
         print(f"claimwatch: {line}", file=sys.stderr)
     print(stats.summary())

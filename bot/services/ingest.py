@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -22,9 +23,11 @@ from bot.engine.extract import Extractor
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import read_tsv_records
 from bot.engine.types import Claim as ClaimValue
-from bot.engine.types import ConflictFinding, ImportStats, PostIn
+from bot.engine.types import ConflictFinding, ImportStats, PostIn, SourceInfo
 from bot.exports import ChannelExport, ExportError, read_export
 from bot.services import ingest_batch as batch
+from bot.services.extract_pool import ExtractionPool
+from bot.services.ingest_batch import source_info
 from config.settings import Settings
 from store import queries
 from store.db import retry_on_disconnect
@@ -188,25 +191,96 @@ IMPORT_CHUNK = 200  # posts per transaction: short write locks keep the bot resp
 
 def import_export(session_factory: sessionmaker[Session], export: ChannelExport, extractor: Extractor,
                   stats: ImportStats, progress: Progress | None = None, *, chunk: int = IMPORT_CHUNK) -> None:
-    """Import one export in transactions of ``chunk`` posts, each run again if the database restarts.
+    """Import one export (``import_exports`` of it alone, in-process)."""
+    import_exports(session_factory, [export], extractor, stats, progress, chunk=chunk)
 
-    Posts are keyed by (channel, message id), so an import cut anywhere (a kill, a crash) is
-    completed by running it again, with nothing doubled.
+
+def import_exports(session_factory: sessionmaker[Session], exports: Sequence[ChannelExport], extractor: Extractor,
+                   stats: ImportStats, progress: Progress | None = None, *, chunk: int = IMPORT_CHUNK,
+                   jobs: int = 1, cache_dir: Path | None = None) -> None:
+    """Import exports in order, in transactions of ``chunk`` posts (one may span the end of one
+    export and the start of the next), each run again if the database restarts.
+
+    With ``jobs`` > 1 the posts are read in that many worker processes (``extract_pool``), a few
+    chunks ahead, while this process stores chunk after chunk in the same order as with one: the
+    incidents are the same. Posts are keyed by (channel, message id), so an import cut anywhere
+    (a kill, a crash) is completed by running it again, with nothing doubled.
     """
-    posts = list(export.posts)
-    for start in range(0, max(len(posts), 1), chunk):
-        part = posts[start:start + chunk]
+    chunks = _chunks(exports, chunk)
+    if jobs <= 1:
+        for segments in chunks:
+            stats.add(retry_on_disconnect(lambda segments=segments: _store_chunk(
+                session_factory, segments, extractor, progress, None)))
+    else:
+        infos = _source_infos(session_factory, exports)
+        with ExtractionPool(extractor, jobs, cache_dir) as pool:
+            ahead: list[list[Future[list[list[ClaimValue]]]]] = []
 
-        def work(part: Sequence[PostIn] = part) -> ImportStats:
-            part_stats = ImportStats()
-            with ingest_lock(), session_factory.begin() as session:
-                source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
-                touched = ingest_posts(session, source, part, extractor, part_stats, progress)
-                refresh_incidents(session, touched)
-            return part_stats
+            def submit(n: int) -> None:
+                if n < len(chunks):
+                    ahead.append(pool.submit([(p.text, p.posted_at, infos[e.ref], None)
+                                              for e, part in chunks[n] for p in part]))
 
-        stats.add(retry_on_disconnect(work))
-    stats.skipped += export.skipped
+            for n in range(min(CHUNKS_AHEAD, len(chunks))):
+                submit(n)
+            for n, segments in enumerate(chunks):
+                claims = pool.gather(ahead.pop(0))
+                submit(n + CHUNKS_AHEAD)
+                stats.add(retry_on_disconnect(lambda segments=segments, claims=claims: _store_chunk(
+                    session_factory, segments, extractor, progress, claims)))
+    stats.skipped += sum(e.skipped for e in exports)
+
+
+CHUNKS_AHEAD = 3  # chunks the workers may read ahead of the one being stored
+
+
+def _chunks(exports: Sequence[ChannelExport], size: int) -> list[list[tuple[ChannelExport, Sequence[PostIn]]]]:
+    """The exports' posts in order, cut every ``size`` posts: each chunk as (export, its posts) parts;
+    an export without posts is a part of its own (its source is still stored)."""
+    chunks: list[list[tuple[ChannelExport, Sequence[PostIn]]]] = [[]]
+    filled = 0
+    for export in exports:
+        posts = list(export.posts)
+        if not posts:
+            chunks[-1].append((export, []))
+        start = 0
+        while start < len(posts):
+            if filled == size:
+                chunks.append([])
+                filled = 0
+            take = posts[start:start + size - filled]
+            chunks[-1].append((export, take))
+            filled += len(take)
+            start += len(take)
+    return [c for c in chunks if c]
+
+
+def _source_infos(session_factory: sessionmaker[Session], exports: Sequence[ChannelExport]) -> dict[str, SourceInfo]:
+    """What extraction needs of each export's source (its role, side and home region when stored)."""
+    with session_factory() as session:
+        out = {}
+        for export in exports:
+            source = queries.get_source_by_ref(session, export.ref)
+            out[export.ref] = (source_info(source) if source is not None
+                               else SourceInfo(ref=export.ref, name=export.name))
+        return out
+
+
+def _store_chunk(session_factory: sessionmaker[Session], segments: Sequence[tuple[ChannelExport, Sequence[PostIn]]],
+                 extractor: Extractor, progress: Progress | None,
+                 claims: Sequence[list[ClaimValue]] | None) -> ImportStats:
+    """One transaction: the chunk's posts, export by export, then one refresh of what they touched."""
+    stats = ImportStats()
+    touched: set[int] = set()
+    offset = 0
+    with ingest_lock(), session_factory.begin() as session:
+        for export, posts in segments:
+            source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
+            given = claims[offset:offset + len(posts)] if claims is not None else None
+            touched |= ingest_posts(session, source, posts, extractor, stats, progress, given)
+            offset += len(posts)
+        refresh_incidents(session, touched)
+    return stats
 
 
 def read_exports(paths: Sequence[Path], zone: ZoneInfo) -> tuple[list[ChannelExport], list[str]]:
