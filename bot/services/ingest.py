@@ -65,7 +65,8 @@ def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extr
     start = 0
     for end in _segment_ends(posts):  # a message id repeated in ``posts`` starts a new batch
         part = extracted[start:end] if extracted is not None else None
-        touched |= batch.ingest_batch(session, source, posts[start:end], extractor, stats, progress, part)
+        touched |= batch.ingest_batch(session, [batch.Part(source, posts[start:end], part)], extractor, stats,
+                                      progress)
         start = end
     return touched
 
@@ -274,11 +275,16 @@ def _store_chunk(session_factory: sessionmaker[Session], segments: Sequence[tupl
     touched: set[int] = set()
     offset = 0
     with ingest_lock(), session_factory.begin() as session:
+        parts = []
         for export, posts in segments:
             source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
-            given = claims[offset:offset + len(posts)] if claims is not None else None
-            touched |= ingest_posts(session, source, posts, extractor, stats, progress, given)
+            parts.append(batch.Part(source, posts, claims[offset:offset + len(posts)] if claims is not None else None))
             offset += len(posts)
+        if all(len(_segment_ends(p.posts)) == 1 for p in parts):  # the whole chunk as one batch
+            touched = batch.ingest_batch(session, parts, extractor, stats, progress)
+        else:
+            for p in parts:
+                touched |= ingest_posts(session, p.source, p.posts, extractor, stats, progress, p.extracted)
         refresh_incidents(session, touched)
     return stats
 

@@ -11,6 +11,7 @@ turn): ``linking_memory`` answers each read as the database would have.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -46,43 +47,66 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def ingest_batch(session: Session, source: Source, posts: Sequence[PostIn], extractor: Extractor,
-                 stats: ImportStats, progress: Callable[[int], None] | None = None,
-                 extracted: Sequence[list[ClaimValue] | None] | None = None) -> set[int]:
-    """``ingest.ingest_posts`` for posts whose message ids are distinct; returns the incidents touched."""
-    info = source_info(source)
-    stored = bulk.stored_posts(session, source.id, (p.message_id for p in posts))
-    fresh = [i for i, p in enumerate(posts) if p.message_id not in stored or stored[p.message_id].text != p.text]
-    claims_of = _claims(posts, fresh, extractor, info, extracted)
-    stats.unchanged += len(posts) - len(fresh)
-    if progress and len(posts) > len(fresh):
-        progress(len(posts) - len(fresh))
-    if not fresh:
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Posts of one source in a batch, with the claims already read of some of them (by position;
+    None where not read yet)."""
+
+    source: Source
+    posts: Sequence[PostIn]
+    extracted: Sequence[list[ClaimValue] | None] | None = None
+
+
+@dataclass(slots=True)
+class _Entry:
+    source: Source
+    post: PostIn
+    stored: bulk.StoredPost | None
+    claims: list[ClaimValue] | None
+    post_id: int = 0
+
+
+def ingest_batch(session: Session, parts: Sequence[Part], extractor: Extractor, stats: ImportStats,
+                 progress: Callable[[int], None] | None = None) -> set[int]:
+    """``ingest.ingest_posts`` of the parts in order, as one batch (each part's message ids distinct);
+    returns the incidents touched."""
+    wanted = [(part.source.id, p.message_id) for part in parts for p in part.posts]
+    stored = bulk.stored_posts(session, wanted)
+    entries: list[_Entry] = []
+    for part in parts:
+        for i, post in enumerate(part.posts):
+            known = stored.get((part.source.id, post.message_id))
+            if known is not None and known.text == post.text:
+                continue
+            entries.append(_Entry(part.source, post, known, part.extracted[i] if part.extracted is not None else None))
+    _read_missing(entries, extractor)
+    stats.unchanged += len(wanted) - len(entries)
+    if progress and len(wanted) > len(entries):
+        progress(len(wanted) - len(entries))
+    if not entries:
         return set()
 
-    edited = [stored[posts[i].message_id] for i in fresh if posts[i].message_id in stored]
-    old = bulk.claims_of_posts(session, [p.id for p in edited]) if edited else []
+    edited = [e for e in entries if e.stored is not None]
+    old = bulk.claims_of_posts(session, [e.stored.id for e in edited if e.stored]) if edited else []
     if edited:
-        bulk.delete_claims_of_posts(session, [p.id for p in edited])
-    new_posts = [posts[i] for i in fresh if posts[i].message_id not in stored]
-    post_ids = dict(zip((p.message_id for p in new_posts), bulk.insert_returning_ids(session, Post, [
-        {"source_id": source.id, "message_id": p.message_id, "posted_at": p.posted_at, "edited_at": p.edited_at,
-             "text": p.text, "url": p.url, "forwarded_from": p.forwarded_from, "lang": _lang(claims_of[p.message_id])}
-        for p in new_posts])))
-    bulk.update_by_id(session, Post, [
-        {"id": stored[posts[i].message_id].id, "text": posts[i].text,
-             "edited_at": posts[i].edited_at or stored[posts[i].message_id].edited_at,
-             "url": posts[i].url or stored[posts[i].message_id].url, "lang": _lang(claims_of[posts[i].message_id])}
-        for i in fresh if posts[i].message_id in stored])
-    post_ids.update((posts[i].message_id, stored[posts[i].message_id].id) for i in fresh
-                    if posts[i].message_id in stored)
+        bulk.delete_claims_of_posts(session, [e.stored.id for e in edited if e.stored])
+        bulk.update_by_id(session, Post, [
+            {"id": e.stored.id, "text": e.post.text, "edited_at": e.post.edited_at or e.stored.edited_at,
+             "url": e.post.url or e.stored.url, "lang": _lang(e.claims)} for e in edited if e.stored])
+    new = [e for e in entries if e.stored is None]
+    ids = bulk.insert_returning_ids(session, Post, [
+        {"source_id": e.source.id, "message_id": e.post.message_id, "posted_at": e.post.posted_at,
+         "edited_at": e.post.edited_at, "text": e.post.text, "url": e.post.url,
+         "forwarded_from": e.post.forwarded_from, "lang": _lang(e.claims)} for e in new])
+    for e, post_id in zip(new, ids):
+        e.post_id = post_id
+    for e in edited:
+        e.post_id = e.stored.id if e.stored else 0
 
-    columns = [queries.claim_columns(post_ids[posts[i].message_id], n, c)
-               for i in fresh for n, c in enumerate(claims_of[posts[i].message_id])]
-    claim_ids = bulk.insert_returning_ids(session, Claim, columns)
-    rows = [_row(cols, claim_id, posts[i], stored.get(posts[i].message_id), source)
-            for cols, claim_id, i in zip(columns, claim_ids, (i for i in fresh
-                                                              for _ in claims_of[posts[i].message_id]))]
+    owners = [e for e in entries for _ in e.claims or ()]
+    columns = [queries.claim_columns(e.post_id, n, c) for e in entries for n, c in enumerate(e.claims or ())]
+    rows = [_row(cols, claim_id, e) for cols, claim_id, e in
+            zip(columns, bulk.insert_returning_ids(session, Claim, columns), owners)]
     memory = _read_blocks(session, rows, old, extractor)
 
     incidents = NewIncidents()
@@ -95,11 +119,9 @@ def ingest_batch(session: Session, source: Source, posts: Sequence[PostIn], extr
     for row in rows:
         by_post.setdefault(row.post_id, []).append(row)
     gazetteer = getattr(extractor, "gazetteer", None)
-    for i in fresh:
-        post_in = posts[i]
-        post_id = post_ids[post_in.message_id]
-        if post_in.message_id in stored:
-            for claim_id in old_by_post.get(post_id, ()):
+    for e in entries:
+        if e.stored is not None:
+            for claim_id in old_by_post.get(e.post_id, ()):
                 incident = memory.incident.get(claim_id)
                 if incident is not None:
                     touched.add(incident)
@@ -108,16 +130,16 @@ def ingest_batch(session: Session, source: Source, posts: Sequence[PostIn], extr
             stats.updated += 1
         else:
             stats.new += 1
-        mine = by_post.get(post_id, [])
+        mine = by_post.get(e.post_id, [])
         for row in mine:
             memory.add(queries.link_record(row), None, row.kind_group, row.place_key)
-        follow_up = is_follow_up_text(post_in.text)
+        follow_up = is_follow_up_text(e.post.text)
         for row in mine:
             row.copy_of = memory.records[row.id].copy_of if row.id in memory.records else None
             touched |= link_claim(memory, queries.flat_record(row), follow_up, gazetteer, incidents, moved)
         stats.claims += len(mine)
-        if post_in.message_id > (source.last_message_id or 0):
-            source.last_message_id = post_in.message_id
+        if e.post.message_id > (e.source.last_message_id or 0):
+            e.source.last_message_id = e.post.message_id
         if progress:
             progress(1)
 
@@ -130,29 +152,27 @@ def ingest_batch(session: Session, source: Source, posts: Sequence[PostIn], extr
     return {i for i in real_ids(touched, inserted) if i is not None}
 
 
-def _claims(posts: Sequence[PostIn], fresh: Sequence[int], extractor: Extractor, info: SourceInfo,
-            extracted: Sequence[list[ClaimValue] | None] | None) -> dict[int, list[ClaimValue]]:
-    """The claims of the fresh posts by message id: those given, the rest read as one batch."""
-    out: dict[int, list[ClaimValue]] = {}
-    missing = []
-    for i in fresh:
-        given = extracted[i] if extracted is not None else None
-        if given is None:
-            missing.append(i)
-        else:
-            out[posts[i].message_id] = given
-    read = extractor.extract_many([(posts[i].text, posts[i].posted_at, info, None) for i in missing])
-    out.update((posts[i].message_id, claims) for i, claims in zip(missing, read))
-    return out
+def _read_missing(entries: Sequence[_Entry], extractor: Extractor) -> None:
+    """The claims of the entries not read yet, read as one batch (``nlp.pipe``)."""
+    missing = [e for e in entries if e.claims is None]
+    infos: dict[int, SourceInfo] = {}
+    items = []
+    for e in missing:
+        info = infos.get(id(e.source))
+        if info is None:
+            info = infos[id(e.source)] = source_info(e.source)
+        items.append((e.post.text, e.post.posted_at, info, None))
+    for e, claims in zip(missing, extractor.extract_many(items)):
+        e.claims = claims
 
 
-def _lang(claims: Sequence[ClaimValue]) -> str | None:
+def _lang(claims: Sequence[ClaimValue] | None) -> str | None:
     return claims[0].lang.value if claims and claims[0].lang else None
 
 
-def _row(columns: dict[str, Any], claim_id: int, post: PostIn, stored: bulk.StoredPost | None,
-         source: Source) -> SimpleNamespace:
+def _row(columns: dict[str, Any], claim_id: int, entry: _Entry) -> SimpleNamespace:
     """A stored claim as a row of the columns ``link_record`` and ``flat_record`` read."""
+    post, stored, source = entry.post, entry.stored, entry.source
     url = (post.url or stored.url) if stored is not None else post.url
     posted_at = stored.posted_at if stored is not None else post.posted_at
     return SimpleNamespace(**columns, id=claim_id, copy_of=None, message_id=post.message_id,
