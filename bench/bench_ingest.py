@@ -101,6 +101,7 @@ class IngestRun:
     claims: int
     incidents: int
     conflicts: int
+    cpu: float = 0.0  # this process's CPU seconds (not PostgreSQL's, nor worker processes')
 
 
 def ingest_live(factory: Any, channels: Sequence[Channel], extractor: Any) -> float:
@@ -125,9 +126,11 @@ def run_into_fresh_db(url: str | None, ingest: Callable[[Any, Sequence[Channel],
     from bot.services import reports
 
     with database(url) as (_, factory, label):
+        cpu = time.process_time()
         seconds = ingest(factory, channels, extractor)
+        cpu = time.process_time() - cpu
         totals = reports.store_totals(factory)
-    return IngestRun(seconds, totals["claims"], totals["incidents"], totals["conflicts"]), label
+    return IngestRun(seconds, totals["claims"], totals["incidents"], totals["conflicts"], cpu), label
 
 
 def postgres_reachable(url: str) -> str | None:
@@ -225,7 +228,8 @@ def main(argv: Sequence[str] | None = None) -> list[str]:
             print(f"PostgreSQL skipped: {why}", flush=True)
 
     def row(what: str, db: str, procs: int, claims: object, incidents: object, wall: float, cpu: float) -> list[object]:
-        return [what, db, procs, len(posts), claims, incidents, wall, cpu, len(posts) / wall, bare_s / wall]
+        return [what, db, procs, len(posts), claims, incidents, wall, cpu, len(posts) / wall, bare_s / wall,
+                bare_cpu / cpu if procs == 1 else float("nan")]
 
     rows: list[list[object]] = [
         row("bare spaCy + lemmatizer (the ceiling)", "–", 1, "–", "–", bare_s, bare_cpu),
@@ -237,11 +241,9 @@ def main(argv: Sequence[str] | None = None) -> list[str]:
         paths.append(("ingest_for_source, 1 transaction per post", 1, ingest_live))
     for db_name, url in targets:
         for path_name, procs, ingest in paths:
-            cpu = time.process_time()
             result, label = run_into_fresh_db(url, ingest, channels, extractor)
-            cpu = time.process_time() - cpu
             print(f"  {label}, {path_name}: {result.seconds:.1f} s", flush=True)
-            rows.append(row(path_name, db_name, procs, result.claims, result.incidents, result.seconds, cpu))
+            rows.append(row(path_name, db_name, procs, result.claims, result.incidents, result.seconds, result.cpu))
     if jobs > 1:
         print(f"unpinned: {unpin()} for the {jobs}-process rows", flush=True)
 
@@ -252,17 +254,15 @@ def main(argv: Sequence[str] | None = None) -> list[str]:
         pool_s, pool_cpu = timed_wall_and_cpu(extract_pool, args.repeat)
         rows.append(row(f"extract_many in {jobs} processes, no store", "–", jobs, extracted, "–", pool_s, pool_cpu))
         for db_name, url in targets:
-            cpu = time.process_time()
             result, label = run_into_fresh_db(url, ingest_exports(jobs), channels, extractor)
-            cpu = time.process_time() - cpu
             print(f"  {label}, --jobs {jobs}: {result.seconds:.1f} s", flush=True)
             rows.append(row(f"import_exports --jobs {jobs}", db_name, jobs, result.claims, result.incidents,
-                            result.seconds, cpu))
+                            result.seconds, result.cpu))
     return [print_table(
         f"Ingest end to end ({args.set} set; extraction, linking, refresh, commit into a fresh migrated database); "
         f"wall seconds, baseline and extraction alone best of {args.repeat}; cpu s: this process only",
         ["path", "database", "processes", "posts", "claims", "incidents", "seconds", "cpu s", "posts/s",
-         "share of ceiling"],
+         "share of ceiling", "share, cpu"],
         rows,
     )]
 

@@ -40,13 +40,17 @@ def _open(settings: Settings, *, readonly: bool = False) -> Any:
 
 
 def _import_files(session_factory: Any, paths: list[Path], settings: Settings,
-                  jobs: int = 1) -> tuple[ImportStats, list[str]]:
+                  jobs: int | None = 1) -> tuple[ImportStats, list[str]]:
+    """Import export files; ``jobs`` processes read the posts (None: one per core, at most one per
+    chunk of the import, so a small import is read in this process)."""
     missing = [p for p in paths if not p.is_file()]
     exports, errors = ingest.read_exports([p for p in paths if p.is_file()], settings.zone)
     errors = [f"{p}: no such file" for p in missing] + errors
     stats = ImportStats()
     extractor = _extractor(settings) if exports else None
     total = sum(len(e.posts) for e in exports)
+    if jobs is None:
+        jobs = max(1, min(usable_cores(), -(-total // ingest.IMPORT_CHUNK)))
     bar = None
     if sys.stderr.isatty() and total:
         from tqdm import tqdm
@@ -66,8 +70,7 @@ def _import_files(session_factory: Any, paths: list[Path], settings: Settings,
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     session_factory = _open(settings)
-    jobs = args.jobs if args.jobs is not None else usable_cores()
-    stats, errors = _import_files(session_factory, list(args.files), settings, jobs)
+    stats, errors = _import_files(session_factory, list(args.files), settings, args.jobs)
     for line in errors:
         print(f"claimwatch: {line}", file=sys.stderr)
     print(stats.summary())

@@ -89,7 +89,6 @@ def ingest_batch(session: Session, parts: Sequence[Part], extractor: Extractor, 
     edited = [e for e in entries if e.stored is not None]
     old = bulk.claims_of_posts(session, [e.stored.id for e in edited if e.stored]) if edited else []
     if edited:
-        bulk.delete_claims_of_posts(session, [e.stored.id for e in edited if e.stored])
         bulk.update_by_id(session, Post, [
             {"id": e.stored.id, "text": e.post.text, "edited_at": e.post.edited_at or e.stored.edited_at,
              "url": e.post.url or e.stored.url, "lang": _lang(e.claims)} for e in edited if e.stored])
@@ -108,6 +107,9 @@ def ingest_batch(session: Session, parts: Sequence[Part], extractor: Extractor, 
     rows = [_row(cols, claim_id, e) for cols, claim_id, e in
             zip(columns, bulk.insert_returning_ids(session, Claim, columns), owners)]
     memory = _read_blocks(session, rows, old, extractor)
+    if edited:  # only now: SQLite gives a new row the highest id + 1, so deleting first could hand the
+        # new claims the ids of the old ones while both are still in play here
+        bulk.delete_claims(session, [record.id for _, record, _ in old])
 
     incidents = NewIncidents()
     moved: set[int] = set()
@@ -194,7 +196,8 @@ def _read_blocks(session: Session, rows: Sequence[SimpleNamespace], old: Sequenc
         ranges.update(dict.fromkeys(block_ranges(record, gazetteer)))
     for kind_group, key in sorted(locks):  # in one order, so two writers never wait on each other in a cycle
         lock_block(session, kind_group, key)
-    for _, record, incident in old:  # an edited post's old claims stay readable until its turn
+    for _, record, incident in old:  # an edited post's old claims stay readable until its turn (the
+        # ranges hold them too, but cut at their limits)
         memory.add(record, incident, record.claim.kind.group.value, record.claim.place.key)
     mine = {row.id for row in rows}
     per_block: dict[tuple[str, str], int] = {}

@@ -95,9 +95,9 @@ def update_by_id(session: Session, model: Any, rows: Sequence[Mapping[str, Any]]
         session.execute(update(model), list(rows))
 
 
-def delete_claims_of_posts(session: Session, post_ids: Sequence[int]) -> None:
-    for start in range(0, len(post_ids), IDS_PER_STATEMENT):
-        session.execute(delete(Claim).where(Claim.post_id.in_(list(post_ids[start:start + IDS_PER_STATEMENT]))),
+def delete_claims(session: Session, claim_ids: Sequence[int]) -> None:
+    for start in range(0, len(claim_ids), IDS_PER_STATEMENT):
+        session.execute(delete(Claim).where(Claim.id.in_(list(claim_ids[start:start + IDS_PER_STATEMENT]))),
                         execution_options={"synchronize_session": False})
 
 
