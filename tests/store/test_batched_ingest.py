@@ -82,7 +82,6 @@ def test_batches_with_edits_link_as_posts_one_by_one(tmp_path, extractor):  # ty
     batched, stats = _batched(f"sqlite:///{tmp_path / 'batched.db'}", extractor, exports, chunk=60)
     assert stats.updated > 20 and stats.unchanged >= len(exports)  # edits and repeats went through the batches
     assert _shape(batched) == _shape(one_by_one)
-    assert [i["id"] for i in batched["incidents"]] == [i["id"] for i in one_by_one["incidents"]]
     assert any(i["conflicts"] for i in batched["incidents"])
 
 
