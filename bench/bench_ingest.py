@@ -1,15 +1,18 @@
-"""Ingest throughput end to end (posts/s on one core): extract, link and store into a fresh migrated database,
-on SQLite and on PostgreSQL, beside the bare spaCy pipelines on the same posts (the ceiling).
+"""Ingest throughput end to end: extract, link, refresh and store into a fresh migrated database, on
+SQLite and on PostgreSQL, with one process and with N (``claimwatch import --jobs N``), beside the
+bare spaCy pipelines on the same posts (the ceiling) and extraction alone.
 
-The posts are bench_extract's set, made distinct for storing: the dev posts (read in place) repeated,
-each repetition ``r`` posted ``r`` × 365 days later under message ids ``r`` × 1000 + id of its own
-channel, so its claims fall on days of their own and link among themselves as the originals do; plus
-bench_extract's constructed uk/ru/en posts (three channels). They go in two ways, each into a fresh
-database: ``ingest.import_export`` (``claimwatch import``: one transaction per channel export) and
-``ingest.ingest_for_source`` (a channel post reaching the bot: one transaction per post, in posting
-order). The bare baseline is bench_extract's ``spacy.blank`` + lemmatizer per language. Extraction and
-the baseline each get one untimed pass first (both keep per-word caches). The benchmark process is
-pinned to one CPU; PostgreSQL's server process is not. Run: ``python -m bench.bench_ingest``.
+Sets: ``dense`` (default), a heavy day: constructed uk/ru/en posts (bench_extract's templates, so the
+same dozen towns, numbers and clauses varied) and the dev texts, spread over one day across 40
+channels, each channel posting every few hours; ``varied``: the dev posts repeated year after year
+(repetition ``r`` posted ``r`` × 365 days later under message ids ``r`` × 1000 + id) plus constructed
+posts. Each channel is one export, all imported by ``ingest.import_exports`` (``claimwatch import``:
+chunks of 200 posts, one transaction each); ``--live`` adds ``ingest.ingest_for_source``, one
+transaction per post, as channel posts reach the bot. The bare baseline is ``spacy.blank`` + the
+lemmatizer per language; it and extraction get one untimed pass first (both keep per-word caches).
+The one-process rows run pinned to one CPU (PostgreSQL's server is not); the N-process rows unpinned.
+Wall seconds and this process's CPU seconds are both printed: on a shared machine the CPU share is
+the steadier figure for one process. Run: ``python -m bench.bench_ingest``.
 """
 
 from __future__ import annotations
