@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engine.digest import render_digest
 from bot.engine.types import ImportStats
 from bot.services import ingest, reports
-from bot.services.extract_pool import usable_cores
 from config.settings import Settings
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -41,16 +40,15 @@ def _open(settings: Settings, *, readonly: bool = False) -> Any:
 
 def _import_files(session_factory: Any, paths: list[Path], settings: Settings,
                   jobs: int | None = 1) -> tuple[ImportStats, list[str]]:
-    """Import export files; ``jobs`` processes read the posts (None: one per core, at most one per
-    chunk of the import, so a small import is read in this process)."""
+    """Import export files; ``jobs`` processes read the posts (None or 1: this process)."""
     missing = [p for p in paths if not p.is_file()]
     exports, errors = ingest.read_exports([p for p in paths if p.is_file()], settings.zone)
     errors = [f"{p}: no such file" for p in missing] + errors
     stats = ImportStats()
     extractor = _extractor(settings) if exports else None
     total = sum(len(e.posts) for e in exports)
-    if jobs is None:
-        jobs = max(1, min(usable_cores(), -(-total // ingest.IMPORT_CHUNK)))
+    if jobs is None:  # one process until the workers stop with a killed importer (they outlive SIGKILL now)
+        jobs = 1
     bar = None
     if sys.stderr.isatty() and total:
         from tqdm import tqdm
