@@ -1,5 +1,5 @@
 """``python -m bench``: every benchmark with modest sizes; ``--full`` uses the sizes of issue #7
-(1M-claim stores, 2,000 + 600 posts ingested, 1,000 subscribers, 200 latency samples)."""
+(1M-claim stores, a dense day of 1,500 posts ingested with 1 and N processes, 1,000 subscribers, 200 latency samples)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sizes = "10000,100000,1000000" if full else "10000,100000"
         bench_link.main(["--sizes", sizes, *(["--db", args.db] if args.db else [])])
     if "ingest" in only:
-        bench_ingest.main(["--posts", "2000" if full else "1000", "--constructed", "600" if full else "300",
-                           "--pg", args.pg])
+        bench_ingest.main(["--posts", "1500" if full else "600", "--pg", args.pg])
     if "fanout" in only:
         bench_fanout.main(["--subscribers", "1000" if full else "300"])
     if "workers" in only and args.pg != "none":

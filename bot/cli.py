@@ -25,6 +25,16 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {value!r}") from None
+    if not 1 <= jobs <= 256:
+        raise argparse.ArgumentTypeError(f"--jobs must be between 1 and 256, not {jobs}")
+    return jobs
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="claimwatch",
@@ -43,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("import", "import Telegram Desktop channel exports (result.json)")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="processes reading the posts while this one stores them (default 1: read in this process)")
 
     p = add("report", "print the incidents with their claims and conflicts")
     p.add_argument("--json", action="store_true", help="JSON output (the report contract)")

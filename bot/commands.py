@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services import ingest, reports
 from bot.engine.digest import render_digest
 from bot.engine.types import ImportStats
+from bot.services import ingest, reports
 from config.settings import Settings
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -38,21 +38,26 @@ def _open(settings: Settings, *, readonly: bool = False) -> Any:
     return session_factory
 
 
-def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -> tuple[ImportStats, list[str]]:
+def _import_files(session_factory: Any, paths: list[Path], settings: Settings,
+                  jobs: int | None = 1) -> tuple[ImportStats, list[str]]:
+    """Import export files; ``jobs`` processes read the posts (None or 1: this process)."""
     missing = [p for p in paths if not p.is_file()]
     exports, errors = ingest.read_exports([p for p in paths if p.is_file()], settings.zone)
     errors = [f"{p}: no such file" for p in missing] + errors
     stats = ImportStats()
     extractor = _extractor(settings) if exports else None
     total = sum(len(e.posts) for e in exports)
+    if jobs is None:  # one process until the workers stop with a killed importer (they outlive SIGKILL now)
+        jobs = 1
     bar = None
     if sys.stderr.isatty() and total:
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="post", file=sys.stderr, leave=False)
     try:
-        for export in exports:
-            ingest.import_export(session_factory, export, extractor, stats, bar.update if bar else None)
+        if exports:
+            ingest.import_exports(session_factory, exports, extractor, stats, bar.update if bar else None,
+                                  jobs=jobs, cache_dir=settings.cache_dir)
     finally:
         if bar is not None:
             bar.close()
@@ -63,7 +68,7 @@ def _import_files(session_factory: Any, paths: list[Path], settings: Settings) -
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     session_factory = _open(settings)
-    stats, errors = _import_files(session_factory, list(args.files), settings)
+    stats, errors = _import_files(session_factory, list(args.files), settings, args.jobs)
     for line in errors:
         print(f"claimwatch: {line}", file=sys.stderr)
     print(stats.summary())

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,34 +22,18 @@ from bot.engine.conflicts import detect_conflicts, summarize
 from bot.engine.extract import Extractor
 from bot.engine.gazetteer import Gazetteer
 from bot.engine.text import read_tsv_records
-from bot.engine.linking import (
-    BLOCK_CLAIMS,
-    assign_incidents,
-    block_dates,
-    cluster_block,
-    at_centre,
-    event_day,
-    find_copies,
-    is_follow_up_text,
-    link_key,
-    near_dates,
-    needs_far,
-    block_keys,
-)
-from bot.engine.types import (
-    ConflictFinding,
-    ImportStats,
-    KindGroup,
-    PostIn,
-    Side,
-    SourceInfo,
-)
+from bot.engine.types import Claim as ClaimValue
+from bot.engine.types import ConflictFinding, ImportStats, PostIn, SourceInfo
 from bot.exports import ChannelExport, ExportError, read_export
+from bot.services import ingest_batch as batch
+from bot.services.extract_pool import ExtractionPool
+from bot.services.ingest_batch import source_info
 from config.settings import Settings
 from store import queries
 from store.db import retry_on_disconnect
-from store.locks import ingest_lock, lock_block
-from store.models import Claim, Conflict, Incident, Post, Source, Transport
+from store.locks import ingest_lock
+from store.models import Source, Transport
+from store.queries import bulk
 
 logger = logging.getLogger(__name__)
 
@@ -62,170 +46,76 @@ def load_extractor(settings: Settings, *, on_build: Callable[[Path], None] | Non
     return Extractor.load(Gazetteer.load(settings.cache_dir, on_build=on_build))
 
 
-def source_info(source: Source) -> SourceInfo:
-    side = Side(source.side) if source.side in {s.value for s in Side} else None
-    return SourceInfo(ref=source.ref, name=source.name, role=source.role, side=side, home_oblast=source.home_oblast)
-
-
 # ---------------------------------------------------------------- ingestion
 
 
 def ingest_posts(session: Session, source: Source, posts: Iterable[PostIn], extractor: Extractor,
-                 stats: ImportStats, progress: Progress | None = None) -> set[int]:
-    """Store posts of one source idempotently, extract and link their claims.
+                 stats: ImportStats, progress: Progress | None = None,
+                 extracted: Sequence[list[ClaimValue] | None] | None = None) -> set[int]:
+    """Store posts of one source idempotently, extract and link their claims, as one batch.
 
     A post already stored with the same text changes nothing; an edited post replaces its text
-    and claims. Returns the incidents touched (refresh them before the transaction ends).
+    and claims. ``extracted`` may hold the claims of some posts (by position; None where not
+    read yet), read elsewhere (``claimwatch import --jobs``); the rest are read here through
+    ``Extractor.extract_many``. Returns the incidents touched (refresh them before the
+    transaction ends).
     """
-    info = source_info(source)
-    touched: set[int] = set()
     posts = list(posts)
-    stored = queries.get_posts(session, source.id, (p.message_id for p in posts))
-    # the posts to read, read as one batch (nlp.pipe); a post repeated in ``posts`` is read again below
-    fresh = [i for i, p in enumerate(posts) if p.message_id not in stored or stored[p.message_id].text != p.text]
-    extracted = dict(zip(fresh, extractor.extract_many([(posts[i].text, posts[i].posted_at, info, None)
-                                                        for i in fresh])))
-    for index, post_in in enumerate(posts):
-        post = stored.get(post_in.message_id)
-        if post is not None and post.text == post_in.text:
-            stats.unchanged += 1
-            if progress:
-                progress(1)
-            continue
-        if post is None:
-            post = Post(source_id=source.id, message_id=post_in.message_id, posted_at=post_in.posted_at,
-                        edited_at=post_in.edited_at, text=post_in.text, url=post_in.url,
-                        forwarded_from=post_in.forwarded_from)
-            session.add(post)
-            session.flush()
-            stored[post_in.message_id] = post
-            stats.new += 1
-        else:
-            touched |= {c.incident_id for c in post.claims if c.incident_id is not None}
-            post.claims.clear()
-            session.flush()
-            post.text = post_in.text
-            post.edited_at = post_in.edited_at or post.edited_at
-            post.url = post_in.url or post.url
-            stats.updated += 1
-        claims = extracted.pop(index, None)
-        if claims is None:
-            claims = extractor.extract_claims(post_in.text, posted_at=post_in.posted_at, source=info)
-        post.lang = claims[0].lang.value if claims and claims[0].lang else None
-        rows = queries.add_claims(session, post, claims)
-        stats.claims += len(rows)
-        for row in rows:
-            touched |= _link(session, row, getattr(extractor, "gazetteer", None))
-        if progress:
-            progress(1)
-        if post_in.message_id > (source.last_message_id or 0):
-            source.last_message_id = post_in.message_id
-    return touched
-
-
-def _link(session: Session, row: Claim, gazetteer: Gazetteer | None = None) -> set[int]:
-    """Re-cluster the block of one new claim (its place and kind, the days around its event) and
-    move the claims whose incident changed; returns the incidents touched.
-
-    The block is clustered whole, so the incidents do not depend on the order posts arrived in;
-    what changes is the new claim's cluster and the clusters that share an incident with it (a
-    merge or a split around the new claim). When the block holds more claims than
-    ``BLOCK_CLAIMS`` around the day, only the new claim is placed (in the incident its cluster
-    holds), so the work per claim stays bounded. With the ``gazetteer``, claims made of an oblast
-    named after its centre ("the Zaporizhzhia region") are weighed with the centre's.
-    """
-    record = queries.to_record(row)
-    group = record.claim.kind.group
-    day = event_day(record)
-    first, last = block_dates(day, group)
-    key, keys = block_keys(record.claim.place, gazetteer)
-    lock_block(session, "+".join(link_key(group)), key)  # before the block's claims are read
-    if group is KindGroup.CONTROL:
-        loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, first, last,
-                                                      limit=BLOCK_CLAIMS)
-    else:  # the near days always; the far ones only where a follow-up can be involved
-        near_first, near_last = near_dates(day)
-        loaded, truncated = queries.list_block_claims(session, link_key(group), keys, day, near_first, near_last,
-                                                      limit=BLOCK_CLAIMS)
-        back, forward = needs_far(at_centre(record, key), [at_centre(r, key) for r, _ in loaded],
-                                  is_follow_up_text(row.post.text))
-        for wanted, lo, hi in ((back, first, near_first - timedelta(days=1)), (forward, near_last + timedelta(days=1), last)):
-            if wanted:
-                far, cut = queries.list_block_claims(session, link_key(group), keys, day, lo, hi, limit=BLOCK_CLAIMS)
-                loaded += far
-                truncated = truncated or cut
-    current = {r.id: incident for r, incident in loaded}
-    records = {r.id: at_centre(r, key) for r, _ in loaded}
-    records[record.id] = at_centre(record, key)
-    current.setdefault(record.id, None)
-    clusters = cluster_block(records.values())
-    own = next(c for c in clusters if any(r.id == record.id for r in c))
-    affected = {current[r.id] for r in own} - {None}
     touched: set[int] = set()
-    for cluster, incident_id in zip(clusters, assign_incidents(clusters, current)):
-        mine = cluster is own
-        near = mine or any(current.get(r.id) in affected for r in cluster)
-        moved = incident_id is None or any(current.get(r.id) != incident_id for r in cluster)
-        if not near or truncated and not mine or not moved:
-            continue
-        if incident_id is None:
-            first_claim = cluster[0].claim
-            incident = Incident(kind=first_claim.kind.value, kind_group=first_claim.kind.group.value,
-                                place_key=first_claim.place.key, place=first_claim.place.name,
-                                oblast=first_claim.place.oblast, country=first_claim.place.country,
-                                lat=first_claim.place.lat, lon=first_claim.place.lon, date=event_day(cluster[0]))
-            session.add(incident)
-            session.flush()
-            incident_id = incident.id
-        touched.add(incident_id)
-        copies = find_copies(cluster)
-        changes: dict[int | None, list[int]] = {}
-        for r in cluster:
-            if r.id == row.id:
-                row.incident_id, row.copy_of = incident_id, copies.get(r.id)
-            elif not truncated and (current.get(r.id) != incident_id or r.copy_of != copies.get(r.id)):
-                if current.get(r.id) is not None:
-                    touched.add(current[r.id])
-                changes.setdefault(copies.get(r.id), []).append(r.id)
-        for copy_of, ids in changes.items():  # one statement per value; loaded objects are kept in step
-            queries.move_claims(session, ids, incident_id, copy_of)
+    start = 0
+    for end in _segment_ends(posts):  # a message id repeated in ``posts`` starts a new batch
+        part = extracted[start:end] if extracted is not None else None
+        touched |= batch.ingest_batch(session, [batch.Part(source, posts[start:end], part)], extractor, stats,
+                                      progress)
+        start = end
     return touched
 
 
-def refresh_incidents(session: Session, incident_ids: Iterable[int]) -> None:
-    """Recompute figures and conflicts of touched incidents; drop the ones left without claims."""
+def _segment_ends(posts: Sequence[PostIn]) -> list[int]:
+    ends: list[int] = []
+    seen: set[int] = set()
+    for i, post in enumerate(posts):
+        if post.message_id in seen:
+            ends.append(i)
+            seen.clear()
+        seen.add(post.message_id)
+    return [*ends, len(posts)]
+
+
+def refresh_incidents(session: Session, incident_ids: Iterable[int]) -> int:
+    """Recompute figures and conflicts of touched incidents; drop the ones left without claims.
+    Returns how many conflicts the refreshed incidents have."""
     ids = sorted(set(incident_ids))
     queries.delete_empty_incidents(session, ids)
-    by_incident = queries.list_incident_claims(session, ids)
-    for incident_id, rows in by_incident.items():
-        incident = session.get(Incident, incident_id)
-        if incident is None or not rows:
-            continue
-        records = [queries.to_record(r) for r in rows]
+    by_incident = bulk.incident_claim_rows(session, ids)
+    updates: list[dict[str, object]] = []
+    conflicts: list[dict[str, object]] = []
+    for incident_id in sorted(by_incident):
+        records = [queries.flat_record(r) for r in by_incident[incident_id]]
         summary = summarize(records)
-        incident.kind = summary.kind.value
-        incident.place = summary.place.name
-        incident.oblast = summary.place.oblast
-        incident.date = summary.date
-        incident.killed_low, incident.killed_best, incident.killed_high = (
-            summary.killed.low, summary.killed.best, summary.killed.high)
-        incident.injured_low, incident.injured_best, incident.injured_high = (
-            summary.injured.low, summary.injured.best, summary.injured.high)
-        incident.controller = summary.controller.value if summary.controller else None
-        incident.sources_count = summary.sources
         findings = detect_conflicts(records)
-        incident.conflicts_count = len(findings)
-        queries.replace_conflicts(session, incident, [_conflict_row(f) for f in findings])
+        updates.append({
+            "id": incident_id, "kind": summary.kind.value, "place": summary.place.name,
+            "oblast": summary.place.oblast, "date": summary.date,
+            "killed_low": summary.killed.low, "killed_best": summary.killed.best, "killed_high": summary.killed.high,
+            "injured_low": summary.injured.low, "injured_best": summary.injured.best,
+            "injured_high": summary.injured.high,
+            "controller": summary.controller.value if summary.controller else None,
+            "sources_count": summary.sources, "conflicts_count": len(findings)})
+        conflicts.extend({"incident_id": incident_id, **_conflict_row(f)} for f in findings)
+    bulk.replace_conflicts_of(session, sorted(by_incident), conflicts)
+    bulk.update_incidents(session, updates)
+    return len(conflicts)
 
 
-def _conflict_row(finding: ConflictFinding) -> Conflict:
+def _conflict_row(finding: ConflictFinding) -> dict[str, object]:
     values = [
         {"value": v.value, "qualifier": v.qualifier,
          "claims": [[r.source_ref, r.message_id] for r in v.records],
          "claim_ids": [r.id for r in v.records]}
         for v in finding.values
     ]
-    return Conflict(field=finding.field, values=values, note=finding.note)
+    return {"field": finding.field, "values": values, "note": finding.note}
 
 
 def ingest_for_source(session_factory: sessionmaker[Session], source_ref: str, posts: Sequence[PostIn],
@@ -243,9 +133,8 @@ def ingest_and_refresh(session: Session, source: Source, posts: Sequence[PostIn]
     incidents they touched; the stats count those incidents and their conflicts."""
     stats = ImportStats()
     touched = ingest_posts(session, source, posts, extractor, stats)
-    refresh_incidents(session, touched)
+    stats.conflicts = refresh_incidents(session, touched)
     stats.incidents = len(touched)
-    stats.conflicts = sum(i.conflicts_count for i in (session.get(Incident, t) for t in touched) if i)
     return stats
 
 
@@ -303,25 +192,101 @@ IMPORT_CHUNK = 200  # posts per transaction: short write locks keep the bot resp
 
 def import_export(session_factory: sessionmaker[Session], export: ChannelExport, extractor: Extractor,
                   stats: ImportStats, progress: Progress | None = None, *, chunk: int = IMPORT_CHUNK) -> None:
-    """Import one export in transactions of ``chunk`` posts, each run again if the database restarts.
+    """Import one export (``import_exports`` of it alone, in-process)."""
+    import_exports(session_factory, [export], extractor, stats, progress, chunk=chunk)
 
-    Posts are keyed by (channel, message id), so an import cut anywhere (a kill, a crash) is
-    completed by running it again, with nothing doubled.
+
+def import_exports(session_factory: sessionmaker[Session], exports: Sequence[ChannelExport], extractor: Extractor,
+                   stats: ImportStats, progress: Progress | None = None, *, chunk: int = IMPORT_CHUNK,
+                   jobs: int = 1, cache_dir: Path | None = None) -> None:
+    """Import exports in order, in transactions of ``chunk`` posts (one may span the end of one
+    export and the start of the next), each run again if the database restarts.
+
+    With ``jobs`` > 1 the posts are read in that many worker processes (``extract_pool``), a few
+    chunks ahead, while this process stores chunk after chunk in the same order as with one: the
+    incidents are the same. Posts are keyed by (channel, message id), so an import cut anywhere
+    (a kill, a crash) is completed by running it again, with nothing doubled.
     """
-    posts = list(export.posts)
-    for start in range(0, max(len(posts), 1), chunk):
-        part = posts[start:start + chunk]
+    chunks = _chunks(exports, chunk)
+    if jobs <= 1:
+        for segments in chunks:
+            stats.add(retry_on_disconnect(lambda segments=segments: _store_chunk(
+                session_factory, segments, extractor, progress, None)))
+    else:
+        infos = _source_infos(session_factory, exports)
+        with ExtractionPool(extractor, jobs, cache_dir) as pool:
+            ahead: list[list[Future[list[list[ClaimValue]]]]] = []
 
-        def work(part: Sequence[PostIn] = part) -> ImportStats:
-            part_stats = ImportStats()
-            with ingest_lock(), session_factory.begin() as session:
-                source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
-                touched = ingest_posts(session, source, part, extractor, part_stats, progress)
-                refresh_incidents(session, touched)
-            return part_stats
+            def submit(n: int) -> None:
+                if n < len(chunks):
+                    ahead.append(pool.submit([(p.text, p.posted_at, infos[e.ref], None)
+                                              for e, part in chunks[n] for p in part]))
 
-        stats.add(retry_on_disconnect(work))
-    stats.skipped += export.skipped
+            for n in range(min(CHUNKS_AHEAD, len(chunks))):
+                submit(n)
+            for n, segments in enumerate(chunks):
+                claims = pool.gather(ahead.pop(0))
+                submit(n + CHUNKS_AHEAD)
+                stats.add(retry_on_disconnect(lambda segments=segments, claims=claims: _store_chunk(
+                    session_factory, segments, extractor, progress, claims)))
+    stats.skipped += sum(e.skipped for e in exports)
+
+
+CHUNKS_AHEAD = 3  # chunks the workers may read ahead of the one being stored
+
+
+def _chunks(exports: Sequence[ChannelExport], size: int) -> list[list[tuple[ChannelExport, Sequence[PostIn]]]]:
+    """The exports' posts in order, cut every ``size`` posts: each chunk as (export, its posts) parts;
+    an export without posts is a part of its own (its source is still stored)."""
+    chunks: list[list[tuple[ChannelExport, Sequence[PostIn]]]] = [[]]
+    filled = 0
+    for export in exports:
+        posts = list(export.posts)
+        if not posts:
+            chunks[-1].append((export, []))
+        start = 0
+        while start < len(posts):
+            if filled == size:
+                chunks.append([])
+                filled = 0
+            take = posts[start:start + size - filled]
+            chunks[-1].append((export, take))
+            filled += len(take)
+            start += len(take)
+    return [c for c in chunks if c]
+
+
+def _source_infos(session_factory: sessionmaker[Session], exports: Sequence[ChannelExport]) -> dict[str, SourceInfo]:
+    """What extraction needs of each export's source (its role, side and home region when stored)."""
+    with session_factory() as session:
+        out = {}
+        for export in exports:
+            source = queries.get_source_by_ref(session, export.ref)
+            out[export.ref] = (source_info(source) if source is not None
+                               else SourceInfo(ref=export.ref, name=export.name))
+        return out
+
+
+def _store_chunk(session_factory: sessionmaker[Session], segments: Sequence[tuple[ChannelExport, Sequence[PostIn]]],
+                 extractor: Extractor, progress: Progress | None,
+                 claims: Sequence[list[ClaimValue]] | None) -> ImportStats:
+    """One transaction: the chunk's posts, export by export, then one refresh of what they touched."""
+    stats = ImportStats()
+    touched: set[int] = set()
+    offset = 0
+    with ingest_lock(), session_factory.begin() as session:
+        parts = []
+        for export, posts in segments:
+            source = queries.upsert_source(session, export.ref, export.name, handle=export.handle)
+            parts.append(batch.Part(source, posts, claims[offset:offset + len(posts)] if claims is not None else None))
+            offset += len(posts)
+        if all(len(_segment_ends(p.posts)) == 1 for p in parts):  # the whole chunk as one batch
+            touched = batch.ingest_batch(session, parts, extractor, stats, progress)
+        else:
+            for p in parts:
+                touched |= ingest_posts(session, p.source, p.posts, extractor, stats, progress, p.extracted)
+        refresh_incidents(session, touched)
+    return stats
 
 
 def read_exports(paths: Sequence[Path], zone: ZoneInfo) -> tuple[list[ChannelExport], list[str]]:

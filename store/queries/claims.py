@@ -8,11 +8,33 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, case, delete, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from bot.engine.types import Claim as ClaimValue
-from bot.engine.types import ClaimRecord, IncidentCandidate, Kind, Lang, Place, Qualifier, Side
+from bot.engine.types import (
+    ClaimRecord,
+    IncidentCandidate,
+    Kind,
+    Lang,
+    Place,
+    Qualifier,
+    Side,
+)
 from store.models import Claim, Conflict, Delivery, Incident, Post, Source, Subscriber
 
 # ---------------------------------------------------------------- posts and claims
@@ -45,27 +67,46 @@ def add_claims(session: Session, post: Post, claims: Iterable[ClaimValue]) -> li
 
 
 def claim_row(post: Post, ordinal: int, c: ClaimValue) -> Claim:
-    return Claim(
-        post_id=post.id, ordinal=ordinal, kind=c.kind.value, kind_group=c.kind.group.value,
-        place_key=c.place.key, place=c.place.name, oblast=c.place.oblast, country=c.place.country,
-        lat=c.place.lat, lon=c.place.lon, place_level=c.place.level, date=c.date,
-        killed=c.killed, injured=c.injured, children_killed=c.children_killed,
-        qualifier=c.qualifier.value if c.qualifier else None,
-        injured_qualifier=c.injured_qualifier.value if c.injured_qualifier else None,
-        controller=c.controller.value if c.controller else None,
-        perpetrator=c.perpetrator.value if c.perpetrator else None,
-        claimant=c.claimant[:300] if c.claimant else None,
-        claimant_side=c.claimant_side.value if c.claimant_side else None,
-        targets=list(c.targets), weapons=list(c.weapons), evidence=c.evidence,
-        lang=c.lang.value if c.lang else None,
-    )
+    return Claim(**claim_columns(post.id, ordinal, c))
+
+
+def claim_columns(post_id: int, ordinal: int, c: ClaimValue) -> dict[str, Any]:
+    """The stored columns of an extracted claim (ids aside), as ``insert`` takes them."""
+    return {
+        "post_id": post_id, "ordinal": ordinal, "kind": c.kind.value, "kind_group": c.kind.group.value,
+        "place_key": c.place.key, "place": c.place.name, "oblast": c.place.oblast, "country": c.place.country,
+        "lat": c.place.lat, "lon": c.place.lon, "place_level": c.place.level, "date": c.date,
+        "killed": c.killed, "injured": c.injured, "children_killed": c.children_killed,
+        "qualifier": c.qualifier.value if c.qualifier else None,
+        "injured_qualifier": c.injured_qualifier.value if c.injured_qualifier else None,
+        "controller": c.controller.value if c.controller else None,
+        "perpetrator": c.perpetrator.value if c.perpetrator else None,
+        "claimant": c.claimant[:300] if c.claimant else None,
+        "claimant_side": c.claimant_side.value if c.claimant_side else None,
+        "targets": list(c.targets), "weapons": list(c.weapons), "evidence": c.evidence,
+        "lang": c.lang.value if c.lang else None,
+    }
 
 
 def to_record(row: Claim) -> ClaimRecord:
     """A stored claim as the engine's value (post and source must be loaded)."""
+    post = row.post
+    return ClaimRecord(id=row.id, claim=claim_value(row), source_ref=post.source.ref, source_name=post.source.name,
+                       message_id=post.message_id, posted_at=post.posted_at, url=post.url, copy_of=row.copy_of)
+
+
+def flat_record(row: Any) -> ClaimRecord:
+    """``to_record`` of a row that carries the claim's columns beside its post's (message_id,
+    posted_at, url) and source's (source_ref, source_name)."""
+    return ClaimRecord(id=row.id, claim=claim_value(row), source_ref=row.source_ref, source_name=row.source_name,
+                       message_id=row.message_id, posted_at=row.posted_at, url=row.url, copy_of=row.copy_of)
+
+
+def claim_value(row: Any) -> ClaimValue:
+    """The engine's claim of a stored claim's columns."""
     place = Place(name=row.place, oblast=row.oblast, country=row.country, lat=row.lat, lon=row.lon,
                   level=row.place_level, code=row.place_key)
-    claim = ClaimValue(
+    return ClaimValue(
         kind=Kind(row.kind), place=place, date=row.date, evidence=row.evidence,
         killed=row.killed, injured=row.injured, children_killed=row.children_killed,
         qualifier=Qualifier(row.qualifier) if row.qualifier else None,
@@ -76,9 +117,6 @@ def to_record(row: Claim) -> ClaimRecord:
         targets=tuple(row.targets or ()), weapons=tuple(row.weapons or ()),
         lang=Lang(row.lang) if row.lang else None,
     )
-    post = row.post
-    return ClaimRecord(id=row.id, claim=claim, source_ref=post.source.ref, source_name=post.source.name,
-                       message_id=post.message_id, posted_at=post.posted_at, url=post.url, copy_of=row.copy_of)
 
 
 def _link_columns(*extra: Any) -> Select[*tuple[Any, ...]]:
@@ -94,7 +132,7 @@ def _link_columns(*extra: Any) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _link_record(row: Row[Any]) -> ClaimRecord:
+def link_record(row: Any) -> ClaimRecord:
     """A row of ``_link_columns`` as a record; claim fields linking does not read keep their defaults."""
     place = Place(name=row.place, oblast=row.oblast, country=row.country, level=row.place_level, code=row.place_key)
     claim = ClaimValue(
@@ -172,7 +210,7 @@ def list_link_candidates(session: Session, kind_group: str, place_key: str, day:
     records: dict[int, list[ClaimRecord]] = {}
     totals: dict[int, int] = {}
     for row in session.execute(_LINK_CANDIDATES, params):
-        records.setdefault(row.incident_id, []).append(_link_record(row))
+        records.setdefault(row.incident_id, []).append(link_record(row))
         totals[row.incident_id] = row.total
     return [(IncidentCandidate(i, tuple(rs)), totals[i]) for i, rs in records.items()]
 
@@ -205,7 +243,7 @@ def list_block_claims(session: Session, kind_groups: Sequence[str], place_keys: 
         return [], False
     rows = session.execute(_block_claims_statement(tuple(shape)), params).all()
     counts = Counter(row.part for row in rows)
-    return [(_link_record(row), row.incident_id) for row in rows], any(n >= half for n in counts.values())
+    return [(link_record(row), row.incident_id) for row in rows], any(n >= half for n in counts.values())
 
 
 @lru_cache(maxsize=64)
@@ -241,7 +279,7 @@ def list_copy_candidates(session: Session, incident_id: int, record: ClaimRecord
         .order_by(Claim.id)
         .limit(limit)
     )
-    return [_link_record(row) for row in session.execute(stmt)]
+    return [link_record(row) for row in session.execute(stmt)]
 
 
 def move_claims(session: Session, claim_ids: Sequence[int], incident_id: int, copy_of: int | None) -> None:

@@ -1,0 +1,82 @@
+"""Extraction in worker processes (``claimwatch import --jobs N``): each worker holds one Extractor
+for its whole life and reads parts of a chunk through ``Extractor.extract_many``, while the
+calling process stores the chunks in order.
+
+On Linux the workers are forked from a process that has loaded its Extractor already, so they
+start at once and share its gazetteer index copy-on-write; elsewhere each loads its own from the
+cache folder.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Self
+
+from bot.engine.extract import Extractor
+from bot.engine.gazetteer import Gazetteer
+from bot.engine.types import Claim, SourceInfo
+
+Item = tuple[str, datetime | None, SourceInfo | None, str | None]
+
+_extractor: Extractor | None = None  # the worker's (inherited when forked)
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _start_worker(cache_dir: str | None) -> None:
+    global _extractor
+    if _extractor is None:
+        _extractor = Extractor.load(Gazetteer.load(Path(cache_dir) if cache_dir else None))
+
+
+def _extract(items: Sequence[Item]) -> list[list[Claim]]:
+    assert _extractor is not None
+    return _extractor.extract_many(items)
+
+
+class ExtractionPool:
+    """``jobs`` worker processes that extract; ``submit`` splits a chunk between them.
+
+    Use as a context manager; the workers stop at its end (or when the caller is interrupted).
+    """
+
+    def __init__(self, extractor: Extractor, jobs: int, cache_dir: Path | None = None) -> None:
+        global _extractor
+        self.jobs = jobs
+        methods = multiprocessing.get_all_start_methods()
+        if "fork" in methods:
+            _extractor = extractor  # the forked workers find it loaded
+            context = multiprocessing.get_context("fork")
+        else:
+            context = multiprocessing.get_context()
+        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                                         initargs=(str(cache_dir) if cache_dir else None,))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, items: Sequence[Item]) -> list[Future[list[list[Claim]]]]:
+        """Start extracting ``items``, in up to ``jobs`` parts; ``gather`` gives the claims back in order."""
+        size = max(1, -(-len(items) // self.jobs))
+        return [self._pool.submit(_extract, list(items[start:start + size])) for start in range(0, len(items), size)]
+
+    @staticmethod
+    def gather(parts: Sequence[Future[list[list[Claim]]]]) -> list[list[Claim]]:
+        out: list[list[Claim]] = []
+        for part in parts:
+            out.extend(part.result())
+        return out
