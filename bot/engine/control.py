@@ -23,8 +23,9 @@ the side a statement that names none defaults to, are settled per post by the ex
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from bot.engine.control_voices import (
     ControlVoices,
@@ -39,7 +40,9 @@ GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates",
 WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
               "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
               "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns",
-              "cleared_needs_side", "bank_words", "relative_words")
+              "cleared_needs_side", "bank_words", "relative_words", "capital_parties")
+# a town's "fall" with no side it fell to ("has fallen", "the fall of", "падіння", "падении")
+_BARE_FALL = re.compile(r"(?:fallen|fall of|падіння|падении)$")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
 
 
@@ -117,6 +120,7 @@ class ControlReader(ControlVoices):
             self._cleared_weak = any_of(control["cleared_needs_side"])
             self._bank = any_of(control["bank_words"])
             self._relative_words = any_of(control["relative_words"])
+            self.capitals = frozenset(control["capital_parties"])  # places that, next to another, stand for a government
             self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
                              for row in control["reported_sources"]]
             self._holders = [(any_of(words), Side(side)) for side, words in control["holder_nouns"].items()]
@@ -282,6 +286,8 @@ class ControlReader(ControlVoices):
             else:
                 claimant, claimant_side, reported = label[0], label[1], True
             refuted = kind in ("capture", "entry") and not negated and any(r is not m for r in refutes)
+            if kind == "capture" and not refuted and _BARE_FALL.search(phrase):
+                continue  # "X has fallen" names no captor: a claim only as what a denial denies (the denier holds X)
             denied_at = max((tok_at(r.start) for r in refutes if r.start < m.start), default=None)
             if refuted and label is None and denied_at is not None:
                 # "ВСУ отрицают захват X российскими войсками": the party before the denial is the denier
