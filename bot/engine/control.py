@@ -268,7 +268,10 @@ class ControlReader(ControlVoices):
                 kind, flip = ("hold", True) if negated else ("entry", False)
             elif negated:
                 kind, flip = "hold", True  # "has not captured", "не окупували повністю"
-            label = self._reported(tokens, pos, sources, actors) if kind in ("capture", "entry", "withdraw") else None
+            # a holding statement that names its holder can be a reported claim too ("Russian media report that
+            # Russian troops still hold X"); one that names none ("fighting goes on") is the voice's own
+            label = self._reported(tokens, pos, sources, actors) if kind in ("capture", "entry", "withdraw") or (
+                kind == "hold" and agent is not None and m.group != "refute_verbs") else None
             if label is not None and label[2] is not None and kind in ("capture", "entry"):
                 # "спростували російські повідомлення про захоплення X": the reports' side is the captor,
                 # unless the report itself names one ("reports that Russian troops captured X")
