@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.engine.control_phrases import ControlPhrases
 from bot.engine.control_voices import (
     ControlVoices,
     _Match,
@@ -46,8 +47,11 @@ _BARE_FALL = re.compile(r"(?:fallen|fall of|падіння|падении)$")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
 
 
-def _phrases(patterns: Sequence[str]) -> re.Pattern[str]:
-    """Phrases as whole words; a space in a phrase matches any run of spaces (" ?": none or some)."""
+def _phrases(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """Phrases as whole words; a space in a phrase matches any run of spaces (" ?": none or some).
+    None for an empty list (the group is written on lemmas only, ``control_phrases``)."""
+    if not patterns:
+        return None
     body = "|".join(p.replace(" ?", r"\s*").replace(" ", r"\s+") for p in patterns)
     return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
 
@@ -95,15 +99,16 @@ class ControlReader(ControlVoices):
                    if k not in control]
         if missing:
             raise ValueError(f"{source}: the control section lacks {', '.join(missing)}")
+        self.phrases: ControlPhrases | None = None
         try:
             self._groups = [(name, _phrases(control[name])) for name in GROUPS]
             # whether a sentence has any control phrase at all (most have none), before each group is tried
-            self._any_group = re.compile("|".join(f"(?:{p.pattern})" for _, p in self._groups) or "(?!)")
+            self._any_group = re.compile("|".join(f"(?:{p.pattern})" for _, p in self._groups if p) or "(?!)")
             self._fighting = any_of(control["fighting"])
-            self._in_progress = _phrases(control["in_progress"])
+            self._in_progress = _phrases(control["in_progress"]) or re.compile("(?!)")
             self._progressive = any_of(control["progressive_forms"])
             self._negation = re.compile(r"(?:" + "|".join(control["negation"]) + r")(?:\s+[\w-]+){0,2}\s*$")
-            self._negation_exceptions = _phrases(control["negation_exceptions"])
+            self._negation_exceptions = _phrases(control["negation_exceptions"]) or re.compile("(?!)")
             self._speech = any_of(control["speech_words"])
             self._report = any_of(control["report_words"])
             self._own = any_of(control["own_words"])
@@ -111,17 +116,18 @@ class ControlReader(ControlVoices):
             self._party = any_of(control["party_nouns"])
             self._town = any_of(control["town_words"])
             self._civilian = any_of(control["civilian_words"])
-            self._alleged = _phrases(control["alleged_words"])
+            self._alleged = _phrases(control["alleged_words"]) or re.compile("(?!)")
             self._locative = any_of(control["locative_words"])
             self._by = any_of(control["by_words"])
-            self._openers = _phrases(control["attribution_openers"])
+            self._openers = _phrases(control["attribution_openers"]) or re.compile("(?!)")
             self._dependent = any_of(control["dependent_words"])
             self._pronoun = any_of(control["pronouns"])
             self._cleared_weak = any_of(control["cleared_needs_side"])
             self._bank = any_of(control["bank_words"])
             self._relative_words = any_of(control["relative_words"])
             self.capitals = frozenset(control["capital_parties"])  # places that, next to another, stand for a government
-            self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
+            self._sources = [(re.compile(r"(?<!\w)(?:" + row[0].replace(" ?", r"\s*").replace(" ", r"\s+") + r")(?!\w)"),
+                              row[1], Side(row[2]) if row[2] else None)
                              for row in control["reported_sources"]]
             self._holders = [(any_of(words), Side(side)) for side, words in control["holder_nouns"].items()]
             self._defaults = [(re.compile("(?:" + "|".join(prefixes) + ")"), Side(side))
@@ -131,16 +137,26 @@ class ControlReader(ControlVoices):
 
     # ------------------------------------------------------------------ matching
 
-    def matches(self, text: str) -> list[_Match]:
-        """Every phrase found in the quote-blanked text, overlaps settled by GROUPS order."""
+    def use_phrases(self, phrases: ControlPhrases) -> None:
+        """The lemma patterns (``data/control_phrases.jsonl``), loaded by the control component's initialize()."""
+        self.phrases = phrases
+
+    def matches(self, text: str, tokens: list[Token]) -> list[_Match]:
+        """Every phrase found in the quote-blanked text (regular expressions) and in the sentence's
+        lemmas (``control_phrases``), overlaps settled by GROUPS order, then the longest first."""
+        if self.phrases is None:
+            raise ValueError("the control phrases are not loaded: initialize the claimwatch_control component")
+        on_lemmas = self.phrases.find(tokens)
         found: list[_Match] = []
-        if not self._any_group.search(text):
+        if not on_lemmas and not self._any_group.search(text):
             return found
         for name, pattern in self._groups:
-            for m in pattern.finditer(text):
-                if any(f.start < m.end() and m.start() < f.end for f in found):
+            spans = [m.span() for m in pattern.finditer(text)] if pattern is not None else []
+            spans += [(start, end) for start, end, group in on_lemmas if group == name]
+            for start, end in sorted(spans, key=lambda s: (s[0], s[0] - s[1])):
+                if any(f.start < end and start < f.end for f in found):
                     continue
-                found.append(_Match(m.start(), m.end(), name))
+                found.append(_Match(start, end, name))
         return sorted(found, key=lambda f: f.start)
 
     def is_dependent(self, tokens: list[Token], pos: int) -> bool:
@@ -199,7 +215,7 @@ class ControlReader(ControlVoices):
             The statements in text order.
         """
         text = QUOTES.sub(" ", lower)
-        found = self.matches(text)
+        found = self.matches(text, tokens)
         if not any(m.group not in ("not_control", "silence") for m in found):
             return []
         actors = self._parties(tokens, actors)
