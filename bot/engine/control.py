@@ -151,12 +151,12 @@ class ControlReader(ControlVoices):
         if not on_lemmas and not self._any_group.search(text):
             return found
         for name, pattern in self._groups:
-            spans = [m.span() for m in pattern.finditer(text)] if pattern is not None else []
-            spans += [(start, end) for start, end, group in on_lemmas if group == name]
-            for start, end in sorted(spans, key=lambda s: (s[0], s[0] - s[1])):
+            spans = [(*m.span(), "") for m in pattern.finditer(text)] if pattern is not None else []
+            spans += [(start, end, f"control_phrases.jsonl {pid}") for start, end, group, pid in on_lemmas if group == name]
+            for start, end, source in sorted(spans, key=lambda s: (s[0], s[0] - s[1])):
                 if any(f.start < end and start < f.end for f in found):
                     continue
-                found.append(_Match(start, end, name))
+                found.append(_Match(start, end, name, source))
         return sorted(found, key=lambda f: f.start)
 
     def is_dependent(self, tokens: list[Token], pos: int) -> bool:
@@ -322,7 +322,7 @@ class ControlReader(ControlVoices):
             default = next((side for pattern, side in self._defaults if pattern.match(phrase)), None)
             hits.append(ControlHit(
                 pos=pos, kind=kind, agent=agent, relative=relative, flip=flip, claimant=claimant,
-                group=m.group, span=(m.start, m.end),
+                group=f"{m.group} ({m.source})" if m.source else m.group, span=(m.start, m.end),
                 claimant_side=claimant_side, reported=reported,
                 town_word=bool(self._town_in(phrase)) or self._town_near(tokens, pos),
                 default=default, alleged=alleged,

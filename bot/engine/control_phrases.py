@@ -37,17 +37,17 @@ class ControlPhrases:
         self.lemmas: set[str] = set()  # a sentence with none of these words has no match
         self.lowers: set[str] = set()
         self.count = 0
-        by_group: dict[str, list[list[dict[str, Any]]]] = {}
+        by_key: dict[str, list[list[dict[str, Any]]]] = {}
         for n, row in enumerate(patterns, 1):
             label, pattern = row.get("label"), row.get("pattern")
             if label not in groups or not isinstance(pattern, list) or not pattern:
                 raise ValueError(f"{source}: pattern {n} needs a label among {', '.join(groups)} and a token list")
-            by_group.setdefault(label, []).append(pattern)
+            by_key.setdefault(f"{label}|{row.get('id') or n}", []).append(pattern)  # the id shows in --explain
             self._trigger(pattern, source, n)
             self.count += 1
         try:
-            for label, group in by_group.items():
-                self.matcher.add(label, group, greedy="LONGEST")
+            for key, group in by_key.items():
+                self.matcher.add(key, group, greedy="LONGEST")
         except (ValueError, KeyError) as exc:  # spaCy's own message names the bad token attribute
             detail = " ".join(str(exc).split())  # spaCy's validation message spans lines
             raise ValueError(f"{source}: bad pattern: {detail}") from exc
@@ -68,11 +68,12 @@ class ControlPhrases:
             break
         raise ValueError(f"{source}: pattern {n} must start with a required LEMMA or LOWER word")
 
-    def find(self, tokens: list[Token]) -> list[tuple[int, int, str]]:
-        """(start, end, group) in the sentence's characters of every lemma pattern found."""
+    def find(self, tokens: list[Token]) -> list[tuple[int, int, str, str]]:
+        """(start, end, group, pattern id) in the sentence's characters of every lemma pattern found."""
         kept = [t for t in tokens if not _QUOTE.match(t.text)]
         if not any(t.lower in self.lowers or (t.lemma or t.lower) in self.lemmas for t in kept):
             return []
         doc = Doc(self.vocab, words=[t.lower for t in kept], lemmas=[(t.lemma or t.lower).lower() for t in kept])
         strings = self.vocab.strings
-        return [(kept[start].start, kept[end - 1].end, strings[key]) for key, start, end in self.matcher(doc)]
+        return [(kept[start].start, kept[end - 1].end, *strings[key].split("|", 1))
+                for key, start, end in self.matcher(doc)]

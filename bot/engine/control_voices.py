@@ -34,6 +34,7 @@ class _Match:
     start: int
     end: int
     group: str
+    source: str = ""  # the lemma pattern that found it ("control_phrases.jsonl deny-uk"); "" for the lexicon's lists
 
 
 class ControlVoices:

@@ -48,3 +48,11 @@ def test_a_bad_pattern_is_refused_with_one_line(rows, message):  # type: ignore[
     with pytest.raises(ValueError, match=message) as err:
         ControlPhrases(rows, GROUPS, "control_phrases.jsonl")
     assert "control_phrases.jsonl" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_explain_names_the_lemma_pattern_that_found_the_statement(extractor):  # type: ignore[no-untyped-def]
+    explained = extractor.explain_claims("Генштаб ЗСУ спростовує інформацію про захоплення Торецька.",
+                                         posted_at=POSTED, lang="uk")
+    rules = {c.controller: why["controller"].rule for c, why in explained if c.kind is Kind.CONTROL}
+    assert "control_phrases.jsonl deny-uk" in rules[U]
+    assert "control_phrases.jsonl capture-noun-uk" in rules[R]
