@@ -1,7 +1,10 @@
 """Control statements: who holds a town, as a sentence of a post claims it.
 
-A statement is one of five kinds, read from the phrase lists in the ``control`` section of
-``data/lexicon.json``:
+A statement is one of five kinds, read from the phrases of ``data/control_phrases.jsonl`` (spaCy
+``Matcher`` patterns on lemmas, see ``control_phrases``) and from the phrase lists in the ``control``
+section of ``data/lexicon.json`` (regular expressions, kept where tense decides, as in "звільнили"
+against "звільнимо", or punctuation and look-ahead do: "Херсон наш!", "has taken" but not "has
+taken part"):
 
 * ``capture``: a side took, liberated or holds (a share of) the town ("captured", "взятый под
   контроль", "звільнили", "90 % of the town"); negated ("has not captured") it is a ``hold``;
