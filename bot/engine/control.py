@@ -307,6 +307,11 @@ class ControlReader(ControlVoices):
                 reported = False
             else:
                 claimant, claimant_side, reported = label[0], label[1], True
+            if m.group == "refute_predicates" and claimant is not None and any(
+                    h.kind in ("capture", "entry") and h.reported and h.pos < pos and h.claimant_side is claimant_side
+                    for h in hits):
+                # "the enemy claims to have captured X, which is not true": not the claimant's own denial
+                claimant, claimant_side = None, None
             refuted = kind in ("capture", "entry") and not negated and any(r is not m for r in refutes)
             if kind == "capture" and not refuted and _BARE_FALL.search(phrase):
                 continue  # "X has fallen" names no captor: a claim only as what a denial denies (the denier holds X)

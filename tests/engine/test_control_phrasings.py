@@ -59,6 +59,8 @@ CAPTURES = [
     ("ВСУ вернули под свой контроль Работино, сообщил Генштаб ВСУ.", [("Robotyne", U, U)]),
     ("Российские штурмовики взяли Торецк, сообщили в Минобороны.", [("Toretsk", R, R)]),
     ("Курахово возвращено под контроль России, заявил Пушилин.", [("Kurakhove", R, R)]),
+    ("Український прапор над Херсоном.", [("Kherson", U, None)]),
+    ("Russian flag over Kurakhove, the Russian Defence Ministry said.", [("Kurakhove", R, R)]),
 ]
 
 # denials and holding statements: the denier's side holds the town; the denied capture is the other side's
@@ -101,6 +103,13 @@ HOLDS = [
     ("Часов Яр находится под нашим контролем, заявили в ВСУ.", [("Chasiv Yar", U, U)]),
     ("В ВСУ опровергли информацию о падении Торецка.", [("Toretsk", R, R), ("Toretsk", U, U)]),
     ("Торецк не взят, бои в городе продолжаются, сообщили в Генштабе ВСУ.", [("Toretsk", U, U)]),
+    ("Toretsk: Ukrainian forces deny the town has been taken", [("Toretsk", R, R), ("Toretsk", U, U)]),
+    ("Украинские подразделения остаются в Торецке и продолжают оборону.", [("Toretsk", U, U)]),
+    ("Українські підрозділи досі залишаються в Торецьку, повідомив Волошин.", [("Toretsk", U, U)]),
+    ("Our troops remain in the town and continue the defence, the Ukrainian brigade said of Toretsk.",
+     [("Toretsk", U, U)]),
+    ("The enemy claims to have captured Toretsk, which is not true.", [("Toretsk", R, R), ("Toretsk", U, None)]),
+    ("Ворог заявляє про захоплення Торецька, але це не відповідає дійсності.", [("Toretsk", R, R), ("Toretsk", U, U)]),
     ("Украинские военные покинули лишь часть Часова Яра и продолжают удерживать позиции в городе.",
      [("Chasiv Yar", U, None)]),
     ("Подразделения ВСУ отошли из южной части Торецка, бои продолжаются, сообщил Волошин.", [("Toretsk", U, U)]),
@@ -169,10 +178,14 @@ REPORTED = [
      [("Toretsk", R, R)]),
 ]
 
-# a bare "fall" names nobody it fell to: no claim unless a denial answers it
+# a bare "fall" names nobody it fell to: no claim unless a denial answers it; troops in hospital or captivity
 NONE = [
     "Russian Telegram channels claim that occupied Toretsk has fallen.",
     "Uncertainty remains over whether Toretsk has fallen.",
+    # troops "remaining" somewhere other than a town they hold
+    "Three wounded soldiers remain in hospital in Kharkiv.",
+    "Двоє поранених військових залишаються в лікарні в Харкові.",
+    "Пятеро украинских военных остаются в плену в Донецке.",
 ]
 
 
@@ -192,5 +205,5 @@ def test_controller_and_claimant_side_per_phrasing(extractor, text, expected):  
 
 
 @pytest.mark.parametrize("text", NONE)
-def test_no_control_claim_from_a_bare_fall(extractor, text):  # type: ignore[no-untyped-def]
+def test_no_control_claim(extractor, text):  # type: ignore[no-untyped-def]
     assert control_claims(extractor, text) == []
