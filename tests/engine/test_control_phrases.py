@@ -41,7 +41,7 @@ def test_each_inflected_form_of_a_lemma_pattern(extractor, text, expected):  # t
 @pytest.mark.parametrize(("rows", "message"), [
     ([{"label": "captures", "pattern": [{"LEMMA": "захопити"}]}], "needs a label among"),
     ([{"label": "capture", "pattern": []}], "needs a label among"),
-    ([{"label": "capture", "pattern": [{"OP": "?", "LOWER": "x"}, {"IS_ALPHA": True}]}], "must start with"),
+    ([{"label": "capture", "pattern": [{"OP": "?", "LOWER": "x"}, {"IS_ALPHA": True}]}], "needs a required LEMMA"),
     ([{"label": "capture", "pattern": [{"LEMMA": "захопити", "COLOUR": "red"}]}], "bad pattern"),
 ])
 def test_a_bad_pattern_is_refused_with_one_line(rows, message):  # type: ignore[no-untyped-def]
