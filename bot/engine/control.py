@@ -1,7 +1,10 @@
 """Control statements: who holds a town, as a sentence of a post claims it.
 
-A statement is one of five kinds, read from the phrase lists in the ``control`` section of
-``data/lexicon.json``:
+A statement is one of five kinds, read from the phrases of ``data/control_phrases.jsonl`` (spaCy
+``Matcher`` patterns on lemmas, see ``control_phrases``) and from the phrase lists in the ``control``
+section of ``data/lexicon.json`` (regular expressions, kept where tense decides, as in "звільнили"
+against "звільнимо", or punctuation and look-ahead do: "Херсон наш!", "has taken" but not "has
+taken part"):
 
 * ``capture``: a side took, liberated or holds (a share of) the town ("captured", "взятый под
   контроль", "звільнили", "90 % of the town"); negated ("has not captured") it is a ``hold``;
@@ -23,9 +26,11 @@ the side a statement that names none defaults to, are settled per post by the ex
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
+from bot.engine.control_phrases import ControlPhrases
 from bot.engine.control_voices import (
     ControlVoices,
     _Match,
@@ -39,12 +44,17 @@ GROUPS = ("not_control", "silence", "hold", "refute_verbs", "refute_predicates",
 WORD_LISTS = ("fighting", "in_progress", "progressive_forms", "negation", "negation_exceptions", "speech_words",
               "report_words", "own_words", "enemy_words", "party_nouns", "town_words", "civilian_words",
               "alleged_words", "locative_words", "by_words", "attribution_openers", "dependent_words", "pronouns",
-              "cleared_needs_side", "bank_words", "relative_words")
+              "cleared_needs_side", "bank_words", "relative_words", "capital_parties")
+# a town's "fall" with no side it fell to ("has fallen", "the fall of", "падіння", "падении")
+_BARE_FALL = re.compile(r"(?:fallen|fall of|падіння|падении)$")
 QUOTES = re.compile(r"[«»“”„\"'‘’]")
 
 
-def _phrases(patterns: Sequence[str]) -> re.Pattern[str]:
-    """Phrases as whole words; a space in a phrase matches any run of spaces (" ?": none or some)."""
+def _phrases(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """Phrases as whole words; a space in a phrase matches any run of spaces (" ?": none or some).
+    None for an empty list (the group is written on lemmas only, ``control_phrases``)."""
+    if not patterns:
+        return None
     body = "|".join(p.replace(" ?", r"\s*").replace(" ", r"\s+") for p in patterns)
     return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
 
@@ -92,15 +102,16 @@ class ControlReader(ControlVoices):
                    if k not in control]
         if missing:
             raise ValueError(f"{source}: the control section lacks {', '.join(missing)}")
+        self.phrases: ControlPhrases | None = None
         try:
             self._groups = [(name, _phrases(control[name])) for name in GROUPS]
             # whether a sentence has any control phrase at all (most have none), before each group is tried
-            self._any_group = re.compile("|".join(f"(?:{p.pattern})" for _, p in self._groups) or "(?!)")
+            self._any_group = re.compile("|".join(f"(?:{p.pattern})" for _, p in self._groups if p) or "(?!)")
             self._fighting = any_of(control["fighting"])
-            self._in_progress = _phrases(control["in_progress"])
+            self._in_progress = _phrases(control["in_progress"]) or re.compile("(?!)")
             self._progressive = any_of(control["progressive_forms"])
             self._negation = re.compile(r"(?:" + "|".join(control["negation"]) + r")(?:\s+[\w-]+){0,2}\s*$")
-            self._negation_exceptions = _phrases(control["negation_exceptions"])
+            self._negation_exceptions = _phrases(control["negation_exceptions"]) or re.compile("(?!)")
             self._speech = any_of(control["speech_words"])
             self._report = any_of(control["report_words"])
             self._own = any_of(control["own_words"])
@@ -108,16 +119,18 @@ class ControlReader(ControlVoices):
             self._party = any_of(control["party_nouns"])
             self._town = any_of(control["town_words"])
             self._civilian = any_of(control["civilian_words"])
-            self._alleged = _phrases(control["alleged_words"])
+            self._alleged = _phrases(control["alleged_words"]) or re.compile("(?!)")
             self._locative = any_of(control["locative_words"])
             self._by = any_of(control["by_words"])
-            self._openers = _phrases(control["attribution_openers"])
+            self._openers = _phrases(control["attribution_openers"]) or re.compile("(?!)")
             self._dependent = any_of(control["dependent_words"])
             self._pronoun = any_of(control["pronouns"])
             self._cleared_weak = any_of(control["cleared_needs_side"])
             self._bank = any_of(control["bank_words"])
             self._relative_words = any_of(control["relative_words"])
-            self._sources = [(_phrases([row[0]]), row[1], Side(row[2]) if row[2] else None)
+            self.capitals = frozenset(control["capital_parties"])  # places that, next to another, stand for a government
+            self._sources = [(re.compile(r"(?<!\w)(?:" + row[0].replace(" ?", r"\s*").replace(" ", r"\s+") + r")(?!\w)"),
+                              row[1], Side(row[2]) if row[2] else None)
                              for row in control["reported_sources"]]
             self._holders = [(any_of(words), Side(side)) for side, words in control["holder_nouns"].items()]
             self._defaults = [(re.compile("(?:" + "|".join(prefixes) + ")"), Side(side))
@@ -127,16 +140,26 @@ class ControlReader(ControlVoices):
 
     # ------------------------------------------------------------------ matching
 
-    def matches(self, text: str) -> list[_Match]:
-        """Every phrase found in the quote-blanked text, overlaps settled by GROUPS order."""
+    def use_phrases(self, phrases: ControlPhrases) -> None:
+        """The lemma patterns (``data/control_phrases.jsonl``), loaded by the control component's initialize()."""
+        self.phrases = phrases
+
+    def matches(self, text: str, tokens: list[Token]) -> list[_Match]:
+        """Every phrase found in the quote-blanked text (regular expressions) and in the sentence's
+        lemmas (``control_phrases``), overlaps settled by GROUPS order, then the longest first."""
+        if self.phrases is None:
+            raise ValueError("the control phrases are not loaded: initialize the claimwatch_control component")
+        on_lemmas = self.phrases.find(tokens)
         found: list[_Match] = []
-        if not self._any_group.search(text):
+        if not on_lemmas and not self._any_group.search(text):
             return found
         for name, pattern in self._groups:
-            for m in pattern.finditer(text):
-                if any(f.start < m.end() and m.start() < f.end for f in found):
+            spans = [(*m.span(), "") for m in pattern.finditer(text)] if pattern is not None else []
+            spans += [(start, end, f"control_phrases.jsonl {pid}") for start, end, group, pid in on_lemmas if group == name]
+            for start, end, source in sorted(spans, key=lambda s: (s[0], s[0] - s[1])):
+                if any(f.start < end and start < f.end for f in found):
                     continue
-                found.append(_Match(m.start(), m.end(), name))
+                found.append(_Match(start, end, name, source))
         return sorted(found, key=lambda f: f.start)
 
     def is_dependent(self, tokens: list[Token], pos: int) -> bool:
@@ -195,7 +218,7 @@ class ControlReader(ControlVoices):
             The statements in text order.
         """
         text = QUOTES.sub(" ", lower)
-        found = self.matches(text)
+        found = self.matches(text, tokens)
         if not any(m.group not in ("not_control", "silence") for m in found):
             return []
         actors = self._parties(tokens, actors)
@@ -264,7 +287,10 @@ class ControlReader(ControlVoices):
                 kind, flip = ("hold", True) if negated else ("entry", False)
             elif negated:
                 kind, flip = "hold", True  # "has not captured", "не окупували повністю"
-            label = self._reported(tokens, pos, sources, actors) if kind in ("capture", "entry", "withdraw") else None
+            # a holding statement that names its holder can be a reported claim too ("Russian media report that
+            # Russian troops still hold X"); one that names none ("fighting goes on") is the voice's own
+            label = self._reported(tokens, pos, sources, actors) if kind in ("capture", "entry", "withdraw") or (
+                kind == "hold" and agent is not None and m.group != "refute_verbs") else None
             if label is not None and label[2] is not None and kind in ("capture", "entry"):
                 # "спростували російські повідомлення про захоплення X": the reports' side is the captor,
                 # unless the report itself names one ("reports that Russian troops captured X")
@@ -281,7 +307,14 @@ class ControlReader(ControlVoices):
                 reported = False
             else:
                 claimant, claimant_side, reported = label[0], label[1], True
+            if m.group == "refute_predicates" and claimant is not None and any(
+                    h.kind in ("capture", "entry") and h.reported and h.pos < pos and h.claimant_side is claimant_side
+                    for h in hits):
+                # "the enemy claims to have captured X, which is not true": not the claimant's own denial
+                claimant, claimant_side = None, None
             refuted = kind in ("capture", "entry") and not negated and any(r is not m for r in refutes)
+            if kind == "capture" and not refuted and _BARE_FALL.search(phrase):
+                continue  # "X has fallen" names no captor: a claim only as what a denial denies (the denier holds X)
             denied_at = max((tok_at(r.start) for r in refutes if r.start < m.start), default=None)
             if refuted and label is None and denied_at is not None:
                 # "ВСУ отрицают захват X российскими войсками": the party before the denial is the denier
@@ -297,7 +330,7 @@ class ControlReader(ControlVoices):
             default = next((side for pattern, side in self._defaults if pattern.match(phrase)), None)
             hits.append(ControlHit(
                 pos=pos, kind=kind, agent=agent, relative=relative, flip=flip, claimant=claimant,
-                group=m.group, span=(m.start, m.end),
+                group=f"{m.group} ({m.source})" if m.source else m.group, span=(m.start, m.end),
                 claimant_side=claimant_side, reported=reported,
                 town_word=bool(self._town_in(phrase)) or self._town_near(tokens, pos),
                 default=default, alleged=alleged,

@@ -16,6 +16,13 @@ _GENITIVE_HOLDER = re.compile(r"\s*(?:україни|украины|росії|�
 _COUNTRY = re.compile(r"ukraine|russia|україн\w*|украин\w*|росі\w*|росси\w*|рф|moscow|москв\w*|kyiv|києв\w*|киев\w*")
 
 
+# a capital standing for its government as the owner of claims ("Moscow's claims", "заяви Кремля")
+_CAPITALS = ((re.compile(r"moscow|москв\w*|kremlin|кремл\w*"), Side.RUSSIA), (re.compile(r"kyiv|київ|києв\w*|киев\w*"), Side.UKRAINE))
+
+# words after which a speech word that is also a report noun ("claims", "reports") is the noun
+_NOUN_MARKERS = frozenset({"'s", "’s", "the", "these", "those", "such", "its", "their", "his", "her", "our", "of"})
+
+
 def side_label(side: Side | None, suffix: str) -> str | None:
     if side is None:
         return None
@@ -27,6 +34,7 @@ class _Match:
     start: int
     end: int
     group: str
+    source: str = ""  # the lemma pattern that found it ("control_phrases.jsonl deny-uk"); "" for the lexicon's lists
 
 
 class ControlVoices:
@@ -75,9 +83,8 @@ class ControlVoices:
         right = min((k for k in marks if k > pos), default=len(tokens))
         before = [a for a in actors if left < a[0] < pos]
         rel = self._relative(tokens, left + 1, pos)
-        if before:
-            if rel is None or before[-1][0] > self._relative_pos(tokens, left + 1, pos):
-                return before[-1][1], None
+        if before and (rel is None or before[-1][0] > self._relative_pos(tokens, left + 1, pos)):
+            return before[-1][1], None
         if rel is not None:
             return None, rel
         after_actors = [a for a in actors if pos < a[0] < right]
@@ -154,8 +161,16 @@ class ControlVoices:
             return pos > 0 and tokens[pos - 1].lower in ("у", "в", "in") and any(
                 0 < v - pos <= 8 and joined(pos, v) for v in verbs)
 
+        subjects = {v for v in verbs if any(0 < v - p <= 3 and joined(p, v) for p in [a for a, _ in actors] + [
+            s[0] for s in speakers])}
+
+        def voices(pos: int, v: int) -> bool:
+            """Before its verb ("the MoD said"), or after one with no subject of its own ("said the
+            ministry"); "Ukraine's military said Russian forces had captured X": the content."""
+            return joined(pos, v) and (0 < v - pos <= 3 or (0 < pos - v <= 2 and v not in subjects))
+
         parties = [(pos, side_label(side, "as reported") or "", side) for pos, side in actors
-                   if (any((0 < v - pos <= 3 or 0 < pos - v <= 2) and joined(pos, v) for v in verbs) or among(pos))
+                   if (any(voices(pos, v) for v in verbs) or among(pos))
                    and not any(abs(pos - s[0]) <= 3 for s in speakers) and not reported_inside(pos)]
         return sorted(near + parties)
 
@@ -172,7 +187,9 @@ class ControlVoices:
             if tok.is_word and self._report.fullmatch(tok.lower):
                 # the reports' own side: "російські повідомлення", "заявления Минобороны РФ о захвате", not the
                 # subject of the verb before them ("ЗСУ спростовує інформацію про захоплення")
-                side = self.side_words(" ".join(t.lower for t in tokens[max(0, j - 1):j + 1]))
+                owner = j - 2 if j > 1 and tokens[j - 1].lower in ("'s", "’s") else j - 1  # "Russia's claims"
+                side = self.side_words(" ".join(t.lower for t in tokens[max(0, owner):j + 1])) or next(
+                    (cs for t in tokens[max(0, owner):j] for cp, cs in _CAPITALS if cp.fullmatch(t.lower)), None)
                 if side is None:
                     side = next((s for p, s in actors if j - 1 <= p < pos), None)
                 if side is not None:
@@ -188,8 +205,11 @@ class ControlVoices:
         tok = tokens[i]
         if not tok.is_word or not self._speech.fullmatch(tok.lower):
             return False
+        if not self._report.fullmatch(tok.lower):
+            return True
         first = next((j for j, t in enumerate(tokens) if t.is_word), -1)
-        return not (i == first and self._report.fullmatch(tok.lower))
+        # a noun: opening the sentence, or after a possessive or a determiner ("Russia's claims", "these claims")
+        return i != first and not (i > 0 and tokens[i - 1].lower in _NOUN_MARKERS)
 
     @staticmethod
     def _turns(tokens: list[Token]) -> list[int]:
@@ -209,8 +229,10 @@ class ControlVoices:
         right = min((k for k in marks if k > pos), default=10**9)
         own_verb = any(left < v < right for v in verbs)
         earlier = [] if own_verb else [s for s in voiced if s[0] < pos and not any(s[0] < t < pos for t in turns)]
+        # a speaker after the statement who closes the run of statements: "X не захоплено, бої тривають, заявили в ЗСУ"
         candidates = [s for s in voiced if left < s[0] < right] or earlier or [
-            s for s in voiced if not any(o > pos for o in others)]
+            s for s in voiced if s[0] > pos and not any(o > s[0] for o in others)
+            and not any(pos < t < s[0] for t in turns)] or [s for s in voiced if not any(o > pos for o in others)]
         if not candidates:
             return None, None
         best = min(candidates, key=lambda s: abs(s[0] - pos))

@@ -26,20 +26,32 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import spacy
+import srsly
 from spacy.attrs import IDX, IS_SPACE, LEMMA, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from bot.engine.text import Token, lowered, remembered, sentence_spans, token_kind, token_spans
+from bot.engine.control import GROUPS
+from bot.engine.control_phrases import ControlPhrases
+from bot.engine.text import (
+    Token,
+    lowered,
+    remembered,
+    sentence_spans,
+    token_kind,
+    token_spans,
+)
 from bot.engine.types import SourceInfo
 
 if TYPE_CHECKING:
     from bot.engine.extract import Extractor, SentenceFacts
 
+CONTROL_PHRASES = Path(__file__).parent / "data" / "control_phrases.jsonl"
 LEMMATIZER_MODES = {"uk": "pymorphy3", "ru": "pymorphy3", "en": "lookup"}
 STAGES = ("claimwatch_places", "claimwatch_kinds", "claimwatch_counts", "claimwatch_control", "claimwatch_blame",
           "claimwatch_claimant", "claimwatch_dates", "claimwatch_claims")
@@ -247,7 +259,6 @@ class Places(Stage):
 SENTENCE_READERS: dict[str, Callable[[Extractor, SentenceView, SentenceFacts, PostContext], None]] = {
     "claimwatch_kinds": lambda rules, view, facts, post: rules.read_kinds(view, facts),
     "claimwatch_counts": lambda rules, view, facts, post: rules.read_counts(view, facts),
-    "claimwatch_control": lambda rules, view, facts, post: rules.read_control(view, facts),
     "claimwatch_blame": lambda rules, view, facts, post: rules.read_blame(view, facts),
     "claimwatch_claimant": lambda rules, view, facts, post: rules.read_claimant(view, facts),
     "claimwatch_dates": lambda rules, view, facts, post: rules.read_date(view, facts, post.day),
@@ -263,6 +274,30 @@ def _stage_factory(read: Callable[[Extractor, SentenceView, SentenceFacts, PostC
 
 for _name, _read in SENTENCE_READERS.items():
     Language.factory(_name, func=_stage_factory(_read))
+
+
+@Language.factory("claimwatch_control")
+def make_control(nlp: Language, name: str) -> Control:
+    return Control(name, lambda rules, view, facts, post: rules.read_control(view, facts))
+
+
+class Control(Stage):
+    """Who holds a town, and who says so. Its phrases written on lemmas are a data file
+    (``data/control_phrases.jsonl``, spaCy token patterns) loaded here, as ``SpanRuler`` loads its
+    patterns; the rest are the lexicon's ``control`` lists."""
+
+    def initialize(self, get_examples: Callable[[], Any] | None = None, *, nlp: Language | None = None,
+                   rules: Extractor | None = None, patterns: list[dict[str, Any]] | None = None) -> None:
+        """Take the rules, then compile ``patterns`` (by default those of the data file) into the
+        rules' control reader."""
+        super().initialize(get_examples, nlp=nlp, rules=rules)
+        reader = self._initialized()._control  # the Extractor's ControlReader
+        if patterns is None and reader.phrases is not None:
+            return  # the file is already compiled into these rules (one Extractor serves each language)
+        source = "control_phrases.jsonl" if patterns is None else "patterns"
+        if patterns is None:
+            patterns = list(srsly.read_jsonl(CONTROL_PHRASES))
+        reader.use_phrases(ControlPhrases(patterns, GROUPS, source))
 
 
 @Language.factory("claimwatch_claims")

@@ -102,9 +102,13 @@ class ControlClaimRules:
                     controller = opposite(announcer)  # "приказ о выводе войск из X": the announcer's own troops
                 else:
                     controller = judge or ours or hit.default or Side.RUSSIA
-            denier = side if side is not None else next(
+            refuter = next(
                 (c for g, h, _, _, _, c in resolved if g is f and h.kind in ("hold", "refute") and c is not None), None)
-            if hit.refuted and hit.agent is None and hit.relative is None and not hit.reported and denier is not None:
+            denier = side if side is not None else refuter
+            # "Міноборони РФ заявило про захоплення X, проте Генштаб ЗСУ це спростував": the capture stays its claimant's
+            answered = side is not None and refuter is not None and side is not refuter
+            if hit.refuted and hit.agent is None and hit.relative is None and not hit.reported and denier is not None \
+                    and not answered:
                 # "reports of the capture of X are a lie, the ZSU said": the capture is the other side's
                 controller = opposite(denier)
                 claimant, side = side_label(controller, "unnamed, as reported"), controller
@@ -140,6 +144,10 @@ class ControlClaimRules:
     def _control_place(self, places: list[tuple[int, Place, bool]], pos: int) -> Place | None:
         """The town a statement is about: one the sentence introduces as a town ("город Лисичанск в
         Луганской Народной Республике") unless another stands right by the phrase, else the nearest."""
+        if any(place.name not in self._control.capitals for _, place, _ in places):
+            # "Киев опроверг заявление Москвы о захвате X": a capital beside another place is a government
+            places = [(p, place, is_named) for p, place, is_named in places
+                      if is_named or place.name not in self._control.capitals]
         named = [(p, place) for p, place, is_named in places if is_named]
         beside = [(p, place) for p, place, is_named in places if not is_named and abs(p - pos) <= 2]
         if named and not beside:
