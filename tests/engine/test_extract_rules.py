@@ -465,3 +465,45 @@ def test_officials_in_a_town_speak_of_it(extractor, text, lang, place):  # type:
 def test_officials_of_either_side_are_known_claimants(extractor, text, lang, side):  # type: ignore[no-untyped-def]
     [claim] = extractor.extract_claims(text, posted_at=POSTED, lang=lang)
     assert claim.claimant_side is side and claim.claimant and "(" in claim.claimant
+
+
+@pytest.mark.parametrize(("text", "killed", "q", "injured", "iq"), [
+    # number words in cases the word list does not spell out: read by their lemma
+    ("В Херсоне после обстрела известно об одном погибшем.", 1, "exact", None, None),
+    ("Під час атаки на Суми загинули п'ятеро людей, ще двадцятьма пораненими опікуються лікарі.", 5, "exact", 20, "exact"),
+    ("При обстреле Донецка погибли восьмеро, о семерых раненых сообщили медики.", 8, "exact", 7, "exact"),
+    # "a hundred", "a dozen": the qualifier stands before the article
+    ("About a hundred people were injured in the strike on Kyiv.", None, None, 100, "approx"),
+    ("At least a dozen people were killed in the missile strike on Kharkiv.", 12, "at_least", None, None),
+    ("Tens of people were injured in the strike on Kharkiv.", None, None, None, None),  # vague: not encoded
+    # injured as taken to a hospital, the hospital word before or after the verb
+    ("Після удару по Сумах до лікарні доставили 14 людей.", None, None, 14, "exact"),
+    ("Росія атакувала Одесу. Рятувальники доставили до лікарні сімох людей.", None, None, 7, "exact"),
+    ("После обстрела Горловки в больницу доставлены девять человек.", None, None, 9, "exact"),
+    ("A Russian missile hit Lviv. Five people were taken to hospital.", None, None, 5, "exact"),
+    ("Ракета влучила у Львів, гуманітарну допомогу доставили 20 людям.", None, None, None, None),
+    # a figure after an inserted phrase does not lend its casualty word to the one before
+    ("У Києві загинули 9 людей, в тому числі троє дітей, поранено 60 людей, серед яких 10 дітей.", 9, "exact", 60,
+     "exact"),
+    ("В Киеве погибли 9 человек, в том числе трое детей, ранены 60 человек.", 9, "exact", 60, "exact"),
+    ("In Kyiv 9 people, including three children, were killed, and 60 were injured.", 9, "exact", 60, "exact"),
+])
+def test_number_words_hospitals_and_inserted_phrases(extractor, text, killed, q, injured, iq):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, text)
+    assert len(claims) == 1, [c.as_dict() for c in claims]
+    claim = claims[0]
+    assert (claim.killed, claim.qualifier and claim.qualifier.value) == (killed, q)
+    assert (claim.injured, claim.injured_qualifier and claim.injured_qualifier.value) == (injured, iq)
+
+
+@pytest.mark.parametrize(("text", "perpetrator"), [
+    ("В результате обстрела со стороны украинских формирований в Донецке пострадали двое.", Side.UKRAINE),
+    ("Унаслідок обстрілу з боку російських формувань у Херсоні поранено двох людей.", Side.RUSSIA),
+    ("Russia launched a missile attack on Kharkiv, killing three.", Side.RUSSIA),
+    ("Ukraine fired rockets at Belgorod, injuring four people, the governor said.", Side.UKRAINE),
+    ("Russian officials accused Ukraine of striking a market in Donetsk, killing 27.", Side.UKRAINE),
+    ("Russia said three people were killed in Belgorod.", None),  # a country that speaks does not strike
+])
+def test_the_party_named_as_subject_or_accused_is_the_perpetrator(extractor, text, perpetrator):  # type: ignore[no-untyped-def]
+    claims = [c for c in claims_of(extractor, text) if "as reported" not in (c.claimant or "")]
+    assert [c.perpetrator for c in claims] == [perpetrator], [c.as_dict() for c in claims_of(extractor, text)]

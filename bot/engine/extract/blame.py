@@ -86,13 +86,14 @@ class BlameRules:
             side = Side.RUSSIA if self._ru_adj.fullmatch(word) else Side.UKRAINE if self._ua_adj.fullmatch(word) else None
             if side is None:
                 continue
-            nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word][:3]
+            nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word and t.lower != "of"][:3]  # "accused Ukraine of striking"
             if any(self._force.fullmatch(t.lower) or self._is_cue(t.lower) for t in nxt[:2]) \
                     or (nxt and nxt[0].lower in ("'s", "’s") and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
                 found.append((pos, side))
-            elif not agents_only and tok.is_capitalized and word in ("russia", "россия", "росія", "moscow", "москва",
-                                                                      "москве", "москві", "kremlin", "ukraine"):
-                found.append((pos, side))
+            elif tok.is_capitalized and ((not agents_only and word in self._country_names) or (
+                    word in self._country_subjects and nxt and tokens[pos + 1] is nxt[0]
+                    and self._blame_verbs.fullmatch(nxt[0].lower))):
+                found.append((pos, side))  # a country; as an agent only before a blame verb ("Russia launched")
         sentence = " ".join(t.lower for t in tokens)
         offsets = []
         at = 0

@@ -193,6 +193,8 @@ class CountRules:
         word = tok.lower
         if word in self._vague or (prev is not None and prev.lower in self._vague):
             return None  # "dozens", "several dozen", "кілька десятків": no figure to report
+        if word in ("a", "an") and nxt is not None and nxt.lower in ("dozen", "hundred"):
+            return (12 if nxt.lower == "dozen" else 100), pos + 1  # "about a hundred": the qualifier is before "a"
         if "-" in word:  # "twenty-three"
             head, _, tail = word.partition("-")
             if head in self._tens and tail in self._units and self._units[tail] < 10:
@@ -200,15 +202,17 @@ class CountRules:
             return None
         if word in self._approx_words:
             return self._approx_words[word], pos
-        if word in self._tens:
-            value = self._tens[word]
-            end = pos
-            if nxt is not None and nxt.lower in self._units and self._units[nxt.lower] < 10:
-                value += self._units[nxt.lower]
+        tens = self._number_word(tok, self._tens)
+        if tens is not None:
+            value, end = tens, pos
+            unit = self._number_word(nxt, self._units) if nxt is not None else None
+            if unit is not None and unit < 10:
+                value += unit
                 end = pos + 1
             return value, end
-        if word in self._units:
-            value = self._units[word]
+        unit = self._number_word(tok, self._units)
+        if unit is not None:
+            value = unit
             if value == 1:
                 if nxt is not None and nxt.lower in self._of_words:
                     return None  # "one of the buildings", "одним из погибших"
@@ -217,9 +221,17 @@ class CountRules:
                 if prev is not None and prev.lower in self._increment:
                     return None  # "ще один потерпілий помер": one more victim, not the toll
             return value, pos
-        if word == "a" and nxt is not None and nxt.lower == "dozen":
-            return 12, pos + 1
         return None
+
+    @staticmethod
+    def _number_word(tok: Token, words: dict[str, int]) -> int | None:
+        """The value of a number word as written, else by its lemma: the list names each number's
+        dictionary form, the lemmatizer brings the other cases to it ("одном", "восьмерых",
+        "двадцятьма" → "один", "восьмеро", "двадцять")."""
+        if not tok.is_word:
+            return None
+        value = words.get(tok.lower)
+        return words.get(tok.lemma) if value is None and tok.lemma else value
 
     def _qualifier_before(self, tokens: list[Token], pos: int) -> tuple[Qualifier | None, int]:
         """The qualifier words right before a number, and where they start.
@@ -257,6 +269,16 @@ class CountRules:
         if self._injure.fullmatch(tok.lower):
             return "injured"
         return None
+
+    def _field_at(self, tokens: list[Token], j: int) -> str | None:
+        """``_field_of`` the word at ``j``, or "injured" for a verb of bringing someone to a
+        hospital named within three words of it ("доставлены в больницу", "taken to hospital")."""
+        tok = tokens[j]
+        found = self._field_of(tok)
+        if found or not tok.is_word or tok.lemma.lower() not in self._hospital_verbs:
+            return found
+        near = tokens[max(0, j - 3):j] + tokens[j + 1:j + 4]
+        return "injured" if any(t.is_word and t.lemma.lower() in self._hospital_words for t in near) else None
 
     def _find_ordinal_toll(self, facts: SentenceFacts, tokens: list[Token]) -> None:
         """'це третя людина, яка загинула', 'this is the fifth victim': the toll is that number."""
