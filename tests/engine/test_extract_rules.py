@@ -507,3 +507,25 @@ def test_number_words_hospitals_and_inserted_phrases(extractor, text, killed, q,
 def test_the_party_named_as_subject_or_accused_is_the_perpetrator(extractor, text, perpetrator):  # type: ignore[no-untyped-def]
     claims = [c for c in claims_of(extractor, text) if "as reported" not in (c.claimant or "")]
     assert [c.perpetrator for c in claims] == [perpetrator], [c.as_dict() for c in claims_of(extractor, text)]
+
+
+@pytest.mark.parametrize("text", [
+    "“Russia does not strike civilian targets, — said Peskov.\n\nThe State Emergency Service reported on Telegram that "
+    "a missile hit a house in Odesa. According to the service, 5 people were killed.",
+    "«Росія не б'є по цивільних об'єктах, — заявив Пєсков.\n\nДСНС повідомила в Telegram, що ракета влучила в будинок "
+    "в Одесі. За даними служби, загинули 5 людей.",
+    "«Россия не наносит ударов по гражданским объектам, — сказал Песков.\n\nГСЧС Украины сообщила в Telegram, что "
+    "ракета попала в дом в Одессе. По данным службы, погибли 5 человек.",
+])
+def test_a_quote_closed_by_a_dash_and_a_credit_leaves_the_next_paragraph_to_its_speaker(extractor, text):  # type: ignore[no-untyped-def]
+    """The toll is the emergency service's; the Kremlin spokesman who only commented has a claim
+    without figures."""
+    by_claimant = {c.claimant: c for c in claims_of(extractor, text)}
+    assert {(c.killed, "Peskov" in (c.claimant or "")) for c in by_claimant.values()} == {(5, False), (None, True)}, \
+        [c.as_dict() for c in by_claimant.values()]
+
+
+def test_a_quote_over_paragraphs_that_reopen_with_a_quote_mark_credits_no_one_inside(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "\"We are working at the site,\" the mayor of Kharkiv Ihor Terekhov wrote.\n\n"
+                           "\"Two people were killed in Kharkiv, police said.\n\n\"Twelve more are injured,\" he added.")
+    assert (claim.killed, claim.injured, "Terekhov" in (claim.claimant or "")) == (2, 12, True)
