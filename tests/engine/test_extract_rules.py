@@ -529,19 +529,3 @@ def test_a_quote_over_paragraphs_that_reopen_with_a_quote_mark_credits_no_one_in
     claim = one(extractor, "\"We are working at the site,\" the mayor of Kharkiv Ihor Terekhov wrote.\n\n"
                            "\"Two people were killed in Kharkiv, police said.\n\n\"Twelve more are injured,\" he added.")
     assert (claim.killed, claim.injured, "Terekhov" in (claim.claimant or "")) == (2, 12, True)
-
-
-@pytest.mark.parametrize("text", [
-    "Кількість загиблих у Дніпрі зросла до 6 людей. Про це повідомив голова ОВА Сергій Лисак.\nВорог атакував місто "
-    "ракетами.\nОновлено\nСтаном на 18:00 кількість загиблих у Дніпрі зросла до 9 людей.",
-    "Число погибших в Днепре выросло до 6 человек. Об этом сообщил глава ОВА Сергей Лысак.\nВраг атаковал город "
-    "ракетами.\nОбновлено\nПо состоянию на 18:00 число погибших в Днепре выросло до 9 человек.",
-    "The death toll in Dnipro has risen to 6, regional governor Serhiy Lysak said.\nThe enemy attacked the city with "
-    "missiles.\nUpdated\nAs of 18:00 the death toll in Dnipro has risen to 9.",
-])
-def test_an_update_after_the_officials_figures_is_the_outlets_claim(extractor, text):  # type: ignore[no-untyped-def]
-    claims = claims_of(extractor, text)
-    by_killed = {c.killed: c for c in claims}
-    assert set(by_killed) == {6, 9}, [c.as_dict() for c in claims]
-    assert "Lysak" in (by_killed[6].claimant or "") and "Lysak" not in (by_killed[9].claimant or "")
-    assert (by_killed[6].perpetrator, by_killed[9].perpetrator) == (None, Side.RUSSIA)
