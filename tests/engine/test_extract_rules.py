@@ -529,3 +529,15 @@ def test_a_quote_over_paragraphs_that_reopen_with_a_quote_mark_credits_no_one_in
     claim = one(extractor, "\"We are working at the site,\" the mayor of Kharkiv Ihor Terekhov wrote.\n\n"
                            "\"Two people were killed in Kharkiv, police said.\n\n\"Twelve more are injured,\" he added.")
     assert (claim.killed, claim.injured, "Terekhov" in (claim.claimant or "")) == (2, 12, True)
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    # an institution named after a city stands in the town the sentence names
+    ("Дрон влучив у Харківський національний університет у Сумах, поранені троє.", "Sumy"),
+    ("Дрон попал в Харьковский университет в Сумах, ранены трое.", "Sumy"),
+    # a city's adjective alone still places the event in that city
+    ("Ракета влучила в Київську телевежу, загинули п'ятеро людей.", "Kyiv"),
+    ("Ракета попала в Киевскую телевышку, погибли пять человек.", "Kyiv"),
+])
+def test_a_citys_adjective_yields_to_the_town_named(extractor, text, place):  # type: ignore[no-untyped-def]
+    assert [c.place.name for c in claims_of(extractor, text)] == [place]

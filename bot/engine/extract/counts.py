@@ -314,7 +314,7 @@ class CountRules:
         """'including two children' after a death count; 'the deaths included three children';
         'загинув 12-річний хлопчик' (one child named among the dead)."""
         for pos, tok in enumerate(tokens):
-            one_of = tok.lower in self._of_words and pos > 0 and self._units.get(tokens[pos - 1].lower) == 1
+            one_of = tok.lower in self._of_words and pos > 0 and self._number_word(tokens[pos - 1], self._units) == 1
             if not (tok.is_word and (self._include.fullmatch(tok.lower) or one_of)):
                 continue  # "серед них", "including", "одним из погибших был несовершеннолетний"
             window = tokens[pos + 1:pos + 17]
@@ -372,7 +372,7 @@ class CountRules:
                 if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
                         self._age_word.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
                         or tok.lower in self._child_links or self._person.fullmatch(tok.lower)
-                        or tok.lower in self._units)) \
+                        or self._number_word(tok, self._units) is not None)) \
                         or tok.text in self._child_links:  # "двое погибших – мужчина и 16-летний подросток"
                     j += step
                     continue
