@@ -541,3 +541,28 @@ def test_a_quote_over_paragraphs_that_reopen_with_a_quote_mark_credits_no_one_in
 ])
 def test_a_citys_adjective_yields_to_the_town_named(extractor, text, place):  # type: ignore[no-untyped-def]
     assert [c.place.name for c in claims_of(extractor, text)] == [place]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("За інформацією ДСНС, у Харкові поранено п'ятьох людей.", "Emergency Service"),
+    ("По информации МЧС, в Белгороде пострадали пять человек.", "Emergencies Ministry"),
+    ("За повідомленням Нацполіції, у Херсоні загинули двоє.", "Police"),
+    ("According to the State Emergency Service, five people were injured in Kharkiv.", "Emergency Service"),
+])
+def test_according_to_a_body_credits_it(extractor, text, name):  # type: ignore[no-untyped-def]
+    claim = one(extractor, text)
+    assert name in (claim.claimant or ""), claim.as_dict()
+
+
+def test_information_without_a_source_credits_no_one(extractor):  # type: ignore[no-untyped-def]
+    assert one(extractor, "По предварительной информации, в Белгороде пострадали пять человек.").claimant is None
+
+
+@pytest.mark.parametrize(("text", "injured"), [
+    ("Five out of 13 victims of shelling in Shebekino are in intensive care in serious condition.", 13),
+    ("Of the 20 victims of the strike on Kharkiv, seven are in hospital.", 20),
+    ("The 20 victims of the strike on Kharkiv were remembered on Sunday.", None),  # no condition: not a count
+])
+def test_victims_in_hospital_are_injured(extractor, text, injured):  # type: ignore[no-untyped-def]
+    claim = one(extractor, text)
+    assert (claim.killed, claim.injured) == (None, injured)

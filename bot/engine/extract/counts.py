@@ -74,6 +74,12 @@ class CountRules:
                 field_, left_military, at = self._bind_left(tokens, qstart)
                 military = military or left_military
                 rule = f"lexicon.{'kill' if field_ == 'killed' else 'injure'}_words (before the number)"
+            if field_ is None and not children and last + 1 < len(tokens) \
+                    and tokens[last + 1].lower in self._victims_plural and self._condition.search(lower) \
+                    and not any(self._field_of(t) == "killed" for t in tokens):
+                # "five out of 13 victims are in intensive care": victims in hospital are injured
+                field_, at = "injured", last + 1
+                rule = "lexicon.victims_plural + lexicon.condition_phrases (victims in a medical condition)"
             verb_at = self._toll_verb_at(tokens, qstart)
             if field_ is None and not children and verb_at is not None:
                 # "кількість загиблих … зросла до 20", "raising the death toll … to 13"

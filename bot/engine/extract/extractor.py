@@ -69,6 +69,8 @@ class Extractor(PlaceRules,
         self._kill = any_of(lexicon["kill_words"])
         self._injure = any_of(lexicon["injure_words"])
         self._hospital_verbs = frozenset(lexicon["hospital_verbs"])
+        self._victims_plural = frozenset(lexicon["victims_plural"])
+        self._condition = _phrases(lexicon["condition_phrases"])
         self._hospital_words = frozenset(lexicon["hospital_words"])
         self._military = any_of(lexicon["military_people"])
         self._child = any_of(lexicon["child_words"])
