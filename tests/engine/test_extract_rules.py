@@ -502,6 +502,12 @@ def test_number_words_hospitals_and_inserted_phrases(extractor, text, killed, q,
     ("Russia launched a missile attack on Kharkiv, killing three.", Side.RUSSIA),
     ("Ukraine fired rockets at Belgorod, injuring four people, the governor said.", Side.UKRAINE),
     ("Russian officials accused Ukraine of striking a market in Donetsk, killing 27.", Side.UKRAINE),
+    # a country as an attack noun's genitive before its target, or after "by"; a capital's forces
+    ("В результате удара Украины по Белгороду погибли двое.", Side.UKRAINE),
+    ("Внаслідок удару Росії по Харкову загинули двоє.", Side.RUSSIA),
+    ("Two people were killed in a strike by Russia on Kharkiv.", Side.RUSSIA),
+    ("Kyiv's forces shelled Donetsk, killing two, the city's Russian-installed mayor said.", Side.UKRAINE),
+    ("Обстрел Украины продолжается: в Киеве погибли двое, сообщил Кличко.", None),  # Ukraine as the target
     ("Russia said three people were killed in Belgorod.", None),  # a country that speaks does not strike
 ])
 def test_the_party_named_as_subject_or_accused_is_the_perpetrator(extractor, text, perpetrator):  # type: ignore[no-untyped-def]

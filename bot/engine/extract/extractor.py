@@ -153,6 +153,7 @@ class Extractor(PlaceRules,
         self._dash_credit = re.compile(r"[\s,][—–-]\s*(?:" + "|".join(lexicon["attribution_words"]) + r")(?!\w)")
         self._blame_verbs = any_of(actors["blame_verbs"])
         self._country_subjects = frozenset(("russia", "россия", "росія", "ukraine", "украина", "україна"))
+        self._country_genitives = frozenset(("россии", "росії", "украины", "україни", "рф"))
         self._country_names = frozenset(("russia", "россия", "росія", "moscow", "москва", "москве", "москві", "kremlin",
                                          "ukraine"))
         self._accusation = any_of(actors["accusation_words"])
