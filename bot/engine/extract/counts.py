@@ -74,6 +74,12 @@ class CountRules:
                 field_, left_military, at = self._bind_left(tokens, qstart)
                 military = military or left_military
                 rule = f"lexicon.{'kill' if field_ == 'killed' else 'injure'}_words (before the number)"
+            if field_ is None and not children and last + 1 < len(tokens) \
+                    and tokens[last + 1].lower in self._victims_plural and self._condition.search(lower) \
+                    and not any(self._field_of(t) == "killed" for t in tokens):
+                # "five out of 13 victims are in intensive care": victims in hospital are injured
+                field_, at = "injured", last + 1
+                rule = "lexicon.victims_plural + lexicon.condition_phrases (victims in a medical condition)"
             verb_at = self._toll_verb_at(tokens, qstart)
             if field_ is None and not children and verb_at is not None:
                 # "кількість загиблих … зросла до 20", "raising the death toll … to 13"
@@ -193,6 +199,8 @@ class CountRules:
         word = tok.lower
         if word in self._vague or (prev is not None and prev.lower in self._vague):
             return None  # "dozens", "several dozen", "кілька десятків": no figure to report
+        if word in ("a", "an") and nxt is not None and nxt.lower in ("dozen", "hundred"):
+            return (12 if nxt.lower == "dozen" else 100), pos + 1  # "about a hundred": the qualifier is before "a"
         if "-" in word:  # "twenty-three"
             head, _, tail = word.partition("-")
             if head in self._tens and tail in self._units and self._units[tail] < 10:
@@ -200,15 +208,17 @@ class CountRules:
             return None
         if word in self._approx_words:
             return self._approx_words[word], pos
-        if word in self._tens:
-            value = self._tens[word]
-            end = pos
-            if nxt is not None and nxt.lower in self._units and self._units[nxt.lower] < 10:
-                value += self._units[nxt.lower]
+        tens = self._number_word(tok, self._tens)
+        if tens is not None:
+            value, end = tens, pos
+            unit = self._number_word(nxt, self._units) if nxt is not None else None
+            if unit is not None and unit < 10:
+                value += unit
                 end = pos + 1
             return value, end
-        if word in self._units:
-            value = self._units[word]
+        unit = self._number_word(tok, self._units)
+        if unit is not None:
+            value = unit
             if value == 1:
                 if nxt is not None and nxt.lower in self._of_words:
                     return None  # "one of the buildings", "одним из погибших"
@@ -217,9 +227,17 @@ class CountRules:
                 if prev is not None and prev.lower in self._increment:
                     return None  # "ще один потерпілий помер": one more victim, not the toll
             return value, pos
-        if word == "a" and nxt is not None and nxt.lower == "dozen":
-            return 12, pos + 1
         return None
+
+    @staticmethod
+    def _number_word(tok: Token, words: dict[str, int]) -> int | None:
+        """The value of a number word as written, else by its lemma: the list names each number's
+        dictionary form, the lemmatizer brings the other cases to it ("одном", "восьмерых",
+        "двадцятьма" → "один", "восьмеро", "двадцять")."""
+        if not tok.is_word:
+            return None
+        value = words.get(tok.lower)
+        return words.get(tok.lemma) if value is None and tok.lemma else value
 
     def _qualifier_before(self, tokens: list[Token], pos: int) -> tuple[Qualifier | None, int]:
         """The qualifier words right before a number, and where they start.
@@ -258,6 +276,16 @@ class CountRules:
             return "injured"
         return None
 
+    def _field_at(self, tokens: list[Token], j: int) -> str | None:
+        """``_field_of`` the word at ``j``, or "injured" for a verb of bringing someone to a
+        hospital named within three words of it ("доставлены в больницу", "taken to hospital")."""
+        tok = tokens[j]
+        found = self._field_of(tok)
+        if found or not tok.is_word or tok.lemma.lower() not in self._hospital_verbs:
+            return found
+        near = tokens[max(0, j - 3):j] + tokens[j + 1:j + 4]
+        return "injured" if any(t.is_word and t.lemma.lower() in self._hospital_words for t in near) else None
+
     def _find_ordinal_toll(self, facts: SentenceFacts, tokens: list[Token]) -> None:
         """'це третя людина, яка загинула', 'this is the fifth victim': the toll is that number."""
         if any(c.field == "killed" for c in facts.counts):
@@ -292,7 +320,7 @@ class CountRules:
         """'including two children' after a death count; 'the deaths included three children';
         'загинув 12-річний хлопчик' (one child named among the dead)."""
         for pos, tok in enumerate(tokens):
-            one_of = tok.lower in self._of_words and pos > 0 and self._units.get(tokens[pos - 1].lower) == 1
+            one_of = tok.lower in self._of_words and pos > 0 and self._number_word(tokens[pos - 1], self._units) == 1
             if not (tok.is_word and (self._include.fullmatch(tok.lower) or one_of)):
                 continue  # "серед них", "including", "одним из погибших был несовершеннолетний"
             window = tokens[pos + 1:pos + 17]
@@ -350,7 +378,7 @@ class CountRules:
                 if tok.kind == "num" or tok.text == "-" or (tok.is_word and (
                         self._age_word.fullmatch(tok.lower) or self._fillers.fullmatch(tok.lower) or tok.lower == "a"
                         or tok.lower in self._child_links or self._person.fullmatch(tok.lower)
-                        or tok.lower in self._units)) \
+                        or self._number_word(tok, self._units) is not None)) \
                         or tok.text in self._child_links:  # "двое погибших – мужчина и 16-летний подросток"
                     j += step
                     continue

@@ -68,6 +68,10 @@ class Extractor(PlaceRules,
             self._cue_keys.append(f"lexicon.kinds.generic.{name}")
         self._kill = any_of(lexicon["kill_words"])
         self._injure = any_of(lexicon["injure_words"])
+        self._hospital_verbs = frozenset(lexicon["hospital_verbs"])
+        self._victims_plural = frozenset(lexicon["victims_plural"])
+        self._condition = _phrases(lexicon["condition_phrases"])
+        self._hospital_words = frozenset(lexicon["hospital_words"])
         self._military = any_of(lexicon["military_people"])
         self._child = any_of(lexicon["child_words"])
         self._include = any_of(lexicon["include_words"])
@@ -146,7 +150,12 @@ class Extractor(PlaceRules,
         self._street = any_of(lexicon["street_words"])
         self._presence = any_of(lexicon["presence_words"])
         self._habitual = any_of(lexicon["habitual_words"])
+        self._dash_credit = re.compile(r"[\s,][—–-]\s*(?:" + "|".join(lexicon["attribution_words"]) + r")(?!\w)")
         self._blame_verbs = any_of(actors["blame_verbs"])
+        self._country_subjects = frozenset(("russia", "россия", "росія", "ukraine", "украина", "україна"))
+        self._country_genitives = frozenset(("россии", "росії", "украины", "україни", "рф"))
+        self._country_names = frozenset(("russia", "россия", "росія", "moscow", "москва", "москве", "москві", "kremlin",
+                                         "ukraine"))
         self._accusation = any_of(actors["accusation_words"])
         self._location_words = any_of(actors["location_words"])
         self._river_words = RIVER_WORDS

@@ -34,7 +34,10 @@ class PlaceRules:
             mentions.sort(key=lambda m: m.start)
         if lang == "en":
             mentions = self._russian_romanized(tokens, mentions)
+        named_towns = {m.place.key for m in mentions if m.via in ("name", "alias") and m.place.level != "oblast"}
         for mention in mentions:
+            if mention.via == "adjective" and named_towns - {mention.place.key}:
+                continue  # "Харківський університет у Сумах": an institution named after a city, in the town named
             if index == 0 and mention.start == 0 and tokens[0].text.isupper() and len(tokens) > 1 \
                     and tokens[1].text in ("—", "–", "-", ","):
                 continue  # a dateline such as "LVIV — ..." names where the reporter is
