@@ -28,7 +28,7 @@ def view(where: Place, *killed: int, kind: Kind = Kind.SHELLING) -> IncidentView
 
 
 def test_the_chart_draws_the_digests_incidents_and_toll() -> None:
-    views = [view(KHARKIV, 3), view(KHARKIV, 1), view(KHERSON, 2, 6)]
+    views = [view(KHARKIV, 3), view(KHARKIV, 1), view(KHERSON, 6, 2)]  # 2 an hour after 6: disputed
     assert views[2].conflicts and not views[0].conflicts
     text = "\n".join(render_digest(views, day=DAY, lang="uk", html_mode=False, names=Names()))
     bars = {bar.label: bar for bar in chart_bars(views, lang="uk", names=Names())}
