@@ -572,3 +572,38 @@ def test_information_without_a_source_credits_no_one(extractor):  # type: ignore
 def test_victims_in_hospital_are_injured(extractor, text, injured):  # type: ignore[no-untyped-def]
     claim = one(extractor, text)
     assert (claim.killed, claim.injured) == (None, injured)
+
+
+@pytest.mark.parametrize("text", [
+    "Кількість загиблих у Дніпрі зросла до 6 людей. Про це повідомив голова ОВА Сергій Лисак.\nВорог атакував місто "
+    "ракетами.\nОновлено\nСтаном на 18:00 кількість загиблих у Дніпрі зросла до 9 людей.",
+    "Число погибших в Днепре выросло до 6 человек. Об этом сообщил глава ОВА Сергей Лысак.\nВраг атаковал город "
+    "ракетами.\nОбновлено\nПо состоянию на 18:00 число погибших в Днепре выросло до 9 человек.",
+    "The death toll in Dnipro has risen to 6, regional governor Serhiy Lysak said.\nThe enemy attacked the city with "
+    "missiles.\nUpdated\nAs of 18:00 the death toll in Dnipro has risen to 9.",
+])
+def test_an_update_after_the_officials_figures_is_the_outlets_claim(extractor, text):  # type: ignore[no-untyped-def]
+    claims = claims_of(extractor, text)
+    by_killed = {c.killed: c for c in claims}
+    assert set(by_killed) == {6, 9}, [c.as_dict() for c in claims]
+    assert "Lysak" in (by_killed[6].claimant or "") and "Lysak" not in (by_killed[9].claimant or "")
+    assert (by_killed[6].perpetrator, by_killed[9].perpetrator) == (None, Side.RUSSIA)
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    # a river's bank is not the city that shares the river's name
+    ("Russia's Defence Ministry said it had completed the withdrawal of troops from the right bank of the Dnipro, "
+     "including Kherson.", "Kherson"),
+    ("Міноборони РФ заявило про завершення виведення військ з правого берега Дніпра, зокрема з Херсона.", "Kherson"),
+    ("Минобороны РФ сообщило о завершении отвода войск с правого берега Днепра, в том числе из Херсона.", "Kherson"),
+    # a region's bank stays the region; the city itself stays the city
+    ("Russian forces shelled Kherson region's right bank, killing two people, the governor said.", "Kherson Oblast"),
+    ("Russian troops shelled Dnipro, killing two people, the governor said.", "Dnipro"),
+])
+def test_a_rivers_bank_is_not_the_city_of_its_name(extractor, text, place):  # type: ignore[no-untyped-def]
+    assert [c.place.name for c in claims_of(extractor, text)] == [place]
+
+
+def test_only_a_rivers_bank_names_no_place(extractor):  # type: ignore[no-untyped-def]
+    text = "Ukrainian forces may soon cross to the Dnipro's left bank, the governor said."
+    assert claims_of(extractor, text) == []

@@ -24,9 +24,9 @@ pytestmark = pytest.mark.corpus
 
 DEV_FLOORS = {"claim_f1": 1.0, "count_acc": 1.0, "controller_acc": 1.0, "perpetrator_acc": 1.0,
               "place_acc": 1.0, "cluster_f1": 1.0, "conflict_p": 1.0, "conflict_r": 1.0}
-DEV2_FLOORS = {"claim_f1": 0.95, "count_acc": 0.94, "controller_acc": 0.89, "perpetrator_acc": 0.95,
-               "place_acc": 0.99, "cluster_f1": 0.92, "conflict_p": 0.88, "conflict_r": 0.89}
-DEV2_LANGUAGE_FLOORS = {"en": (0.89, 0.94), "ru": (0.91, 0.89), "uk": (0.96, 0.98)}  # claim recall, counts
+DEV2_FLOORS = {"claim_f1": 0.95, "count_acc": 0.95, "controller_acc": 0.89, "perpetrator_acc": 0.95,
+               "place_acc": 0.99, "cluster_f1": 0.93, "conflict_p": 0.89, "conflict_r": 0.94}
+DEV2_LANGUAGE_FLOORS = {"en": (0.90, 0.95), "ru": (0.93, 0.94), "uk": (0.96, 0.98)}  # claim recall, counts
 DEV2_LANGUAGE_CONTROL_FLOORS = {"en": (0.84, 0.91), "ru": (0.91, 1.0), "uk": (0.90, 0.96)}  # controller, perpetrator
 HELD_BACK_FLOORS = {"claim_f1": 0.87, "count_acc": 0.87, "controller_acc": 0.56, "perpetrator_acc": 0.86,
                     "cluster_f1": 0.76, "conflict_p": 0.6, "conflict_r": 1.0}

@@ -88,6 +88,7 @@ class AssemblyRules:
         self._credited_without_facts(facts, attack, control)
         self._reported_claims(facts, attack)
         self._blame_from_owner(facts, attack)
+        self._uncredited_blame_to_outlet(facts, attack)
         claims: list[Claim] = []
         for draft in attack:
             if draft.kind is None and draft.killed is None and draft.injured is None and draft.children_killed is None \
@@ -148,11 +149,15 @@ class AssemblyRules:
                     f.why["claimant"] = f.why["role_credit"]
                 last_person = True
         named = [i for i, f in enumerate(facts) if f.claimant]
+        update = next((i for i, f in enumerate(facts) if self._update_label.match(f.text.strip().lower())), len(facts))
         for i, f in enumerate(facts):
             if f.claimant:
                 f.owner = (f.claimant, f.claimant_side)
                 continue
             before = [k for k in named if k < i]
+            if i > update and not f.credited and not any(update < k < i for k in named):
+                f.owner = None  # "Обновлено" / "Updated:": the outlet's own update of the story
+                continue
             if before:
                 j = before[-1]
                 f.owner = (facts[j].claimant or "", facts[j].claimant_side)
@@ -277,6 +282,19 @@ class AssemblyRules:
                 if f.perpetrator is not None and f.owner is None and not draft.claimant:
                     draft.perpetrator = f.perpetrator
                     break
+
+    @staticmethod
+    def _uncredited_blame_to_outlet(facts: list[SentenceFacts], attack: list[Draft]) -> None:
+        """When the outlet speaks for itself in the post (an update after the official's figures), the
+        attacker named only in sentences that credit no one is the outlet's word, not the official's."""
+        for outlet in (d for d in attack if not d.claimant and d.perpetrator is None):
+            for draft in attack:
+                if draft is outlet or not draft.claimant or draft.place.key != outlet.place.key \
+                        or draft.perpetrator is None:
+                    continue
+                blaming = [f for f in facts if f.index in draft.sentences and f.perpetrator is not None]
+                if blaming and not any(f.credited or f.claimant for f in blaming):
+                    outlet.perpetrator, draft.perpetrator = draft.perpetrator, None
 
     def _home(self, name: str) -> Place | None:
         found = self.gazetteer.lookup(name)

@@ -151,6 +151,7 @@ class Extractor(PlaceRules,
         self._presence = any_of(lexicon["presence_words"])
         self._habitual = any_of(lexicon["habitual_words"])
         self._dash_credit = re.compile(r"[\s,][—–-]\s*(?:" + "|".join(lexicon["attribution_words"]) + r")(?!\w)")
+        self._update_label = re.compile(r"(?:" + "|".join(lexicon["update_labels"]) + r")(?!\w)\W*$")
         self._blame_verbs = any_of(actors["blame_verbs"])
         self._country_subjects = frozenset(("russia", "россия", "росія", "ukraine", "украина", "україна"))
         self._country_genitives = frozenset(("россии", "росії", "украины", "україни", "рф"))

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from bot.engine.pipeline import SentenceView
 
 
+BANK_FORMS = frozenset({"берег", "берега", "берегу", "березі", "береге", "берегом", "береги", "берегів", "берегах", "берегов"})
+SIDE_WORDS = frozenset({"left", "right", "east", "west", "eastern", "western", "northern", "southern"})
+
+
 class PlaceRules:
     """Rules of ``Extractor`` (their word lists are its attributes)."""
 
@@ -49,6 +53,8 @@ class PlaceRules:
                 continue  # an official's surname that is also a village ("предложение Суровикина")
             if self._speaker_location(tokens, mention.start, mention.end):
                 continue  # "заявили в Москве", "Kyiv said": where a statement came from, not an event
+            if mention.end - mention.start == 1 and self._river_bank(tokens, mention.start, mention.end):
+                continue  # "the right bank of the Dnipro", "лівий берег Дніпра": a river, not the city
             if mention.end - mention.start == 1 and mention.via == "name" and mention.end < len(tokens) \
                     and self._is_name(tokens[mention.end]) \
                     and not any(p.start == mention.end for p in mentions) \
@@ -149,3 +155,19 @@ class PlaceRules:
         if after is not None and after.is_capitalized and self._official(after) is not None:
             return True  # a first name before a known surname: "Volodymyr Zelensky"
         return after is not None and after.lower in self._river_words
+
+    @staticmethod
+    def _river_bank(tokens: list[Token], start: int, end: int) -> bool:
+        """A name whose bank is meant ("the left bank of the Dnipro", "Dnipro's east bank",
+        "правого берега Дніпра", "на левом берегу Днепра") names a river."""
+        before = [t.lower for t in tokens[max(0, start - 3):start] if t.is_word]
+        if before and before[-1] in BANK_FORMS:
+            return True
+        if before[-3:] in (["bank", "of", "the"], ["banks", "of", "the"]) or before[-2:] in (["bank", "of"], ["banks", "of"]):
+            return True
+        after = [t.lower for t in tokens[end:end + 4] if t.is_word or t.lower in ("'s", "’s")]
+        if after[:1] in (["'s"], ["’s"]):
+            after = after[1:]
+        if after[:1] and after[0] in SIDE_WORDS:
+            after = after[1:]
+        return after[:1] in (["bank"], ["banks"])
