@@ -53,6 +53,11 @@ CLAIMS_PER_INCIDENT = 20
 # Copy detection looks at most at this many claims of one incident.
 COPY_CANDIDATES = 200
 
+# A settlement this populous and this many times the next of its name is the one its name means in
+# a control claim (Avdiivka, Lyman, Krasnohorivka against villages of their names elsewhere).
+NAMESAKE_TOWN = 5000
+NAMESAKE_RATIO = 5
+
 # Sites distinct enough that two of them named for one town and day are two attacks.
 LANDMARK_TARGETS = frozenset({"tv_tower", "hospital", "school", "mall", "station", "theatre", "memorial",
                               "central_square"})
@@ -164,7 +169,9 @@ def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool)
     after the claim's day with no landmark (so no follow-up clashes with it) is later than the
     claim's for every follow-up beyond the near days, whatever they say."""
     # the claim may be among the near ones already (it is stored before it is linked)
-    clusters = cluster_block([*(r for r in near if r.id != record.id), record])
+    # the block may hold namesakes' attacks, which are other places' incidents
+    clusters = cluster_block([*(r for r in near if r.id != record.id and r.claim.place.key == record.claim.place.key),
+                              record])
     own = next((c for c in clusters if record in c), (record,))
     if min(own, key=canonical).id != record.id:
         return follow_up, False
@@ -185,11 +192,35 @@ def oblast_centre(place: Place) -> str | None:
     return centre if place.level != "oblast" and place.name == centre else None
 
 
+def namesakes(place: Place, gazetteer: Gazetteer) -> list[Place]:
+    """The settlements that share ``place``'s name when one of them is a town that dwarfs the others
+    (``NAMESAKE_TOWN``, ``NAMESAKE_RATIO``): that town first, then the rest. A control claim
+    resolved to one of its namesake villages speaks of the town. Just ``place`` otherwise (a name
+    many villages share, which the resolver told apart by their context)."""
+    if place.level != "settlement":
+        return [place]
+    same = sorted((p for p in gazetteer.lookup(place.name) if p.level == "settlement" and p.name == place.name),
+                  key=lambda p: (-p.population, p.key))
+    if len(same) < 2 or place.key not in {p.key for p in same}:
+        return [place]
+    town, second = same[0], same[1]
+    if town.population < NAMESAKE_TOWN or town.population < NAMESAKE_RATIO * second.population:
+        return [place]
+    return same
+
+
 def block_keys(place: Place, gazetteer: Gazetteer | None) -> tuple[str, tuple[str, ...]]:
     """The blocking key a claim at ``place`` is weighed under, and every place key of that block:
-    an oblast named after its centre and the centre share the centre's key."""
+    an oblast named after its centre and the centre share the centre's key, and settlements of one
+    name share the key of the town among them (``namesakes``: a contested town's control claims are
+    one episode however the resolver placed them; ``at_centre`` moves only control claims)."""
+    if gazetteer is None:
+        return place.key, (place.key,)
     centre = oblast_centre(place)
-    if centre is None or gazetteer is None or place.oblast is None:
+    if centre is None:
+        same = namesakes(place, gazetteer)
+        return same[0].key, tuple(p.key for p in same)
+    if place.oblast is None:
         return place.key, (place.key,)
     if place.level == "oblast":
         town = next((p for p in gazetteer.lookup(centre) if p.oblast == place.oblast and p.level != "oblast"), None)
@@ -199,9 +230,10 @@ def block_keys(place: Place, gazetteer: Gazetteer | None) -> tuple[str, tuple[st
 
 
 def at_centre(record: ClaimRecord, key: str) -> ClaimRecord:
-    """A claim made of a whole oblast, weighed as a claim at its centre (blocking key ``key``)."""
+    """A claim weighed under blocking key ``key`` (``block_keys``): one made of a whole oblast as a
+    claim at its centre, and a control claim at a namesake of the key's town as one at that town."""
     place = record.claim.place
-    if place.level != "oblast" or place.key == key:
+    if place.key == key or place.level != "oblast" and record.claim.kind.group is not KindGroup.CONTROL:
         return record
     claim = replace(record.claim, place=replace(place, code=key))
     return replace(record, claim=claim)
