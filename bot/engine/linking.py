@@ -11,7 +11,8 @@ whatever order they arrived in. The service re-clusters the block around each ne
   distinct landmarks say two sites were hit); a claim of the next day joins it only when it brings
   no toll of its own or repeats the incident's figure; a follow-up (the toll rose, bodies were
   recovered, someone died in hospital, an earlier count) joins the latest incident of the place up
-  to ``FOLLOW_UP_WINDOW`` back. Nothing chains: seven daily strikes, each with its own toll, stay
+  to ``FOLLOW_UP_WINDOW`` back; a claim naming a struck site (a mall, a hospital) joins the latest
+  strike on that site up to ``LANDMARK_WINDOW`` back when no incident of its own day takes it. Nothing chains: seven daily strikes, each with its own toll, stay
   seven incidents.
 - Control: a contested town is one episode for as long as claims keep coming (gaps up to
   ``CONTROL_GAP``); a change of hands both sides state closes it, and statements in the
@@ -41,6 +42,8 @@ DATA_FILE = Path(__file__).resolve().parent / "data" / "linking.json"
 KYIV = ZoneInfo("Europe/Kyiv")
 
 DATE_WINDOW = timedelta(days=1)
+# How far back a claim naming a struck site (a mall, a hospital) finds the strike on that site.
+LANDMARK_WINDOW = timedelta(days=7)
 FOLLOW_UP_WINDOW = timedelta(days=30)
 CONTROL_GAP = timedelta(days=183)
 CONTROL_TAIL = timedelta(days=14)
@@ -173,12 +176,16 @@ def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool)
     clusters = cluster_block([*(r for r in near if r.id != record.id and r.claim.place.key == record.claim.place.key),
                               record])
     own = next((c for c in clusters if record in c), (record,))
+    # a claim naming a struck site may be a later word on the strike on that site
+    back = follow_up or bool(set(record.claim.targets) & LANDMARK_TARGETS)
     if min(own, key=canonical).id != record.id:
-        return follow_up, False
+        return back, False
     day = event_day(record)
+    if any(set(r.claim.targets) & LANDMARK_TARGETS for r in own):
+        return back, True
     shields = any(c is not own and event_day(c[0]) > day
                   and not any(set(r.claim.targets) & LANDMARK_TARGETS for r in c) for c in clusters)
-    return follow_up, not shields
+    return back, not shields
 
 
 def oblast_centre(place: Place) -> str | None:
@@ -284,6 +291,14 @@ def _repeats_figure(draft: _Draft, record: ClaimRecord) -> bool:
         claim.injured is not None and claim.injured in draft.injured)
 
 
+def _continues(draft: _Draft, record: ClaimRecord) -> bool:
+    """Whether the claim's tolls can be the incident's later ones: none below its highest so far
+    (a smaller toll days later on the same site is another strike)."""
+    claim = record.claim
+    return ((claim.killed is None or not draft.killed or claim.killed >= max(draft.killed))
+            and (claim.injured is None or not draft.injured or claim.injured >= max(draft.injured)))
+
+
 def _cluster_events(records: Sequence[ClaimRecord]) -> list[_Draft]:
     drafts: list[_Draft] = []
     # a post that reports on an earlier event does so in all its claims of the block ("a previous
@@ -301,6 +316,12 @@ def _cluster_events(records: Sequence[ClaimRecord]) -> list[_Draft]:
         if target is None:
             target = next((d for d in drafts if d.anchor == day - DATE_WINDOW and not _clashes(d, record)
                            and _repeats_figure(d, record)), None)
+        if target is None and (mine := set(record.claim.targets) & LANDMARK_TARGETS):
+            # a later word on the strike on the same site (a toll, the weapon), days after it
+            earlier = [d for d in drafts if day - LANDMARK_WINDOW <= d.anchor < day and d.landmarks & mine
+                       and _continues(d, record)]
+            if earlier:
+                target = max(earlier, key=lambda d: (d.anchor, -drafts.index(d)))
         if target is None:
             target = _Draft(anchor=day)
             drafts.append(target)
