@@ -199,6 +199,13 @@ def oblast_centre(place: Place) -> str | None:
     return centre if place.level != "oblast" and place.name == centre else None
 
 
+@lru_cache(maxsize=4096)
+def _settlements_named(gazetteer: Gazetteer, name: str) -> tuple[Place, ...]:
+    """The settlements of that name, the most populous first (asked once per name)."""
+    return tuple(sorted((p for p in gazetteer.lookup(name) if p.level == "settlement" and p.name == name),
+                  key=lambda p: (-p.population, p.key)))
+
+
 def namesakes(place: Place, gazetteer: Gazetteer) -> list[Place]:
     """The settlements that share ``place``'s name when one of them is a town that dwarfs the others
     (``NAMESAKE_TOWN``, ``NAMESAKE_RATIO``): that town first, then the rest. A control claim
@@ -206,14 +213,13 @@ def namesakes(place: Place, gazetteer: Gazetteer) -> list[Place]:
     many villages share, which the resolver told apart by their context)."""
     if place.level != "settlement":
         return [place]
-    same = sorted((p for p in gazetteer.lookup(place.name) if p.level == "settlement" and p.name == place.name),
-                  key=lambda p: (-p.population, p.key))
+    same = _settlements_named(gazetteer, place.name)
     if len(same) < 2 or place.key not in {p.key for p in same}:
         return [place]
     town, second = same[0], same[1]
     if town.population < NAMESAKE_TOWN or town.population < NAMESAKE_RATIO * second.population:
         return [place]
-    return same
+    return list(same)
 
 
 def block_keys(place: Place, gazetteer: Gazetteer | None) -> tuple[str, tuple[str, ...]]:
