@@ -58,6 +58,13 @@ MONDAY = datetime(2025, 3, 3, 10, 0, tzinfo=KYIV)
     ("В ночь с субботы на воскресенье в результате обстрела Донецка погибли 3 человека.", "ru", MONDAY, date(2025, 3, 2)),
     ("У ніч з суботи на неділю внаслідок обстрілу Харкова загинули 3 людини.", "uk", MONDAY, date(2025, 3, 2)),
     ("В ночь на субботу в результате обстрела Донецка погибли 3 человека.", "ru", MONDAY, date(2025, 3, 1)),
+    # the start or end of a span is no event's day; the night from one date to the next is the second
+    ("З 24 лютого внаслідок обстрілів Харкова загинули 1000 мирних жителів.", "uk", MONDAY, date(2025, 3, 3)),
+    ("С 24 февраля в результате обстрелов Донецка погибли 1000 мирных жителей.", "ru", MONDAY, date(2025, 3, 3)),
+    ("Since February 24, Russian strikes on Kharkiv have killed 50 civilians.", "en", MONDAY, date(2025, 3, 3)),
+    ("Режим тиші діятиме до 5 березня, а 1 березня внаслідок обстрілу Харкова загинули 3 людини.", "uk", MONDAY,
+     date(2025, 3, 1)),
+    ("В ночь с 1 на 2 марта в результате обстрела Донецка погибли 3 человека.", "ru", MONDAY, date(2025, 3, 2)),
 ])
 def test_day_month_year_and_days_back(extractor, text, lang, posted, day):  # type: ignore[no-untyped-def]
     claims = extractor.extract_claims(text, posted_at=posted, lang=lang)

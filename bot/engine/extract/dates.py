@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 # deadline), not the event's; farther ahead it is last year's ("31 грудня" posted on 2 January).
 AHEAD = timedelta(days=60)
 MAX_DAYS_AGO = 31
+# Words that make a date the start or end of a span ("since 24 February 2022", "з 24 лютого", "с 1
+# марта", "до 1 березня") rather than the day of an event.
+SPAN_ENDS = frozenset({"since", "until", "з", "із", "зі", "від", "до", "с", "со", "от"})
 # "в ночь с субботы на воскресенье", "у ніч з суботи на неділю", "overnight from Saturday to Sunday"
 NIGHT_FROM = frozenset({"с", "со", "з", "із", "зі", "from"})
 # What may follow a day's figure before its month: "14-го січня", "1-го марта", "January 14th".
@@ -99,6 +102,8 @@ class DateRules:
             day, first, last = _day_of(tokens, pos)
             if not day or not 1 <= day <= 31 or self._dates_statement(tokens, first):
                 continue
+            if first > 0 and tokens[first - 1].lower in SPAN_ENDS:
+                continue  # "since 24 February", "з 24 лютого", "до 1 березня": a span's end, no event's day
             found = _resolve(post_day, month, day, _year_after(tokens, max(first, last)))
             if found is None:
                 continue  # a date ahead of the post (a funeral, a day of mourning) dates no event
