@@ -11,7 +11,8 @@ whatever order they arrived in. The service re-clusters the block around each ne
   distinct landmarks say two sites were hit); a claim of the next day joins it only when it brings
   no toll of its own or repeats the incident's figure; a follow-up (the toll rose, bodies were
   recovered, someone died in hospital, an earlier count) joins the latest incident of the place up
-  to ``FOLLOW_UP_WINDOW`` back. Nothing chains: seven daily strikes, each with its own toll, stay
+  to ``FOLLOW_UP_WINDOW`` back; a claim naming a struck site (a mall, a hospital) joins the latest
+  strike on that site up to ``LANDMARK_WINDOW`` back when no incident of its own day takes it. Nothing chains: seven daily strikes, each with its own toll, stay
   seven incidents.
 - Control: a contested town is one episode for as long as claims keep coming (gaps up to
   ``CONTROL_GAP``); a change of hands both sides state closes it, and statements in the
@@ -41,6 +42,8 @@ DATA_FILE = Path(__file__).resolve().parent / "data" / "linking.json"
 KYIV = ZoneInfo("Europe/Kyiv")
 
 DATE_WINDOW = timedelta(days=1)
+# How far back a claim naming a struck site (a mall, a hospital) finds the strike on that site.
+LANDMARK_WINDOW = timedelta(days=7)
 FOLLOW_UP_WINDOW = timedelta(days=30)
 CONTROL_GAP = timedelta(days=183)
 CONTROL_TAIL = timedelta(days=14)
@@ -52,6 +55,11 @@ CANDIDATE_INCIDENTS = 32
 CLAIMS_PER_INCIDENT = 20
 # Copy detection looks at most at this many claims of one incident.
 COPY_CANDIDATES = 200
+
+# A settlement this populous and this many times the next of its name is the one its name means in
+# a control claim (Avdiivka, Lyman, Krasnohorivka against villages of their names elsewhere).
+NAMESAKE_TOWN = 5000
+NAMESAKE_RATIO = 5
 
 # Sites distinct enough that two of them named for one town and day are two attacks.
 LANDMARK_TARGETS = frozenset({"tv_tower", "hospital", "school", "mall", "station", "theatre", "memorial",
@@ -164,14 +172,20 @@ def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool)
     after the claim's day with no landmark (so no follow-up clashes with it) is later than the
     claim's for every follow-up beyond the near days, whatever they say."""
     # the claim may be among the near ones already (it is stored before it is linked)
-    clusters = cluster_block([*(r for r in near if r.id != record.id), record])
+    # the block may hold namesakes' attacks, which are other places' incidents
+    clusters = cluster_block([*(r for r in near if r.id != record.id and r.claim.place.key == record.claim.place.key),
+                              record])
     own = next((c for c in clusters if record in c), (record,))
+    # a claim naming a struck site may be a later word on the strike on that site
+    back = follow_up or bool(set(record.claim.targets) & LANDMARK_TARGETS)
     if min(own, key=canonical).id != record.id:
-        return follow_up, False
+        return back, False
     day = event_day(record)
+    if any(set(r.claim.targets) & LANDMARK_TARGETS for r in own):
+        return back, True
     shields = any(c is not own and event_day(c[0]) > day
                   and not any(set(r.claim.targets) & LANDMARK_TARGETS for r in c) for c in clusters)
-    return follow_up, not shields
+    return back, not shields
 
 
 def oblast_centre(place: Place) -> str | None:
@@ -185,11 +199,41 @@ def oblast_centre(place: Place) -> str | None:
     return centre if place.level != "oblast" and place.name == centre else None
 
 
+@lru_cache(maxsize=4096)
+def _settlements_named(gazetteer: Gazetteer, name: str) -> tuple[Place, ...]:
+    """The settlements of that name, the most populous first (asked once per name)."""
+    return tuple(sorted((p for p in gazetteer.lookup(name) if p.level == "settlement" and p.name == name),
+                  key=lambda p: (-p.population, p.key)))
+
+
+def namesakes(place: Place, gazetteer: Gazetteer) -> list[Place]:
+    """The settlements that share ``place``'s name when one of them is a town that dwarfs the others
+    (``NAMESAKE_TOWN``, ``NAMESAKE_RATIO``): that town first, then the rest. A control claim
+    resolved to one of its namesake villages speaks of the town. Just ``place`` otherwise (a name
+    many villages share, which the resolver told apart by their context)."""
+    if place.level != "settlement":
+        return [place]
+    same = _settlements_named(gazetteer, place.name)
+    if len(same) < 2 or place.key not in {p.key for p in same}:
+        return [place]
+    town, second = same[0], same[1]
+    if town.population < NAMESAKE_TOWN or town.population < NAMESAKE_RATIO * second.population:
+        return [place]
+    return list(same)
+
+
 def block_keys(place: Place, gazetteer: Gazetteer | None) -> tuple[str, tuple[str, ...]]:
     """The blocking key a claim at ``place`` is weighed under, and every place key of that block:
-    an oblast named after its centre and the centre share the centre's key."""
+    an oblast named after its centre and the centre share the centre's key, and settlements of one
+    name share the key of the town among them (``namesakes``: a contested town's control claims are
+    one episode however the resolver placed them; ``at_centre`` moves only control claims)."""
+    if gazetteer is None:
+        return place.key, (place.key,)
     centre = oblast_centre(place)
-    if centre is None or gazetteer is None or place.oblast is None:
+    if centre is None:
+        same = namesakes(place, gazetteer)
+        return same[0].key, tuple(p.key for p in same)
+    if place.oblast is None:
         return place.key, (place.key,)
     if place.level == "oblast":
         town = next((p for p in gazetteer.lookup(centre) if p.oblast == place.oblast and p.level != "oblast"), None)
@@ -199,9 +243,10 @@ def block_keys(place: Place, gazetteer: Gazetteer | None) -> tuple[str, tuple[st
 
 
 def at_centre(record: ClaimRecord, key: str) -> ClaimRecord:
-    """A claim made of a whole oblast, weighed as a claim at its centre (blocking key ``key``)."""
+    """A claim weighed under blocking key ``key`` (``block_keys``): one made of a whole oblast as a
+    claim at its centre, and a control claim at a namesake of the key's town as one at that town."""
     place = record.claim.place
-    if place.level != "oblast" or place.key == key:
+    if place.key == key or place.level != "oblast" and record.claim.kind.group is not KindGroup.CONTROL:
         return record
     claim = replace(record.claim, place=replace(place, code=key))
     return replace(record, claim=claim)
@@ -252,6 +297,14 @@ def _repeats_figure(draft: _Draft, record: ClaimRecord) -> bool:
         claim.injured is not None and claim.injured in draft.injured)
 
 
+def _continues(draft: _Draft, record: ClaimRecord) -> bool:
+    """Whether the claim's tolls can be the incident's later ones: none below its highest so far
+    (a smaller toll days later on the same site is another strike)."""
+    claim = record.claim
+    return ((claim.killed is None or not draft.killed or claim.killed >= max(draft.killed))
+            and (claim.injured is None or not draft.injured or claim.injured >= max(draft.injured)))
+
+
 def _cluster_events(records: Sequence[ClaimRecord]) -> list[_Draft]:
     drafts: list[_Draft] = []
     # a post that reports on an earlier event does so in all its claims of the block ("a previous
@@ -269,6 +322,12 @@ def _cluster_events(records: Sequence[ClaimRecord]) -> list[_Draft]:
         if target is None:
             target = next((d for d in drafts if d.anchor == day - DATE_WINDOW and not _clashes(d, record)
                            and _repeats_figure(d, record)), None)
+        if target is None and (mine := set(record.claim.targets) & LANDMARK_TARGETS):
+            # a later word on the strike on the same site (a toll, the weapon), days after it
+            earlier = [d for d in drafts if day - LANDMARK_WINDOW <= d.anchor < day and d.landmarks & mine
+                       and _continues(d, record)]
+            if earlier:
+                target = max(earlier, key=lambda d: (d.anchor, -drafts.index(d)))
         if target is None:
             target = _Draft(anchor=day)
             drafts.append(target)

@@ -29,7 +29,7 @@ DEV2_FLOORS = {"claim_f1": 0.95, "count_acc": 0.95, "controller_acc": 0.89, "per
 DEV2_LANGUAGE_FLOORS = {"en": (0.90, 0.95), "ru": (0.93, 0.94), "uk": (0.96, 0.98)}  # claim recall, counts
 DEV2_LANGUAGE_CONTROL_FLOORS = {"en": (0.84, 0.91), "ru": (0.91, 1.0), "uk": (0.90, 0.96)}  # controller, perpetrator
 HELD_BACK_FLOORS = {"claim_f1": 0.87, "count_acc": 0.87, "controller_acc": 0.56, "perpetrator_acc": 0.86,
-                    "cluster_f1": 0.76, "conflict_p": 0.6, "conflict_r": 1.0}
+                    "cluster_f1": 0.80, "conflict_p": 0.6, "conflict_r": 1.0}
 
 
 @pytest.fixture(scope="module")

@@ -157,3 +157,27 @@ def test_a_follow_up_that_arrived_before_its_strike_joins_it(db_url, tmp_path, e
         assert incident["date"] == "2024-06-03" and incident["killed"]["best"] == 7, name
         shapes.append(_shape(report))
     assert shapes[0] == shapes[1]
+
+
+def test_later_words_on_a_strike_on_one_site_join_it_in_any_order(db_url, tmp_path, extractor):  # type: ignore[no-untyped-def]
+    export = ChannelExport(path=tmp_path / "x.json", ref="4545", name="Kharkiv news", handle=None, posts=(),
+                           skipped=0)
+    start = datetime(2024, 5, 25, 17, tzinfo=KYIV)
+    posts = [
+        PostIn(1, start, "A Russian guided bomb hit the Epicentr shopping mall in Kharkiv, killing 12 people and "
+                         "injuring 43, the governor said."),
+        PostIn(2, start + timedelta(days=1), "A Russian drone hit a house in Kharkiv, injuring 3 people, the governor said."),
+        # three days on, a toll with no word of a rise; four days on, the weapon
+        PostIn(3, start + timedelta(days=3), "Унаслідок удару по торговельному центру в Харкові загинули 16 людей, "
+                                             "повідомив Синєгубов."),
+        PostIn(4, start + timedelta(days=4), "Russian forces used two KAB-500 guided bombs to strike the shopping mall "
+                                             "in Kharkiv, the prosecutor's office said."),
+    ]
+    shapes = []
+    for n, order in enumerate((posts, posts[::-1], [posts[2], posts[0], posts[3], posts[1]])):
+        report = _ingest(db_url if n == 0 else f"sqlite:///{tmp_path / f'o{n}.db'}", extractor,
+                         [(export, p) for p in order])
+        incidents = sorted(sorted(c["message_id"] for c in i["claims"]) for i in report["incidents"])
+        assert incidents == [[1, 3, 4], [2]]
+        shapes.append(_shape(report))
+    assert shapes[0] == shapes[1] == shapes[2]
