@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import", "import Telegram Desktop channel exports (result.json)")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
-                   help="processes reading the posts while this one stores them (default 1: read in this process)")
+                   help="processes reading the posts while this one stores them (default: every core once an import has more than one 200-post chunk; 1 reads in this process)")
 
     p = add("report", "print the incidents with their claims and conflicts")
     p.add_argument("--json", action="store_true", help="JSON output (the report contract)")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.digest import render_digest
 from bot.engine.types import ImportStats
-from bot.services import ingest, reports
+from bot.services import extract_pool, ingest, reports
 from config.settings import Settings
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -47,8 +47,8 @@ def _import_files(session_factory: Any, paths: list[Path], settings: Settings,
     stats = ImportStats()
     extractor = _extractor(settings) if exports else None
     total = sum(len(e.posts) for e in exports)
-    if jobs is None:  # one process until the workers stop with a killed importer (they outlive SIGKILL now)
-        jobs = 1
+    if jobs is None:  # every core, once there is more than one chunk to read
+        jobs = extract_pool.usable_cores() if total > ingest.IMPORT_CHUNK else 1
     bar = None
     if sys.stderr.isatty() and total:
         from tqdm import tqdm

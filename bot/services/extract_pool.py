@@ -9,8 +9,11 @@ cache folder.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
@@ -34,8 +37,22 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _start_worker(cache_dir: str | None) -> None:
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when the importer dies, even by SIGKILL: a worker left
+    behind would wait on its queue for ever and hold the importer's output pipes open."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the importer died before the line above
+        os._exit(1)
+
+
+def _start_worker(cache_dir: str | None, parent: int) -> None:
     global _extractor
+    _die_with_parent(parent)
     if _extractor is None:
         _extractor = Extractor.load(Gazetteer.load(Path(cache_dir) if cache_dir else None))
 
@@ -61,7 +78,7 @@ class ExtractionPool:
         else:
             context = multiprocessing.get_context()
         self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                                         initargs=(str(cache_dir) if cache_dir else None,))
+                                         initargs=(str(cache_dir) if cache_dir else None, os.getpid()))
 
     def __enter__(self) -> Self:
         return self
