@@ -342,8 +342,7 @@ def _store_added(session_factory: sessionmaker[Session], target: Target, role: s
     with ingest_lock(), session_factory.begin() as session:
         source = queries.get_source_by_ref(session, target.ref)
         if source is None and target.handle:
-            # The same channel already known through an export or as an admin channel: reuse it,
-            # so its posts are not stored twice under two sources.
+            # known through an export or as an admin channel: reuse it, so its posts are not stored twice
             source = queries.get_source(session, target.handle)
         created = source is None
         name = fetched.title or target.label
@@ -360,8 +359,9 @@ def _store_added(session_factory: sessionmaker[Session], target: Target, role: s
         if side is not None:
             source.side = side
         source.active = True
-        source.failures = 0
-        source.last_error = None
+        source.failures, source.last_error = 0, None
+        if target.handle:  # an admin follows it by name: a channel rejected before is allowed again
+            queries.forget_rejected_handle(session, target.handle)
         now = now_utc()
         source.last_polled_at = now
         source.next_poll_at = now + timedelta(seconds=jittered_interval(source.poll_interval or 600, rng))
@@ -458,8 +458,7 @@ def resume_source(session_factory: sessionmaker[Session], key: str) -> str:
     with session_factory.begin() as session:
         source = require_source(session, key)
         source.active = True
-        source.failures = 0
-        source.last_error = None
+        source.failures, source.last_error = 0, None
         source.next_poll_at = None
         return label_of(source)
 

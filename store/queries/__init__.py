@@ -43,6 +43,7 @@ from store.queries.deliveries import (
 )
 from store.queries.pending import (
     add_pending_channel,
+    forget_rejected_handle,
     get_pending_channel,
     hold_post,
     prune_pending_forwards,
@@ -76,6 +77,7 @@ __all__ = [
     "add_claims",
     "add_delivery",
     "add_pending_channel",
+    "forget_rejected_handle",
     "claim_columns",
     "claim_delivery",
     "claim_row",

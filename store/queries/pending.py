@@ -99,6 +99,16 @@ def list_rejected_channels(session: Session) -> list[RejectedChannel]:
     return list(session.scalars(select(RejectedChannel).order_by(RejectedChannel.rejected_at, RejectedChannel.chat_id)))
 
 
+def forget_rejected_handle(session: Session, handle: str) -> int:
+    """Forget the rejections of the channel with this @username (an admin follows it by name);
+    returns how many there were."""
+    rows = list(session.scalars(select(RejectedChannel).where(
+        func.lower(RejectedChannel.username) == handle.lstrip("@").lower())))
+    for row in rows:
+        session.delete(row)
+    return len(rows)
+
+
 def delete_rejected_channel(session: Session, chat_id: int) -> RejectedChannel | None:
     """Forget a rejection; returns it, None when the channel was not rejected."""
     row = session.get(RejectedChannel, chat_id)

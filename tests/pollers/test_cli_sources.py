@@ -146,3 +146,24 @@ def test_add_refused_for_a_private_address(
     assert (status, out) == (1, "")
     assert err == "claimwatch: refused 127.0.0.1: it resolves to 127.0.0.1, a loopback address\n"
     assert server.requests == []
+
+
+def test_following_a_rejected_channel_by_name_allows_it_again(
+    cli: Callable[..., tuple[int, str, str]], server: LocalServer, tme_fixture: Fixture, sqlite_url: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from store.models import RejectedChannel
+    from store.queries.pending import list_rejected_channels, put_rejected_channel
+
+    cli("sources", "list")  # creates the database
+    with open_db(sqlite_url).begin() as session:
+        put_rejected_channel(session, RejectedChannel(chat_id=-100555, title="Военное обозрение",
+                                                      username=CHANNEL.upper(), rejected_at=datetime.now(UTC)))
+        put_rejected_channel(session, RejectedChannel(chat_id=-100556, title="Another", username="another_channel",
+                                                      rejected_at=datetime.now(UTC)))
+    html = tme_fixture("full.html")
+    server.route(f"/s/{CHANNEL}", page_of(html, []))
+    assert cli("sources", "add", f"@{CHANNEL}")[0] == 0
+    with open_db(sqlite_url)() as session:  # /sources lists only the channel nobody followed since
+        assert [row.title for row in list_rejected_channels(session)] == ["Another"]
