@@ -163,7 +163,7 @@ def test_kill_9_during_fanout_then_restart_gives_each_subscriber_one_digest(tmp_
 # ---------------------------------------------------------------- import
 
 
-def _big_exports(dev_corpus: Path, folder: Path, copies: int = 12) -> list[Path]:
+def _big_exports(dev_corpus: Path, folder: Path, copies: int = 40) -> list[Path]:
     """The dev exports, each repeated ``copies`` times under new message ids and days, read in
     place from ../shared and written to ``folder`` (not to the repository)."""
     paths = []

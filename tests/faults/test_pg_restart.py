@@ -117,7 +117,7 @@ async def test_channel_posts_during_a_postgres_restart_are_stored_once(restartab
 def test_import_during_a_postgres_restart_completes_once(restartable_postgres: str, tmp_path: Path,
                                                          dev_corpus: Path) -> None:
     url = restartable_postgres
-    paths = _big_exports(dev_corpus, tmp_path, copies=8)
+    paths = _big_exports(dev_corpus, tmp_path)
     open_database(url)[0].dispose()
     importing = subprocess.Popen([CLAIMWATCH, "--db", url, "import", *map(str, paths)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
