@@ -84,9 +84,31 @@ def _cues() -> dict[str, re.Pattern[str]]:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
+def _text_says(cue: str, text: str) -> bool:
+    """Whether the words ``text`` match the wording list ``cue`` (asked once per text: a block's
+    claims are weighed again for every new claim of the block)."""
+    return bool(_cues()[cue].search(text.lower()))
+
+
+@lru_cache(maxsize=1 << 14)
+def _partial_counts(text: str) -> tuple[tuple[str | None, ...], ...]:
+    """The groups of every ``partial_count`` match in the words ``text``."""
+    return tuple(m.groups() for m in _cues()["partial_count"].finditer(text.lower()))
+
+
+@lru_cache(maxsize=1 << 14)
+def _stated_time(text: str) -> time | None:
+    for match in _cues()["as_of"].finditer(text.lower()):
+        hour, minute = (int(g) for g in match.groups() if g is not None)
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    return None
+
+
 def says(record: ClaimRecord, cue: str) -> bool:
     """Whether the claim's words match one of the wording lists (``CUE_KEYS``)."""
-    return bool(_cues()[cue].search(record.claim.evidence.lower()))
+    return _text_says(cue, record.claim.evidence)
 
 
 def is_follow_up(record: ClaimRecord) -> bool:
@@ -102,17 +124,14 @@ def is_denial(record: ClaimRecord) -> bool:
 def is_share(record: ClaimRecord, figure: int) -> bool:
     """Whether the claim's words give ``figure`` as a share of a larger count ("of them 3
     children", "з них 3", "из них 3"): a part, not a toll of its own."""
-    return any(str(figure) in m.groups() for m in _cues()["partial_count"].finditer(record.claim.evidence.lower()))
+    wanted = str(figure)
+    return any(wanted in groups for groups in _partial_counts(record.claim.evidence))
 
 
 def stated_time(record: ClaimRecord) -> time | None:
     """The time of day the claim's words give its figures for ("as of 13:30", "станом на
     05:30"), or None."""
-    for match in _cues()["as_of"].finditer(record.claim.evidence.lower()):
-        hour, minute = (int(g) for g in match.groups() if g is not None)
-        if hour < 24 and minute < 60:
-            return time(hour, minute)
-    return None
+    return _stated_time(record.claim.evidence)
 
 
 def names_military_target(record: ClaimRecord) -> bool:
@@ -161,7 +180,7 @@ def near_dates(day: date) -> tuple[date, date]:
 
 def is_follow_up_text(text: str) -> bool:
     """Whether a post's words report on an earlier event."""
-    return bool(_cues()["follow_up"].search(text.lower()))
+    return _text_says("follow_up", text)
 
 
 def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool) -> tuple[bool, bool]:
