@@ -152,6 +152,8 @@ class _Figure:
     share: bool  # given as a share of a larger count ("of them 3 children")
     hospitalised: bool
     claimant: frozenset[str]  # the identities of its claimant (``speakers.identities``)
+    low: float  # the bounds its value and qualifier allow (``_bounds``)
+    high: float
 
 
 def figure_moment(record: ClaimRecord) -> tuple[datetime, bool]:
@@ -171,7 +173,7 @@ def figure_moment(record: ClaimRecord) -> tuple[datetime, bool]:
 def _figure(record: ClaimRecord, count: tuple[int, Qualifier | None]) -> _Figure:
     moment, known = figure_moment(record)
     return _Figure(record, count[0], count[1], moment, known, _time_known(record), is_share(record, count[0]),
-                   says(record, "hospitalised"), identities(record))
+                   says(record, "hospitalised"), identities(record), *_bounds(*count))
 
 
 def _comparable(a: _Figure, b: _Figure, field: str) -> bool:
@@ -186,11 +188,11 @@ def _ordered(a: _Figure, b: _Figure) -> bool:
     return a.moment.date() != b.moment.date() or (a.known and b.known) or a.posted_known or b.posted_known
 
 
-def _said_by_then(figures: Sequence[_Figure], b: _Figure, moment: datetime) -> bool:
-    """Whether ``b``'s claimant had given its figure already by ``moment``: a later post that
-    repeats it is a stale republication, not a new figure."""
-    return any(f.record.id != b.record.id and f.value == b.value and f.moment <= moment
-               and f.claimant & b.claimant for f in figures)
+def _first_said(figures: Sequence[_Figure], b: _Figure) -> datetime | None:
+    """When ``b``'s claimant first gave its figure in another claim, or None: ``b`` at a later moment
+    that repeats it is a stale republication, not a new figure."""
+    return min((f.moment for f in figures if f.record.id != b.record.id and f.value == b.value
+                and f.claimant & b.claimant), default=None)
 
 
 def _attacker(records: Sequence[ClaimRecord]) -> Side | None:
@@ -214,8 +216,10 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
                      key=lambda f: (f.moment, canonical(f.record)))
     involved: set[int] = set()
     reasons: list[str] = []
+    first_said: dict[int, datetime | None] = {}  # figure index -> ``_first_said``, asked once per figure
     for i, a in enumerate(figures):
-        for b in figures[i + 1:]:
+        for j in range(i + 1, len(figures)):
+            b = figures[j]
             if b.moment - a.moment > ABOUT_SAME_TIME:
                 break
             if (a.record.post_key == b.record.post_key or a.value == b.value or a.claimant & b.claimant
@@ -231,8 +235,12 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
             # a toll only rises: a later, higher figure is an update whoever gives it; a later figure
             # lower than another claimant's earlier one disputes it, unless it only repeats what its
             # own claimant had said by then (a stale republication)
-            if _bounds(b.value, b.qualifier)[1] < _bounds(a.value, a.qualifier)[0] and not _said_by_then(
-                    figures, b, a.moment):
+            if b.high < a.low:
+                if j not in first_said:
+                    first_said[j] = _first_said(figures, b)
+                said = first_said[j]
+                if said is not None and said <= a.moment:
+                    continue
                 involved |= {a.record.id, b.record.id}
                 reasons.append(f"{who(b.record)} later gave {b.value}, lower than {who(a.record)}'s {a.value}")
     if not involved:

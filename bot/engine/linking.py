@@ -86,8 +86,7 @@ def _cues() -> dict[str, re.Pattern[str]]:
 
 @lru_cache(maxsize=1 << 16)
 def _text_says(cue: str, text: str) -> bool:
-    """Whether the words ``text`` match the wording list ``cue`` (asked once per text: a block's
-    claims are weighed again for every new claim of the block)."""
+    """Whether ``text`` matches the wording list ``cue`` (once per text: blocks are re-clustered)."""
     return bool(_cues()[cue].search(text.lower()))
 
 
@@ -433,11 +432,15 @@ def find_copies(cluster: Sequence[ClaimRecord], *, limit: int = COPY_CANDIDATES)
     the earliest report (in canonical order) it repeats, or None for an original."""
     ordered = sorted(cluster, key=canonical)[:limit]
     out: dict[int, int | None] = {r.id: None for r in cluster}
-    for i, record in enumerate(ordered):
-        for other in ordered[:i]:
+    by_figures: dict[tuple[object, ...], list[ClaimRecord]] = {}
+    for record in ordered:
+        claim = record.claim
+        earlier = by_figures.setdefault((claim.killed, claim.injured, claim.controller), [])  # a copy's figures
+        for other in earlier:
             if out[other.id] is None and _repeats(record, other):
                 out[record.id] = other.id
                 break
+        earlier.append(record)
     return out
 
 
