@@ -92,7 +92,6 @@ def _text_says(cue: str, text: str) -> bool:
 
 @lru_cache(maxsize=1 << 14)
 def _partial_counts(text: str) -> tuple[tuple[str | None, ...], ...]:
-    """The groups of every ``partial_count`` match in the words ``text``."""
     return tuple(m.groups() for m in _cues()["partial_count"].finditer(text.lower()))
 
 
@@ -123,8 +122,7 @@ def is_denial(record: ClaimRecord) -> bool:
 def is_share(record: ClaimRecord, figure: int) -> bool:
     """Whether the claim's words give ``figure`` as a share of a larger count ("of them 3
     children", "з них 3", "из них 3"): a part, not a toll of its own."""
-    wanted = str(figure)
-    return any(wanted in groups for groups in _partial_counts(record.claim.evidence))
+    return str(figure) in {g for groups in _partial_counts(record.claim.evidence) for g in groups}
 
 
 def stated_time(record: ClaimRecord) -> time | None:
@@ -178,21 +176,23 @@ def near_dates(day: date) -> tuple[date, date]:
 
 
 def is_follow_up_text(text: str) -> bool:
-    """Whether a post's words report on an earlier event."""
-    return _text_says("follow_up", text)
+    return _text_says("follow_up", text)  # whether a post's words report on an earlier event
 
 
-def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool) -> tuple[bool, bool]:
+def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool,
+              clusters_out: list[tuple[ClaimRecord, ...]] | None = None) -> tuple[bool, bool]:
     """Whether the claims beyond the near days must be weighed too: before them when the claim's
     post is a follow-up (the event it reports on), after them when the claim comes first in its
     cluster of the near days (later follow-ups may belong to it) and no later incident of the near
     days stands between: a follow-up joins the latest incident of its place, and one anchored
     after the claim's day with no landmark (so no follow-up clashes with it) is later than the
-    claim's for every follow-up beyond the near days, whatever they say."""
-    # the claim may be among the near ones already (it is stored before it is linked)
-    # the block may hold namesakes' attacks, which are other places' incidents
+    claim's for every follow-up beyond the near days, whatever they say (``clusters_out`` gets the clusters)."""
+    # the claim may be among the near ones already (it is stored before it is linked); the block may
+    # hold namesakes' attacks, which are other places' incidents (``clusters_out``: the claim's place only)
     clusters = cluster_block([*(r for r in near if r.id != record.id and r.claim.place.key == record.claim.place.key),
                               record])
+    if clusters_out is not None:
+        clusters_out.extend(clusters)
     own = next((c for c in clusters if record in c), (record,))
     # a claim naming a struck site may be a later word on the strike on that site
     back = follow_up or bool(set(record.claim.targets) & LANDMARK_TARGETS)
