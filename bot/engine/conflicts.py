@@ -49,7 +49,7 @@ from bot.engine.linking import (
     says,
     stated_time,
 )
-from bot.engine.speakers import group_by_claimant, label, same_claimant
+from bot.engine.speakers import group_by_claimant, identities, label
 from bot.engine.types import (
     ClaimRecord,
     ConflictFinding,
@@ -118,6 +118,27 @@ def _time_known(record: ClaimRecord) -> bool:
     return not (posted.hour == 12 and posted.minute == 0 and posted.second <= 1 and not posted.microsecond)
 
 
+class _Claimants:
+    """``speakers.same_claimant`` over one incident's claims, each claim's identities resolved once
+    (pairs of claims grow with the square of an incident's claims)."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self) -> None:
+        self._ids: dict[int, tuple[ClaimRecord, frozenset[str]]] = {}
+
+    def ids(self, record: ClaimRecord) -> frozenset[str]:
+        # keyed by the object (kept alive beside its identities, so the key is never reused)
+        held = self._ids.get(id(record))
+        if held is None:
+            held = self._ids[id(record)] = (record, identities(record))
+        return held[1]
+
+    def same(self, a: ClaimRecord, b: ClaimRecord) -> bool:
+        """Whether two claims come from one claimant (``speakers.same_claimant``)."""
+        return bool(self.ids(a) & self.ids(b))
+
+
 @dataclass(frozen=True, slots=True)
 class _Figure:
     """One claim's figure as count conflicts weigh it (read once per claim)."""
@@ -130,6 +151,9 @@ class _Figure:
     posted_known: bool  # the post itself carries a time of day
     share: bool  # given as a share of a larger count ("of them 3 children")
     hospitalised: bool
+    claimant: frozenset[str]  # the identities of its claimant (``speakers.identities``)
+    low: float  # the bounds its value and qualifier allow (``_bounds``)
+    high: float
 
 
 def figure_moment(record: ClaimRecord) -> tuple[datetime, bool]:
@@ -149,7 +173,7 @@ def figure_moment(record: ClaimRecord) -> tuple[datetime, bool]:
 def _figure(record: ClaimRecord, count: tuple[int, Qualifier | None]) -> _Figure:
     moment, known = figure_moment(record)
     return _Figure(record, count[0], count[1], moment, known, _time_known(record), is_share(record, count[0]),
-                   says(record, "hospitalised"))
+                   says(record, "hospitalised"), identities(record), *_bounds(*count))
 
 
 def _comparable(a: _Figure, b: _Figure, field: str) -> bool:
@@ -164,11 +188,11 @@ def _ordered(a: _Figure, b: _Figure) -> bool:
     return a.moment.date() != b.moment.date() or (a.known and b.known) or a.posted_known or b.posted_known
 
 
-def _said_by_then(figures: Sequence[_Figure], b: _Figure, moment: datetime) -> bool:
-    """Whether ``b``'s claimant had given its figure already by ``moment``: a later post that
-    repeats it is a stale republication, not a new figure."""
-    return any(f.record.id != b.record.id and f.value == b.value and f.moment <= moment
-               and same_claimant(f.record, b.record) for f in figures)
+def _first_said(figures: Sequence[_Figure], b: _Figure) -> datetime | None:
+    """When ``b``'s claimant first gave its figure in another claim, or None: ``b`` at a later moment
+    that repeats it is a stale republication, not a new figure."""
+    return min((f.moment for f in figures if f.record.id != b.record.id and f.value == b.value
+                and f.claimant & b.claimant), default=None)
 
 
 def _attacker(records: Sequence[ClaimRecord]) -> Side | None:
@@ -192,11 +216,13 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
                      key=lambda f: (f.moment, canonical(f.record)))
     involved: set[int] = set()
     reasons: list[str] = []
+    first_said: dict[int, datetime | None] = {}  # figure index -> ``_first_said``, asked once per figure
     for i, a in enumerate(figures):
-        for b in figures[i + 1:]:
+        for j in range(i + 1, len(figures)):
+            b = figures[j]
             if b.moment - a.moment > ABOUT_SAME_TIME:
                 break
-            if (a.record.post_key == b.record.post_key or a.value == b.value or same_claimant(a.record, b.record)
+            if (a.record.post_key == b.record.post_key or a.value == b.value or a.claimant & b.claimant
                     or not _comparable(a, b, field)):
                 continue
             if not _ordered(a, b):
@@ -209,8 +235,12 @@ def _count_conflict(records: Sequence[ClaimRecord], field: str) -> ConflictFindi
             # a toll only rises: a later, higher figure is an update whoever gives it; a later figure
             # lower than another claimant's earlier one disputes it, unless it only repeats what its
             # own claimant had said by then (a stale republication)
-            if _bounds(b.value, b.qualifier)[1] < _bounds(a.value, a.qualifier)[0] and not _said_by_then(
-                    figures, b, a.moment):
+            if b.high < a.low:
+                if j not in first_said:
+                    first_said[j] = _first_said(figures, b)
+                said = first_said[j]
+                if said is not None and said <= a.moment:
+                    continue
                 involved |= {a.record.id, b.record.id}
                 reasons.append(f"{who(b.record)} later gave {b.value}, lower than {who(a.record)}'s {a.value}")
     if not involved:
@@ -253,7 +283,7 @@ def _perpetrator_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | N
     return _side_finding("perpetrator", _sides_by_claimant(records, "perpetrator"), "carried out the attack")
 
 
-def _disputed_control(records: Sequence[ClaimRecord]) -> set[int]:
+def _disputed_control(records: Sequence[ClaimRecord], claimants: _Claimants) -> set[int]:
     """The control claims that dispute each other: opposite controllers from claimants of the two
     sides (a claim reported from the other side counts as that side's; a claimant of no known
     side, a wire or an unnamed source, takes no side in a dispute about who holds a town) within
@@ -263,7 +293,7 @@ def _disputed_control(records: Sequence[ClaimRecord]) -> set[int]:
     disputed: set[int] = set()
     for i, a in enumerate(rows):
         for b in rows[i + 1:]:
-            if (b.claim.controller == a.claim.controller or same_claimant(a, b)
+            if (b.claim.controller == a.claim.controller or claimants.same(a, b)
                     or a.claim.claimant_side not in SIDES or b.claim.claimant_side not in SIDES
                     or a.claim.claimant_side == b.claim.claimant_side):
                 continue
@@ -276,20 +306,20 @@ def _disputed_control(records: Sequence[ClaimRecord]) -> set[int]:
     return disputed
 
 
-def _controller_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
-    disputed = _disputed_control(records)
+def _controller_conflict(records: Sequence[ClaimRecord], claimants: _Claimants) -> ConflictFinding | None:
+    disputed = _disputed_control(records, claimants)
     if not disputed:
         return None
     return _side_finding("controller", _sides_by_claimant([r for r in records if r.id in disputed], "controller"),
                          "controls")
 
 
-def _opposed(a: ClaimRecord, b: ClaimRecord) -> bool:
+def _opposed(a: ClaimRecord, b: ClaimRecord, claimants: _Claimants) -> bool:
     """Two claimants who may dispute a target: different ones, not known to be of one side."""
-    return not same_claimant(a, b) and (a.claim.claimant_side != b.claim.claimant_side or b.claim.claimant_side is None)
+    return not claimants.same(a, b) and (a.claim.claimant_side != b.claim.claimant_side or b.claim.claimant_side is None)
 
 
-def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
+def _target_conflict(records: Sequence[ClaimRecord], claimants: _Claimants) -> ConflictFinding | None:
     """A civilian target against a military one: a claim naming a military target, or a side's
     words calling what was struck military (an admitted "high-precision" strike, "we do not strike
     civilian targets"), against a civilian target the other side names (for the same attacker,
@@ -303,12 +333,12 @@ def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     civilian = [
         c for c in records
         if set(c.claim.targets) & CIVILIAN_TARGETS and c.id not in called_military
-        and any(_opposed(c, m) and (m.claim.perpetrator is None or c.claim.perpetrator in (None, m.claim.perpetrator))
+        and any(_opposed(c, m, claimants) and (m.claim.perpetrator is None or c.claim.perpetrator in (None, m.claim.perpetrator))
                 for m in military)
     ]
     if not civilian:
         return None
-    military = [m for m in military if any(_opposed(c, m) for c in civilian)]
+    military = [m for m in military if any(_opposed(c, m, claimants) for c in civilian)]
     values = (
         ConflictValue(", ".join(sorted({t for r in civilian for t in r.claim.targets} & CIVILIAN_TARGETS)), None,
                       tuple(civilian)),
@@ -319,16 +349,16 @@ def _target_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
     return ConflictFinding("target", values, note)
 
 
-def _cause_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
+def _cause_conflict(records: Sequence[ClaimRecord], claimants: _Claimants) -> ConflictFinding | None:
     """Opposite causes: one side says the building was blown up (an explosion), the other side that
     it was struck (shelling, a missile, a bomb, a drone)."""
     blown = [r for r in records if r.claim.kind is Kind.EXPLOSION
              and (r.claim.claimant_side in SIDES or r.claim.perpetrator in SIDES)]
     struck = [s for s in records if s.claim.kind not in (Kind.EXPLOSION, Kind.STRIKE, Kind.OTHER, Kind.CONTROL)
-              and any(_opposed(s, b) and s.claim.claimant_side is not None for b in blown)]
+              and any(_opposed(s, b, claimants) and s.claim.claimant_side is not None for b in blown)]
     if not blown or not struck:
         return None
-    blown = [b for b in blown if any(_opposed(s, b) for s in struck)]
+    blown = [b for b in blown if any(_opposed(s, b, claimants) for s in struck)]
     values = (ConflictValue("explosion", None, tuple(blown)),
               ConflictValue(", ".join(sorted({s.claim.kind.value for s in struck})), None, tuple(struck)))
     note = (f"{', '.join(sorted({who(r) for r in blown}))}: blown up; "
@@ -339,13 +369,14 @@ def _cause_conflict(records: Sequence[ClaimRecord]) -> ConflictFinding | None:
 def detect_conflicts(records: Iterable[ClaimRecord]) -> list[ConflictFinding]:
     """The conflicts among an incident's claims (copies of a report are left out)."""
     originals = [r for r in records if r.copy_of is None]
+    claimants = _Claimants()
     findings = [
         _count_conflict(originals, "killed"),
         _count_conflict(originals, "injured"),
-        _controller_conflict(originals),
+        _controller_conflict(originals, claimants),
         _perpetrator_conflict(originals),
-        _target_conflict(originals),
-        _cause_conflict(originals),
+        _target_conflict(originals, claimants),
+        _cause_conflict(originals, claimants),
     ]
     return [f for f in findings if f is not None]
 

@@ -84,9 +84,29 @@ def _cues() -> dict[str, re.Pattern[str]]:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
+def _text_says(cue: str, text: str) -> bool:
+    """Whether ``text`` matches the wording list ``cue`` (once per text: blocks are re-clustered)."""
+    return bool(_cues()[cue].search(text.lower()))
+
+
+@lru_cache(maxsize=1 << 14)
+def _partial_counts(text: str) -> tuple[tuple[str | None, ...], ...]:
+    return tuple(m.groups() for m in _cues()["partial_count"].finditer(text.lower()))
+
+
+@lru_cache(maxsize=1 << 14)
+def _stated_time(text: str) -> time | None:
+    for match in _cues()["as_of"].finditer(text.lower()):
+        hour, minute = (int(g) for g in match.groups() if g is not None)
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    return None
+
+
 def says(record: ClaimRecord, cue: str) -> bool:
     """Whether the claim's words match one of the wording lists (``CUE_KEYS``)."""
-    return bool(_cues()[cue].search(record.claim.evidence.lower()))
+    return _text_says(cue, record.claim.evidence)
 
 
 def is_follow_up(record: ClaimRecord) -> bool:
@@ -102,17 +122,13 @@ def is_denial(record: ClaimRecord) -> bool:
 def is_share(record: ClaimRecord, figure: int) -> bool:
     """Whether the claim's words give ``figure`` as a share of a larger count ("of them 3
     children", "з них 3", "из них 3"): a part, not a toll of its own."""
-    return any(str(figure) in m.groups() for m in _cues()["partial_count"].finditer(record.claim.evidence.lower()))
+    return str(figure) in {g for groups in _partial_counts(record.claim.evidence) for g in groups}
 
 
 def stated_time(record: ClaimRecord) -> time | None:
     """The time of day the claim's words give its figures for ("as of 13:30", "станом на
     05:30"), or None."""
-    for match in _cues()["as_of"].finditer(record.claim.evidence.lower()):
-        hour, minute = (int(g) for g in match.groups() if g is not None)
-        if hour < 24 and minute < 60:
-            return time(hour, minute)
-    return None
+    return _stated_time(record.claim.evidence)
 
 
 def names_military_target(record: ClaimRecord) -> bool:
@@ -160,21 +176,23 @@ def near_dates(day: date) -> tuple[date, date]:
 
 
 def is_follow_up_text(text: str) -> bool:
-    """Whether a post's words report on an earlier event."""
-    return bool(_cues()["follow_up"].search(text.lower()))
+    return _text_says("follow_up", text)  # whether a post's words report on an earlier event
 
 
-def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool) -> tuple[bool, bool]:
+def needs_far(record: ClaimRecord, near: Sequence[ClaimRecord], follow_up: bool,
+              clusters_out: list[tuple[ClaimRecord, ...]] | None = None) -> tuple[bool, bool]:
     """Whether the claims beyond the near days must be weighed too: before them when the claim's
     post is a follow-up (the event it reports on), after them when the claim comes first in its
     cluster of the near days (later follow-ups may belong to it) and no later incident of the near
     days stands between: a follow-up joins the latest incident of its place, and one anchored
     after the claim's day with no landmark (so no follow-up clashes with it) is later than the
-    claim's for every follow-up beyond the near days, whatever they say."""
-    # the claim may be among the near ones already (it is stored before it is linked)
-    # the block may hold namesakes' attacks, which are other places' incidents
+    claim's for every follow-up beyond the near days, whatever they say (``clusters_out`` gets the clusters)."""
+    # the claim may be among the near ones already (it is stored before it is linked); the block may
+    # hold namesakes' attacks, which are other places' incidents (``clusters_out``: the claim's place only)
     clusters = cluster_block([*(r for r in near if r.id != record.id and r.claim.place.key == record.claim.place.key),
                               record])
+    if clusters_out is not None:
+        clusters_out.extend(clusters)
     own = next((c for c in clusters if record in c), (record,))
     # a claim naming a struck site may be a later word on the strike on that site
     back = follow_up or bool(set(record.claim.targets) & LANDMARK_TARGETS)
@@ -414,11 +432,15 @@ def find_copies(cluster: Sequence[ClaimRecord], *, limit: int = COPY_CANDIDATES)
     the earliest report (in canonical order) it repeats, or None for an original."""
     ordered = sorted(cluster, key=canonical)[:limit]
     out: dict[int, int | None] = {r.id: None for r in cluster}
-    for i, record in enumerate(ordered):
-        for other in ordered[:i]:
+    by_figures: dict[tuple[object, ...], list[ClaimRecord]] = {}
+    for record in ordered:
+        claim = record.claim
+        earlier = by_figures.setdefault((claim.killed, claim.injured, claim.controller), [])  # a copy's figures
+        for other in earlier:
             if out[other.id] is None and _repeats(record, other):
                 out[record.id] = other.id
                 break
+        earlier.append(record)
     return out
 
 

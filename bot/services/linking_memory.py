@@ -28,6 +28,7 @@ from bot.engine.linking import (
     at_centre,
     block_dates,
     block_keys,
+    canonical,
     cluster_block,
     event_day,
     find_copies,
@@ -156,13 +157,18 @@ def link_claim(memory: BlockMemory, record: ClaimRecord, follow_up: bool, gazett
     day = event_day(record)
     first, last = block_dates(day, group)
     key, keys = block_keys(record.claim.place, gazetteer)
+    near_clusters: list[tuple[ClaimRecord, ...]] | None = None  # cluster_block of the claim's place, near days
     if group is KindGroup.CONTROL:
         loaded, truncated = memory.block_claims(link_key(group), keys, day, first, last, limit=BLOCK_CLAIMS)
     else:
         near_first, near_last = near_dates(day)
         loaded, truncated = memory.block_claims(link_key(group), keys, day, near_first, near_last,
                                                 limit=BLOCK_CLAIMS)
-        back, forward = needs_far(at_centre(record, key), [at_centre(r, key) for r, _ in loaded], follow_up)
+        near_clusters = []
+        back, forward = needs_far(at_centre(record, key), [at_centre(r, key) for r, _ in loaded], follow_up,
+                                  near_clusters)
+        if back or forward:
+            near_clusters = None
         for wanted, lo, hi in ((back, first, near_first - timedelta(days=1)),
                                (forward, near_last + timedelta(days=1), last)):
             if wanted:
@@ -173,7 +179,12 @@ def link_claim(memory: BlockMemory, record: ClaimRecord, follow_up: bool, gazett
     records = {r.id: at_centre(r, key) for r, _ in loaded}
     records[record.id] = at_centre(record, key)
     current.setdefault(record.id, None)
-    clusters = cluster_block(records.values())
+    if near_clusters is None:
+        clusters = cluster_block(records.values())
+    else:  # no far claims: the claim's place clusters as needs_far found; other places' apart
+        place = records[record.id].claim.place.key
+        clusters = sorted([*near_clusters, *cluster_block(r for r in records.values() if r.claim.place.key != place)],
+                          key=lambda rs: canonical(rs[0]))
     own = next(c for c in clusters if any(r.id == record.id for r in c))
     affected = {current[r.id] for r in own} - {None}
     touched: set[int] = set()
