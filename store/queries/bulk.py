@@ -20,7 +20,6 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -58,15 +57,20 @@ class BlockRange:
 
 
 def stored_posts(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StoredPost]:
-    """The stored posts among (source id, message id) keys, by key (one query per 500 keys)."""
-    wanted = sorted(set(keys))
+    """The stored posts among (source id, message id) keys, by key (one query per source and 500
+    keys: ``source_id = ? AND message_id IN (...)`` walks the unique index on both databases, where
+    SQLite scans the table for a list of pairs)."""
+    by_source: dict[int, list[int]] = {}
+    for source_id, message_id in sorted(set(keys)):
+        by_source.setdefault(source_id, []).append(message_id)
     found: dict[tuple[int, int], StoredPost] = {}
-    for start in range(0, len(wanted), IDS_PER_STATEMENT):
-        rows = session.execute(
-            select(Post.id, Post.source_id, Post.message_id, Post.text, Post.posted_at, Post.edited_at, Post.url)
-            .where(tuple_(Post.source_id, Post.message_id).in_(wanted[start:start + IDS_PER_STATEMENT])))
-        found.update(((r.source_id, r.message_id), StoredPost(r.id, r.text, r.posted_at, r.edited_at, r.url))
-                     for r in rows)
+    for source_id, ids in by_source.items():
+        for start in range(0, len(ids), IDS_PER_STATEMENT):
+            rows = session.execute(
+                select(Post.id, Post.source_id, Post.message_id, Post.text, Post.posted_at, Post.edited_at, Post.url)
+                .where(Post.source_id == source_id, Post.message_id.in_(ids[start:start + IDS_PER_STATEMENT])))
+            found.update(((r.source_id, r.message_id), StoredPost(r.id, r.text, r.posted_at, r.edited_at, r.url))
+                         for r in rows)
     return found
 
 
